@@ -1,0 +1,138 @@
+"""arbkit: find and trade cross-exchange arbitrage on binary prediction markets.
+
+The public API is re-exported here::
+
+    import arbkit
+
+    arbkit.exchanges()                    # ['kalshi', 'polymarket']
+    kalshi = arbkit.exchange("kalshi")    # public market data needs no credentials
+    markets = kalshi.markets(series="KXNBAGAME")
+
+Plugins are loaded on first use, never at import time; ``arbkit.plugin_manager``
+is the pluggy manager (created when first touched).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from arbkit.__about__ import __version__
+from arbkit.config import Secret, Settings, TradingLimits
+from arbkit.errors import (
+    ArbkitError,
+    AuthenticationError,
+    BadRequest,
+    ConfigError,
+    ExchangeError,
+    ExchangeUnavailable,
+    InsufficientFunds,
+    InvalidResponse,
+    MarketClosed,
+    NetworkError,
+    NotFound,
+    OrderNotFound,
+    OrderRejected,
+    OutcomeUnknown,
+    PersistenceError,
+    RateLimited,
+    RequestTimeout,
+    RiskRejected,
+    UnknownExchangeError,
+    ValidationError,
+    is_retryable,
+)
+from arbkit.exchange import Exchange
+from arbkit.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
+from arbkit.hookspecs import hookimpl
+from arbkit.http import HttpTransport
+from arbkit.models import (
+    Balance,
+    BookKey,
+    BookLevel,
+    Fill,
+    Market,
+    MarketStatus,
+    Order,
+    OrderBook,
+    OrderRequest,
+    OrderStatus,
+    Outcome,
+    OutcomeResult,
+    Position,
+    Resolution,
+    ResolutionState,
+    Side,
+    TimeInForce,
+    to_decimal,
+)
+from arbkit.plugins import exchange, exchanges, get_plugin_manager
+
+if TYPE_CHECKING:
+    import pluggy
+
+    plugin_manager: pluggy.PluginManager
+
+__all__ = [
+    "ArbkitError",
+    "AuthenticationError",
+    "BadRequest",
+    "Balance",
+    "BookKey",
+    "BookLevel",
+    "ConfigError",
+    "Exchange",
+    "ExchangeError",
+    "ExchangeUnavailable",
+    "FeeSchedule",
+    "Fill",
+    "HttpTransport",
+    "InsufficientFunds",
+    "InvalidResponse",
+    "Market",
+    "MarketClosed",
+    "MarketStatus",
+    "NetworkError",
+    "NoFees",
+    "NotFound",
+    "Order",
+    "OrderBook",
+    "OrderNotFound",
+    "OrderRejected",
+    "OrderRequest",
+    "OrderStatus",
+    "Outcome",
+    "OutcomeResult",
+    "OutcomeUnknown",
+    "PersistenceError",
+    "Position",
+    "PowerFee",
+    "QuadraticFee",
+    "RateLimited",
+    "RequestTimeout",
+    "Resolution",
+    "ResolutionState",
+    "RiskRejected",
+    "Secret",
+    "Settings",
+    "Side",
+    "TimeInForce",
+    "TradingLimits",
+    "UnknownExchangeError",
+    "ValidationError",
+    "__version__",
+    "exchange",
+    "exchanges",
+    "get_plugin_manager",
+    "hookimpl",
+    "is_retryable",
+    "plugin_manager",
+    "to_decimal",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # ``arbkit.plugin_manager`` is created on first access so that importing arbkit
+    # never loads plugins.
+    if name == "plugin_manager":
+        return get_plugin_manager()
+    raise AttributeError(f"module 'arbkit' has no attribute {name!r}")

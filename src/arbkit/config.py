@@ -1,0 +1,378 @@
+"""Settings: every knob PolyMix read from the environment, with the same names and defaults.
+
+``Settings.from_env()`` reads the process environment over an optional ``.env`` file
+(python-dotenv; the environment wins, as ``load_dotenv`` does) without changing
+``os.environ``. Every value is checked at start-up: a bad one raises
+:class:`~arbkit.errors.ConfigError` naming the variable and what is wrong, so a
+mistake is found before the first trade, not during it.
+
+Secrets are held in :class:`Secret`, whose ``repr`` and ``str`` never show the value.
+
+>>> s = Settings.from_env(env_file=None, environ={"LIVE_TRADING": "false"})
+>>> s.mode, s.limits.bet_amount
+('paper', Decimal('100'))
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import zoneinfo
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+from dotenv import dotenv_values
+
+from arbkit.errors import ArbkitError, ConfigError
+from arbkit.models import to_decimal
+
+__all__ = ["KNOWN_VARIABLES", "Secret", "Settings", "TradingLimits"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen(repr=False)
+class Secret:
+    """A credential. Shows as ``'***'`` everywhere; ``reveal()`` is the only way in."""
+
+    _value: str = attrs.field(alias="value")
+
+    def reveal(self) -> str:
+        """The secret itself: pass it straight to the signer, never to a log."""
+        return self._value
+
+    def matches(self, candidate: str) -> bool:
+        """Constant-time comparison (for confirmation keys and API tokens)."""
+        return hmac.compare_digest(self._value.encode(), candidate.encode())
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@attrs.frozen
+class TradingLimits:
+    """The money settings of one mode (paper or live). ``None`` means "no limit"."""
+
+    initial_balance: Decimal
+    bet_amount: Decimal
+    min_roi_percent: Decimal
+    max_position_size: Decimal | None
+    max_daily_trades: int | None
+    daily_loss_limit: Decimal | None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+#: Every variable Settings reads, with its meaning (``.env.example`` documents each).
+KNOWN_VARIABLES: dict[str, str] = {
+    "LIVE_TRADING": "true to trade real money; false (default) paper-trades",
+    "PAPER_TRADING_ENABLED": "paper-trade opportunities when not live (default true)",
+    "PAPER_TRADING_INITIAL_BALANCE": "paper starting balance in dollars (10000)",
+    "PAPER_TRADING_BET_AMOUNT": "dollars to commit per paper trade (100)",
+    "PAPER_TRADING_MIN_ROI": "minimum ROI in percent for a paper trade (1)",
+    "PAPER_TRADING_MAX_POSITION_SIZE": "max dollars per paper trade (unset: no limit)",
+    "PAPER_TRADING_MAX_DAILY_TRADES": "max paper trades per day (unset: no limit)",
+    "PAPER_TRADING_DAILY_LOSS_LIMIT": "paper loss per day that stops trading (unset: no limit)",
+    "LIVE_TRADING_INITIAL_BALANCE": "live starting balance for P&L accounting (10000)",
+    "LIVE_TRADING_BET_AMOUNT": "dollars to commit per live trade (100)",
+    "LIVE_TRADING_MIN_ROI": "minimum ROI in percent for a live trade (1)",
+    "LIVE_TRADING_MAX_POSITION_SIZE": "max dollars per live trade (1000)",
+    "LIVE_TRADING_MAX_DAILY_TRADES": "max live trades per day (10)",
+    "LIVE_TRADING_DAILY_LOSS_LIMIT": "live loss per day that stops trading (500)",
+    "POLYMARKET_PRIVATE_KEY": "hex private key of the Polymarket signer (secret)",
+    "POLYMARKET_API_KEY": "CLOB API key (derived from the private key if unset)",
+    "POLYMARKET_API_SECRET": "CLOB API secret (secret)",
+    "POLYMARKET_API_PASSPHRASE": "CLOB API passphrase (secret)",
+    "POLYMARKET_FUNDER": "address holding the funds (proxy/Safe wallet) for signature types 1-3",
+    "POLYMARKET_SIGNATURE_TYPE": "0 EOA, 1 Poly proxy, 2 Gnosis Safe, 3 deposit wallet (0)",
+    "POLYMARKET_CLOB_URL": "CLOB base URL (https://clob.polymarket.com)",
+    "POLYMARKET_GAMMA_URL": "Gamma base URL (https://gamma-api.polymarket.com)",
+    "KALSHI_API_KEY": "Kalshi API key id (a UUID)",
+    "KALSHI_SECRET": "Kalshi RSA private key, PEM text (secret)",
+    "KALSHI_PRIVATE_KEY_PATH": "path to the Kalshi RSA private key PEM file",
+    "KALSHI_ENV": "prod or demo (prod)",
+    "KALSHI_BASE_URL": "explicit Kalshi REST base URL, overriding KALSHI_ENV",
+    "TRADING_RESET_CONFIRM_KEY": "key required by POST /api/trading/reset (secret)",
+    "ARBKIT_API_TOKEN": "bearer token required by mutating endpoints when set (secret)",
+    "ARBKIT_EXCHANGES": "comma-separated exchanges to scan (polymarket,kalshi)",
+    "ARBKIT_DATA_DIR": "where state files are written (.)",
+    "ARBKIT_STORE": "json (PolyMix's files) or sqlite (json)",
+    "ARBKIT_TIMEZONE": "IANA zone in which a trading 'day' rolls over (UTC)",
+    "ARBKIT_HTTP_TIMEOUT": "seconds before an exchange request times out (10)",
+    "ARBKIT_MAX_BOOK_AGE": "seconds after which a book is too stale to trade on (10)",
+    "ARBKIT_NOTIFY_WEBHOOK_URL": "URL that receives a JSON POST per notification (unset: none)",
+    "MONITOR_INTERVAL_SECONDS": "seconds between scans (30)",
+    "SETTLEMENT_INTERVAL_SECONDS": "seconds between settlement checks (60)",
+}
+
+_SECRETS = {
+    "POLYMARKET_PRIVATE_KEY",
+    "POLYMARKET_API_SECRET",
+    "POLYMARKET_API_PASSPHRASE",
+    "KALSHI_SECRET",
+    "TRADING_RESET_CONFIRM_KEY",
+    "ARBKIT_API_TOKEN",
+}
+
+
+class _Reader:
+    """Typed access to one merged environment, raising ConfigError per variable."""
+
+    def __init__(self, values: Mapping[str, str | None]) -> None:
+        self.values = values
+
+    def raw(self, name: str) -> str | None:
+        value = self.values.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def _fail(self, name: str, what: str) -> ConfigError:
+        return ConfigError(what, variable=name)
+
+    def _shown(self, name: str, value: str) -> str:
+        return "(hidden)" if name in _SECRETS else repr(value[:40])
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        raise self._fail(name, f"expected true or false, got {self._shown(name, value)}")
+
+    def decimal(
+        self, name: str, default: Decimal | None, *, positive: bool = False, maximum: Decimal | None = None
+    ) -> Decimal | None:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = to_decimal(value, field=name)
+        except ArbkitError:
+            raise self._fail(name, f"expected a number, got {self._shown(name, value)}") from None
+        if number < 0 or (positive and number == 0):
+            raise self._fail(name, f"must be {'positive' if positive else 'non-negative'}, got {number}")
+        if maximum is not None and number > maximum:
+            raise self._fail(name, f"must be at most {maximum}, got {number}")
+        return number
+
+    def required_decimal(self, name: str, default: Decimal, **kw: Any) -> Decimal:
+        result = self.decimal(name, default, **kw)
+        assert result is not None
+        return result
+
+    def integer(
+        self, name: str, default: int | None, *, minimum: int = 0, maximum: int = 10**9
+    ) -> int | None:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value, 10)
+        except ValueError:
+            raise self._fail(name, f"expected a whole number, got {self._shown(name, value)}") from None
+        if not minimum <= number <= maximum:
+            raise self._fail(name, f"must be between {minimum} and {maximum}, got {number}")
+        return number
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() not in choices:
+            raise self._fail(name, f"must be one of {', '.join(choices)}, got {self._shown(name, value)}")
+        return value.lower()
+
+    def text(self, name: str, check: Callable[[str], bool] | None = None, what: str = "") -> str | None:
+        value = self.raw(name)
+        if value is not None and check is not None and not check(value):
+            raise self._fail(name, what or "invalid value")
+        return value
+
+    def secret(self, name: str) -> Secret | None:
+        value = self.raw(name)
+        return None if value is None else Secret(value)
+
+    def url(self, name: str) -> str | None:
+        return self.text(
+            name,
+            lambda v: v.startswith(("http://", "https://")) and " " not in v and len(v) < 2048,
+            "must be an http:// or https:// URL",
+        )
+
+
+def _limits(r: _Reader, prefix: str, *, live: bool) -> TradingLimits:
+    max_position = r.decimal(f"{prefix}_MAX_POSITION_SIZE", Decimal(1000) if live else None, positive=True)
+    max_trades = r.integer(f"{prefix}_MAX_DAILY_TRADES", 10 if live else None, minimum=0, maximum=1_000_000)
+    loss_limit = r.decimal(f"{prefix}_DAILY_LOSS_LIMIT", Decimal(500) if live else None)
+    return TradingLimits(
+        initial_balance=r.required_decimal(
+            f"{prefix}_INITIAL_BALANCE", Decimal(10000), maximum=Decimal(10**12)
+        ),
+        bet_amount=r.required_decimal(
+            f"{prefix}_BET_AMOUNT", Decimal(100), positive=True, maximum=Decimal(10**9)
+        ),
+        min_roi_percent=r.required_decimal(f"{prefix}_MIN_ROI", Decimal(1), maximum=Decimal(1000)),
+        max_position_size=max_position,
+        max_daily_trades=max_trades,
+        daily_loss_limit=loss_limit,
+    )
+
+
+def _is_hex_key(value: str) -> bool:
+    body = value[2:] if value.lower().startswith("0x") else value
+    return len(body) == 64 and all(c in "0123456789abcdefABCDEF" for c in body)
+
+
+def _is_address(value: str) -> bool:
+    return (
+        len(value) == 42
+        and value.lower().startswith("0x")
+        and all(c in "0123456789abcdefABCDEF" for c in value[2:])
+    )
+
+
+@attrs.frozen
+class Settings:
+    """Validated configuration for the library, the example service and the scheduler."""
+
+    live_trading: bool = False
+    paper_trading_enabled: bool = True
+    paper: TradingLimits = attrs.field(factory=lambda: _limits(_Reader({}), "PAPER_TRADING", live=False))
+    live: TradingLimits = attrs.field(factory=lambda: _limits(_Reader({}), "LIVE_TRADING", live=True))
+    polymarket_private_key: Secret | None = None
+    polymarket_api_key: str | None = None
+    polymarket_api_secret: Secret | None = None
+    polymarket_api_passphrase: Secret | None = None
+    polymarket_funder: str | None = None
+    polymarket_signature_type: int = 0
+    polymarket_clob_url: str | None = None
+    polymarket_gamma_url: str | None = None
+    kalshi_api_key: str | None = None
+    kalshi_secret: Secret | None = None
+    kalshi_private_key_path: Path | None = None
+    kalshi_env: str = "prod"
+    kalshi_base_url: str | None = None
+    reset_confirm_key: Secret | None = None
+    api_token: Secret | None = None
+    exchanges: tuple[str, ...] = ("polymarket", "kalshi")
+    data_dir: Path = Path()
+    store: str = "json"
+    timezone: str = "UTC"
+    http_timeout: Decimal = Decimal(10)
+    max_book_age_seconds: Decimal = Decimal(10)
+    notify_webhook_url: str | None = None
+    monitor_interval_seconds: int = 30
+    settlement_interval_seconds: int = 60
+
+    @property
+    def mode(self) -> str:
+        """``"live"`` or ``"paper"``."""
+        return "live" if self.live_trading else "paper"
+
+    @property
+    def limits(self) -> TradingLimits:
+        """The limits of the current mode."""
+        return self.live if self.live_trading else self.paper
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The timezone in which a trading day rolls over."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(
+        cls, env_file: str | os.PathLike[str] | None = ".env", environ: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Read and validate every variable; the environment overrides the ``.env`` file.
+
+        A missing ``env_file`` is fine (it is optional); an unreadable one is a
+        :class:`ConfigError`. ``environ`` defaults to ``os.environ``.
+        """
+        values: dict[str, str | None] = {}
+        if env_file is not None and Path(env_file).exists():
+            try:
+                values.update(dotenv_values(env_file))
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(
+                    f"cannot read env file {os.fspath(env_file)!r}: {type(exc).__name__}"
+                ) from None
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str | None]) -> Settings:
+        """Build settings from a plain mapping of variable names to strings."""
+        r = _Reader(values)
+        key_path = r.raw("KALSHI_PRIVATE_KEY_PATH")
+        if key_path is not None and not Path(key_path).expanduser().is_file():
+            raise ConfigError("file does not exist", variable="KALSHI_PRIVATE_KEY_PATH")
+        timezone = r.raw("ARBKIT_TIMEZONE") or "UTC"
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"unknown timezone {timezone[:40]!r}", variable="ARBKIT_TIMEZONE") from None
+        exchanges_raw = r.raw("ARBKIT_EXCHANGES") or "polymarket,kalshi"
+        exchanges = tuple(dict.fromkeys(x.strip().lower() for x in exchanges_raw.split(",") if x.strip()))
+        if not exchanges or not all(x.replace("_", "").replace("-", "").isalnum() for x in exchanges):
+            raise ConfigError(
+                "expected a comma-separated list of exchange names", variable="ARBKIT_EXCHANGES"
+            )
+        private_key = r.secret("POLYMARKET_PRIVATE_KEY")
+        if private_key is not None and not _is_hex_key(private_key.reveal()):
+            raise ConfigError(
+                "expected 32 bytes of hex (64 hex digits, optional 0x)", variable="POLYMARKET_PRIVATE_KEY"
+            )
+        kalshi_secret = r.secret("KALSHI_SECRET")
+        if kalshi_secret is not None and "PRIVATE KEY" not in kalshi_secret.reveal():
+            raise ConfigError(
+                "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)", variable="KALSHI_SECRET"
+            )
+        return cls(
+            live_trading=r.boolean("LIVE_TRADING", False),
+            paper_trading_enabled=r.boolean("PAPER_TRADING_ENABLED", True),
+            paper=_limits(r, "PAPER_TRADING", live=False),
+            live=_limits(r, "LIVE_TRADING", live=True),
+            polymarket_private_key=private_key,
+            polymarket_api_key=r.text("POLYMARKET_API_KEY"),
+            polymarket_api_secret=r.secret("POLYMARKET_API_SECRET"),
+            polymarket_api_passphrase=r.secret("POLYMARKET_API_PASSPHRASE"),
+            polymarket_funder=r.text(
+                "POLYMARKET_FUNDER", _is_address, "expected a 0x-prefixed 20-byte address"
+            ),
+            polymarket_signature_type=r.integer("POLYMARKET_SIGNATURE_TYPE", 0, minimum=0, maximum=3) or 0,
+            polymarket_clob_url=r.url("POLYMARKET_CLOB_URL"),
+            polymarket_gamma_url=r.url("POLYMARKET_GAMMA_URL"),
+            kalshi_api_key=r.text("KALSHI_API_KEY"),
+            kalshi_secret=kalshi_secret,
+            kalshi_private_key_path=Path(key_path).expanduser() if key_path else None,
+            kalshi_env=r.choice("KALSHI_ENV", "prod", ("prod", "demo")),
+            kalshi_base_url=r.url("KALSHI_BASE_URL"),
+            reset_confirm_key=r.secret("TRADING_RESET_CONFIRM_KEY"),
+            api_token=r.secret("ARBKIT_API_TOKEN"),
+            exchanges=exchanges,
+            data_dir=Path(r.raw("ARBKIT_DATA_DIR") or "."),
+            store=r.choice("ARBKIT_STORE", "json", ("json", "sqlite")),
+            timezone=timezone,
+            http_timeout=r.required_decimal(
+                "ARBKIT_HTTP_TIMEOUT", Decimal(10), positive=True, maximum=Decimal(300)
+            ),
+            max_book_age_seconds=r.required_decimal(
+                "ARBKIT_MAX_BOOK_AGE", Decimal(10), positive=True, maximum=Decimal(86400)
+            ),
+            notify_webhook_url=r.url("ARBKIT_NOTIFY_WEBHOOK_URL"),
+            monitor_interval_seconds=r.integer("MONITOR_INTERVAL_SECONDS", 30, minimum=1, maximum=86400)
+            or 30,
+            settlement_interval_seconds=r.integer("SETTLEMENT_INTERVAL_SECONDS", 60, minimum=1, maximum=86400)
+            or 60,
+        )

@@ -1,0 +1,53 @@
+"""The hooks a plugin may implement (pluggy), in the spirit of simonw/llm's ``register_models``.
+
+Each hook receives a ``register`` callback, so one plugin can offer several things
+and stays tiny::
+
+    import arbkit
+
+    @arbkit.hookimpl
+    def arbkit_register_exchanges(register):
+        register("myvenue", MyVenueClient.from_settings)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pluggy
+
+__all__ = ["hookimpl", "hookspec"]
+
+hookspec = pluggy.HookspecMarker("arbkit")
+hookimpl = pluggy.HookimplMarker("arbkit")
+
+#: ``register(name, factory)``: what every hook below receives.
+Register = Callable[..., None]
+
+
+@hookspec
+def arbkit_register_exchanges(register: Register) -> None:
+    """Called once when the plugin manager loads. Call ``register(name, factory)`` per venue.
+
+    ``factory(settings=None, **options)`` returns an object implementing
+    :class:`arbkit.exchange.Exchange`; ``settings`` is an :class:`arbkit.config.Settings`
+    or ``None`` (then credentials come from ``options`` or nowhere).
+    """
+
+
+@hookspec
+def arbkit_register_notifiers(register: Register) -> None:
+    """Called once. Call ``register(name, factory)``; ``factory(**options)`` returns a notifier."""
+
+
+@hookspec
+def arbkit_register_stores(register: Register) -> None:
+    """Called once. Call ``register(name, factory)``; ``factory(path, **options)`` returns a trade store."""
+
+
+@hookspec
+def arbkit_register_risk_policies(register: Register) -> None:
+    """Called once. Call ``register(name, factory)``; ``factory(settings)`` returns a risk policy.
+
+    Registered policies join the default chain built by ``arbkit.risk.default_chain``.
+    """

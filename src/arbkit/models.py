@@ -1,0 +1,498 @@
+"""The domain model: frozen, slotted attrs classes shared by every exchange.
+
+One unit convention across venues:
+
+* prices are ``Decimal`` dollars per contract, strictly inside (0, 1);
+* sizes are ``Decimal`` contracts (Kalshi) or shares (Polymarket), which pay $1 each if they win;
+* money is ``Decimal`` dollars.
+
+Adapters convert at their boundary (Kalshi cents, Polymarket 10^6 base units) so the
+rest of the library never sees a venue's units. Floats are refused everywhere: a
+float cannot hold 0.1 exactly, and money must be exact.
+
+Example::
+
+    >>> from decimal import Decimal
+    >>> book = OrderBook.build("kalshi", "KXNBAGAME-X-LAL", "yes",
+    ...                        bids=[("0.45", "10")], asks=[("0.48", "5"), ("0.47", "3")])
+    >>> book.best_ask.price
+    Decimal('0.47')
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from arbkit.errors import ValidationError
+
+if TYPE_CHECKING:
+    from arbkit.fees import FeeSchedule
+
+__all__ = [
+    "Balance",
+    "BookKey",
+    "BookLevel",
+    "Fill",
+    "Market",
+    "MarketStatus",
+    "Order",
+    "OrderBook",
+    "OrderRequest",
+    "OrderStatus",
+    "Outcome",
+    "OutcomeResult",
+    "Position",
+    "Resolution",
+    "ResolutionState",
+    "Side",
+    "TimeInForce",
+    "to_decimal",
+    "utcnow",
+]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+#: ``(market_id, outcome_id)``: the key of one order book.
+BookKey = tuple[str, str]
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def to_decimal(value: object, *, field: str = "value") -> Decimal:
+    """Convert an exchange or user value to a finite ``Decimal``.
+
+    Accepts ``Decimal``, ``int`` and numeric strings (``".48"``, ``"0.920"``, ``"10"``).
+    Refuses floats (inexact), booleans, NaN and infinities with :class:`ValidationError`.
+    """
+    if isinstance(value, bool):
+        raise ValidationError(f"{field} must be a number, got a boolean")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValidationError(f"{field} is not a number: {value[:40]!r}") from None
+    elif isinstance(value, float):
+        raise ValidationError(f"{field} must be exact (Decimal, int or str), not float {value!r}")
+    else:
+        raise ValidationError(f"{field} must be a number, got {type(value).__name__}")
+    if not result.is_finite():
+        raise ValidationError(f"{field} must be finite, got {result}")
+    return result
+
+
+def _dec(value: object) -> Decimal:
+    return to_decimal(value, field="number")
+
+
+def _opt_dec(value: object) -> Decimal | None:
+    return None if value is None else to_decimal(value, field="number")
+
+
+def _probability(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
+    if not ZERO < value < ONE:
+        raise ValidationError(f"{attribute.name} must be inside (0, 1), got {value}")
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
+    if value <= ZERO:
+        raise ValidationError(f"{attribute.name} must be positive, got {value}")
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: Decimal | None) -> None:
+    if value is not None and value < ZERO:
+        raise ValidationError(f"{attribute.name} must not be negative, got {value}")
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise ValidationError(f"{attribute.name} must be timezone-aware, got naive {value}")
+
+
+def _non_empty(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{attribute.name} must be a non-empty string")
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+class Side(enum.StrEnum):
+    """Whether an order buys or sells the outcome's contracts."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class TimeInForce(enum.StrEnum):
+    """How long an order may rest. IOC is Polymarket's FAK."""
+
+    GTC = "GTC"
+    GTD = "GTD"
+    FOK = "FOK"
+    IOC = "IOC"
+
+
+class MarketStatus(enum.StrEnum):
+    """A venue-neutral market state. Unknown venue states map to ``UNKNOWN``, never crash."""
+
+    UNOPENED = "unopened"
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+    RESOLVED = "resolved"
+    UNKNOWN = "unknown"
+
+
+class OrderStatus(enum.StrEnum):
+    """A venue-neutral order state. ``filled_size`` tells partial fills apart."""
+
+    PENDING = "pending"
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        """True when the order can no longer fill."""
+        return self in {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+
+
+class ResolutionState(enum.StrEnum):
+    """Where a market is in its resolution."""
+
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    VOID = "void"
+
+
+class OutcomeResult(enum.StrEnum):
+    """What happened to one outcome: won / lost / void / 50-50 / pending."""
+
+    WON = "won"
+    LOST = "lost"
+    VOID = "void"
+    FIFTY_FIFTY = "fifty_fifty"
+    PENDING = "pending"
+
+
+@attrs.frozen
+class Outcome:
+    """One tradable outcome of a market.
+
+    ``id`` is what the venue needs to trade it (a Polymarket CLOB token id, or
+    ``"yes"``/``"no"`` on Kalshi); ``name`` is the human label ("Los Angeles Lakers").
+    """
+
+    id: str = attrs.field(validator=_non_empty)
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+
+
+@attrs.frozen
+class Market:
+    """A market on one exchange, with everything needed to match and trade it.
+
+    ``fees`` is ``None`` when the venue's fee schedule is unknown: such a market is
+    never traded, because assuming zero fees invents edges. ``meta`` keeps the raw
+    identifiers and venue fields an adapter needs later (neg-risk flag, event ticker,
+    sports fields, rules text); it is read-only and ignored by equality.
+    """
+
+    exchange: str = attrs.field(validator=_non_empty)
+    id: str = attrs.field(validator=_non_empty)
+    title: str = attrs.field(validator=attrs.validators.instance_of(str))
+    outcomes: tuple[Outcome, ...] = attrs.field(converter=tuple)
+    status: MarketStatus = attrs.field(converter=MarketStatus)
+    close_time: datetime | None = attrs.field(default=None, validator=_aware)
+    tick_size: Decimal = attrs.field(default=Decimal("0.01"), converter=_dec, validator=_probability)
+    min_order_size: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
+    fees: FeeSchedule | None = attrs.field(default=None, eq=False)
+    event_id: str | None = None
+    event_title: str | None = None
+    start_time: datetime | None = attrs.field(default=None, validator=_aware)
+    rules: str = ""
+    meta: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen_mapping, eq=False, hash=False, repr=False
+    )
+
+    @outcomes.validator
+    def _check_outcomes(self, attribute: attrs.Attribute[Any], value: tuple[Outcome, ...]) -> None:
+        if not value:
+            raise ValidationError("a market needs at least one outcome")
+        ids = [o.id for o in value]
+        if len(set(ids)) != len(ids):
+            raise ValidationError(f"market {self.id!r} has duplicate outcome ids")
+
+    def outcome(self, outcome_id: str) -> Outcome:
+        """The outcome with that id; :class:`ValidationError` if there is none."""
+        for outcome in self.outcomes:
+            if outcome.id == outcome_id:
+                return outcome
+        raise ValidationError(f"market {self.id!r} has no outcome {outcome_id!r}")
+
+    @property
+    def tradable(self) -> bool:
+        """Open, and with a known fee schedule."""
+        return self.status is MarketStatus.OPEN and self.fees is not None
+
+
+@attrs.frozen
+class BookLevel:
+    """One price level: ``size`` contracts available at ``price``."""
+
+    price: Decimal = attrs.field(converter=_dec, validator=_probability)
+    size: Decimal = attrs.field(converter=_dec, validator=_positive)
+
+
+def _levels(value: Iterable[BookLevel | tuple[object, object]]) -> tuple[BookLevel, ...]:
+    return tuple(v if isinstance(v, BookLevel) else BookLevel(*v) for v in value)
+
+
+@attrs.frozen
+class OrderBook:
+    """The book of one outcome: bids best (highest) first, asks best (lowest) first.
+
+    Use :meth:`build` to make one from unsorted levels; the constructor refuses
+    levels in the wrong order so that a parser bug cannot pass silently.
+    """
+
+    exchange: str = attrs.field(validator=_non_empty)
+    market_id: str = attrs.field(validator=_non_empty)
+    outcome_id: str = attrs.field(validator=_non_empty)
+    bids: tuple[BookLevel, ...] = attrs.field(converter=_levels)
+    asks: tuple[BookLevel, ...] = attrs.field(converter=_levels)
+    timestamp: datetime = attrs.field(factory=utcnow, validator=_aware)
+    source: str = "rest"
+
+    @bids.validator
+    def _check_bids(self, attribute: attrs.Attribute[Any], value: tuple[BookLevel, ...]) -> None:
+        prices = [level.price for level in value]
+        if any(a <= b for a, b in itertools.pairwise(prices)):
+            raise ValidationError("bids must be strictly descending (best first)")
+
+    @asks.validator
+    def _check_asks(self, attribute: attrs.Attribute[Any], value: tuple[BookLevel, ...]) -> None:
+        prices = [level.price for level in value]
+        if any(a >= b for a, b in itertools.pairwise(prices)):
+            raise ValidationError("asks must be strictly ascending (best first)")
+
+    @classmethod
+    def build(
+        cls,
+        exchange: str,
+        market_id: str,
+        outcome_id: str,
+        *,
+        bids: Iterable[BookLevel | tuple[object, object]] = (),
+        asks: Iterable[BookLevel | tuple[object, object]] = (),
+        timestamp: datetime | None = None,
+        source: str = "rest",
+    ) -> OrderBook:
+        """Make a book from levels in any order, merging equal prices.
+
+        The venue's position of a level in its array is never trusted: levels are
+        sorted here by price.
+        """
+        return cls(
+            exchange=exchange,
+            market_id=market_id,
+            outcome_id=outcome_id,
+            bids=_merge(_levels(bids), descending=True),
+            asks=_merge(_levels(asks), descending=False),
+            timestamp=timestamp or utcnow(),
+            source=source,
+        )
+
+    @property
+    def key(self) -> BookKey:
+        """``(market_id, outcome_id)``."""
+        return (self.market_id, self.outcome_id)
+
+    @property
+    def best_bid(self) -> BookLevel | None:
+        """The highest bid, or ``None`` for an empty side."""
+        return self.bids[0] if self.bids else None
+
+    @property
+    def best_ask(self) -> BookLevel | None:
+        """The lowest ask, or ``None`` for an empty side."""
+        return self.asks[0] if self.asks else None
+
+    def age_seconds(self, now: datetime | None = None) -> float:
+        """Seconds since the book was fetched (a duration, not money)."""
+        return ((now or utcnow()) - self.timestamp).total_seconds()
+
+
+def _merge(levels: tuple[BookLevel, ...], *, descending: bool) -> tuple[BookLevel, ...]:
+    sizes: dict[Decimal, Decimal] = {}
+    for level in levels:
+        sizes[level.price] = sizes.get(level.price, ZERO) + level.size
+    return tuple(BookLevel(p, sizes[p]) for p in sorted(sizes, reverse=descending))
+
+
+def _client_order_id(instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and (not value or len(value) > 64 or not value.isprintable()):
+        raise ValidationError("client_order_id must be 1-64 printable characters")
+
+
+@attrs.frozen
+class OrderRequest:
+    """What to send: buy or sell ``size`` of ``outcome_id`` in ``market`` at ``price`` or better."""
+
+    market: Market
+    outcome_id: str = attrs.field(validator=_non_empty)
+    side: Side = attrs.field(converter=Side)
+    price: Decimal = attrs.field(converter=_dec, validator=_probability)
+    size: Decimal = attrs.field(converter=_dec, validator=_positive)
+    time_in_force: TimeInForce = attrs.field(default=TimeInForce.GTC, converter=TimeInForce)
+    client_order_id: str | None = attrs.field(default=None, validator=_client_order_id)
+    expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    def __attrs_post_init__(self) -> None:
+        self.market.outcome(self.outcome_id)  # raises on an outcome the market does not have
+        if self.time_in_force is TimeInForce.GTD and self.expires_at is None:
+            raise ValidationError("a GTD order needs expires_at")
+
+    @property
+    def notional(self) -> Decimal:
+        """``price * size`` in dollars, before fees."""
+        return self.price * self.size
+
+
+@attrs.frozen
+class Order:
+    """An order as the exchange reports it, in core units.
+
+    ``raw_status`` keeps the venue's own word; ``status`` is the neutral reading.
+    """
+
+    exchange: str = attrs.field(validator=_non_empty)
+    id: str = attrs.field(validator=_non_empty)
+    market_id: str = attrs.field(validator=_non_empty)
+    outcome_id: str = attrs.field(validator=_non_empty)
+    side: Side = attrs.field(converter=Side)
+    price: Decimal = attrs.field(converter=_dec, validator=_probability)
+    size: Decimal = attrs.field(converter=_dec, validator=_non_negative)
+    status: OrderStatus = attrs.field(converter=OrderStatus)
+    filled_size: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
+    average_price: Decimal | None = attrs.field(default=None, converter=_opt_dec, validator=_non_negative)
+    fees: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
+    client_order_id: str | None = None
+    raw_status: str = ""
+    created_at: datetime | None = attrs.field(default=None, validator=_aware)
+
+    @property
+    def remaining_size(self) -> Decimal:
+        """Contracts not yet filled (zero once the order is final)."""
+        return ZERO if self.status.is_final else max(self.size - self.filled_size, ZERO)
+
+    @property
+    def cost(self) -> Decimal:
+        """Dollars exchanged for the filled part, before fees."""
+        return self.filled_size * (self.average_price or ZERO)
+
+
+@attrs.frozen
+class Fill:
+    """One execution of an order."""
+
+    exchange: str = attrs.field(validator=_non_empty)
+    order_id: str = attrs.field(validator=_non_empty)
+    market_id: str = attrs.field(validator=_non_empty)
+    outcome_id: str = attrs.field(validator=_non_empty)
+    side: Side = attrs.field(converter=Side)
+    price: Decimal = attrs.field(converter=_dec, validator=_probability)
+    size: Decimal = attrs.field(converter=_dec, validator=_positive)
+    fee: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
+    timestamp: datetime = attrs.field(factory=utcnow, validator=_aware)
+    fill_id: str | None = None
+    is_taker: bool = True
+
+
+@attrs.frozen
+class Balance:
+    """Cash on one exchange, in dollars. ``total`` includes what open orders reserve."""
+
+    exchange: str = attrs.field(validator=_non_empty)
+    available: Decimal = attrs.field(converter=_dec)
+    total: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+    currency: str = "USD"
+
+
+@attrs.frozen
+class Position:
+    """Contracts of one outcome held on one exchange (``size`` > 0 is long)."""
+
+    exchange: str = attrs.field(validator=_non_empty)
+    market_id: str = attrs.field(validator=_non_empty)
+    outcome_id: str = attrs.field(validator=_non_empty)
+    size: Decimal = attrs.field(converter=_dec)
+    average_price: Decimal | None = attrs.field(default=None, converter=_opt_dec, validator=_non_negative)
+    cost: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+
+
+def _payouts(value: Mapping[str, object] | None) -> Mapping[str, Decimal]:
+    return MappingProxyType({k: to_decimal(v, field=f"payout[{k}]") for k, v in (value or {}).items()})
+
+
+@attrs.frozen
+class Resolution:
+    """How a market resolved: the dollars one contract of each outcome pays.
+
+    ``payouts`` maps outcome id to the per-contract payout (1 for the winner, 0 for
+    losers, 0.5 each in a 50-50 split). A void market may refund at a venue-given
+    value; when the venue gives none, ``payouts`` is empty and the state is ``VOID``.
+    """
+
+    exchange: str = attrs.field(validator=_non_empty)
+    market_id: str = attrs.field(validator=_non_empty)
+    state: ResolutionState = attrs.field(converter=ResolutionState)
+    payouts: Mapping[str, Decimal] = attrs.field(factory=dict, converter=_payouts, eq=False, hash=False)
+    resolved_at: datetime | None = attrs.field(default=None, validator=_aware)
+    raw_result: str = ""
+
+    @payouts.validator
+    def _check_payouts(self, attribute: attrs.Attribute[Any], value: Mapping[str, Decimal]) -> None:
+        for outcome_id, payout in value.items():
+            if not ZERO <= payout <= ONE:
+                raise ValidationError(f"payout for {outcome_id!r} must be within [0, 1], got {payout}")
+
+    def payout(self, outcome_id: str) -> Decimal | None:
+        """Per-contract payout of that outcome, or ``None`` while unknown."""
+        if self.state is ResolutionState.PENDING:
+            return None
+        return self.payouts.get(outcome_id)
+
+    def result(self, outcome_id: str) -> OutcomeResult:
+        """Won / lost / void / 50-50 / pending for one outcome."""
+        if self.state is ResolutionState.PENDING:
+            return OutcomeResult.PENDING
+        if self.state is ResolutionState.VOID:
+            return OutcomeResult.VOID
+        payout = self.payouts.get(outcome_id)
+        if payout is None:
+            return OutcomeResult.PENDING
+        if payout == ONE:
+            return OutcomeResult.WON
+        if payout == ZERO:
+            return OutcomeResult.LOST
+        return OutcomeResult.FIFTY_FIFTY

@@ -1,0 +1,116 @@
+"""The plugin manager and the registries it fills.
+
+Plugins are found through the ``arbkit`` entry-point group, loaded once on first
+use (never at import time); the shipped adapters are found the same way as a
+third party's. Tests and notebooks can also register a plugin in-process with
+``arbkit.plugin_manager.register(module_or_object)``; registries are rebuilt on
+the next look-up.
+
+>>> import arbkit
+>>> "kalshi" in arbkit.exchanges()  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from arbkit import hookspecs
+from arbkit.errors import ConfigError, UnknownExchangeError
+
+if TYPE_CHECKING:
+    from arbkit.exchange import Exchange
+
+__all__ = [
+    "exchange",
+    "exchanges",
+    "get_plugin_manager",
+    "notifier_factories",
+    "risk_policy_factories",
+    "store_factories",
+]
+
+ENTRY_POINT_GROUP = "arbkit"
+
+_lock = threading.RLock()
+_manager: pluggy.PluginManager | None = None
+_registries: dict[str, dict[str, Callable[..., Any]]] = {}
+_registered_plugins: tuple[int, ...] = ()
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, created and loaded on first call."""
+    global _manager
+    with _lock:
+        if _manager is None:
+            manager = pluggy.PluginManager("arbkit")
+            manager.add_hookspecs(hookspecs)
+            manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            _manager = manager
+        return _manager
+
+
+def _registry(hook_name: str) -> dict[str, Callable[..., Any]]:
+    """Call ``hook_name`` on every plugin and collect ``register(name, factory)`` calls.
+
+    Cached until the set of registered plugins changes.
+    """
+    global _registered_plugins
+    manager = get_plugin_manager()
+    with _lock:
+        current = tuple(sorted(id(p) for p in manager.get_plugins()))
+        if current != _registered_plugins:
+            _registries.clear()
+            _registered_plugins = current
+        if hook_name not in _registries:
+            found: dict[str, Callable[..., Any]] = {}
+
+            def register(name: str, factory: Callable[..., Any]) -> None:
+                if not isinstance(name, str) or not name:
+                    raise ConfigError(f"{hook_name}: a plugin registered an empty name")
+                if not callable(factory):
+                    raise ConfigError(f"{hook_name}: factory for {name!r} is not callable")
+                found[name] = factory
+
+            getattr(manager.hook, hook_name)(register=register)
+            _registries[hook_name] = found
+        return _registries[hook_name]
+
+
+def exchanges() -> list[str]:
+    """Names of the exchanges the installed plugins provide, sorted."""
+    return sorted(_registry("arbkit_register_exchanges"))
+
+
+def exchange(name: str, settings: Any = None, **options: Any) -> Exchange:
+    """Build the client of exchange ``name``.
+
+    ``settings`` (an :class:`arbkit.config.Settings`) supplies credentials and hosts;
+    keyword ``options`` override it (for example ``base_url=`` to point at a sandbox).
+    Unknown names raise :class:`~arbkit.errors.UnknownExchangeError` listing the installed ones.
+    """
+    factories = _registry("arbkit_register_exchanges")
+    factory = factories.get(name)
+    if factory is None:
+        raise UnknownExchangeError(name, sorted(factories))
+    client: Exchange = factory(settings=settings, **options)
+    return client
+
+
+def notifier_factories() -> dict[str, Callable[..., Any]]:
+    """Notifier factories by name, from every plugin."""
+    return dict(_registry("arbkit_register_notifiers"))
+
+
+def store_factories() -> dict[str, Callable[..., Any]]:
+    """Trade-store factories by name, from every plugin."""
+    return dict(_registry("arbkit_register_stores"))
+
+
+def risk_policy_factories() -> dict[str, Callable[..., Any]]:
+    """Extra risk-policy factories by name, from every plugin."""
+    return dict(_registry("arbkit_register_risk_policies"))

@@ -1,0 +1,1 @@
+"""arbkit's Kalshi adapter, registered as the ``kalshi`` exchange plugin."""

@@ -1,0 +1,20 @@
+"""Registers the Kalshi exchange with arbkit (entry point group ``arbkit``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import arbkit
+
+
+def _factory(settings: arbkit.Settings | None = None, **options: Any) -> arbkit.Exchange:
+    # Imported here so that listing exchanges does not import the whole adapter.
+    from arbkit_kalshi.client import KalshiClient
+
+    return KalshiClient.from_settings(settings, **options)
+
+
+@arbkit.hookimpl
+def arbkit_register_exchanges(register: Any) -> None:
+    """Offer ``kalshi``."""
+    register("kalshi", _factory)

@@ -1,0 +1,1 @@
+"""arbkit's Polymarket adapter, registered as the ``polymarket`` exchange plugin."""
