@@ -1,0 +1,158 @@
+"""Sports games as the matcher sees them: a venue-neutral :class:`GameInfo` per market.
+
+Each venue names the same game differently (Kalshi ``KXNBAGAME-26MAR31NYKHOU-NYK``,
+Polymarket ``nba-nyk-hou-2026-03-31``). Adapters know their own naming, so each
+adapter reads its markets into a :class:`GameInfo` and stores it in
+``Market.meta[GAME_META_KEY]``; the matcher (:mod:`arbkit.matching`) only ever reads
+``GameInfo`` and never parses a venue's ticker or slug.
+
+Team codes stay as the venue writes them (``"NYK"`` on Kalshi, ``"nyk"`` on
+Polymarket, ``"LA"`` vs ``"lar"`` for the Rams); the matcher's alias table maps them
+per league to one canonical team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from arbkit.errors import ValidationError
+
+__all__ = [
+    "DRAW",
+    "GAME_META_KEY",
+    "LEAGUES",
+    "GameInfo",
+    "League",
+    "league_by_kalshi_series",
+    "league_by_poly_prefix",
+]
+
+#: Key of the :class:`GameInfo` in ``Market.meta``.
+GAME_META_KEY = "game"
+#: ``outcome_teams`` value of a draw (tie) outcome.
+DRAW = "draw"
+
+MARKET_TYPES = frozenset({"moneyline", "spread", "total", "other"})
+
+
+@attrs.frozen
+class League:
+    """One league: its key, and how each venue names it.
+
+    ``home_first`` tells in which order venues write the two teams of a game:
+    US leagues write away then home, soccer writes home then away.
+    ``three_way`` is true when a game can end in a draw that is its own outcome.
+    """
+
+    key: str
+    name: str
+    sport: str
+    kalshi_series: str
+    poly_prefix: str
+    home_first: bool = False
+    three_way: bool = False
+    regulation_only: bool = False
+
+
+def _league(*args: Any, **kw: Any) -> League:
+    return League(*args, **kw)
+
+
+# From the league table in the sports reference (TER config plus community sources).
+# Soccer is decided in regulation (90 minutes plus stoppage); US sports include overtime.
+LEAGUES: Mapping[str, League] = MappingProxyType(
+    {
+        league.key: league
+        for league in (
+            _league("nba", "NBA", "basketball", "KXNBAGAME", "nba"),
+            _league("wnba", "WNBA", "basketball", "KXWNBAGAME", "wnba"),
+            _league("nfl", "NFL", "football", "KXNFLGAME", "nfl"),
+            _league("mlb", "MLB", "baseball", "KXMLBGAME", "mlb"),
+            _league("nhl", "NHL", "hockey", "KXNHLGAME", "nhl"),
+            _league("ncaaf", "NCAA Football", "football", "KXNCAAFGAME", "cfb"),
+            _league("ncaab", "NCAA Men's Basketball", "basketball", "KXNCAAMBGAME", "cbb"),
+            _league("mls", "MLS", "soccer", "KXMLSGAME", "mls", True, True, True),
+            _league("epl", "English Premier League", "soccer", "KXEPLGAME", "epl", True, True, True),
+            _league("laliga", "La Liga", "soccer", "KXLALIGAGAME", "lal", True, True, True),
+            _league("bundesliga", "Bundesliga", "soccer", "KXBUNDESLIGAGAME", "bun", True, True, True),
+            _league("seriea", "Serie A", "soccer", "KXSERIEAGAME", "sea", True, True, True),
+            _league("ligue1", "Ligue 1", "soccer", "KXLIGUE1GAME", "fl1", True, True, True),
+            _league("ucl", "UEFA Champions League", "soccer", "KXUCLGAME", "ucl", True, True, True),
+            _league("uel", "UEFA Europa League", "soccer", "KXUELGAME", "uel", True, True, True),
+            _league("efl", "EFL Championship", "soccer", "KXEFLCHAMPIONSHIPGAME", "elc", True, True, True),
+        )
+    }
+)
+
+
+def league_by_kalshi_series(series: str) -> League | None:
+    """The league whose Kalshi game series is ``series`` (``KXNBAGAME`` -> NBA)."""
+    series = series.upper()
+    for league in LEAGUES.values():
+        if league.kalshi_series == series:
+            return league
+    return None
+
+
+def league_by_poly_prefix(prefix: str) -> League | None:
+    """The league whose Polymarket slug prefix is ``prefix`` (``cfb`` -> NCAA Football)."""
+    prefix = prefix.lower()
+    for league in LEAGUES.values():
+        if league.poly_prefix == prefix:
+            return league
+    return None
+
+
+def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(value or {}))
+
+
+@attrs.frozen
+class GameInfo:
+    """What one venue says about the game a market is on.
+
+    * ``teams``: the venue's team codes in the venue's order; ``home`` / ``away``
+      when the order is known (see :attr:`League.home_first`).
+    * ``team_names``: code -> the venue's display name ("New York", "Knicks").
+    * ``date``: the date in the venue's naming (Kalshi: US Eastern; Polymarket slugs
+      are not reliably UTC or local), ``start_time``: scheduled start in UTC when the
+      venue gives it.
+    * ``outcome_teams``: outcome id -> team code, or :data:`DRAW`. A Kalshi per-team
+      market maps only ``"yes"``; a Polymarket moneyline maps both tokens.
+    * ``game_number``: 1 or 2 for a doubleheader game, else ``None``.
+    """
+
+    league: str
+    game_key: str
+    teams: tuple[str, ...] = attrs.field(converter=tuple)
+    outcome_teams: Mapping[str, str] = attrs.field(converter=_frozen, eq=False, hash=False)
+    market_type: str = "moneyline"
+    home: str | None = None
+    away: str | None = None
+    team_names: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen, eq=False, hash=False)
+    date: date | None = None
+    start_time: datetime | None = None
+    game_number: int | None = None
+    line: Decimal | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.league not in LEAGUES:
+            raise ValidationError(f"unknown league {self.league!r}")
+        if self.market_type not in MARKET_TYPES:
+            raise ValidationError(f"unknown market type {self.market_type!r}")
+        if self.start_time is not None and self.start_time.tzinfo is None:
+            raise ValidationError("start_time must be timezone-aware")
+        for team in (self.home, self.away):
+            if team is not None and team not in self.teams:
+                raise ValidationError(f"{team!r} is not one of the game's teams {self.teams}")
+
+    @property
+    def league_info(self) -> League:
+        """The :class:`League` entry."""
+        return LEAGUES[self.league]
