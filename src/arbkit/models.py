@@ -233,6 +233,10 @@ class Market:
     meta: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, eq=False, hash=False, repr=False
     )
+    #: Order sizes must be whole multiples of this many contracts (the venue's lot).
+    #: Whole contracts by default, which every venue accepts; adapters set a finer
+    #: lot where the venue allows it (Polymarket shares to 0.01, Kalshi fractional markets).
+    size_increment: Decimal = attrs.field(default=ONE, converter=_dec, validator=_positive)
 
     @outcomes.validator
     def _check_outcomes(self, attribute: attrs.Attribute[Any], value: tuple[Outcome, ...]) -> None:
