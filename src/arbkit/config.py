@@ -67,6 +67,8 @@ class TradingLimits:
 
 
 _TRUE = {"1", "true", "yes", "on"}
+#: No dollar setting is sane above a trillion; larger values are typos (or 1e999999).
+MAX_AMOUNT = Decimal(10**12)
 _FALSE = {"0", "false", "no", "off"}
 
 #: Every variable Settings reads, with its meaning (``.env.example`` documents each).
@@ -151,7 +153,7 @@ class _Reader:
         raise self._fail(name, f"expected true or false, got {self._shown(name, value)}")
 
     def decimal(
-        self, name: str, default: Decimal | None, *, positive: bool = False, maximum: Decimal | None = None
+        self, name: str, default: Decimal | None, *, positive: bool = False, maximum: Decimal = MAX_AMOUNT
     ) -> Decimal | None:
         value = self.raw(name)
         if value is None:
@@ -162,7 +164,7 @@ class _Reader:
             raise self._fail(name, f"expected a number, got {self._shown(name, value)}") from None
         if number < 0 or (positive and number == 0):
             raise self._fail(name, f"must be {'positive' if positive else 'non-negative'}, got {number}")
-        if maximum is not None and number > maximum:
+        if number > maximum:
             raise self._fail(name, f"must be at most {maximum}, got {number}")
         return number
 

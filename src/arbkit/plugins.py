@@ -30,6 +30,7 @@ __all__ = [
     "exchanges",
     "get_plugin_manager",
     "notifier_factories",
+    "reload_plugins",
     "risk_policy_factories",
     "store_factories",
 ]
@@ -52,6 +53,15 @@ def get_plugin_manager() -> pluggy.PluginManager:
             manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
             _manager = manager
         return _manager
+
+
+def reload_plugins() -> pluggy.PluginManager:
+    """Forget the loaded plugins and load them again (after ``pip install``-ing one in a notebook)."""
+    global _manager
+    with _lock:
+        _manager = None
+        _registries.clear()
+    return get_plugin_manager()
 
 
 def _registry(hook_name: str) -> dict[str, Callable[..., Any]]:

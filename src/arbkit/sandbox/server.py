@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import re
 import socket
 import threading
@@ -234,7 +235,8 @@ class SandboxApp:
     def _fault_response(self, fault: Fault) -> Response:
         headers = {}
         if fault.retry_after is not None:
-            headers["Retry-After"] = str(fault.retry_after)
+            # Retry-After is whole seconds on the wire (RFC 9110); round up.
+            headers["Retry-After"] = str(math.ceil(fault.retry_after))
         return self.error_response(fault.status, self.fault_body(fault.status, fault.message), headers)
 
     def _route(self, request: Request) -> Response:
@@ -388,7 +390,10 @@ class SandboxServer:
         """Serve in a daemon thread; returns self."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name=f"{self.app.venue}-sandbox", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},  # so stop() returns promptly
+                name=f"{self.app.venue}-sandbox",
+                daemon=True,
             )
             self._thread.start()
         return self

@@ -1,0 +1,143 @@
+"""Settings read PolyMix's variables, refuse bad values by name, and never show secrets."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from arbkit import ConfigError, Secret, Settings
+from arbkit.config import KNOWN_VARIABLES
+
+D = Decimal
+PRIVATE_KEY = "0x" + "ab" * 32
+PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIsentinel\n-----END RSA PRIVATE KEY-----\n"
+
+
+def test_defaults_match_polymix() -> None:
+    s = Settings.from_env(env_file=None, environ={})
+    assert s.mode == "paper"
+    assert s.paper_trading_enabled
+    assert s.paper.initial_balance == D(10000)
+    assert s.paper.bet_amount == D(100)
+    assert s.paper.min_roi_percent == D(1)
+    assert (s.live.max_position_size, s.live.max_daily_trades, s.live.daily_loss_limit) == (
+        D(1000),
+        10,
+        D(500),
+    )
+    assert s.kalshi_env == "prod"
+    assert s.exchanges == ("polymarket", "kalshi")
+    assert (s.monitor_interval_seconds, s.settlement_interval_seconds) == (30, 60)
+
+
+def test_live_mode_switches_limits() -> None:
+    s = Settings.from_env(
+        env_file=None,
+        environ={
+            "LIVE_TRADING": "TRUE",
+            "LIVE_TRADING_BET_AMOUNT": "25.50",
+            "LIVE_TRADING_MAX_DAILY_TRADES": "3",
+        },
+    )
+    assert s.mode == "live"
+    assert s.limits.bet_amount == D("25.50")
+    assert s.limits.max_daily_trades == 3
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("PAPER_TRADING_BET_AMOUNT=42\nKALSHI_ENV=demo\n")
+    s = Settings.from_env(env_file=env, environ={"KALSHI_ENV": "prod"})
+    assert s.paper.bet_amount == D(42)
+    assert s.kalshi_env == "prod"
+
+
+def test_missing_env_file_is_fine(tmp_path: Path) -> None:
+    assert Settings.from_env(env_file=tmp_path / "absent.env", environ={}).mode == "paper"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LIVE_TRADING", "maybe", "true or false"),
+        ("PAPER_TRADING_INITIAL_BALANCE", "lots", "number"),
+        ("PAPER_TRADING_BET_AMOUNT", "0", "positive"),
+        ("PAPER_TRADING_BET_AMOUNT", "-5", "positive"),
+        ("PAPER_TRADING_MIN_ROI", "NaN", "number"),
+        ("LIVE_TRADING_MAX_DAILY_TRADES", "2.5", "whole number"),
+        ("LIVE_TRADING_MAX_DAILY_TRADES", "-1", "between"),
+        ("LIVE_TRADING_DAILY_LOSS_LIMIT", "1e999999", "at most"),
+        ("LIVE_TRADING_MAX_POSITION_SIZE", "0", "positive"),
+        ("POLYMARKET_SIGNATURE_TYPE", "7", "between"),
+        ("POLYMARKET_FUNDER", "not-an-address", "address"),
+        ("KALSHI_ENV", "staging", "prod, demo"),
+        ("KALSHI_BASE_URL", "ftp://x", "URL"),
+        ("ARBKIT_TIMEZONE", "Mars/Olympus", "timezone"),
+        ("ARBKIT_STORE", "mongo", "json, sqlite"),
+        ("ARBKIT_HTTP_TIMEOUT", "0", "positive"),
+        ("MONITOR_INTERVAL_SECONDS", "0", "between"),
+        ("ARBKIT_EXCHANGES", " , ", "exchange names"),
+        ("KALSHI_PRIVATE_KEY_PATH", "/nonexistent/key.pem", "does not exist"),
+    ],
+)
+def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        Settings.from_env(env_file=None, environ={variable: value})
+    assert info.value.variable == variable
+    assert variable in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_empty_values_mean_default() -> None:
+    s = Settings.from_env(env_file=None, environ={"PAPER_TRADING_BET_AMOUNT": "  ", "LIVE_TRADING": ""})
+    assert s.paper.bet_amount == D(100)
+    assert not s.live_trading
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("POLYMARKET_PRIVATE_KEY", "0xdeadbeefsecretsentinel"), ("KALSHI_SECRET", "secretsentinel-not-a-pem")],
+)
+def test_bad_secret_is_refused_without_showing_it(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env_file=None, environ={variable: value})
+    assert "sentinel" not in str(info.value)
+    assert info.value.variable == variable
+
+
+def test_secrets_never_show(caplog: pytest.LogCaptureFixture) -> None:
+    s = Settings.from_env(
+        env_file=None,
+        environ={
+            "POLYMARKET_PRIVATE_KEY": PRIVATE_KEY,
+            "POLYMARKET_API_SECRET": "apisecret-sentinel",
+            "POLYMARKET_API_PASSPHRASE": "passphrase-sentinel",
+            "KALSHI_SECRET": PEM,
+            "TRADING_RESET_CONFIRM_KEY": "reset-sentinel",
+            "ARBKIT_API_TOKEN": "token-sentinel",
+        },
+    )
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("test").info("settings: %s %r", s, s)
+    shown = repr(s) + str(s) + caplog.text
+    for secret in (PRIVATE_KEY, "sentinel", "MIIsentinel"):
+        assert secret not in shown
+    assert s.polymarket_private_key is not None
+    assert s.polymarket_private_key.reveal() == PRIVATE_KEY
+
+
+def test_secret_compares_in_constant_time() -> None:
+    secret = Secret("open sesame")
+    assert secret.matches("open sesame")
+    assert not secret.matches("open sesam")
+    assert repr(secret) == str(secret) == "Secret('***')"
+
+
+def test_env_example_documents_every_variable() -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    text = example.read_text()
+    missing = [name for name in KNOWN_VARIABLES if f"{name}=" not in text]
+    assert not missing, f".env.example lacks {missing}"

@@ -1,0 +1,126 @@
+"""Exchanges are found through pluggy: entry points, in-process plugins, clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import arbkit
+from arbkit.plugins import reload_plugins
+
+
+class FakeExchange:
+    def __init__(self, name: str, settings: Any, options: dict[str, Any]) -> None:
+        self.name = name
+        self.settings = settings
+        self.options = options
+
+
+class FakePlugin:
+    @arbkit.hookimpl
+    def arbkit_register_exchanges(self, register: Any) -> None:
+        register("fakevenue", lambda settings=None, **options: FakeExchange("fakevenue", settings, options))
+        register("othervenue", lambda settings=None, **options: FakeExchange("othervenue", settings, options))
+
+
+@pytest.fixture
+def fake_plugin() -> Iterator[FakePlugin]:
+    plugin = FakePlugin()
+    arbkit.plugin_manager.register(plugin)
+    yield plugin
+    arbkit.plugin_manager.unregister(plugin)
+
+
+def test_shipped_adapters_are_declared_as_entry_points() -> None:
+    names = {ep.name: ep.value for ep in entry_points(group="arbkit")}
+    assert names["kalshi"] == "arbkit_kalshi.plugin"
+    assert names["polymarket"] == "arbkit_polymarket.plugin"
+
+
+def test_shipped_adapters_are_listed() -> None:
+    assert {"kalshi", "polymarket"} <= set(arbkit.exchanges())
+
+
+def test_in_process_plugin_offers_several_exchanges(fake_plugin: FakePlugin) -> None:
+    assert {"fakevenue", "othervenue"} <= set(arbkit.exchanges())
+    client = arbkit.exchange("fakevenue", settings="S", base_url="http://127.0.0.1:1")
+    assert isinstance(client, FakeExchange)
+    assert (client.settings, client.options) == ("S", {"base_url": "http://127.0.0.1:1"})
+
+
+def test_registry_follows_unregistration(fake_plugin: FakePlugin) -> None:
+    assert "fakevenue" in arbkit.exchanges()
+    arbkit.plugin_manager.unregister(fake_plugin)
+    try:
+        assert "fakevenue" not in arbkit.exchanges()
+    finally:
+        arbkit.plugin_manager.register(fake_plugin)
+
+
+def test_unknown_exchange_lists_installed_ones() -> None:
+    with pytest.raises(arbkit.UnknownExchangeError) as info:
+        arbkit.exchange("nyse")
+    message = str(info.value)
+    assert "nyse" in message
+    assert "kalshi" in message
+    assert "polymarket" in message
+    assert isinstance(info.value, LookupError)
+
+
+def test_a_third_party_distribution_is_found_through_its_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real (if tiny) installed distribution: a module plus a dist-info with entry_points.txt.
+    (tmp_path / "arbkit_thirdparty.py").write_text(
+        textwrap.dedent(
+            """
+            import arbkit
+
+            @arbkit.hookimpl
+            def arbkit_register_exchanges(register):
+                register("thirdparty", lambda settings=None, **options: ("thirdparty-client", options))
+            """
+        )
+    )
+    dist = tmp_path / "arbkit_thirdparty-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: arbkit-thirdparty\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[arbkit]\nthirdparty = arbkit_thirdparty\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        reload_plugins()
+        assert "thirdparty" in arbkit.exchanges()
+        assert arbkit.exchange("thirdparty", region="eu") == ("thirdparty-client", {"region": "eu"})
+    finally:
+        monkeypatch.undo()
+        reload_plugins()
+    assert "thirdparty" not in arbkit.exchanges()
+
+
+def test_import_loads_no_plugins() -> None:
+    code = (
+        "import arbkit, arbkit.plugins as p; assert p._manager is None; arbkit.exchanges(); assert p._manager"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bad_registration_is_a_config_error(fake_plugin: FakePlugin) -> None:
+    class BadPlugin:
+        @arbkit.hookimpl
+        def arbkit_register_exchanges(self, register: Any) -> None:
+            register("", object())
+
+    bad = BadPlugin()
+    arbkit.plugin_manager.register(bad)
+    try:
+        with pytest.raises(arbkit.ConfigError):
+            arbkit.exchanges()
+    finally:
+        arbkit.plugin_manager.unregister(bad)
