@@ -12,6 +12,7 @@ timestamps, so a stale opportunity can be refused before any order is sent.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,10 @@ class Leg:
         return self.market.outcome(self.outcome_id).name
 
 
+def _legs(value: Iterable[Leg]) -> tuple[Leg, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Opportunity:
     """A set of legs whose guaranteed payout exceeds their cost plus fees.
@@ -94,7 +99,7 @@ class Opportunity:
     PolyMix reported it.
     """
 
-    legs: tuple[Leg, ...] = attrs.field(converter=tuple)
+    legs: tuple[Leg, ...] = attrs.field(converter=_legs)
     payout: Decimal = attrs.field(converter=_dec, validator=_non_negative)
     title: str = ""
     match: MarketMatch | None = attrs.field(default=None, eq=False)

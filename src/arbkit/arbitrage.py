@@ -1,0 +1,168 @@
+"""Opportunity detection: buy one contract of every outcome of a match for less than it pays.
+
+A :class:`~arbkit.matching.MarketMatch` groups equivalent contracts by outcome
+(mutually exclusive and exhaustive), so a complete set, one contract from each group,
+pays exactly $1. Two-way (binary) arbitrage is the two-group case: YES on one venue
+and NO on the other, in both directions; a soccer game is three groups (home, draw,
+away) and each is bought at its cheapest venue.
+
+:func:`detect` looks at one match, :func:`find_opportunities` at many::
+
+    opportunities = find_opportunities(matches, books, bet_amount=Decimal(100), min_roi_percent=Decimal(1))
+
+Books are keyed ``(market_id, outcome_id)`` and list asks best first; a venue that
+lists only one side of a binary book has its other side derived by its adapter
+(Kalshi's NO ask is 1 minus the best YES bid), so the engine only reads ``asks``.
+A market whose fee schedule is unknown (``fees is None``) or that is not open is
+never traded. Sizing and exact fees are in :mod:`arbkit.sizing`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from arbkit.matching.model import MarketMatch, OutcomeRef
+from arbkit.models import BookKey, MarketStatus, OrderBook, Side, utcnow
+from arbkit.opportunity import Leg, Opportunity
+from arbkit.sizing import LegQuote, size_set
+
+__all__ = ["detect", "find_opportunities"]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+_OPEN = MarketStatus.OPEN
+
+
+def _sources(
+    match: MarketMatch, books: Mapping[BookKey, OrderBook], oldest: datetime | None
+) -> list[list[tuple[Decimal, OutcomeRef, OrderBook]]] | None:
+    """Per outcome group, the tradable contracts with asks, cheapest first; ``None`` if a group has none."""
+    groups = []
+    for group in match.groups:
+        found = []
+        for ref in group.refs:
+            market = ref.market
+            if market.fees is None or market.status is not _OPEN:
+                continue
+            book = books.get((market.id, ref.outcome_id))
+            if book is None or not book.asks:
+                continue
+            if oldest is not None and book.timestamp < oldest:
+                continue
+            found.append((book.asks[0].price, ref, book))
+        if not found:
+            return None
+        found.sort(key=lambda source: (source[0], str(source[1])))
+        groups.append(found)
+    return groups
+
+
+def detect(
+    match: MarketMatch,
+    books: Mapping[BookKey, OrderBook],
+    *,
+    bet_amount: Decimal,
+    min_roi_percent: Decimal = ZERO,
+    max_position: Decimal | None = None,
+    balances: Mapping[str, Decimal] | None = None,
+    now: datetime | None = None,
+    max_book_age: timedelta | None = None,
+) -> Opportunity | None:
+    """The most profitable complete set of ``match`` at the current books, or ``None``.
+
+    * ``bet_amount``: dollars to commit (cost + fees) at most; ``max_position``
+      (dollars per trade) lowers that cap further when given.
+    * ``min_roi_percent``: the least profit over money committed, in percent.
+    * ``balances``: dollars available per exchange; legs on an exchange never commit
+      more than it holds (an exchange missing from the mapping holds nothing).
+    * ``max_book_age``: books older than this (against ``now``) are not used.
+
+    Matches that are not :attr:`~arbkit.matching.MarketMatch.tradable` (refused by the
+    resolution policy, or unconfirmed proposals) give ``None``.
+    """
+    if not match.tradable:
+        return None
+    now = now or utcnow()
+    oldest = now - max_book_age if max_book_age is not None else None
+    sources = _sources(match, books, oldest)
+    if sources is None:
+        return None
+    # Fees are never negative, so best asks summing to $1 or more rule out every set.
+    if sum((group[0][0] for group in sources), ZERO) >= ONE:
+        return None
+    budget = bet_amount if max_position is None else min(bet_amount, max_position)
+    best: Opportunity | None = None
+    for combination in itertools.product(*sources):
+        if sum((source[0] for source in combination), ZERO) >= ONE:
+            continue
+        quotes = [LegQuote(market=ref.market, asks=book.asks) for _, ref, book in combination]
+        sized = size_set(quotes, budget=budget, min_roi_percent=min_roi_percent, balances=balances)
+        if sized is None:
+            continue
+        legs = tuple(
+            Leg(
+                market=ref.market,
+                outcome_id=ref.outcome_id,
+                side=Side.BUY,
+                limit_price=leg.limit_price,
+                size=sized.size,
+                cost=leg.cost,
+                fee=leg.fee,
+                book_timestamp=book.timestamp,
+            )
+            for (_, ref, book), leg in zip(combination, sized.legs, strict=True)
+        )
+        opportunity = Opportunity(
+            legs=legs,
+            payout=sized.size,
+            title=match.title,
+            match=match,
+            detected_at=now,
+            kind="binary" if len(legs) == 2 else f"{len(legs)}-way",
+        )
+        if best is None or _rank(opportunity) < _rank(best):
+            best = opportunity
+    return best
+
+
+def _rank(opportunity: Opportunity) -> tuple[Decimal, Decimal, str]:
+    """Sort key: highest profit first, then highest ROI, then the stable key (deterministic)."""
+    return (-opportunity.profit, -opportunity.roi_percent, opportunity.key)
+
+
+def find_opportunities(
+    matches: Iterable[MarketMatch],
+    books: Mapping[BookKey, OrderBook],
+    *,
+    bet_amount: Decimal,
+    min_roi_percent: Decimal = ZERO,
+    max_position: Decimal | None = None,
+    balances: Mapping[str, Decimal] | None = None,
+    now: datetime | None = None,
+    max_book_age: timedelta | None = None,
+) -> list[Opportunity]:
+    """:func:`detect` on every match, sorted by profit (then ROI, then key), highest first.
+
+    Each opportunity is sized on its own against the full ``balances``; deciding which
+    of several to take with one balance is the trading system's job.
+    """
+    now = now or utcnow()
+    found = []
+    for match in matches:
+        opportunity = detect(
+            match,
+            books,
+            bet_amount=bet_amount,
+            min_roi_percent=min_roi_percent,
+            max_position=max_position,
+            balances=balances,
+            now=now,
+            max_book_age=max_book_age,
+        )
+        if opportunity is not None:
+            found.append(opportunity)
+    found.sort(key=_rank)
+    return found
