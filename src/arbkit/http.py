@@ -11,7 +11,8 @@ One :class:`HttpTransport` per client wraps one ``requests.Session`` with:
 * mapping of every failure to :mod:`arbkit.errors`. A non-idempotent request that
   fails after it may have reached the venue raises :class:`~arbkit.errors.OutcomeUnknown`.
 
-Responses that are not the JSON the caller expects raise
+JSON numbers with a fraction are decoded as ``Decimal`` (``parse_float=Decimal``), so
+a venue's ``0.03`` never passes through a float. Responses that are not the JSON the caller expects raise
 :class:`~arbkit.errors.InvalidResponse`, never ``KeyError`` or ``ValueError``.
 """
 
@@ -289,13 +290,13 @@ class HttpTransport:
             if status == 204 or not response.content:
                 return None
             try:
-                return response.json()
+                return response.json(parse_float=Decimal)
             except ValueError:
                 raise InvalidResponse(
                     f"{method} {path}: response is not JSON", exchange=self.exchange, status_code=status
                 ) from None
         try:
-            payload: Any = response.json()
+            payload: Any = response.json(parse_float=Decimal)
         except ValueError:
             payload = None
         text = response.text[:500]
