@@ -51,6 +51,10 @@ def get_plugin_manager() -> pluggy.PluginManager:
             manager = pluggy.PluginManager("arbkit")
             manager.add_hookspecs(hookspecs)
             manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            # The core's built-in stores and notifiers, through the same hooks as a plugin's.
+            from arbkit import _builtins
+
+            manager.register(_builtins, name="arbkit.builtins")
             _manager = manager
         return _manager
 

@@ -1,0 +1,26 @@
+"""The core's own plugin: the built-in trade stores and notifiers.
+
+Registered by :func:`arbkit.plugins.get_plugin_manager` after the entry-point plugins,
+through the same hooks a third-party plugin implements, so ``store_factories()`` and
+``notifier_factories()`` list built-ins and plugins alike.
+"""
+
+from __future__ import annotations
+
+from arbkit.hookspecs import Register, hookimpl
+from arbkit.notify import LogNotifier, WebhookNotifier
+from arbkit.store import JsonFileStore, SqliteStore
+
+
+@hookimpl
+def arbkit_register_stores(register: Register) -> None:
+    """``json`` (PolyMix's files) and ``sqlite``."""
+    register("json", JsonFileStore)
+    register("sqlite", SqliteStore)
+
+
+@hookimpl
+def arbkit_register_notifiers(register: Register) -> None:
+    """``log`` and ``webhook`` (``url=`` required)."""
+    register("log", LogNotifier)
+    register("webhook", WebhookNotifier)

@@ -1,0 +1,148 @@
+"""Paper fills: what an immediate-or-cancel order per leg would have filled in the current books.
+
+Pure computation used by :class:`~arbkit.trading.PaperTradingSystem`. Each leg walks
+the current book of its outcome from the best ask up to the leg's limit price; the
+trade fills the same number of contracts on every leg, which is the depth available
+on the thinnest leg (rounded down to the venue's size step), capped at the size asked
+for. Below a venue's minimum order size nothing fills, as the venue would refuse the
+order. Fees are the market's own schedule over the actual fills (so per-order rounding
+is the venue's). Prices off the market's tick are refused as the venue would refuse
+them.
+
+Sizes are whole multiples of every leg's lot (``Market.size_increment``, combined by
+:func:`arbkit.sizing.common_lot`, the same rule the detector sizes with).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+import attrs
+
+from arbkit.models import BookLevel, MarketStatus, OrderBook, Side
+from arbkit.opportunity import Leg, Opportunity
+from arbkit.sizing import common_lot
+from arbkit.trade import LegStatus, OpportunitySummary, Trade, TradeLeg, TradeStatus, client_order_id
+
+__all__ = ["BookIndex", "depth_within", "simulate_execution", "walk_levels"]
+
+ZERO = Decimal(0)
+
+#: Books by ``(exchange, market_id, outcome_id)``.
+BookIndex = Mapping[tuple[str, str, str], OrderBook]
+
+
+def depth_within(levels: Sequence[BookLevel], limit_price: Decimal) -> Decimal:
+    """Contracts available on ``levels`` (asks, best first) at ``limit_price`` or better."""
+    return sum((level.size for level in levels if level.price <= limit_price), ZERO)
+
+
+def walk_levels(
+    levels: Sequence[BookLevel], limit_price: Decimal, size: Decimal
+) -> list[tuple[Decimal, Decimal]]:
+    """The ``(price, size)`` fills of buying ``size`` through ``levels`` up to ``limit_price``."""
+    fills: list[tuple[Decimal, Decimal]] = []
+    remaining = size
+    for level in levels:
+        if remaining <= ZERO or level.price > limit_price:
+            break
+        take = min(level.size, remaining)
+        fills.append((level.price, take))
+        remaining -= take
+    return fills
+
+
+def _refusal(leg: Leg, book: OrderBook | None) -> tuple[LegStatus, str] | None:
+    """Why the venue would refuse this leg's order outright, if it would."""
+    market = leg.market
+    if leg.side is not Side.BUY:
+        return LegStatus.REJECTED, "paper trading simulates buy legs only"
+    if market.status is not MarketStatus.OPEN:
+        return LegStatus.REJECTED, f"market is {market.status.value}"
+    if market.fees is None:
+        return LegStatus.REJECTED, "fee schedule unknown: never traded"
+    if leg.limit_price % market.tick_size != ZERO:
+        return LegStatus.REJECTED, f"limit {leg.limit_price} is off the tick {market.tick_size}"
+    if book is None:
+        return LegStatus.FAILED, "no order book"
+    return None
+
+
+def _floor(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+def simulate_execution(
+    opportunity: Opportunity, books: BookIndex, *, trade_id: str, mode: str, now: datetime
+) -> Trade:
+    """The trade that IOC orders for every leg of ``opportunity`` would have made against ``books``."""
+    legs = opportunity.legs
+    leg_books = [books.get((leg.exchange, leg.market.id, leg.outcome_id)) for leg in legs]
+    refusals = [_refusal(leg, book) for leg, book in zip(legs, leg_books, strict=True)]
+    requested = opportunity.size
+    size = ZERO
+    note = ""
+    if any(refusals):
+        note = "; ".join(f"{leg.exchange}: {r[1]}" for leg, r in zip(legs, refusals, strict=True) if r)
+    else:
+        depth = min(
+            depth_within(book.asks, leg.limit_price)
+            for leg, book in zip(legs, leg_books, strict=True)
+            if book
+        )
+        step = common_lot([leg.market.size_increment for leg in legs])
+        size = _floor(min(depth, requested), step)
+        minimum = max(leg.market.min_order_size for leg in legs)
+        if size <= ZERO or size < minimum:
+            note = (
+                f"only {depth} contracts within the limit prices (minimum order {minimum}, "
+                f"step {step}); nothing filled"
+            )
+            size = ZERO
+        elif size < requested:
+            note = f"book depth filled {size} of {requested} contracts"
+
+    trade_legs = []
+    for index, (leg, book, refusal) in enumerate(zip(legs, leg_books, refusals, strict=True)):
+        unfilled = TradeLeg(
+            exchange=leg.exchange,
+            market_id=leg.market.id,
+            market_title=leg.market.title,
+            outcome_id=leg.outcome_id,
+            outcome_name=leg.outcome_name,
+            side=leg.side,
+            limit_price=leg.limit_price,
+            requested_size=requested,
+            client_order_id=client_order_id(trade_id, index),
+        )
+        if refusal is not None:
+            trade_legs.append(attrs.evolve(unfilled, status=refusal[0], error=refusal[1]))
+            continue
+        if size == ZERO or book is None:
+            trade_legs.append(unfilled)
+            continue
+        fills = walk_levels(book.asks, leg.limit_price, size)
+        cost = sum((p * s for p, s in fills), ZERO)
+        fees = leg.market.fees.order_fee(fills, taker=True) if leg.market.fees else ZERO
+        trade_legs.append(
+            attrs.evolve(
+                unfilled,
+                filled_size=size,
+                average_price=cost / size,
+                fees=fees,
+                order_id=f"paper-{client_order_id(trade_id, index)}",
+                status=LegStatus.FILLED if size == requested else LegStatus.PARTIAL,
+            )
+        )
+    return Trade(
+        id=trade_id,
+        mode=mode,
+        opportunity=OpportunitySummary.of(opportunity),
+        legs=tuple(trade_legs),
+        status=TradeStatus.OPEN if size > ZERO else TradeStatus.NO_FILL,
+        created_at=now,
+        updated_at=now,
+        note=note,
+    )

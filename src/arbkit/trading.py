@@ -1,0 +1,520 @@
+"""Trading systems: the one interface paper and live trading share, and paper trading itself.
+
+:class:`TradingSystem` is what the service, the scheduler and a notebook call::
+
+    system = PaperTradingSystem.from_settings(settings)
+    result = system.execute(opportunity)      # never raises on a venue error
+    result.status, result.reasons             # what happened, or why not
+    system.state().balance
+    system.check_settlements()                # settle resolved markets
+
+:class:`BaseTradingSystem` holds everything the two modes share: the ledger, the
+store, the risk chain, daily counters that roll over at midnight in the configured
+timezone, the error history and notifications. Check, execution and recording happen
+under one lock, so concurrent ``execute`` calls can never exceed a limit. A live
+system (``RealTradingSystem``, which arrives with the order executor) only supplies
+:meth:`BaseTradingSystem._execute` and the venues' balances.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from arbkit.config import Secret, Settings, TradingLimits
+from arbkit.errors import PersistenceError, ValidationError
+from arbkit.exchange import Exchange
+from arbkit.models import utcnow
+from arbkit.notify import Event, EventKind, Notifier, NotifierHub, Severity
+from arbkit.opportunity import Opportunity
+from arbkit.paper import BookIndex, simulate_execution
+from arbkit.risk import RiskChain, RiskContext, RiskVerdict, default_chain
+from arbkit.settlement import Settlement, fetch_resolutions, settle_trade
+from arbkit.store import MAX_ERRORS, DailyCounters, Ledger, TradeStore, open_store
+from arbkit.trade import ErrorRecord, Trade, TradeResult, TradeStatus, TradingState, new_trade_id
+from arbkit.trading_events import settlement_events, trade_events
+
+if TYPE_CHECKING:
+    from arbkit.models import OrderBook
+
+__all__ = [
+    "BaseTradingSystem",
+    "PaperTradingSystem",
+    "TradeResult",
+    "TradingState",
+    "TradingSystem",
+]
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal(0)
+
+BooksArg = Mapping[Any, "OrderBook"] | Iterable["OrderBook"] | None
+
+
+@runtime_checkable
+class TradingSystem(Protocol):
+    """The interface paper and live trading share exactly."""
+
+    mode: str
+
+    def execute(
+        self, opportunity: Opportunity, *, books: BooksArg = None, raise_on_reject: bool = False
+    ) -> TradeResult:
+        """Check risk, trade, record. Never raises on a venue error (the result says what happened);
+        raises :class:`RiskRejected` on a refusal only when ``raise_on_reject``."""
+        ...
+
+    def state(self) -> TradingState:
+        """A consistent snapshot of balance, positions, history, P&L, daily counters and errors."""
+        ...
+
+    def check_settlements(self) -> list[Settlement]:
+        """Settle every open trade whose markets have resolved; returns what was settled."""
+        ...
+
+    def reset(self, confirm: str) -> None:
+        """Start again from the initial balance, forgetting history. ``confirm`` must match."""
+        ...
+
+    def record_error(self, error: BaseException, *, venue: str, operation: str) -> ErrorRecord:
+        """Add a failure to the error history (and notify it)."""
+        ...
+
+    def add_notifier(self, notifier: Notifier | Callable[[Event], object]) -> Notifier:
+        """Receive this system's events."""
+        ...
+
+
+class BaseTradingSystem(abc.ABC):
+    """What paper and live trading share. Subclasses implement :meth:`_execute`.
+
+    Parameters: ``initial_balance`` (used when the store is empty), ``store``, ``risk``
+    (default: a chain that only checks the balance), ``exchanges`` (clients by venue name,
+    built on demand through the plugins when missing), ``notifiers``, ``zone`` (the
+    timezone in which a trading day rolls over), ``clock`` (injectable for tests),
+    ``reset_key`` (if set, ``reset`` requires it; otherwise the mode name).
+    """
+
+    mode: str = "paper"
+
+    def __init__(
+        self,
+        *,
+        initial_balance: Decimal,
+        store: TradeStore,
+        risk: RiskChain | None = None,
+        exchanges: Mapping[str, Exchange] | None = None,
+        notifiers: Iterable[Notifier] = (),
+        zone: tzinfo = UTC,
+        clock: Callable[[], datetime] = utcnow,
+        reset_key: Secret | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        from arbkit.risk import BalanceCheck
+
+        self.store = store
+        self.risk = risk if risk is not None else RiskChain([BalanceCheck()])
+        self.exchanges: dict[str, Exchange] = dict(exchanges or {})
+        self.notifiers = NotifierHub(notifiers)
+        self.zone = zone
+        self._clock = clock
+        self._reset_key = reset_key
+        self._settings = settings
+        self._lock = threading.RLock()
+        self._tripped: set[tuple[date, str]] = set()
+        stored = store.load()
+        today = self._today()
+        if stored is None:
+            self._ledger = Ledger(self.mode, initial_balance, initial_balance, DailyCounters(today))
+            self._trades: list[Trade] = []
+            self._errors: deque[ErrorRecord] = deque(maxlen=MAX_ERRORS)
+        else:
+            if stored.ledger.mode != self.mode:
+                raise PersistenceError(
+                    f"{store!r} holds {stored.ledger.mode} trading state; refusing to use it for {self.mode}"
+                )
+            self._ledger = stored.ledger
+            self._trades = list(stored.trades)
+            self._errors = deque(stored.errors, maxlen=MAX_ERRORS)
+        self._index = {t.id: i for i, t in enumerate(self._trades)}
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        store: TradeStore | None = None,
+        risk: RiskChain | None = None,
+        exchanges: Mapping[str, Exchange] | None = None,
+        notifiers: Iterable[Notifier] = (),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> BaseTradingSystem:
+        """Build from :class:`Settings`: its limits, store kind and data dir, timezone and reset key."""
+        limits: TradingLimits = settings.live if cls.mode == "live" else settings.paper
+        return cls(
+            initial_balance=limits.initial_balance,
+            store=store or open_store(settings.store, settings.data_dir, cls.mode),
+            risk=risk if risk is not None else default_chain(_for_mode(settings, cls.mode)),
+            exchanges=exchanges,
+            notifiers=notifiers,
+            zone=settings.zone,
+            clock=clock,
+            reset_key=settings.reset_confirm_key,
+            settings=settings,
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _today(self, now: datetime | None = None) -> date:
+        return (now or self._clock()).astimezone(self.zone).date()
+
+    def _roll_day(self, now: datetime) -> None:
+        """Start fresh daily counters at midnight in ``zone`` (caller holds the lock)."""
+        today = self._today(now)
+        if self._ledger.daily.day != today:
+            self._ledger = attrs.evolve(self._ledger, daily=self._ledger.daily.rolled(today))
+            self._tripped = {t for t in self._tripped if t[0] == today}
+            try:
+                self.store.save_ledger(self._ledger)
+            except PersistenceError as exc:
+                self._remember_error(exc, venue="store", operation="save daily counters", now=now)
+
+    def client(self, venue: str) -> Exchange:
+        """The exchange client for ``venue``, built through the plugins on first use."""
+        with self._lock:
+            client = self.exchanges.get(venue)
+            if client is None:
+                from arbkit.plugins import exchange
+
+                client = exchange(venue, self._settings)
+                self.exchanges[venue] = client
+            return client
+
+    def _venue_balances(self) -> Mapping[str, Decimal] | None:
+        """Cash per venue for the balance check; ``None`` uses the ledger balance (paper)."""
+        return None
+
+    def balances(self) -> Mapping[str, Decimal] | None:
+        """Cash per venue for sizing opportunities, or ``None`` when the ledger is one pool (paper)."""
+        return self._venue_balances()
+
+    def _risk_context(self, now: datetime) -> RiskContext:
+        exposure: dict[tuple[str, str], Decimal] = {}
+        for trade in self._trades:
+            if trade.status.holds_position:
+                for key, amount in trade.exposure_by_market().items():
+                    exposure[key] = exposure.get(key, ZERO) + amount
+        return RiskContext(
+            mode=self.mode,
+            now=now,
+            balance=self._ledger.balance,
+            daily_trades=self._ledger.daily.trades,
+            daily_loss=self._ledger.daily.loss,
+            venue_balances=self._venue_balances(),
+            market_exposure=exposure,
+        )
+
+    def _remember_error(
+        self, exc: BaseException, *, venue: str, operation: str, now: datetime
+    ) -> ErrorRecord:
+        record = ErrorRecord.of(exc, venue=venue, operation=operation, now=now)
+        self._errors.append(record)
+        try:
+            self.store.append_error(record)
+        except PersistenceError:
+            logger.warning("could not save an error record to %r", self.store)
+        return record
+
+    def _emit(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.notifiers.notify(event)
+
+    def _event(
+        self, kind: EventKind, title: str, message: str, severity: Severity = Severity.INFO, **data: Any
+    ) -> Event:
+        trade_id = data.pop("trade_id", None)
+        return Event(
+            kind, self.mode, title, message, severity, trade_id=trade_id, data=data, time=self._clock()
+        )
+
+    # -- the TradingSystem interface ----------------------------------------------------------
+
+    def add_notifier(self, notifier: Notifier | Callable[[Event], object]) -> Notifier:
+        """Receive this system's events (a notifier or a plain callable)."""
+        return self.notifiers.add(notifier)
+
+    def record_error(self, error: BaseException, *, venue: str, operation: str) -> ErrorRecord:
+        """Add a failure to the error history and notify it."""
+        with self._lock:
+            record = self._remember_error(error, venue=venue, operation=operation, now=self._clock())
+        self._emit(
+            [
+                self._event(
+                    EventKind.ERROR,
+                    f"{venue} error",
+                    f"{operation}: {record.message}",
+                    Severity.ERROR,
+                    venue=venue,
+                    operation=operation,
+                    code=record.code,
+                )
+            ]
+        )
+        return record
+
+    def execute(
+        self, opportunity: Opportunity, *, books: BooksArg = None, raise_on_reject: bool = False
+    ) -> TradeResult:
+        """Run the risk chain, trade and record, all under one lock. Never raises on a venue error."""
+        events: list[Event] = []
+        with self._lock:
+            now = self._clock()
+            self._roll_day(now)
+            verdict = self.risk.evaluate(opportunity, self._risk_context(now))
+            if not verdict.allowed:
+                events.extend(self._rejection_events(opportunity, verdict, now))
+                result = TradeResult(opportunity, reasons=verdict.reasons)
+            else:
+                result = self._execute_and_record(opportunity, books, now, events)
+        self._emit(events)
+        if raise_on_reject:
+            result.raise_for_rejection()
+        return result
+
+    def _rejection_events(self, opportunity: Opportunity, verdict: RiskVerdict, now: datetime) -> list[Event]:
+        title = opportunity.title or opportunity.legs[0].market.title
+        events = [
+            self._event(
+                EventKind.RISK_REJECTED,
+                "Trade rejected",
+                f"{title}: " + "; ".join(verdict.reasons),
+                Severity.WARNING,
+                reasons=list(verdict.reasons),
+            )
+        ]
+        today = self._today(now)
+        for limit in verdict.tripped_limits:
+            if (today, limit) not in self._tripped:
+                self._tripped.add((today, limit))
+                reason = next(d.reason for d in verdict.decisions if d.limit == limit and not d.allowed)
+                events.append(
+                    self._event(
+                        EventKind.LIMIT_TRIPPED, "Limit tripped", reason, Severity.WARNING, limit=limit
+                    )
+                )
+        return events
+
+    def _execute_and_record(
+        self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
+    ) -> TradeResult:
+        trade_id = new_trade_id(now)
+        try:
+            trade = self._execute(opportunity, trade_id=trade_id, now=now, books=_index_books(books))
+        except Exception as exc:
+            venue = getattr(exc, "exchange", None) or "trading"
+            record = self._remember_error(exc, venue=venue, operation="execute", now=now)
+            events.append(
+                self._event(EventKind.ERROR, "Trade failed", record.message, Severity.ERROR, venue=venue)
+            )
+            return TradeResult(opportunity, error=record.message)
+        ledger = self._ledger
+        balance = ledger.balance - trade.total_cost + trade.unwind_proceeds
+        daily = ledger.daily
+        realised = ledger.realised_pnl
+        if trade.filled:
+            daily = attrs.evolve(daily, trades=daily.trades + 1)
+        if trade.status is TradeStatus.UNWOUND:
+            pnl = trade.unwind_proceeds - trade.total_cost
+            trade = attrs.evolve(trade, realised_pnl=pnl)
+            realised += pnl
+            daily = attrs.evolve(daily, loss=daily.loss + max(-pnl, ZERO))
+        new_ledger = attrs.evolve(ledger, balance=balance, daily=daily, realised_pnl=realised)
+        # Memory is the truth of what happened (live orders cannot be un-sent), so it is
+        # updated even if the store fails; the failure is reported on the result.
+        self._ledger = new_ledger
+        self._index[trade.id] = len(self._trades)
+        self._trades.append(trade)
+        error = None
+        try:
+            self.store.append_trade(trade, new_ledger)
+        except PersistenceError as exc:
+            record = self._remember_error(exc, venue="store", operation=f"save trade {trade.id}", now=now)
+            error = f"trade {trade.id} happened but was not saved: {record.message}"
+            events.append(
+                self._event(EventKind.ERROR, "Store failed", error, Severity.ERROR, trade_id=trade.id)
+            )
+        events.extend(trade_events(self.mode, trade, now))
+        return TradeResult(opportunity, trade=trade, error=error)
+
+    @abc.abstractmethod
+    def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
+        """Place (or simulate) the legs and return the trade record. Called under the lock."""
+
+    def state(self) -> TradingState:
+        """A consistent snapshot (taken under the lock)."""
+        with self._lock:
+            now = self._clock()
+            self._roll_day(now)
+            trades = tuple(self._trades)
+            ledger = self._ledger
+            errors = tuple(self._errors)
+        open_positions = tuple(t for t in trades if t.status.holds_position)
+        unrealised = ZERO
+        for trade in open_positions:
+            per_contract = trade.opportunity.expected_payout / trade.opportunity.expected_size
+            unrealised += trade.hedged_size * per_contract + trade.unwind_proceeds - trade.total_cost
+        return TradingState(
+            mode=self.mode,
+            initial_balance=ledger.initial_balance,
+            balance=ledger.balance,
+            open_positions=open_positions,
+            trade_history=trades,
+            realised_pnl=ledger.realised_pnl,
+            unrealised_pnl=unrealised,
+            day=ledger.daily.day,
+            daily_trades=ledger.daily.trades,
+            daily_loss=ledger.daily.loss,
+            recent_errors=errors,
+        )
+
+    def trade(self, trade_id: str) -> Trade:
+        """One recorded trade by id (``KeyError`` if unknown)."""
+        with self._lock:
+            return self._trades[self._index[trade_id]]
+
+    def check_settlements(self) -> list[Settlement]:
+        """Ask each venue about every open trade's markets and settle those fully resolved.
+
+        Venue errors are recorded and the affected trades wait for the next check.
+        """
+        with self._lock:
+            open_trades = [t for t in self._trades if t.status.holds_position]
+        if not open_trades:
+            return []
+        failures: list[Event] = []
+
+        def on_error(exc: BaseException, venue: str, operation: str) -> None:
+            with self._lock:
+                record = self._remember_error(exc, venue=venue, operation=operation, now=self._clock())
+            failures.append(
+                self._event(
+                    EventKind.ERROR,
+                    f"{venue} error",
+                    f"{operation}: {record.message}",
+                    Severity.ERROR,
+                    venue=venue,
+                )
+            )
+
+        # Network calls happen outside the lock so trading is not blocked meanwhile.
+        resolutions = fetch_resolutions(open_trades, self.client, on_error=on_error)
+        settled: list[Settlement] = []
+        events: list[Event] = list(failures)
+        with self._lock:
+            now = self._clock()
+            self._roll_day(now)
+            for candidate in open_trades:
+                current = self._trades[self._index[candidate.id]]
+                settlement = settle_trade(current, resolutions, now=now)
+                if settlement is None:  # still pending, or settled meanwhile by another caller
+                    continue
+                ledger = self._ledger
+                pnl = settlement.realised_pnl
+                daily = attrs.evolve(ledger.daily, loss=ledger.daily.loss + max(-pnl, ZERO))
+                self._ledger = attrs.evolve(
+                    ledger,
+                    balance=ledger.balance + settlement.payout,
+                    realised_pnl=ledger.realised_pnl + pnl,
+                    daily=daily,
+                )
+                self._trades[self._index[current.id]] = settlement.trade
+                try:
+                    self.store.update_trade(settlement.trade, self._ledger)
+                except PersistenceError as exc:
+                    self._remember_error(
+                        exc, venue="store", operation=f"save settlement {current.id}", now=now
+                    )
+                settled.append(settlement)
+                events.extend(settlement_events(self.mode, settlement, now))
+        self._emit(events)
+        return settled
+
+    def reset(self, confirm: str) -> None:
+        """Forget all trades and errors and start again from the initial balance.
+
+        ``confirm`` must equal the configured reset key (``TRADING_RESET_CONFIRM_KEY``), or
+        the mode name (``"paper"`` / ``"live"``) when no key is set. A live system with open
+        positions refuses: they would never be settled.
+        """
+        ok = self._reset_key.matches(confirm) if self._reset_key is not None else confirm == self.mode
+        if not ok:
+            raise ValidationError("reset not confirmed: wrong confirmation")
+        with self._lock:
+            if self.mode == "live" and any(t.status.holds_position for t in self._trades):
+                raise ValidationError("live trading has open positions; settle them before a reset")
+            ledger = self._ledger
+            fresh = Ledger(
+                self.mode, ledger.initial_balance, ledger.initial_balance, DailyCounters(self._today())
+            )
+            self.store.reset(fresh)
+            self._ledger, self._trades, self._index = fresh, [], {}
+            self._errors = deque(maxlen=MAX_ERRORS)
+            self._tripped = set()
+
+
+def _for_mode(settings: Settings, mode: str) -> Settings:
+    """``settings`` with ``live_trading`` matching ``mode`` (so ``settings.limits`` is that mode's)."""
+    live = mode == "live"
+    return settings if settings.live_trading == live else attrs.evolve(settings, live_trading=live)
+
+
+def _index_books(books: BooksArg) -> dict[tuple[str, str, str], OrderBook]:
+    """Books by ``(exchange, market_id, outcome_id)``, read from each book itself (never from keys)."""
+    if books is None:
+        return {}
+    values = books.values() if isinstance(books, Mapping) else books
+    return {(b.exchange, b.market_id, b.outcome_id): b for b in values}
+
+
+class PaperTradingSystem(BaseTradingSystem):
+    """Paper trading that fills what live would have filled.
+
+    Each leg is simulated as an IOC order against the *current* book of its outcome:
+    the books passed to :meth:`execute` (fresh from the same scan), else fetched now
+    through the exchange client. No credentials are needed.
+
+    >>> system = PaperTradingSystem(initial_balance=Decimal(1000), store=store)  # doctest: +SKIP
+    """
+
+    mode = "paper"
+
+    def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
+        current = dict(books)
+        for leg in opportunity.legs:
+            key = (leg.exchange, leg.market.id, leg.outcome_id)
+            if key not in current:
+                current[key] = self.client(leg.exchange).order_book(leg.market, leg.outcome_id)
+        return simulate_execution(opportunity, current, trade_id=trade_id, mode=self.mode, now=now)
+
+
+def __getattr__(name: str) -> Any:
+    # PolyMix's live class name; the implementation lives with the order executor.
+    if name == "RealTradingSystem":
+        try:
+            from arbkit.executor import RealTradingSystem  # type: ignore[import-not-found,unused-ignore]
+        except ImportError:
+            raise AttributeError(
+                "RealTradingSystem needs the order executor (arbkit.executor), which is not installed yet"
+            ) from None
+        return RealTradingSystem
+    raise AttributeError(f"module 'arbkit.trading' has no attribute {name!r}")
