@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import base64
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from arbkit.sandbox import HttpError, Request, Response, SandboxApp
@@ -22,6 +21,7 @@ from arbkit_kalshi.auth import (
     verify_signature,
 )
 from arbkit_kalshi.sandbox.engine import HOUSE, Account, Engine, KalshiError, SbMarket, SbOrder
+from arbkit_kalshi.sandbox.orders import TIME_IN_FORCE, build_order, decimal_param
 from arbkit_kalshi.sandbox.wire import (
     balance_json,
     error_json,
@@ -57,21 +57,8 @@ _FILTER = {
     "closed": {"closed", "determined", "disputed", "amended"},
     "settled": {"finalized", "settled"},
 }
-_TIFS = {None, "fill_or_kill", "immediate_or_cancel", "good_till_canceled"}
 
 Handler = Callable[[Request, dict[str, str]], Response]
-
-
-def _dec(value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or value is None:
-        raise KalshiError(400, "invalid_parameters", f"{field} must be a number")
-    try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise KalshiError(400, "invalid_parameters", f"{field} must be a number") from None
-    if not result.is_finite():
-        raise KalshiError(400, "invalid_parameters", f"{field} must be finite")
-    return result
 
 
 def _cursor(offset: int) -> str:
@@ -133,7 +120,7 @@ class KalshiSandbox(SandboxApp):
         """Register a user: API key id, RSA public key (PEM) and cash balance in dollars."""
         with self.lock:
             self.engine.accounts[key_id] = Account(
-                key_id, load_public_key(public_key_pem), _dec(balance, "balance")
+                key_id, load_public_key(public_key_pem), decimal_param(balance, "balance")
             )
 
     def set_book(
@@ -150,7 +137,7 @@ class KalshiSandbox(SandboxApp):
 
     def resolve(self, ticker: str, result: str, settlement_value: Decimal | str | None = None) -> None:
         """Determine and settle a market (``yes``, ``no``, ``void``, ``scalar``)."""
-        value = None if settlement_value is None else _dec(settlement_value, "settlement_value")
+        value = None if settlement_value is None else decimal_param(settlement_value, "settlement_value")
         with self.lock:
             self._kalshi(lambda: self.engine.resolve(ticker, result, value))
 
@@ -181,7 +168,7 @@ class KalshiSandbox(SandboxApp):
     def control_resolve(self, data: Any) -> Any:
         data = self._object(data)
         raw = data.get("settlement_value")
-        value = None if raw is None else self._kalshi(lambda: _dec(raw, "settlement_value"))
+        value = None if raw is None else self._kalshi(lambda: decimal_param(raw, "settlement_value"))
         market = self._kalshi(
             lambda: self.engine.resolve(str(data.get("ticker")), str(data.get("result")), value)
         )
@@ -230,7 +217,7 @@ class KalshiSandbox(SandboxApp):
                 engine.accounts[str(account["key_id"])] = Account(
                     str(account["key_id"]),
                     load_public_key(account["public_key_pem"]),
-                    _dec(account.get("balance", 0), "balance"),
+                    decimal_param(account.get("balance", 0), "balance"),
                 )
         except KalshiError as exc:
             raise HttpError(exc.status, error_json(exc.code, exc.message)) from None
@@ -265,7 +252,7 @@ class KalshiSandbox(SandboxApp):
             rules_primary=str(raw.get("rules_primary", "")),
             rules_secondary=str(raw.get("rules_secondary", "")),
             fractional=bool(raw.get("fractional_trading_enabled", False)),
-            tick=_dec(raw.get("tick", "0.01"), "tick"),
+            tick=decimal_param(raw.get("tick", "0.01"), "tick"),
             extra={k: v for k, v in raw.items() if k not in known},
         )
         self.engine.markets[market.ticker] = market
@@ -545,7 +532,7 @@ class KalshiSandbox(SandboxApp):
         side = body.get("side")
         if side not in ("bid", "ask"):
             raise KalshiError(400, "invalid_parameters", "side must be bid or ask")
-        if body.get("time_in_force") not in _TIFS - {None}:
+        if body.get("time_in_force") not in TIME_IN_FORCE - {None}:
             raise KalshiError(400, "invalid_parameters", "time_in_force is required")
         # V2 side is the book side of YES: bid = buy YES, ask = sell YES (kalshi.md 3.9).
         legacy = {
@@ -586,99 +573,13 @@ class KalshiSandbox(SandboxApp):
         )
 
     def _submit(self, request: Request, account: Account, body: Mapping[str, Any]) -> SbOrder:
-        """Validate a ``CreateOrderRequest`` (kalshi.md 3.8) and hand it to the engine."""
+        """Validate a ``CreateOrderRequest`` and hand it to the engine with any pending order fault."""
         if account.key_id == HOUSE:
             raise KalshiError(403, "forbidden", "the house account cannot trade over HTTP")
-        ticker = body.get("ticker")
-        if not isinstance(ticker, str) or not ticker:
+        if not isinstance(body.get("ticker"), str) or not body.get("ticker"):
             raise KalshiError(400, "missing_parameters", "ticker is required")
-        side, action = body.get("side"), body.get("action")
-        if side not in ("yes", "no") or action not in ("buy", "sell"):
-            raise KalshiError(400, "invalid_parameters", "side must be yes/no and action buy/sell")
-        market = self.engine.market(ticker)
-        price = self._price(body, market)
-        yes_price = price if side == "yes" else ONE - price
-        count = self._count(body, market)
-        tif = body.get("time_in_force")
-        if body.get("type") == "market" and tif is None:
-            tif = "immediate_or_cancel"  # type=market is gone; treat an old client's as IOC (3.8)
-        if tif not in _TIFS:
-            raise KalshiError(400, "invalid_parameters", f"unsupported time_in_force {tif!r}")
-        expiration = body.get("expiration_ts")
-        if expiration is not None and (not isinstance(expiration, int) or tif == "immediate_or_cancel"):
-            raise KalshiError(400, "invalid_parameters", "expiration_ts must be unix seconds, not with IOC")
-        max_cost = body.get("buy_max_cost")
-        if max_cost is not None:
-            if not isinstance(max_cost, int) or isinstance(max_cost, bool) or max_cost <= 0:
-                raise KalshiError(
-                    400, "invalid_parameters", "buy_max_cost must be a positive integer of cents"
-                )
-            tif = "fill_or_kill"
-        client_id = body.get("client_order_id") or ""
-        if not isinstance(client_id, str) or len(client_id) > 64:
-            raise KalshiError(
-                400, "invalid_parameters", "client_order_id must be a string of at most 64 characters"
-            )
-        order = SbOrder(
-            order_id=str(uuid.uuid4()),
-            account=account.key_id,
-            ticker=ticker,
-            side=side,
-            action=action,
-            yes_price=yes_price,
-            count=count,
-            client_order_id=client_id,
-            time_in_force=tif,
-            expiration_ts=expiration,
-        )
+        market = self.engine.market(body["ticker"])
+        order, post_only, max_cost = build_order(body, account.key_id, market)
         return self.engine.place(
-            account,
-            market,
-            order,
-            post_only=bool(body.get("post_only")),
-            max_cost=None if max_cost is None else Decimal(max_cost) / 100,
-            fault=self.order_fault(request),
+            account, market, order, post_only=post_only, max_cost=max_cost, fault=self.order_fault(request)
         )
-
-    def _price(self, body: Mapping[str, Any], market: SbMarket) -> Decimal:
-        """Exactly one price field (yes or no, cents or dollars; a twin pair must agree)."""
-        side = body.get("side")
-        found: dict[str, Decimal] = {}
-        for outcome in ("yes", "no"):
-            if body.get(f"{outcome}_price_dollars") is not None:
-                found[outcome] = _dec(body[f"{outcome}_price_dollars"], f"{outcome}_price_dollars")
-            if body.get(f"{outcome}_price") is not None:
-                cents = body[f"{outcome}_price"]
-                if not isinstance(cents, int) or isinstance(cents, bool):
-                    raise KalshiError(400, "invalid_parameters", f"{outcome}_price must be integer cents")
-                value = Decimal(cents) / 100
-                if outcome in found and found[outcome] != value:
-                    raise KalshiError(400, "invalid_parameters", f"{outcome}_price and _dollars disagree")
-                found[outcome] = value
-        if len(found) != 1:
-            raise KalshiError(400, "invalid_order", "give exactly one of yes_price or no_price")
-        outcome, price = next(iter(found.items()))
-        if outcome != side:
-            price = ONE - price
-        if not ZERO < price < ONE or price % market.tick != 0:
-            raise KalshiError(400, "invalid_order", f"price {price} is not a valid tick in (0, 1)")
-        return price
-
-    def _count(self, body: Mapping[str, Any], market: SbMarket) -> Decimal:
-        values = []
-        if body.get("count_fp") is not None:
-            values.append(_dec(body["count_fp"], "count_fp"))
-        if body.get("count") is not None:
-            if not isinstance(body["count"], int) or isinstance(body["count"], bool):
-                raise KalshiError(400, "invalid_parameters", "count must be an integer")
-            values.append(Decimal(body["count"]))
-        if not values:
-            raise KalshiError(400, "missing_parameters", "count is required")
-        if len(values) == 2 and values[0] != values[1]:
-            raise KalshiError(400, "invalid_parameters", "count and count_fp disagree")
-        count = values[0]
-        if count <= 0 or count != count.quantize(Decimal("0.01"), rounding=ROUND_FLOOR):
-            raise KalshiError(400, "invalid_parameters", "count must be positive with at most 2 decimals")
-        if not market.fractional and count != count.to_integral_value():
-            raise KalshiError(400, "invalid_parameters", "this market does not allow fractional contracts")
-        return count
