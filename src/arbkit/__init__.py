@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arbkit.__about__ import __version__
+from arbkit.bot import Bot, CycleReport
 from arbkit.config import Secret, Settings, TradingLimits
 from arbkit.errors import (
     ArbkitError,
@@ -65,7 +66,14 @@ from arbkit.models import (
     TimeInForce,
     to_decimal,
 )
+from arbkit.notify import Event, EventKind, LogNotifier, Notifier, WebhookNotifier
 from arbkit.plugins import exchange, exchanges, get_plugin_manager
+from arbkit.risk import RiskChain, RiskContext, RiskDecision, RiskPolicy
+from arbkit.scanner import Scanner, ScanResult
+from arbkit.settlement import Settlement
+from arbkit.store import JsonFileStore, SqliteStore, TradeStore
+from arbkit.trade import Trade, TradeResult, TradeStatus, TradingState
+from arbkit.trading import PaperTradingSystem, TradingSystem
 
 if TYPE_CHECKING:
     import pluggy
@@ -79,7 +87,11 @@ __all__ = [
     "Balance",
     "BookKey",
     "BookLevel",
+    "Bot",
     "ConfigError",
+    "CycleReport",
+    "Event",
+    "EventKind",
     "Exchange",
     "ExchangeError",
     "ExchangeUnavailable",
@@ -88,12 +100,15 @@ __all__ = [
     "HttpTransport",
     "InsufficientFunds",
     "InvalidResponse",
+    "JsonFileStore",
+    "LogNotifier",
     "Market",
     "MarketClosed",
     "MarketStatus",
     "NetworkError",
     "NoFees",
     "NotFound",
+    "Notifier",
     "Order",
     "OrderBook",
     "OrderNotFound",
@@ -103,6 +118,7 @@ __all__ = [
     "Outcome",
     "OutcomeResult",
     "OutcomeUnknown",
+    "PaperTradingSystem",
     "PersistenceError",
     "Position",
     "PowerFee",
@@ -111,14 +127,29 @@ __all__ = [
     "RequestTimeout",
     "Resolution",
     "ResolutionState",
+    "RiskChain",
+    "RiskContext",
+    "RiskDecision",
+    "RiskPolicy",
     "RiskRejected",
+    "ScanResult",
+    "Scanner",
     "Secret",
     "Settings",
+    "Settlement",
     "Side",
+    "SqliteStore",
     "TimeInForce",
+    "Trade",
+    "TradeResult",
+    "TradeStatus",
+    "TradeStore",
     "TradingLimits",
+    "TradingState",
+    "TradingSystem",
     "UnknownExchangeError",
     "ValidationError",
+    "WebhookNotifier",
     "__version__",
     "exchange",
     "exchanges",

@@ -7,7 +7,7 @@ manager in-process, the way a third-party plugin would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -113,23 +113,6 @@ class FakeVenuesPlugin:
     def arbkit_register_exchanges(self, register: Any) -> None:
         for name, venue in self.venues.items():
             register(name, lambda settings=None, _venue=venue, **options: _venue)
-
-
-@pytest.fixture
-def register_venues() -> Iterator[Any]:
-    """Register fake venues with the real plugin manager for one test."""
-    manager = arbkit.get_plugin_manager()
-    plugins: list[FakeVenuesPlugin] = []
-
-    def register(*venues: FakeExchange) -> FakeVenuesPlugin:
-        plugin = FakeVenuesPlugin(*venues)
-        manager.register(plugin)
-        plugins.append(plugin)
-        return plugin
-
-    yield register
-    for plugin in plugins:
-        manager.unregister(plugin)
 
 
 def binary_market(

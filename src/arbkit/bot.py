@@ -1,0 +1,219 @@
+"""The Bot: one scan-and-trade step and one settlement step, as PolyMix's scheduler ran them.
+
+What PolyMix's ``monitor_job`` and ``check_trading_settlements`` did, as a library, so
+an embedding user, the Flask example and the scheduler script call the same code::
+
+    import arbkit
+
+    bot = arbkit.Bot.from_settings(arbkit.Settings.from_env())
+    report = bot.scan_and_trade()     # one step: scan, then trade what passes the risk chain
+    bot.settle()                      # one step: settle resolved markets
+    bot.state().balance
+
+Neither step raises on a venue's error: failures go to the trading system's error
+history (and the notifiers) and the step goes on with the other venues.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from arbkit.config import Settings
+from arbkit.errors import ConfigError
+from arbkit.exchange import Exchange
+from arbkit.models import utcnow
+from arbkit.notify import Event, LogNotifier, Notifier, WebhookNotifier
+from arbkit.opportunity import Opportunity
+from arbkit.risk import RiskChain
+from arbkit.scanner import Scanner, ScanResult
+from arbkit.settlement import Settlement
+from arbkit.store import TradeStore
+from arbkit.trading import BaseTradingSystem, PaperTradingSystem, TradeResult, TradingState, TradingSystem
+
+__all__ = ["Bot", "CycleReport"]
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class CycleReport:
+    """What one ``scan_and_trade`` step did.
+
+    ``skipped`` holds opportunities not sent to the trading system: already held in an
+    open trade, or trading disabled (``PAPER_TRADING_ENABLED=false``).
+    """
+
+    scan: ScanResult | None
+    results: tuple[TradeResult, ...]
+    skipped: tuple[Opportunity, ...] = ()
+    error: str | None = None
+
+    @property
+    def opportunities(self) -> tuple[Opportunity, ...]:
+        """What the scan found, best first."""
+        return () if self.scan is None else self.scan.opportunities
+
+    @property
+    def executed(self) -> tuple[TradeResult, ...]:
+        """Results in which contracts were bought."""
+        return tuple(r for r in self.results if r.executed)
+
+
+class Bot:
+    """A :class:`Scanner` and a :class:`TradingSystem`, stepped together.
+
+    ``trade_enabled`` false only scans (PolyMix's ``PAPER_TRADING_ENABLED=false``).
+    ``allow_repeat`` false (the default) does not trade an opportunity whose contracts an
+    open trade already holds: a paper book is not consumed by paper fills, so the same
+    arbitrage would otherwise be bought again on every scan.
+    """
+
+    def __init__(
+        self,
+        scanner: Scanner,
+        trading: TradingSystem,
+        *,
+        trade_enabled: bool = True,
+        allow_repeat: bool = False,
+        max_trades_per_cycle: int | None = None,
+    ) -> None:
+        self.scanner = scanner
+        self.trading = trading
+        self.trade_enabled = trade_enabled
+        self.allow_repeat = allow_repeat
+        self.max_trades_per_cycle = max_trades_per_cycle
+        if scanner.on_error is None:
+            scanner.on_error = self._record
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        exchanges: Mapping[str, Exchange] | None = None,
+        store: TradeStore | None = None,
+        risk: RiskChain | None = None,
+        notifiers: Iterable[Notifier | Callable[[Event], object]] = (),
+        clock: Callable[[], datetime] = utcnow,
+        scanner_options: Mapping[str, Any] | None = None,
+        **bot_options: Any,
+    ) -> Bot:
+        """Everything from :class:`Settings`: the exchanges in ``ARBKIT_EXCHANGES``, the mode's
+        trading system and store, the risk chain, a log notifier and the webhook if set.
+
+        An exchange that cannot be built is recorded in the error history and left out.
+        """
+        built: dict[str, Exchange] = {}
+        failures: list[tuple[BaseException, str]] = []
+        if exchanges is None:
+            from arbkit.plugins import exchange
+
+            for name in settings.exchanges:
+                try:
+                    built[name] = exchange(name, settings)
+                except Exception as exc:
+                    failures.append((exc, name))
+        else:
+            built = dict(exchanges)
+        system_class: type[BaseTradingSystem] = PaperTradingSystem
+        if settings.live_trading:
+            from arbkit import trading
+
+            try:
+                system_class = trading.RealTradingSystem
+            except AttributeError as exc:
+                raise ConfigError(str(exc), variable="LIVE_TRADING") from None
+        default_notifiers: list[Notifier] = [LogNotifier()]
+        if settings.notify_webhook_url:
+            default_notifiers.append(WebhookNotifier(settings.notify_webhook_url))
+        system = system_class.from_settings(
+            settings, store=store, risk=risk, exchanges=built, notifiers=default_notifiers, clock=clock
+        )
+        for notifier in notifiers:
+            system.add_notifier(notifier)
+        for failure, name in failures:
+            system.record_error(failure, venue=name, operation="connect")
+        scanner = Scanner.from_settings(
+            settings, exchanges=built, on_error=cls._sink(system), clock=clock, **dict(scanner_options or {})
+        )
+        bot_options.setdefault("trade_enabled", settings.live_trading or settings.paper_trading_enabled)
+        return cls(scanner, system, **bot_options)
+
+    @staticmethod
+    def _sink(system: TradingSystem) -> Callable[[BaseException, str, str], object]:
+        def record(exc: BaseException, venue: str, operation: str) -> object:
+            return system.record_error(exc, venue=venue, operation=operation)
+
+        return record
+
+    def _record(self, exc: BaseException, venue: str, operation: str) -> None:
+        try:
+            self.trading.record_error(exc, venue=venue, operation=operation)
+        except Exception:
+            logger.exception("could not record an error")
+
+    def _held_keys(self) -> set[str]:
+        return {t.opportunity.key for t in self.trading.state().open_positions}
+
+    def scan_and_trade(self) -> CycleReport:
+        """Scan once and send each opportunity (best first) to the trading system. Never raises."""
+        try:
+            balances_of = getattr(self.trading, "balances", None)
+            balances = balances_of() if callable(balances_of) else None
+            scan = self.scanner.scan(balances=balances)
+        except Exception as exc:
+            logger.exception("scan failed")
+            self._record(exc, "scanner", "scan")
+            return CycleReport(scan=None, results=(), error=f"scan failed: {type(exc).__name__}")
+        results: list[TradeResult] = []
+        skipped: list[Opportunity] = []
+        held = set() if self.allow_repeat else self._held_keys()
+        for opportunity in scan.opportunities:
+            if not self.trade_enabled or opportunity.key in held:
+                skipped.append(opportunity)
+                continue
+            if (
+                self.max_trades_per_cycle is not None
+                and sum(r.executed for r in results) >= self.max_trades_per_cycle
+            ):
+                skipped.append(opportunity)
+                continue
+            try:
+                result = self.trading.execute(opportunity, books=scan.books)
+            except Exception as exc:  # a bug, not a venue error: record it and go on
+                logger.exception("execute failed")
+                self._record(exc, "trading", "execute")
+                result = TradeResult(opportunity, error=f"{type(exc).__name__}: {str(exc)[:200]}")
+            results.append(result)
+            if result.executed:
+                held.add(opportunity.key)
+        return CycleReport(scan=scan, results=tuple(results), skipped=tuple(skipped))
+
+    def settle(self) -> list[Settlement]:
+        """Settle resolved trades once. Never raises."""
+        try:
+            return self.trading.check_settlements()
+        except Exception as exc:
+            logger.exception("settlement failed")
+            self._record(exc, "settlement", "check settlements")
+            return []
+
+    def state(self) -> TradingState:
+        """The trading system's state."""
+        return self.trading.state()
+
+    def close(self) -> None:
+        """Close the exchange clients and the store."""
+        for client in self.scanner.exchanges.values():
+            try:
+                client.close()
+            except Exception:
+                logger.exception("closing %r failed", client)
+        store = getattr(self.trading, "store", None)
+        if store is not None:
+            store.close()
