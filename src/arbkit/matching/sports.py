@@ -72,10 +72,12 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
     """One venue's moneyline markets grouped into games, with outcomes mapped to canonical teams."""
     table = table or default_teams()
     found: dict[tuple[str, str], Game] = {}
+    seen: set[str] = set()
     for market in markets:
         info = _info(market)
-        if info is None:
+        if info is None or market.id in seen:  # a market listed twice (overlapping pages) counts once
             continue
+        seen.add(market.id)
         canonical: dict[str, str] = {}
         confidence = Decimal(1)
         for code in info.teams:
