@@ -1,0 +1,415 @@
+"""Public routes of the Polymarket sandbox (CLOB market data, Gamma, Data API) and scenarios.
+
+Payload shapes follow the reference captures: string numbers, CLOB book arrays with the
+best bid and best ask LAST, ``LTE=`` as the final CLOB cursor, Gamma's JSON-inside-JSON
+``outcomes``/``clobTokenIds``/``outcomePrices``, compact ``/clob-markets`` keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from arbkit.errors import ValidationError
+from arbkit.fees import NoFees, PowerFee
+from arbkit.sandbox import BookSide, HttpError, Request, Response, Router
+from arbkit_polymarket.crypto import checksum
+from arbkit_polymarket.orders import TICK_SIZES
+from arbkit_polymarket.sandbox.engine import Engine, OrderRecord, SandboxMarket
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["RenderMixin"]
+
+ONE = Decimal(1)
+BOOKS_LIMIT = 500
+GAMMA_PAGE_MAX = 100
+
+
+def _bad(message: str, status: int = 400) -> HttpError:
+    return HttpError(status, {"error": message})
+
+
+def _dec(value: Any, what: str) -> Decimal:
+    try:
+        result = Decimal(str(value))
+    except ArithmeticError:
+        raise _bad(f"scenario: {what} is not a number") from None
+    if not result.is_finite():
+        raise _bad(f"scenario: {what} is not finite")
+    return result
+
+
+def _cursor(offset: int) -> str:
+    return base64.b64encode(str(offset).encode()).decode()
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return max(0, int(base64.b64decode(cursor).decode()))
+    except (ValueError, UnicodeDecodeError):
+        raise _bad("invalid cursor") from None
+
+
+class RenderMixin:
+    """Routes and shapes shared by the sandbox; mixed into :class:`PolymarketSandbox`."""
+
+    engine: Engine
+    router: Router
+    lock: threading.RLock
+    clock: Callable[[], float]
+
+    # -- scenarios ----------------------------------------------------------------------------------
+    def control_scenario(self, data: Any) -> Any:
+        """``POST /_sandbox/scenario``: see :func:`load_scenario`."""
+        return self.load_scenario(data)
+
+    def load_scenario(self, data: Any) -> dict[str, Any]:
+        """Replace markets and add accounts from a scenario (format in the package docstring)."""
+        if not isinstance(data, dict):
+            raise _bad("scenario must be a JSON object")
+        with self.lock:
+            engine = self.engine
+            engine.events = []
+            count = 0
+            for event in data.get("events", []):
+                if not isinstance(event, dict):
+                    raise _bad("scenario: an event must be an object")
+                info = {k: v for k, v in event.items() if k != "markets"}
+                info.setdefault("id", str(len(engine.events) + 1))
+                info.setdefault("slug", f"event-{info['id']}")
+                info.setdefault("title", info["slug"])
+                ids = []
+                for raw in event.get("markets", []):
+                    market = self._scenario_market(raw, info)
+                    engine.add_market(market)
+                    book = raw.get("book") or {}
+                    engine.set_book(market.condition_id, book.get("bids", []), book.get("asks", []))
+                    ids.append(market.condition_id)
+                    count += 1
+                engine.events.append({**info, "market_ids": ids})
+            for account in data.get("accounts", []):
+                try:
+                    address = checksum(str(account["address"]))
+                except (KeyError, ValidationError):
+                    raise _bad("scenario: an account needs a 0x address") from None
+                target = engine.account(address)
+                target.cash += _dec(account.get("balance", 0), "balance")
+                for token, size in (account.get("tokens") or {}).items():
+                    target.tokens[str(token)] += _dec(size, "token size")
+            return {"events": len(engine.events), "markets": count, "accounts": len(engine.accounts)}
+
+    def _scenario_market(self, raw: Any, event: dict[str, Any]) -> SandboxMarket:
+        if not isinstance(raw, dict):
+            raise _bad("scenario: a market must be an object")
+        try:
+            tokens = tuple(str(t) for t in raw["token_ids"])
+            outcomes = tuple(str(o) for o in raw.get("outcomes", ["Yes", "No"]))
+            condition_id = str(raw["condition_id"])
+        except KeyError as exc:
+            raise _bad(f"scenario: market lacks {exc.args[0]}") from None
+        if len(tokens) != 2 or len(outcomes) != 2:
+            raise _bad("scenario: a market has exactly two tokens and two outcomes")
+        tick = _dec(raw.get("tick_size", "0.01"), "tick_size")
+        if tick not in TICK_SIZES:
+            raise _bad(f"scenario: unknown tick size {tick}")
+        fees_raw = raw.get("fees")
+        fee_details = None
+        fees: Any = NoFees()
+        if fees_raw:
+            rate, exponent = _dec(fees_raw["rate"], "fee rate"), int(fees_raw.get("exponent", 1))
+            fees = PowerFee(rate=rate, exponent=exponent)
+            fee_details = {"r": rate, "e": exponent, "to": True}
+        known = {
+            "condition_id",
+            "token_ids",
+            "outcomes",
+            "tick_size",
+            "min_order_size",
+            "neg_risk",
+            "fees",
+            "book",
+        }
+        return SandboxMarket(
+            condition_id=condition_id,
+            question=str(raw.get("question", condition_id)),
+            slug=str(raw.get("slug", condition_id)),
+            tokens=(tokens[0], tokens[1]),
+            outcomes=(outcomes[0], outcomes[1]),
+            tick_size=tick,
+            min_order_size=_dec(raw.get("min_order_size", 5), "min_order_size"),
+            neg_risk=bool(raw.get("neg_risk", False)),
+            fees=fees,
+            fee_details=fee_details,
+            event=event,
+            extra={k: v for k, v in raw.items() if k not in known},
+        )
+
+    # -- shapes ----------------------------------------------------------------------------------
+    def render_order(self, order: OrderRecord) -> dict[str, Any]:
+        """An ``OpenOrder``."""
+        market = self.engine.markets[order.market]
+        return {
+            "id": order.id,
+            "status": order.status,
+            "owner": order.owner,
+            "maker_address": order.maker,
+            "market": order.market,
+            "asset_id": order.token,
+            "side": order.side.value.upper(),
+            "original_size": str(order.original_size),
+            "size_matched": str(order.size_matched),
+            "price": str(order.price),
+            "outcome": market.outcome_of(order.token),
+            "expiration": str(order.expiration) if order.expiration else None,
+            "order_type": order.order_type,
+            "associate_trades": list(order.trades),
+            "created_at": order.created_at,
+        }
+
+    @staticmethod
+    def page(rows: list[Any], request: Request, limit: int = 100) -> dict[str, Any]:
+        """A CLOB page ``{limit, count, next_cursor, data}``; ``LTE=`` marks the last."""
+        start = _offset(None if request.arg("next_cursor") == "MA==" else request.arg("next_cursor"))
+        chunk = rows[start : start + limit]
+        end = start + len(chunk)
+        cursor = _cursor(end) if end < len(rows) else "LTE="
+        return {"limit": limit, "count": len(chunk), "next_cursor": cursor, "data": chunk}
+
+    def book_payload(self, market: SandboxMarket, token: str) -> dict[str, Any]:
+        """An ``OrderBookSummary`` with best bid and best ask LAST, and its content hash."""
+        book = market.book
+        bids, asks = book.levels(BookSide.BID), book.levels(BookSide.ASK)
+        if not market.is_yes(token):  # the complement token's book mirrors the YES book
+            bids, asks = [(ONE - p, s) for p, s in asks], [(ONE - p, s) for p, s in bids]
+        payload: dict[str, Any] = {
+            "market": market.condition_id,
+            "asset_id": token,
+            "timestamp": str(int(self.clock() * 1000)),
+            "hash": "",
+            "bids": [{"price": str(p), "size": str(s)} for p, s in sorted(bids)],
+            "asks": [{"price": str(p), "size": str(s)} for p, s in sorted(asks, reverse=True)],
+            "min_order_size": str(market.min_order_size),
+            "tick_size": str(market.tick_size),
+            "neg_risk": market.neg_risk,
+            "last_trade_price": "0.5",
+        }
+        # Reference 2.8: SHA-1 of the compact summary with "hash" empty.
+        payload["hash"] = hashlib.sha1(  # noqa: S324 - the venue's content hash, not security
+            json.dumps(payload, separators=(",", ":")).encode()
+        ).hexdigest()
+        return payload
+
+    def gamma_market(self, market: SandboxMarket) -> dict[str, Any]:
+        """A Gamma market object (JSON-inside-JSON arrays, as captured)."""
+        resolved = market.result is not None
+        data: dict[str, Any] = {
+            "id": str(abs(hash(market.condition_id)) % 10**7),
+            "question": market.question,
+            "conditionId": market.condition_id,
+            "slug": market.slug,
+            "outcomes": json.dumps(list(market.outcomes)),
+            "outcomePrices": json.dumps(self.engine.outcome_prices(market)),
+            "clobTokenIds": json.dumps(list(market.tokens)),
+            "active": True,
+            "closed": market.closed,
+            "acceptingOrders": market.accepting_orders,
+            "enableOrderBook": True,
+            "negRisk": market.neg_risk,
+            "orderMinSize": market.min_order_size,
+            "orderPriceMinTickSize": market.tick_size,
+            "feesEnabled": market.fee_details is not None,
+            "umaResolutionStatus": "resolved" if resolved else None,
+            "events": [{"id": market.event.get("id"), "slug": market.event.get("slug")}],
+        }
+        if market.fee_details is not None:
+            fd = market.fee_details
+            data["feeSchedule"] = {
+                "exponent": fd["e"],
+                "rate": fd["r"],
+                "takerOnly": True,
+                "rebateRate": 0.25,
+            }
+        data.update(market.extra)
+        return data
+
+    def gamma_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A Gamma event with its markets embedded."""
+        markets = [self.engine.markets[cid] for cid in event["market_ids"] if cid in self.engine.markets]
+        body = {k: v for k, v in event.items() if k != "market_ids"}
+        body["closed"] = bool(markets) and all(m.closed for m in markets)
+        body["markets"] = [self.gamma_market(m) for m in markets]
+        return body
+
+    # -- routes -------------------------------------------------------------------------------------
+    def add_public_routes(self) -> None:
+        """CLOB market data at the root, Gamma under ``/gamma``, Data API under ``/data-api``."""
+        r = self.router
+        r.add("GET", "/ok", lambda req, p: Response.json("OK"))
+        r.add("GET", "/time", lambda req, p: Response.json(int(self.clock())))
+        r.add("GET", "/version", lambda req, p: Response.json({"version": 2}))
+        r.add("GET", "/book", self._book)
+        r.add("POST", "/books", self._books)
+        r.add("GET", "/clob-markets/{condition_id}", self._clob_market_info)
+        r.add("GET", "/markets/{condition_id}", self._clob_market)
+        r.add("GET", "/gamma/events/keyset", self._gamma_events)
+        r.add("GET", "/gamma/events", self._gamma_events)
+        r.add("GET", "/gamma/events/slug/{slug}", self._gamma_event)
+        r.add("GET", "/gamma/events/{event_id}", self._gamma_event)
+        r.add("GET", "/gamma/markets", self._gamma_markets)
+        r.add("GET", "/data-api/positions", self._positions)
+
+    def _market_of_token(self, token: str | None) -> SandboxMarket:
+        if not token or not token.isdigit():
+            raise _bad("Invalid token id")
+        market = self.engine.by_token.get(token)
+        if market is None:
+            raise _bad("No orderbook exists for the requested token id", 404)
+        return market
+
+    def _book(self, request: Request, _: dict[str, str]) -> Response:
+        token = request.arg("token_id")
+        with self.lock:
+            return Response.json(self.book_payload(self._market_of_token(token), str(token)))
+
+    def _books(self, request: Request, _: dict[str, str]) -> Response:
+        body = request.json()
+        if not isinstance(body, list) or not all(isinstance(i, dict) and "token_id" in i for i in body):
+            raise _bad("Invalid payload")
+        if len(body) > BOOKS_LIMIT:
+            raise _bad("Payload exceeds the limit")
+        out = []
+        with self.lock:
+            for item in body:
+                market = self.engine.by_token.get(str(item["token_id"]))
+                if market is not None:
+                    out.append(self.book_payload(market, str(item["token_id"])))
+        return Response.json(out)
+
+    def _known(self, condition_id: str) -> SandboxMarket:
+        market = self.engine.markets.get(condition_id)
+        if market is None:
+            raise _bad("market not found", 404)
+        return market
+
+    def _clob_market_info(self, request: Request, params: dict[str, str]) -> Response:
+        with self.lock:
+            market = self._known(params["condition_id"])
+            body: dict[str, Any] = {
+                "c": market.condition_id,
+                "t": [{"t": t, "o": o} for t, o in zip(market.tokens, market.outcomes, strict=True)],
+                "mts": market.tick_size,
+                "mbf": 0,
+                "tbf": 0,
+                "r": None,
+                "ao": market.accepting_orders,
+                "mos": market.min_order_size,
+                "sd": int(market.extra.get("secondsDelay", 0)),
+            }
+            if market.neg_risk:  # omitted when false, as on the real host
+                body["nr"] = True
+            if market.fee_details is not None:
+                body["fd"] = market.fee_details
+            return Response.json(body)
+
+    def _clob_market(self, request: Request, params: dict[str, str]) -> Response:
+        with self.lock:
+            market = self._known(params["condition_id"])
+            tokens = [
+                {
+                    "outcome": o,
+                    "price": self.engine.payout(market, t) if market.result else Decimal("0.5"),
+                    "token_id": t,
+                    "winner": market.winner == t,
+                }
+                for t, o in zip(market.tokens, market.outcomes, strict=True)
+            ]
+            return Response.json(
+                {
+                    "condition_id": market.condition_id,
+                    "question": market.question,
+                    "market_slug": market.slug,
+                    "closed": market.closed,
+                    "active": True,
+                    "accepting_orders": market.accepting_orders,
+                    "minimum_order_size": market.min_order_size,
+                    "minimum_tick_size": market.tick_size,
+                    "neg_risk": market.neg_risk,
+                    "is_50_50_outcome": market.result == "50-50",
+                    "tokens": tokens,
+                }
+            )
+
+    def _closed_filter(self, request: Request) -> bool | None:
+        value = request.arg("closed")
+        return None if value is None else value.lower() == "true"
+
+    def _gamma_events(self, request: Request, _: dict[str, str]) -> Response:
+        closed = self._closed_filter(request)
+        tag = request.arg("tag_slug")
+        limit = min(int(request.arg("limit") or GAMMA_PAGE_MAX), GAMMA_PAGE_MAX)
+        with self.lock:
+            events = [self.gamma_event(e) for e in self.engine.events]
+        events = [e for e in events if closed is None or e["closed"] == closed]
+        if tag:
+            events = [
+                e for e in events if tag in [t.get("slug") for t in e.get("tags", []) if isinstance(t, dict)]
+            ]
+        if request.path.endswith("/keyset"):
+            start = _offset(request.arg("after_cursor"))
+            chunk = events[start : start + limit]
+            body: dict[str, Any] = {"events": chunk}
+            if start + len(chunk) < len(events):
+                body["next_cursor"] = _cursor(start + len(chunk))  # absent on the last page
+            return Response.json(body)
+        return Response.json(events[:limit])
+
+    def _gamma_event(self, request: Request, params: dict[str, str]) -> Response:
+        wanted = params.get("slug") or params.get("event_id")
+        with self.lock:
+            for event in self.engine.events:
+                if wanted in (event.get("slug"), str(event.get("id"))):
+                    return Response.json(self.gamma_event(event))
+        raise _bad("event not found", 404)
+
+    def _gamma_markets(self, request: Request, _: dict[str, str]) -> Response:
+        closed = self._closed_filter(request)
+        ids, slugs = set(request.args("condition_ids")), set(request.args("slug"))
+        with self.lock:
+            rows = [
+                self.gamma_market(m)
+                for m in self.engine.markets.values()
+                if (closed is None or m.closed == closed)
+                and (not ids or m.condition_id in ids)
+                and (not slugs or m.slug in slugs)
+            ]
+        return Response.json(rows)
+
+    def _positions(self, request: Request, _: dict[str, str]) -> Response:
+        user = (request.arg("user") or "").lower()
+        rows = []
+        with self.lock:
+            account = self.engine.accounts.get(user)
+            for token, size in account.tokens.items() if account else []:
+                market = self.engine.by_token.get(token)
+                if market is None or not size:
+                    continue
+                rows.append(
+                    {
+                        "proxyWallet": account.address if account else user,
+                        "asset": token,
+                        "conditionId": market.condition_id,
+                        "size": size,
+                        "avgPrice": None,
+                        "outcome": market.outcome_of(token),
+                        "outcomeIndex": market.tokens.index(token),
+                    }
+                )
+        return Response.json(rows)
