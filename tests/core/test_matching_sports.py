@@ -357,3 +357,10 @@ def test_an_alias_naming_two_teams_of_one_league_is_refused() -> None:
                 Team("nba", "LAC", "LA Clippers", polymarket=("la",)),
             ]
         )
+
+
+def test_a_market_listed_twice_counts_once() -> None:
+    kalshi = kalshi_game("nba", "KXNBAGAME-26MAR31NYKHOU", "NYK", "HOU", day=date(2026, 3, 31))
+    poly = poly_game("nba", "nba-nyk-hou-2026-03-31", "nyk", "hou", day=date(2026, 3, 31))
+    match = only(match_markets({"kalshi": kalshi + kalshi[:1], "polymarket": poly + poly}))
+    assert sum(len(g.refs) for g in match.groups) == 6
