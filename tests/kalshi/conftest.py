@@ -58,20 +58,29 @@ def public_pem(rsa_key: rsa.RSAPrivateKey) -> str:
     return _public_pem(rsa_key)
 
 
-@pytest.fixture
-def sandbox(public_pem: str) -> KalshiSandbox:
-    """A sandbox with the bundled example scenario and one funded account ($1,000)."""
+@pytest.fixture(scope="session")
+def _running() -> Iterator[tuple[KalshiSandbox, SandboxServer]]:
+    # One server for the session: stopping one waits out its 0.5 s poll interval.
     app = KalshiSandbox()
+    with SandboxServer(app) as running:
+        yield app, running
+
+
+@pytest.fixture
+def sandbox(_running: tuple[KalshiSandbox, SandboxServer], public_pem: str) -> KalshiSandbox:
+    """The sandbox, reset to the bundled example scenario and one funded account ($1,000)."""
+    app = _running[0]
+    app.faults.clear()
+    app.requests.clear()
     app.load_scenario(example_scenario())
     app.add_account(KEY_ID, public_pem, "1000")
     return app
 
 
 @pytest.fixture
-def server(sandbox: KalshiSandbox) -> Iterator[SandboxServer]:
+def server(_running: tuple[KalshiSandbox, SandboxServer], sandbox: KalshiSandbox) -> SandboxServer:
     """The sandbox served on 127.0.0.1 and a free port."""
-    with SandboxServer(sandbox) as running:
-        yield running
+    return _running[1]
 
 
 @pytest.fixture
