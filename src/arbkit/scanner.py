@@ -40,25 +40,19 @@ __all__ = ["Detector", "Matcher", "ScanResult", "Scanner"]
 
 logger = logging.getLogger(__name__)
 
-#: ``matcher(markets_by_exchange) -> matches``.
-Matcher = Callable[[Mapping[str, Sequence[Market]]], Sequence["MarketMatch"]]
+#: ``matcher(markets_by_exchange, **match_options) -> matches``.
+Matcher = Callable[..., Sequence["MarketMatch"]]
 #: ``detector(matches, books, *, bet_amount, min_roi_percent, max_position, balances, now, max_book_age)``.
 Detector = Callable[..., Sequence[Opportunity]]
 #: ``on_error(exc, venue, operation)``.
 ErrorSink = Callable[[BaseException, str, str], object]
 
 
-def default_matcher(markets: Mapping[str, Sequence[Market]]) -> Sequence[MarketMatch]:
-    """:func:`arbkit.matching.match_markets` over every exchange's markets.
+def default_matcher(markets: Mapping[str, Sequence[Market]], **options: Any) -> Sequence[MarketMatch]:
+    """:func:`arbkit.matching.match_markets` (explicit pairs, then sports games) over every exchange."""
+    from arbkit.matching import match_markets
 
-    UNCERTAIN: written against the engine issue's documented ``match_markets(...) ->
-    list[MarketMatch]`` before its implementation landed; it is given every market,
-    flattened in exchange order.
-    """
-    from arbkit import matching
-
-    match_markets: Callable[..., Sequence[MarketMatch]] = getattr(matching, "match_markets")  # noqa: B009
-    return match_markets([m for venue_markets in markets.values() for m in venue_markets])
+    return match_markets(markets, **options)
 
 
 def default_detector(
@@ -103,6 +97,7 @@ class Scanner:
       (``{"kalshi": {"series": "KXNBAGAME"}}``);
     * ``refresh_seconds``: how long a market list is reused;
     * ``matcher`` / ``detector``: replaceable (defaults: :mod:`arbkit.matching`, :mod:`arbkit.arbitrage`);
+    * ``match_options``: keyword arguments for the matcher (``{"pairs": "pairs.toml"}``);
     * ``on_error(exc, venue, operation)``: where failures go (a trading system's ``record_error``).
     """
 
@@ -118,6 +113,7 @@ class Scanner:
         refresh_seconds: float = 300.0,
         matcher: Matcher | None = None,
         detector: Detector | None = None,
+        match_options: Mapping[str, Any] | None = None,
         on_error: ErrorSink | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -130,6 +126,7 @@ class Scanner:
         self.refresh_seconds = refresh_seconds
         self.matcher: Matcher = matcher or default_matcher
         self.detector: Detector = detector or default_detector
+        self.match_options = dict(match_options or {})
         self.on_error = on_error
         self._clock = clock
         self._lock = threading.Lock()
@@ -238,7 +235,7 @@ class Scanner:
         live_venues = [v for v, ms in markets.items() if ms]
         if len(live_venues) >= 2:
             try:
-                matches = list(self.matcher(markets))
+                matches = list(self.matcher(markets, **self.match_options))
             except Exception as exc:
                 self._report(exc, "scanner", "match markets", errors)
             tradable = [m for m in matches if getattr(m, "tradable", True)]
