@@ -91,9 +91,11 @@ def test_resting_order_lifecycle(client: KalshiClient, nyk: Market, sandbox: Kal
     assert client.find_order("life-1", market=nyk) == placed
     assert client.find_order("never-sent") is None
     book = client.order_book(nyk, "yes")
-    assert book.bids[1].price == D("0.44") and any(lv.price == D("0.40") for lv in book.bids)
+    assert book.bids[1].price == D("0.44")
+    assert any(lv.price == D("0.40") for lv in book.bids)
     canceled = client.cancel_order(placed.id)
-    assert canceled.status is OrderStatus.CANCELED and canceled.remaining_size == 0
+    assert canceled.status is OrderStatus.CANCELED
+    assert canceled.remaining_size == 0
     assert client.balance().available == D("1000")
     with pytest.raises(OrderNotFound) as info:
         client.cancel_order(placed.id)
@@ -193,7 +195,8 @@ def test_resolution_settles_positions(client: KalshiClient, nyk: Market, sandbox
 def test_void_with_settlement_value(client: KalshiClient, nyk: Market, sandbox: KalshiSandbox) -> None:
     sandbox.resolve(NYK, "void", "0.5")
     resolution = client.resolution(nyk)
-    assert resolution.state is ResolutionState.VOID and resolution.payout("no") == D("0.5")
+    assert resolution.state is ResolutionState.VOID
+    assert resolution.payout("no") == D("0.5")
 
 
 def test_market_order_is_an_ioc_at_the_worst_price(client: KalshiClient, nyk: Market) -> None:
@@ -231,5 +234,6 @@ def test_gtd_orders_carry_an_expiration(client: KalshiClient, nyk: Market) -> No
     expires = datetime.now(UTC) + timedelta(hours=1)
     request = OrderRequest(nyk, "yes", "buy", D("0.30"), D(1), TimeInForce.GTD, expires_at=expires)
     body = client.order_body(request)
-    assert body["time_in_force"] == "good_till_canceled" and body["expiration_ts"] == int(expires.timestamp())
+    assert body["time_in_force"] == "good_till_canceled"
+    assert body["expiration_ts"] == int(expires.timestamp())
     assert client.place_order(request).status is OrderStatus.OPEN

@@ -249,7 +249,7 @@ class Engine:
         ):
             order.status = "canceled"  # buy_max_cost implies fill-or-kill (kalshi.md 3.8)
             return self._record(account, order)
-        target = order.count
+        target = ZERO if kind == "no_fill" else order.count
         if kind == "partial_fill":
             ratio = Decimal(str(getattr(fault, "fill_ratio", "0.5")))
             target = (min(fillable, order.count) * ratio).quantize(Decimal("0.01"))
