@@ -59,7 +59,8 @@ def trade_events(mode: str, trade: Trade, now: datetime) -> list[Event]:
             event(
                 EventKind.LEG_FAILED,
                 "Leg failed",
-                f"{title}: {leg.exchange} {leg.outcome_name} {leg.status.value}: {leg.error or trade.note}",
+                f"{title}: {leg.exchange} {leg.outcome_name} {leg.status.value}"
+                + (f": {detail}" if (detail := leg.error or trade.note) else ""),
                 Severity.WARNING,
                 leg=index,
                 exchange=leg.exchange,
