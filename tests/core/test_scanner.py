@@ -127,3 +127,24 @@ def test_stale_books_are_not_used() -> None:
     clock.advance(seconds=11)
     assert scanner(clock, alpha, beta, max_book_age_seconds=D(10)).scan().opportunities == ()
     assert len(scanner(clock, alpha, beta, max_book_age_seconds=D(12)).scan().opportunities) == 1
+
+
+def test_default_matcher_is_the_engines_match_markets_with_explicit_pairs() -> None:
+    from arbkit.matching import ContractSpec, PairSpec
+
+    clock = Clock()
+    alpha, beta = venues(clock)
+    pairs = [
+        PairSpec("Lakers at Celtics", [ContractSpec("alpha", "A", "yes"), ContractSpec("beta", "B", "yes")])
+    ]
+    scan = Scanner(
+        {"alpha": alpha, "beta": beta},
+        bet_amount=D(100),
+        match_options={"pairs": pairs},
+        clock=clock,
+    )
+    result = scan.scan()
+    (match,) = result.matches
+    assert match.method == "explicit"
+    (opportunity,) = result.opportunities
+    assert [(leg.exchange, leg.outcome_id) for leg in opportunity.legs] == [("alpha", "yes"), ("beta", "no")]
