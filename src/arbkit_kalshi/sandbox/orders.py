@@ -92,9 +92,7 @@ def _price(body: Mapping[str, Any], side: str, market: SbMarket) -> Decimal:
                 raise KalshiError(400, "invalid_parameters", f"{outcome}_price must be integer cents")
             value = Decimal(cents) / 100
             if outcome in found and found[outcome] != value:
-                raise KalshiError(
-                    400, "invalid_parameters", f"{outcome}_price and its twin disagree"
-                )
+                raise KalshiError(400, "invalid_parameters", f"{outcome}_price and its twin disagree")
             found[outcome] = value
     if len(found) != 1:
         raise KalshiError(400, "invalid_order", "give exactly one of yes_price or no_price")
