@@ -104,6 +104,10 @@ def _opt_dec(value: object) -> Decimal | None:
     return None if value is None else to_decimal(value, field="number")
 
 
+def _outcome_tuple(value: Iterable[Outcome]) -> tuple[Outcome, ...]:
+    return tuple(value)
+
+
 def _probability(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
     if not ZERO < value < ONE:
         raise ValidationError(f"{attribute.name} must be inside (0, 1), got {value}")
@@ -220,7 +224,7 @@ class Market:
     exchange: str = attrs.field(validator=_non_empty)
     id: str = attrs.field(validator=_non_empty)
     title: str = attrs.field(validator=attrs.validators.instance_of(str))
-    outcomes: tuple[Outcome, ...] = attrs.field(converter=tuple)
+    outcomes: tuple[Outcome, ...] = attrs.field(converter=_outcome_tuple)
     status: MarketStatus = attrs.field(converter=MarketStatus)
     close_time: datetime | None = attrs.field(default=None, validator=_aware)
     tick_size: Decimal = attrs.field(default=Decimal("0.01"), converter=_dec, validator=_probability)

@@ -13,7 +13,7 @@ per league to one canonical team.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -109,6 +109,10 @@ def league_by_poly_prefix(prefix: str) -> League | None:
     return None
 
 
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(value or {}))
 
@@ -130,7 +134,7 @@ class GameInfo:
 
     league: str
     game_key: str
-    teams: tuple[str, ...] = attrs.field(converter=tuple)
+    teams: tuple[str, ...] = attrs.field(converter=_str_tuple)
     outcome_teams: Mapping[str, str] = attrs.field(converter=_frozen, eq=False, hash=False)
     market_type: str = "moneyline"
     home: str | None = None

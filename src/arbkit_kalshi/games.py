@@ -121,7 +121,7 @@ def game_info(
     return GameInfo(
         league=league.key,
         game_key=event_ticker,
-        teams=teams,  # type: ignore[arg-type]  # mypy reads attrs' converter=tuple as Iterable[_T_co]
+        teams=teams,
         outcome_teams={"yes": DRAW if suffix == TIE_SUFFIX else suffix},
         market_type="moneyline",
         home=home,

@@ -301,7 +301,7 @@ def parse_market(
             exchange=EXCHANGE,
             id=ticker,
             title=_str(data, "title", "market", required=False) or (event.title if event else "") or yes_name,
-            outcomes=(  # type: ignore[arg-type]  # mypy reads attrs' converter=tuple as Iterable[_T_co]
+            outcomes=(
                 Outcome("yes", yes_name or "Yes"),
                 Outcome("no", f"Not {yes_name}" if yes_name else "No"),
             ),

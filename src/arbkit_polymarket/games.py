@@ -124,7 +124,7 @@ def game_info(market: Market, event: Mapping[str, Any] | None = None) -> GameInf
         return GameInfo(
             league=league.key,
             game_key=f"{prefix}-{team1}-{team2}-{day}",
-            teams=teams,  # type: ignore[arg-type]  # attrs' tuple converter confuses mypy
+            teams=teams,
             outcome_teams=outcome_teams,
             market_type=market_type,
             home=home,
