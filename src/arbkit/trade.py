@@ -147,6 +147,10 @@ class TradeLeg:
     unwound_size: Decimal = attrs.field(default=ZERO, converter=_dec)
     unwind_proceeds: Decimal = attrs.field(default=ZERO, converter=_dec)
     payout: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+    #: Every venue order id and client order id sent for this leg (entry, retries, top-ups,
+    #: unwinds), in the order they were sent: for reconciliation and audit (live trading).
+    order_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    client_order_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @property
     def cost(self) -> Decimal:
@@ -424,6 +428,8 @@ def _leg_to_dict(leg: TradeLeg) -> dict[str, Any]:
         "unwound_size": str(leg.unwound_size),
         "unwind_proceeds": str(leg.unwind_proceeds),
         "payout": _s(leg.payout),
+        "order_ids": list(leg.order_ids),
+        "client_order_ids": list(leg.client_order_ids),
     }
 
 
@@ -499,6 +505,8 @@ def trade_from_dict(data: Mapping[str, Any]) -> Trade:
             unwound_size=leg.get("unwound_size", "0"),
             unwind_proceeds=leg.get("unwind_proceeds", "0"),
             payout=leg.get("payout"),
+            order_ids=tuple(leg.get("order_ids", ())),
+            client_order_ids=tuple(leg.get("client_order_ids", ())),
         )
         for leg in data["legs"]
     )
