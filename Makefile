@@ -29,7 +29,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests examples benchmarks
 	$(VENV)/bin/ruff check --fix src tests examples benchmarks
 
-bench: $(STAMP)
+# The official SDKs are benchmark peers: installed only here, with their own stamp.
+BENCH_STAMP := $(VENV)/.arbkit-bench-installed
+
+$(BENCH_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks
 
 clean:
