@@ -508,10 +508,10 @@ class PaperTradingSystem(BaseTradingSystem):
 
 
 def __getattr__(name: str) -> Any:
-    # PolyMix's live class name; the implementation lives with the order executor.
+    # PolyMix's live class name; the implementation lives in arbkit.live.
     if name == "RealTradingSystem":
         try:
-            from arbkit.executor import RealTradingSystem  # type: ignore[import-not-found,unused-ignore]
+            from arbkit.live import RealTradingSystem
         except ImportError:
             raise AttributeError(
                 "RealTradingSystem needs the order executor (arbkit.executor), which is not installed yet"

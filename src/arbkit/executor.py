@@ -1,0 +1,656 @@
+"""The leg executor: places an opportunity's legs concurrently and never leaves the books lying.
+
+:class:`OrderExecutor` turns an :class:`~arbkit.opportunity.Opportunity` into real orders
+through :class:`~arbkit.exchange.Exchange` objects (it never names a venue):
+
+1. The intent (trade id, legs, client order ids, and each venue order id a client can
+   tell in advance through ``order_id_for``) is journalled and fsynced
+   (:mod:`arbkit.journal`) before the first order leaves.
+2. Every leg is sent at once from a small thread pool, as an immediate-or-cancel (or
+   fill-or-kill) limit order at the leg's ``limit_price``, with the client order id
+   derived from the trade id (:func:`arbkit.trade.client_order_id`). Placing legs one
+   after the other (PolyMix's way) leaves the first leg naked for a whole round trip.
+3. ``OutcomeUnknown`` (timeout, 5xx after sending, dropped connection) is reconciled by
+   ``find_order(client_order_id)`` / ``get_order(order_id)`` with a short bounded retry;
+   an order is never re-sent blindly. An order the venue certainly did not take (429,
+   503, no connection, or not found after reconciling) is sent again under the *same*
+   client order id, which every venue refuses as a duplicate if the first did land.
+4. Hedging: legs that filled only partly are topped up at their limit price while the
+   first fill is younger than ``max_unhedged_seconds``; what is still unequal after that
+   is unwound: each excess is sold back on a short limit-price ladder from the best bid
+   down to the worst acceptable price (``max_unwind_loss_per_contract`` under the entry
+   price), re-reading the book between steps, so one thin book cannot turn a small loss
+   into a large one. Whatever cannot be sold is recorded as exposure: the trade never
+   pretends to be flat.
+5. Resting remainders are cancelled; a cancel that fails is retried and reported.
+
+Every state change is one journal record, so :meth:`OrderExecutor.resume` can finish an
+interrupted trade after a crash from the journal and the venues alone.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+import attrs
+
+from arbkit.errors import (
+    ArbkitError,
+    ExchangeUnavailable,
+    InvalidResponse,
+    NetworkError,
+    OrderNotFound,
+    OrderRejected,
+    OutcomeUnknown,
+    RateLimited,
+)
+from arbkit.exchange import Exchange
+from arbkit.journal import INTENT, Journal, JournalEntry, leg_intent
+from arbkit.models import Market, Order, OrderRequest, Side, TimeInForce
+from arbkit.opportunity import Opportunity
+from arbkit.trade import (
+    LegStatus,
+    OpportunitySummary,
+    Trade,
+    TradeLeg,
+    TradeStatus,
+    client_order_id,
+    trade_from_dict,
+    trade_to_dict,
+)
+
+__all__ = ["ExecutionConfig", "ExecutionReport", "OrderExecutor"]
+
+log = logging.getLogger(__name__)
+ZERO = Decimal(0)
+ORDER = "order"
+RESULT = "result"
+
+# Order states inside one execution.
+NEW, DONE, RESTING, REJECTED, NOT_PLACED, UNKNOWN = (
+    "new",
+    "done",
+    "resting",
+    "rejected",
+    "not_placed",
+    "unknown",
+)
+
+
+@attrs.frozen
+class ExecutionConfig:
+    """How the executor trades. Durations are seconds; money is ``Decimal`` dollars.
+
+    * ``time_in_force``: IOC (default) or FOK for entry orders; GTC only for tests of cancels.
+    * ``concurrent``: send legs at once (default) or one after the other (PolyMix's way).
+    * ``max_unhedged_seconds``: how long a filled leg may wait for its hedge (top-ups,
+      resting remainders) before the unwind starts.
+    * ``max_unwind_loss_per_contract``: the unwind's worst price is the entry price minus this.
+    * ``unwind_ladder_steps`` / ``unwind_step_pause_seconds``: the sell-back ladder.
+    * ``reconcile_seconds``: how long to look for an order whose outcome is unknown.
+    * ``place_attempts``: sends of one order when the venue certainly did not take it.
+    * ``max_topups``: extra orders per partly filled leg.
+    * ``cancel_attempts``: tries of each cancel.
+    """
+
+    time_in_force: TimeInForce = TimeInForce.IOC
+    concurrent: bool = True
+    max_unhedged_seconds: float = 3.0
+    max_unwind_loss_per_contract: Decimal = Decimal("0.10")
+    unwind_ladder_steps: int = 3
+    unwind_step_pause_seconds: float = 0.2
+    reconcile_seconds: float = 2.0
+    place_attempts: int = 2
+    retry_pause_seconds: float = 0.05
+    max_topups: int = 1
+    cancel_attempts: int = 3
+
+
+@attrs.frozen
+class ExecutionReport:
+    """What an execution produced: the trade record and the errors met (venue, operation, error)."""
+
+    trade: Trade
+    errors: tuple[tuple[str, str, BaseException], ...] = ()
+
+
+@attrs.define
+class _Order:
+    """One order of a leg (entry, top-up or unwind) and what became of it."""
+
+    leg: int
+    purpose: str
+    client_order_id: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    order_id: str | None = None
+    state: str = NEW
+    filled: Decimal = ZERO
+    cost: Decimal = ZERO
+    fees: Decimal = ZERO
+    error: str | None = None
+
+    def intent(self, leg: TradeLeg) -> dict[str, Any]:
+        data = leg_intent(
+            index=self.leg,
+            exchange=leg.exchange,
+            market_id=leg.market_id,
+            outcome_id=leg.outcome_id,
+            side=self.side.value,
+            price=self.price,
+            size=self.size,
+            client_order_id=self.client_order_id,
+            order_id=self.order_id,
+        )
+        data["purpose"] = self.purpose
+        return data
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "leg": self.leg,
+            "client_order_id": self.client_order_id,
+            "order_id": self.order_id,
+            "state": self.state,
+            "filled": str(self.filled),
+            "cost": str(self.cost),
+            "fees": str(self.fees),
+            "error": self.error,
+        }
+
+
+@attrs.define
+class _Leg:
+    """A leg being executed: its skeleton record, its market, its client and its orders."""
+
+    index: int
+    record: TradeLeg
+    market: Market | None
+    client: Exchange
+    orders: list[_Order] = attrs.field(factory=list)
+    hard_failure: bool = False
+
+    def total(self, side: Side, what: str = "filled") -> Decimal:
+        return sum((getattr(o, what) for o in self.orders if o.side is side), ZERO)
+
+    @property
+    def held(self) -> Decimal:
+        return self.total(Side.BUY) - self.total(Side.SELL)
+
+    @property
+    def unknown(self) -> bool:
+        return any(o.state in (UNKNOWN, RESTING) for o in self.orders)
+
+
+def _floor(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+def _ceil(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
+
+
+class OrderExecutor:
+    """Places, reconciles, hedges and unwinds the legs of live trades (see the module docstring)."""
+
+    def __init__(
+        self, journal: Journal, config: ExecutionConfig | None = None, *, max_workers: int = 8
+    ) -> None:
+        self.journal = journal
+        self.config = config or ExecutionConfig()
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="arbkit-leg")
+        self._errors: list[tuple[str, str, BaseException]] = []
+        self._errors_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self._pool.shutdown(wait=True)
+
+    # -- entry points ------------------------------------------------------------------------
+    def execute(
+        self, opportunity: Opportunity, *, trade_id: str, now: datetime, clients: Mapping[str, Exchange]
+    ) -> ExecutionReport:
+        """Trade ``opportunity``; never raises on a venue error (raises only if the journal fails).
+
+        ``clients`` maps each leg's exchange to its client (resolved by the caller's thread).
+        """
+        self._errors = []
+        legs = []
+        for index, leg in enumerate(opportunity.legs):
+            record = TradeLeg(
+                exchange=leg.exchange,
+                market_id=leg.market.id,
+                market_title=leg.market.title,
+                outcome_id=leg.outcome_id,
+                outcome_name=leg.outcome_name,
+                side=leg.side,
+                limit_price=leg.limit_price,
+                requested_size=opportunity.size,
+                client_order_id=client_order_id(trade_id, index),
+            )
+            run = _Leg(index, record, leg.market, clients[leg.exchange])
+            run.orders.append(
+                _Order(index, "entry", record.client_order_id, leg.side, leg.limit_price, leg.size)
+            )
+            legs.append(run)
+        for run in legs:
+            self._precompute_id(run, run.orders[0])
+        skeleton = Trade(
+            id=trade_id,
+            mode="live",
+            opportunity=OpportunitySummary.of(opportunity),
+            legs=tuple(r.record for r in legs),
+            status=TradeStatus.FAILED,
+            created_at=now,
+            updated_at=now,
+        )
+        self.journal.append(
+            trade_id,
+            INTENT,
+            trade=trade_to_dict(skeleton),
+            orders=[r.orders[0].intent(r.record) for r in legs],
+        )
+        started = time.monotonic()
+        # A leg the venue would refuse outright (size, tick, credentials): send nothing at all.
+        todo = [] if any(r.hard_failure for r in legs) else [r for r in legs if r.orders[0].state == NEW]
+        if self.config.concurrent:
+            list(self._pool.map(lambda r: self._send(trade_id, r, r.orders[0]), todo))
+        else:
+            for run in todo:
+                self._send(trade_id, run, run.orders[0])
+        self._hedge(trade_id, legs, deadline=started + self.config.max_unhedged_seconds, topups=True)
+        return ExecutionReport(self._build(skeleton, legs, now), tuple(self._errors))
+
+    def resume(
+        self, entry: JournalEntry, *, now: datetime, clients: Callable[[str], Exchange]
+    ) -> ExecutionReport:
+        """Finish a trade interrupted by a crash: reconcile every order of ``entry`` and hedge.
+
+        Orders without a journalled result are looked up (by client order id, then venue
+        order id); legs that are still unequal are unwound. Raises only when a venue cannot
+        be asked at all (the entry then stays unfinished for the next try).
+        """
+        self._errors = []
+        intent = entry.intent
+        if intent is None:
+            raise ArbkitError(f"journal entry {entry.trade_id} has no intent record")
+        skeleton = trade_from_dict(intent.data["trade"])
+        legs = [_Leg(i, leg, None, clients(leg.exchange)) for i, leg in enumerate(skeleton.legs)]
+        results = {str(r.data.get("client_order_id")): r.data for r in entry.steps(RESULT)}
+        planned = list(intent.data.get("orders", [])) + [r.data for r in entry.steps(ORDER)]
+        for data in planned:
+            run = legs[int(data["leg"])]
+            order = _Order(
+                run.index,
+                str(data.get("purpose", "entry")),
+                str(data["client_order_id"]),
+                Side(data["side"]),
+                Decimal(str(data["price"])),
+                Decimal(str(data["size"])),
+                order_id=data.get("order_id"),
+            )
+            done = results.get(order.client_order_id)
+            if done is not None:
+                order.order_id = done.get("order_id") or order.order_id
+                order.state = str(done.get("state"))
+                order.filled, order.cost, order.fees = (
+                    Decimal(str(done.get(k, "0"))) for k in ("filled", "cost", "fees")
+                )
+                order.error = done.get("error")
+            run.orders.append(order)
+        for run in legs:
+            run.market = run.client.market(run.record.market_id)
+            for order in run.orders:
+                if order.state in (NEW, UNKNOWN, RESTING, NOT_PLACED):
+                    self._settle_unknown(entry.trade_id, run, order)
+            run.hard_failure = any(o.state == REJECTED and o.purpose == "entry" for o in run.orders)
+        self._hedge(entry.trade_id, legs, deadline=time.monotonic(), topups=False)
+        return ExecutionReport(self._build(skeleton, legs, now), tuple(self._errors))
+
+    # -- one order ---------------------------------------------------------------------------
+    def _error(self, venue: str, operation: str, exc: BaseException) -> None:
+        with self._errors_lock:
+            self._errors.append((venue, operation, exc))
+        log.warning("%s %s failed: %s", venue, operation, exc)
+
+    def _request(self, run: _Leg, order: _Order) -> OrderRequest:
+        assert run.market is not None
+        tif = self.config.time_in_force if order.purpose != "unwind" else TimeInForce.IOC
+        if order.purpose == "unwind" and tif not in (TimeInForce.IOC, TimeInForce.FOK):
+            tif = TimeInForce.IOC
+        return OrderRequest(
+            run.market,
+            run.record.outcome_id,
+            order.side,
+            order.price,
+            order.size,
+            tif,
+            client_order_id=order.client_order_id,
+        )
+
+    def _precompute_id(self, run: _Leg, order: _Order) -> None:
+        """Ask the client for the order's venue id before sending, so the journal holds it."""
+        order_id_for = getattr(run.client, "order_id_for", None)
+        if order_id_for is None:
+            return
+        try:
+            order.order_id = str(order_id_for(self._request(run, order)))
+        except ArbkitError as exc:  # the venue would refuse it (size, tick, minimum, credentials)
+            order.state, order.error = REJECTED, str(exc)
+            run.hard_failure = order.purpose == "entry"
+            self._error(run.record.exchange, f"prepare order {order.client_order_id}", exc)
+
+    def _send(self, trade_id: str, run: _Leg, order: _Order) -> None:
+        """Send one order (retrying only when it certainly was not taken), then journal its result."""
+        venue = run.record.exchange
+        request = self._request(run, order)
+        for attempt in range(max(1, self.config.place_attempts)):
+            try:
+                placed = run.client.place_order(request)
+            except OrderRejected as exc:
+                if attempt > 0 and _duplicate(exc):  # the earlier send did land after all
+                    self._settle_unknown(trade_id, run, order, journal=False)
+                else:
+                    order.state, order.error = REJECTED, _reason(exc)
+                    run.hard_failure = run.hard_failure or order.purpose == "entry"
+                    self._error(venue, f"place order {order.client_order_id}", exc)
+                break
+            except (OutcomeUnknown, InvalidResponse) as exc:
+                self._error(venue, f"place order {order.client_order_id}", exc)
+                self._settle_unknown(trade_id, run, order, journal=False)
+                if order.state != NOT_PLACED:
+                    break
+            except (RateLimited, ExchangeUnavailable, NetworkError) as exc:
+                order.state, order.error = NOT_PLACED, _reason(exc)
+                self._error(venue, f"place order {order.client_order_id}", exc)
+                pause = self.config.retry_pause_seconds
+                if isinstance(exc, RateLimited) and exc.retry_after is not None:
+                    pause = max(pause, min(float(exc.retry_after), self.config.max_unhedged_seconds / 2))
+                time.sleep(pause)
+            except ArbkitError as exc:  # refused before sending: credentials, validation
+                order.state, order.error = REJECTED, _reason(exc)
+                run.hard_failure = run.hard_failure or order.purpose == "entry"
+                self._error(venue, f"place order {order.client_order_id}", exc)
+                break
+            except Exception as exc:  # a bug after sending: the order may exist
+                self._error(venue, f"place order {order.client_order_id}", exc)
+                self._settle_unknown(trade_id, run, order, journal=False)
+                break
+            else:
+                self._apply(run, order, placed, exact=False)
+                if order.state == RESTING:
+                    self._finish_resting(run, order)
+                break
+        self.journal.append(trade_id, RESULT, **order.result())
+
+    def _apply(self, run: _Leg, order: _Order, placed: Order, *, exact: bool) -> None:
+        """Take the venue's word on an order: id, fills, cost, fees, whether it can still fill."""
+        order.order_id = placed.id
+        order.filled = placed.filled_size
+        price = placed.average_price if placed.average_price else order.price
+        order.cost = order.filled * price
+        order.fees = placed.fees
+        if exact and order.filled > ZERO:
+            self._exact_fills(run, order)
+        fees = run.market.fees if run.market is not None else None
+        if order.fees == ZERO and order.filled > ZERO and fees is not None:
+            # The venue did not report a fee (Polymarket's order payloads carry none): price it
+            # from the market's schedule at the average fill price.
+            order.fees = fees.order_fee([(order.cost / order.filled, order.filled)], taker=True)
+        order.state = DONE if placed.status.is_final else RESTING
+        order.error = None
+
+    def _exact_fills(self, run: _Leg, order: _Order) -> None:
+        """Replace an order lookup's average (some venues report the limit) with its actual fills."""
+        try:
+            fills = run.client.fills(order_id=order.order_id, market=run.market)
+        except ArbkitError as exc:
+            self._error(run.record.exchange, f"fills of {order.order_id}", exc)
+            return
+        size = sum((f.size for f in fills), ZERO)
+        if fills and size == order.filled:
+            order.cost = sum((f.price * f.size for f in fills), ZERO)
+            order.fees = sum((f.fee for f in fills), ZERO)
+
+    def _lookup(self, run: _Leg, order: _Order) -> Order | None:
+        found = run.client.find_order(order.client_order_id, market=run.market)
+        if found is None and order.order_id:
+            try:
+                found = run.client.get_order(order.order_id, market=run.market)
+            except OrderNotFound:
+                found = None
+        return found
+
+    def _settle_unknown(self, trade_id: str, run: _Leg, order: _Order, *, journal: bool = True) -> None:
+        """Find out whether an order exists, retrying briefly; never sends anything."""
+        deadline = time.monotonic() + self.config.reconcile_seconds
+        pause = 0.02
+        while True:
+            try:
+                found = self._lookup(run, order)
+            except ArbkitError as exc:
+                self._error(run.record.exchange, f"reconcile {order.client_order_id}", exc)
+                found, failed = None, True
+            else:
+                failed = False
+            if found is not None:
+                self._apply(run, order, found, exact=True)
+                if order.state == RESTING:
+                    self._finish_resting(run, order)
+                break
+            if time.monotonic() + pause > deadline:
+                # Not there after the whole window: the venue never took it (or could not be asked).
+                order.state = UNKNOWN if failed else NOT_PLACED
+                order.error = order.error or ("outcome unknown" if failed else "not found at the venue")
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 0.3)
+        if journal:
+            self.journal.append(trade_id, RESULT, **order.result())
+
+    def _finish_resting(self, run: _Leg, order: _Order) -> None:
+        """Cancel what remains of an order that can still fill; retry a failing cancel, report it."""
+        assert order.order_id is not None
+        venue = run.record.exchange
+        for attempt in range(max(1, self.config.cancel_attempts)):
+            final: Order | None = None
+            try:
+                final = run.client.cancel_order(order.order_id, market=run.market)
+            except ArbkitError as exc:
+                self._error(venue, f"cancel {order.order_id} (attempt {attempt + 1})", exc)
+            if final is None or not final.status.is_final:
+                try:  # it may have filled or been cancelled meanwhile
+                    final = run.client.get_order(order.order_id, market=run.market)
+                except ArbkitError as exc:
+                    self._error(venue, f"order {order.order_id} after cancel", exc)
+            if final is not None and final.status.is_final:
+                self._apply(run, order, final, exact=False)
+                return
+            time.sleep(self.config.retry_pause_seconds)
+        order.error = (
+            f"cancel of {order.order_id} failed {self.config.cancel_attempts} times; it may still rest"
+        )
+
+    # -- hedging -----------------------------------------------------------------------------
+    def _hedge(self, trade_id: str, legs: Sequence[_Leg], *, deadline: float, topups: bool) -> None:
+        """Bring every leg to the same held size: top up short legs, then unwind the excess."""
+        if any(run.unknown for run in legs):
+            return  # cannot hedge what is not known; recover() finishes it
+        target = max(run.held for run in legs)
+        if target <= ZERO:
+            return
+        if topups and not any(run.hard_failure for run in legs):
+            for _ in range(self.config.max_topups):
+                short = [r for r in legs if ZERO < r.held < target and r.market is not None]
+                if not short or time.monotonic() >= deadline:
+                    break
+                self._run_all([(r, self._topup(trade_id, r, target)) for r in short])
+            if any(run.unknown for run in legs):
+                return
+        hedged = min(run.held for run in legs)
+        excess = [(r, r.held - hedged) for r in legs if r.held > hedged]
+        self._run_all([(r, _bind(self._unwind, trade_id, r, x)) for r, x in excess])
+
+    def _run_all(self, work: Sequence[tuple[_Leg, Callable[[], None]]]) -> None:
+        if self.config.concurrent and len(work) > 1:
+            list(self._pool.map(lambda item: item[1](), work))
+        else:
+            for _, job in work:
+                job()
+
+    def _topup(self, trade_id: str, run: _Leg, target: Decimal) -> Callable[[], None]:
+        assert run.market is not None
+        size = _floor(target - run.held, run.market.size_increment)
+        number = sum(1 for o in run.orders if o.purpose == "topup") + 1
+        order = _Order(
+            run.index,
+            "topup",
+            f"{run.record.client_order_id}-t{number}",
+            Side.BUY,
+            run.record.limit_price,
+            size,
+        )
+
+        def job() -> None:
+            if size <= ZERO:
+                return
+            run.orders.append(order)
+            self._precompute_id(run, order)
+            self.journal.append(trade_id, ORDER, **order.intent(run.record))
+            if order.state == NEW:
+                self._send(trade_id, run, order)
+
+        return job
+
+    def _unwind(self, trade_id: str, run: _Leg, amount: Decimal) -> None:
+        """Sell ``amount`` back on a ladder from the best bid to the worst acceptable price."""
+        market = run.market
+        if market is None:
+            return
+        remaining = _floor(amount, market.size_increment)
+        bought = run.total(Side.BUY)
+        entry = run.total(Side.BUY, "cost") / bought if bought else run.record.limit_price
+        tick = market.tick_size
+        worst = max(tick, _ceil(entry - self.config.max_unwind_loss_per_contract, tick))
+        steps = max(1, self.config.unwind_ladder_steps)
+        for step in range(steps):
+            if remaining <= ZERO:
+                return
+            if step:
+                time.sleep(self.config.unwind_step_pause_seconds)
+            try:
+                book = run.client.order_book(market, run.record.outcome_id)
+                bid = book.best_bid.price if book.best_bid else worst
+            except ArbkitError as exc:
+                self._error(run.record.exchange, "order book for unwind", exc)
+                bid = worst
+            # Step k of n sells at the bid moved k/(n-1) of the way to the worst price.
+            start = max(bid, worst)
+            share = Decimal(step) / Decimal(steps - 1) if steps > 1 else Decimal(1)
+            price = max(worst, _floor(start - (start - worst) * share, tick))
+            number = sum(1 for o in run.orders if o.purpose == "unwind") + 1
+            order = _Order(
+                run.index, "unwind", f"{run.record.client_order_id}-u{number}", Side.SELL, price, remaining
+            )
+            run.orders.append(order)
+            self._precompute_id(run, order)
+            self.journal.append(trade_id, ORDER, **order.intent(run.record))
+            if order.state == NEW:
+                self._send(trade_id, run, order)
+            if order.state in (UNKNOWN, RESTING):
+                return  # do not sell what may already be sold
+            remaining -= order.filled
+
+    # -- the record --------------------------------------------------------------------------
+    def _build(self, skeleton: Trade, legs: Sequence[_Leg], now: datetime) -> Trade:
+        records = [_leg_record(run) for run in legs]
+        held = [run.held for run in legs]
+        bought = sum((run.total(Side.BUY) for run in legs), ZERO)
+        notes = []
+        if any(run.unknown for run in legs):
+            status = TradeStatus.EXPOSURE
+            notes.append("an order's outcome is unknown; recover() will reconcile it")
+        elif bought == ZERO:
+            status = TradeStatus.NO_FILL
+        elif all(h == ZERO for h in held):
+            status = TradeStatus.UNWOUND
+        elif all(h == held[0] for h in held):
+            status = TradeStatus.OPEN
+        else:
+            status = TradeStatus.EXPOSURE
+            notes.append(
+                "legs could not be brought to equal size: "
+                + ", ".join(
+                    f"{r.record.exchange} {r.record.outcome_name} x{r.held}" for r in legs if r.held > ZERO
+                )
+            )
+        errors = [o.error for run in legs for o in run.orders if o.error]
+        if errors and status is not TradeStatus.OPEN:
+            notes.append("; ".join(dict.fromkeys(e for e in errors if e)))
+        requested = skeleton.opportunity.expected_size
+        if status is TradeStatus.OPEN and held[0] < requested:
+            notes.append(f"filled {held[0]} of {requested} contracts")
+        return attrs.evolve(
+            skeleton, legs=tuple(records), status=status, updated_at=now, note="; ".join(notes)[:1000]
+        )
+
+
+def _bind(
+    fn: Callable[[str, _Leg, Decimal], None], trade_id: str, run: _Leg, amount: Decimal
+) -> Callable[[], None]:
+    return lambda: fn(trade_id, run, amount)
+
+
+def _leg_record(run: _Leg) -> TradeLeg:
+    bought = run.total(Side.BUY)
+    sold = run.total(Side.SELL)
+    buy_cost = run.total(Side.BUY, "cost")
+    proceeds = run.total(Side.SELL, "cost") - run.total(Side.SELL, "fees")
+    sent = [o for o in run.orders if o.state not in (NEW, REJECTED) or o.order_id]
+    errors = [o.error for o in run.orders if o.error]
+    entry = run.orders[0] if run.orders else None
+    if run.unknown:
+        status = LegStatus.UNKNOWN
+    elif sold > ZERO and bought - sold == ZERO:
+        status = LegStatus.UNWOUND
+    elif bought >= run.record.requested_size:
+        status = LegStatus.FILLED
+    elif bought > ZERO:
+        status = LegStatus.PARTIAL
+    elif entry is not None and entry.state == REJECTED:
+        status = LegStatus.REJECTED
+    elif entry is not None and entry.state == NOT_PLACED:
+        status = LegStatus.FAILED
+    else:
+        status = LegStatus.UNFILLED
+    return attrs.evolve(
+        run.record,
+        filled_size=bought,
+        average_price=buy_cost / bought if bought else None,
+        fees=run.total(Side.BUY, "fees"),
+        order_id=next((o.order_id for o in run.orders if o.order_id and o.purpose == "entry"), None),
+        status=status,
+        error=errors[0][:300] if errors else None,
+        unwound_size=sold,
+        unwind_proceeds=proceeds,
+        order_ids=tuple(o.order_id for o in sent if o.order_id),
+        client_order_ids=tuple(o.client_order_id for o in sent),
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    venue_message = getattr(exc, "venue_message", None)
+    return str(venue_message or exc)[:300]
+
+
+def _duplicate(exc: OrderRejected) -> bool:
+    """The venue refused an order because one with the same client id / hash already exists."""
+    text = f"{exc} {exc.venue_message or ''} {exc.code or ''}".lower()
+    return exc.status_code == 409 or "already exist" in text

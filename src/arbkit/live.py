@@ -1,0 +1,273 @@
+"""Live trading: :class:`RealTradingSystem`, the same interface as paper trading, with real orders.
+
+It shares everything with :class:`~arbkit.trading.PaperTradingSystem` (the risk chain,
+the ledger and its daily limits, the stores, settlement, notifications, the error
+history) and differs only in how a trade is carried out: by the
+:class:`~arbkit.executor.OrderExecutor`, behind a write-ahead :class:`~arbkit.journal.Journal`.
+
+    system = RealTradingSystem.from_settings(Settings.from_env())   # LIVE_TRADING=true
+    system.recover()                      # finish anything a crash interrupted (done at start too)
+    result = system.execute(opportunity)  # never raises on a venue error
+    system.state().recent_errors          # the last 100 errors, with venue, operation, code
+
+At start it refuses to run without credentials for every configured venue
+(:class:`~arbkit.errors.ConfigError` naming what is missing), logs
+``LIVE TRADING ENABLED - real trades will be executed`` once, and reconciles every
+unfinished journal entry. Before each trade the risk chain's balance policy is given
+each venue's own ``balance()`` (a venue that cannot be asked counts as unknown, so the
+trade is refused: the check fails closed).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+
+from arbkit.config import Secret, Settings
+from arbkit.errors import (
+    ArbkitError,
+    AuthenticationError,
+    ConfigError,
+    PersistenceError,
+)
+from arbkit.exchange import Exchange
+from arbkit.executor import ExecutionConfig, ExecutionReport, OrderExecutor
+from arbkit.journal import FINAL, Journal
+from arbkit.models import utcnow
+from arbkit.notify import Event, EventKind, Notifier, Severity
+from arbkit.opportunity import Opportunity
+from arbkit.paper import BookIndex
+from arbkit.risk import RiskChain
+from arbkit.store import TradeStore
+from arbkit.trade import Trade, TradeResult, TradeStatus
+from arbkit.trading import BaseTradingSystem, BooksArg
+from arbkit.trading_events import trade_events
+
+__all__ = ["BANNER", "JOURNAL_FILE", "RealTradingSystem"]
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal(0)
+#: Logged once when a live system starts.
+BANNER = "LIVE TRADING ENABLED - real trades will be executed"
+#: The journal's file name in ``Settings.data_dir`` when none is given.
+JOURNAL_FILE = "live_trading_journal.jsonl"
+
+
+class RealTradingSystem(BaseTradingSystem):
+    """Trades real money through the exchange clients; see the module docstring.
+
+    Extra parameters beyond :class:`~arbkit.trading.BaseTradingSystem`'s: ``journal`` (a
+    :class:`Journal` or a path; default ``<data_dir>/live_trading_journal.jsonl``),
+    ``execution`` (:class:`ExecutionConfig`), ``venues`` (the venues that must have
+    credentials; default the settings' exchanges, else the given clients) and
+    ``recover_on_start``.
+    """
+
+    mode = "live"
+
+    def __init__(
+        self,
+        *,
+        initial_balance: Decimal,
+        store: TradeStore,
+        risk: RiskChain | None = None,
+        exchanges: Mapping[str, Exchange] | None = None,
+        notifiers: Iterable[Notifier] = (),
+        zone: tzinfo = UTC,
+        clock: Callable[[], datetime] = utcnow,
+        reset_key: Secret | None = None,
+        settings: Settings | None = None,
+        journal: Journal | str | Path | None = None,
+        execution: ExecutionConfig | None = None,
+        venues: Iterable[str] | None = None,
+        recover_on_start: bool = True,
+    ) -> None:
+        super().__init__(
+            initial_balance=initial_balance,
+            store=store,
+            risk=risk,
+            exchanges=exchanges,
+            notifiers=notifiers,
+            zone=zone,
+            clock=clock,
+            reset_key=reset_key,
+            settings=settings,
+        )
+        if venues is not None:
+            self.venues = tuple(venues)
+        elif settings is not None:
+            self.venues = tuple(settings.exchanges)
+        else:
+            self.venues = tuple(self.exchanges)
+        if not self.venues:
+            raise ConfigError("live trading needs at least one exchange", variable="ARBKIT_EXCHANGES")
+        self._check_credentials()
+        if not isinstance(journal, Journal):
+            folder = settings.data_dir if settings is not None else Path()
+            journal = Journal(Path(journal) if journal is not None else folder / JOURNAL_FILE)
+        self.journal = journal
+        self.executor = OrderExecutor(journal, execution)
+        self._balance_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="arbkit-balance")
+        logger.warning(BANNER)
+        if recover_on_start:
+            self.recover()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        store: TradeStore | None = None,
+        risk: RiskChain | None = None,
+        exchanges: Mapping[str, Exchange] | None = None,
+        notifiers: Iterable[Notifier] = (),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> RealTradingSystem:
+        """Build from :class:`Settings` (live limits, store, data dir, timezone, credentials)."""
+        system = super().from_settings(
+            settings, store=store, risk=risk, exchanges=exchanges, notifiers=notifiers, clock=clock
+        )
+        assert isinstance(system, RealTradingSystem)
+        return system
+
+    def close(self) -> None:
+        """Stop worker threads and close the journal (the exchange clients stay open)."""
+        self.executor.close()
+        self._balance_pool.shutdown(wait=True)
+        self.journal.close()
+
+    # -- start-up -----------------------------------------------------------------------------
+    def _check_credentials(self) -> None:
+        """Ask every venue for its balance; missing or refused credentials stop the start."""
+        missing = []
+        for venue in self.venues:
+            try:
+                balance = self.client(venue).balance()
+            except AuthenticationError as exc:
+                missing.append(f"{venue} ({exc})")
+            except ArbkitError as exc:  # reachable later perhaps; the balance check fails closed
+                self._remember_error(exc, venue=venue, operation="balance at start", now=self._clock())
+            else:
+                logger.info("%s balance at start: %s %s", venue, balance.available, balance.currency)
+        if missing:
+            raise ConfigError(
+                "live trading needs working credentials for every configured exchange; missing or "
+                "refused: " + "; ".join(missing)
+            )
+
+    # -- balances -----------------------------------------------------------------------------
+    def _venue_balances(self) -> Mapping[str, Decimal] | None:
+        """Each venue's cash, asked concurrently; a venue that fails is left out (fails closed)."""
+        clients = {venue: self.client(venue) for venue in self.venues}
+        futures = {venue: self._balance_pool.submit(client.balance) for venue, client in clients.items()}
+        balances: dict[str, Decimal] = {}
+        for venue, future in futures.items():
+            try:
+                balances[venue] = future.result().available
+            except ArbkitError as exc:
+                self._remember_error(exc, venue=venue, operation="balance", now=self._clock())
+        return balances
+
+    # -- trading ------------------------------------------------------------------------------
+    def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
+        clients = {leg.exchange: self.client(leg.exchange) for leg in opportunity.legs}
+        report = self.executor.execute(opportunity, trade_id=trade_id, now=now, clients=clients)
+        self._remember_report(report, now)
+        return report.trade
+
+    def _remember_report(self, report: ExecutionReport, now: datetime) -> None:
+        for venue, operation, exc in report.errors:
+            self._remember_error(exc, venue=venue, operation=operation, now=now)
+
+    def _execute_and_record(
+        self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
+    ) -> TradeResult:
+        result = super()._execute_and_record(opportunity, books, now, events)
+        self._finish_journal(result.trade)
+        return result
+
+    def _finish_journal(self, trade: Trade | None) -> None:
+        """Mark a recorded trade final, unless an order's outcome is still unknown."""
+        if trade is None or any(leg.status.value == "unknown" for leg in trade.legs):
+            return
+        try:
+            self.journal.append(trade.id, FINAL, status=trade.status.value)
+        except PersistenceError as exc:
+            self._remember_error(exc, venue="journal", operation=f"finish {trade.id}", now=self._clock())
+
+    # -- recovery -----------------------------------------------------------------------------
+    def recover(self) -> list[Trade]:
+        """Reconcile every unfinished journal entry against the venues and finish it.
+
+        Orders are looked up (never re-sent); legs left unequal are unwound; each trade is
+        recorded (or its earlier record corrected) and the entry marked final. An entry whose
+        venues cannot be asked stays unfinished for the next call. Returns the trades.
+        """
+        done: list[Trade] = []
+        events: list[Event] = []
+        with self._lock:
+            for entry in self.journal.unfinished():
+                now = self._clock()
+                try:
+                    report = self.executor.resume(entry, now=now, clients=self.client)
+                except Exception as exc:
+                    venue = getattr(exc, "exchange", None) or "journal"
+                    record = self._remember_error(
+                        exc, venue=venue, operation=f"recover {entry.trade_id}", now=now
+                    )
+                    events.append(
+                        self._event(
+                            EventKind.ERROR, "Recovery failed", record.message, Severity.ERROR, venue=venue
+                        )
+                    )
+                    continue
+                self._remember_report(report, now)
+                trade = self._record_recovered(report.trade, now)
+                events.extend(trade_events(self.mode, trade, now))
+                self._finish_journal(trade)
+                done.append(trade)
+        self._emit(events)
+        if done:
+            logger.warning("recovered %d interrupted live trade(s)", len(done))
+        return done
+
+    def _record_recovered(self, trade: Trade, now: datetime) -> Trade:
+        """Put a recovered trade in the ledger and the store (correcting an earlier record)."""
+        ledger = self._ledger
+        old = self._trades[self._index[trade.id]] if trade.id in self._index else None
+        moved = trade.unwind_proceeds - trade.total_cost
+        daily = ledger.daily
+        realised = ledger.realised_pnl
+        if old is not None:
+            moved -= old.unwind_proceeds - old.total_cost
+            realised -= old.realised_pnl or ZERO
+        elif trade.filled:
+            daily = attrs.evolve(daily, trades=daily.trades + 1)
+        if trade.status is TradeStatus.UNWOUND:
+            pnl = trade.unwind_proceeds - trade.total_cost
+            trade = attrs.evolve(trade, realised_pnl=pnl)
+            realised += pnl
+            daily = attrs.evolve(daily, loss=daily.loss + max(-pnl, ZERO))
+        self._ledger = attrs.evolve(
+            ledger, balance=ledger.balance + moved, daily=daily, realised_pnl=realised
+        )
+        try:
+            if old is not None:
+                self._trades[self._index[trade.id]] = trade
+                self.store.update_trade(trade, self._ledger)
+            else:
+                self._index[trade.id] = len(self._trades)
+                self._trades.append(trade)
+                self.store.append_trade(trade, self._ledger)
+        except PersistenceError as exc:
+            self._remember_error(exc, venue="store", operation=f"save recovered trade {trade.id}", now=now)
+        return trade
+
+    def __repr__(self) -> str:
+        return f"RealTradingSystem(venues={list(self.venues)!r}, journal={self.journal!r})"

@@ -1,0 +1,169 @@
+"""Sandboxes, credentials, clients and opportunities for the live-trading tests.
+
+Shared by ``conftest.py`` and ``crash_worker.py`` (the subprocess killed mid-trade), so both
+build the same clients and the same opportunity. The two scenarios are cut down from the
+adapters' bundled examples (``src/arbkit_kalshi/sandbox/scenarios/example.json`` and
+``src/arbkit_polymarket/sandbox/scenarios/example.json``) with books that hold an arbitrage:
+YES "New York" on Kalshi at 0.40 plus "Rockets" on Polymarket at 0.55 pays $1 for 0.95.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from arbkit.models import Side
+from arbkit.opportunity import Leg, Opportunity
+from arbkit_kalshi.client import KalshiClient
+from arbkit_polymarket.client import PolymarketClient
+
+D = Decimal
+KALSHI_TICKER = "KXNBAGAME-26MAR31NYKHOU-NYK"
+POLY_MARKET = "0x5f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
+KNICKS = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
+ROCKETS = "52114319501245915516055106046884209969926127482827954674443846427813813222426"
+KALSHI_ORDERS = "/trade-api/v2/portfolio/orders"
+POLY_ORDERS = "/order"
+KALSHI_BALANCE = D(1000)
+SIZE = D(10)
+KALSHI_ASK = D("0.40")
+POLY_ASK = D("0.55")
+POLY_BALANCE = D(1000)
+
+KALSHI_SCENARIO: dict[str, Any] = {
+    "series": [
+        {
+            "ticker": "KXNBAGAME",
+            "title": "Professional Basketball Game",
+            "fee_type": "quadratic_with_maker_fees",
+            "fee_multiplier": 1,
+        }
+    ],
+    "events": [
+        {
+            "event_ticker": "KXNBAGAME-26MAR31NYKHOU",
+            "series_ticker": "KXNBAGAME",
+            "title": "New York at Houston",
+            "sub_title": "Mar 31",
+            "mutually_exclusive": True,
+            "markets": [
+                {
+                    "ticker": KALSHI_TICKER,
+                    "title": "New York at Houston Winner?",
+                    "yes_sub_title": "New York",
+                    "no_sub_title": "New York",
+                    "close_time": "2026-04-14T00:00:00Z",
+                    # YES bids 0.38; NO bids 0.60 = YES asks at 0.40.
+                    "yes_bids": [["0.38", "100"]],
+                    "no_bids": [["0.60", "100"]],
+                }
+            ],
+        }
+    ],
+}
+
+POLY_SCENARIO: dict[str, Any] = {
+    "events": [
+        {
+            "id": "51234",
+            "slug": "nba-nyk-hou-2026-03-31",
+            "title": "Knicks vs. Rockets",
+            "tags": [{"id": "745", "slug": "nba", "label": "NBA"}],
+            "markets": [
+                {
+                    "condition_id": POLY_MARKET,
+                    "question": "Knicks vs. Rockets",
+                    "slug": "nba-nyk-hou-2026-03-31",
+                    "outcomes": ["Knicks", "Rockets"],
+                    "token_ids": [KNICKS, ROCKETS],
+                    "tick_size": "0.01",
+                    "min_order_size": "5",
+                    "neg_risk": False,
+                    "fees": {"rate": "0.03", "exponent": 1},
+                    # Knicks prices: bids 0.45 = Rockets asks 0.55; asks 0.47 = Rockets bids 0.53.
+                    "book": {"bids": [["0.45", "100"]], "asks": [["0.47", "100"]]},
+                }
+            ],
+        }
+    ]
+}
+
+
+def kalshi_scenario() -> dict[str, Any]:
+    """A fresh copy of the Kalshi scenario."""
+    return copy.deepcopy(KALSHI_SCENARIO)
+
+
+def poly_scenario() -> dict[str, Any]:
+    """A fresh copy of the Polymarket scenario."""
+    return copy.deepcopy(POLY_SCENARIO)
+
+
+def pem_pair(key: rsa.RSAPrivateKey) -> tuple[str, str]:
+    """PKCS#1 private PEM and SubjectPublicKeyInfo public PEM of an RSA key."""
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def kalshi_client(url: str, key_id: str, private_pem: str, *, timeout: float = 0.5) -> KalshiClient:
+    """A signed Kalshi client for the sandbox: no throttle, no automatic retries, short timeout."""
+    client = KalshiClient(
+        base_url=url,
+        api_key_id=key_id,
+        private_key=private_pem,
+        rate_limit=None,
+        timeout=timeout,
+        max_retries=0,
+    )
+    client.transport.session.trust_env = False
+    return client
+
+
+def poly_client(url: str, private_key: str, *, timeout: float = 0.5, **kw: Any) -> PolymarketClient:
+    """A Polymarket client for the sandbox (CLOB at the root, Gamma and Data API under prefixes)."""
+    client = PolymarketClient(
+        clob_url=url,
+        gamma_url=url + "/gamma",
+        data_url=url + "/data-api",
+        private_key=private_key,
+        timeout=timeout,
+        max_retries=0,
+        **kw,
+    )
+    for transport in (client.clob, client.gamma, client.data):
+        transport.session.trust_env = False
+    return client
+
+
+def opportunity(
+    kalshi: KalshiClient,
+    poly: PolymarketClient,
+    *,
+    size: Decimal = SIZE,
+    kalshi_first: bool = True,
+    kalshi_price: Decimal = KALSHI_ASK,
+    poly_price: Decimal = POLY_ASK,
+) -> Opportunity:
+    """Buy YES New York on Kalshi and Rockets on Polymarket, ``size`` contracts each."""
+    k_market = kalshi.market(KALSHI_TICKER)
+    p_market = poly.market(POLY_MARKET)
+    legs = []
+    for market, outcome, price in ((k_market, "yes", kalshi_price), (p_market, ROCKETS, poly_price)):
+        assert market.fees is not None
+        legs.append(Leg(market, outcome, Side.BUY, price, size, price * size, market.fees.fee(price, size)))
+    if not kalshi_first:
+        legs.reverse()
+    return Opportunity(legs=legs, payout=size, title="New York at Houston")
