@@ -1,0 +1,146 @@
+"""``python -m examples.demo`` (``make demo``): sandboxes, scenario driver and PolyMix in paper mode.
+
+1. starts both exchange sandboxes with the bundled scenario of sports games on fixed
+   loopback ports (Kalshi 8701, Polymarket 8702), books moving every few seconds and
+   games resolving a few minutes in;
+2. writes the service's environment to ``var/demo/demo.env`` (paper mode, pointed at the
+   sandboxes, scanning every 5 s, state under ``var/demo/data``; your own ``.env`` is not read);
+3. runs ``python -m examples.polymix`` on http://127.0.0.1:5001 and prints the URL.
+
+Ctrl-C stops the service (after its current job) and the sandboxes. Each run starts
+from a fresh paper account. To run the same service against the real exchanges, put
+your settings in ``.env`` and run ``python -m examples.polymix``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
+
+from arbkit.config import KNOWN_VARIABLES
+
+__all__ = ["demo_environment", "main"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def demo_environment(kalshi_base_url: str, polymarket_url: str, data_dir: Path) -> dict[str, str]:
+    """The service's settings for the demo: paper trading on the sandboxes, short intervals."""
+    return {
+        "LIVE_TRADING": "false",
+        "PAPER_TRADING_ENABLED": "true",
+        "PAPER_TRADING_INITIAL_BALANCE": "10000",
+        "PAPER_TRADING_BET_AMOUNT": "100",
+        "PAPER_TRADING_MIN_ROI": "1",
+        "KALSHI_BASE_URL": kalshi_base_url,
+        "POLYMARKET_CLOB_URL": polymarket_url,
+        "POLYMARKET_GAMMA_URL": polymarket_url + "/gamma",
+        "ARBKIT_EXCHANGES": "polymarket,kalshi",
+        "ARBKIT_DATA_DIR": str(data_dir),
+        "MONITOR_INTERVAL_SECONDS": "5",
+        "SETTLEMENT_INTERVAL_SECONDS": "10",
+        "TRADING_RESET_CONFIRM_KEY": "demo-reset",
+    }
+
+
+def _child_env(settings: dict[str, str]) -> dict[str, str]:
+    """The parent's environment without any arbkit setting of the user's, plus the demo's."""
+    env = {k: v for k, v in os.environ.items() if k not in KNOWN_VARIABLES}
+    env.update(settings)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _stop(process: subprocess.Popen[str], timeout: float = 15) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m examples.demo", description=__doc__)
+    parser.add_argument("--port", type=int, default=5001, help="the service's port (5001)")
+    parser.add_argument("--kalshi-port", type=int, default=8701)
+    parser.add_argument("--polymarket-port", type=int, default=8702)
+    parser.add_argument("--time-scale", type=float, default=1.0, help="<1 makes games resolve sooner")
+    parser.add_argument(
+        "--workdir", type=Path, default=ROOT / "var" / "demo", help="state and env file (var/demo)"
+    )
+    args = parser.parse_args(argv)
+    data_dir = args.workdir / "data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    python = sys.executable
+    sandboxes = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
+        [
+            python,
+            "-m",
+            "examples.demo.sandboxes",
+            f"--kalshi-port={args.kalshi_port}",
+            f"--polymarket-port={args.polymarket_port}",
+            f"--time-scale={args.time_scale}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_child_env({}),
+    )
+    service: subprocess.Popen[str] | None = None
+    interrupted = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        interrupted = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        assert sandboxes.stdout is not None
+        line = sandboxes.stdout.readline()
+        if not line:
+            print("the sandboxes did not start (is a port taken? see above)", file=sys.stderr)
+            return 2
+        urls = json.loads(line)
+        settings = demo_environment(urls["kalshi_base_url"], urls["polymarket"], data_dir)
+        env_file = args.workdir / "demo.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
+        print(f"Kalshi sandbox {urls['kalshi']}, Polymarket sandbox {urls['polymarket']}", flush=True)
+        service = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
+            [
+                python,
+                "-m",
+                "examples.polymix",
+                f"--port={args.port}",
+                f"--env-file={env_file}",
+                "--market-refresh-seconds=30",
+            ],
+            cwd=ROOT,
+            env=_child_env(settings),
+            text=True,
+        )
+        print(f"\n  PolyMix demo (paper trading): http://127.0.0.1:{args.port}\n", flush=True)
+        service.wait()
+        return 0 if interrupted else service.returncode
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if service is not None:
+            _stop(service)
+        _stop(sandboxes)
+        print("demo stopped", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""The JSON API: trading mode, state and reset, PolyMix's scanning endpoints, health.
+
+Reads are open; every mutating endpoint (``POST``) needs the bearer token when
+``ARBKIT_API_TOKEN`` is set. Bad parameters and bad JSON get a 4xx JSON answer with a
+message (the app's error handlers turn every HTTP error into ``{"error", "message"}``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden
+
+from arbkit.errors import ValidationError
+from arbkit.trade import TradeStatus
+
+from .auth import require_token
+from .serialize import match_view, opportunity_view, state_view, trade_view
+from .service import PolymixService
+
+__all__ = ["bp"]
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_LIMIT = 1000
+
+
+def _service() -> PolymixService:
+    service: PolymixService = current_app.extensions["polymix"]
+    return service
+
+
+def _limit(default: int) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        raise BadRequest(f"limit must be a whole number between 1 and {MAX_LIMIT}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number between 1 and {MAX_LIMIT}")
+    return value
+
+
+def _json_object() -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 saying what is wrong with it."""
+    if not request.data:
+        return {}
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("the body is not valid JSON")
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+@bp.get("/trading/mode")
+def trading_mode() -> ResponseReturnValue:
+    """``{"mode": "paper"|"live", "label", "live", "trading_enabled", "exchanges"}``."""
+    service = _service()
+    return jsonify(
+        mode=service.mode,
+        label=service.label,
+        live=service.mode == "live",
+        trading_enabled=service.bot.trade_enabled,
+        exchanges=list(service.bot.scanner.exchanges),
+    )
+
+
+@bp.get("/trading/state")
+def trading_state() -> ResponseReturnValue:
+    """Balance, open positions, newest trades (``?limit=``, default 50), P&L, today, limits, errors."""
+    service = _service()
+    view = state_view(service.bot.state(), service.settings, history_limit=_limit(50))
+    view["trading_enabled"] = service.bot.trade_enabled
+    return jsonify(view)
+
+
+@bp.post("/trading/reset")
+@require_token
+def trading_reset() -> ResponseReturnValue:
+    """Start over from the initial balance. Body ``{"confirm": TRADING_RESET_CONFIRM_KEY}``.
+
+    Refused when no confirmation key is configured, and in live mode unless the service
+    was started with live resets allowed.
+    """
+    service = _service()
+    confirm = _json_object().get("confirm")
+    if not isinstance(confirm, str) or not confirm:
+        raise BadRequest('send {"confirm": "<TRADING_RESET_CONFIRM_KEY>"}')
+    if service.mode == "live" and not service.allow_live_reset:
+        raise Forbidden("reset is refused in live mode (start the service with --allow-live-reset)")
+    key = service.settings.reset_confirm_key
+    if key is None:
+        raise Forbidden("reset is disabled: set TRADING_RESET_CONFIRM_KEY")
+    if not key.matches(confirm):  # constant time (hmac.compare_digest)
+        raise Forbidden("wrong confirmation key")
+    try:
+        service.bot.trading.reset(confirm)
+    except ValidationError as exc:  # e.g. live trading with open positions
+        raise Conflict(str(exc)) from None
+    state = service.bot.state()
+    return jsonify(reset=True, mode=service.mode, balance=str(state.balance))
+
+
+def _opportunities() -> ResponseReturnValue:
+    service = _service()
+    report = service.last_report
+    scan = None if report is None else report.scan
+    limit = _limit(100)
+    if scan is None:
+        return jsonify(opportunities=[], scanned_at=None, scan_seconds=None, markets=0, matches=0, errors=[])
+    return jsonify(
+        opportunities=[opportunity_view(o) for o in scan.opportunities[:limit]],
+        scanned_at=scan.started_at.isoformat(),
+        scan_seconds=round(scan.seconds, 4),
+        markets=scan.market_count,
+        matches=len(scan.matches),
+        errors=[{"venue": v, "operation": op, "message": m} for v, op, m in scan.errors],
+    )
+
+
+@bp.get("/opportunities")
+def opportunities() -> ResponseReturnValue:
+    """The last scan's opportunities, best first (``?limit=``), and when it ran."""
+    return _opportunities()
+
+
+@bp.get("/arbitrage")
+def arbitrage() -> ResponseReturnValue:
+    """PolyMix's name for :func:`opportunities`."""
+    return _opportunities()
+
+
+@bp.get("/markets/matched")
+def matched_markets() -> ResponseReturnValue:
+    """Games and markets paired across venues by the last scan (tradable or refused, and why)."""
+    service = _service()
+    report = service.last_report
+    matches = () if report is None or report.scan is None else report.scan.matches
+    limit = _limit(500)
+    tradable = request.args.get("tradable")
+    if tradable not in (None, "true", "false"):
+        raise BadRequest("tradable must be true or false")
+    views = [match_view(m) for m in matches]
+    if tradable is not None:
+        views = [v for v in views if v["tradable"] == (tradable == "true")]
+    return jsonify(matches=views[:limit], total=len(views))
+
+
+@bp.get("/trades")
+def trades() -> ResponseReturnValue:
+    """Trade history, newest first; ``?status=open|settled|...`` and ``?limit=`` (default 100)."""
+    status = request.args.get("status")
+    if status is not None and status not in {s.value for s in TradeStatus}:
+        raise BadRequest(f"status must be one of {', '.join(s.value for s in TradeStatus)}")
+    limit = _limit(100)
+    history = list(reversed(_service().bot.state().trade_history))
+    if status is not None:
+        history = [t for t in history if t.status.value == status]
+    return jsonify(trades=[trade_view(t) for t in history[:limit]], total=len(history))
+
+
+@bp.post("/scan")
+@require_token
+def scan_now() -> ResponseReturnValue:
+    """Run one monitor step now (scan, and trade in the current mode); returns what it did."""
+    service = _service()
+    report = service.monitor()
+    if report is None:
+        return jsonify(opportunities=0, executed=0, error="no scan has completed"), 503
+    return jsonify(
+        opportunities=len(report.opportunities),
+        executed=len(report.executed),
+        rejected=sum(1 for r in report.results if r.rejected),
+        error=report.error,
+    )
+
+
+@bp.post("/settle")
+@require_token
+def settle_now() -> ResponseReturnValue:
+    """Run one settlement check now; returns how many trades settled."""
+    return jsonify(settled=_service().settle())
+
+
+@bp.get("/health")
+def health() -> ResponseReturnValue:
+    """``{"status": "ok"|"degraded", "mode", "jobs", "last_scan"}``."""
+    return jsonify(_service().health())
