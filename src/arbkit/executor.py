@@ -445,13 +445,14 @@ class OrderExecutor:
                 if order.state == RESTING:
                     self._finish_resting(run, order)
                 break
-            if time.monotonic() + pause > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 # Not there after the whole window: the venue never took it (or could not be asked).
                 order.state = UNKNOWN if failed else NOT_PLACED
                 order.error = order.error or ("outcome unknown" if failed else "not found at the venue")
                 break
-            time.sleep(pause)
-            pause = min(pause * 2, 0.3)
+            time.sleep(min(pause, remaining))  # the last look is at the deadline itself
+            pause = min(pause * 2, 0.25)
         if journal:
             self.journal.append(trade_id, RESULT, **order.result())
 
