@@ -57,8 +57,11 @@
     const box = el("div");
     for (const leg of legs || []) {
       const size = leg.filled_size !== undefined && leg.filled_size !== null ? leg.filled_size : leg.size;
-      const line = el("div", { class: "leg" },
-        `${leg.exchange} · ${leg.outcome_name || leg.outcome_id} · ${leg.side || "buy"} ${leg.price || leg.limit_price} × ${size}`);
+      // Soccer legs buy "Yes" of a per-outcome market: name the market so the leg reads on its own.
+      const yesNo = /^(yes|no)$/i.test(leg.outcome_name || "");
+      const outcome = yesNo && leg.market_title ? `${leg.market_title} ${leg.outcome_name}` : (leg.outcome_name || leg.outcome_id);
+      const price = leg.average_price || leg.price || leg.limit_price;
+      const line = el("div", { class: "leg" }, `${leg.exchange} · ${outcome} · ${leg.side || "buy"} ${price} × ${size}`);
       if (withOrders && (leg.order_id || leg.client_order_id)) {
         line.append(" ", el("span", { class: "oid" }, leg.order_id || "", leg.client_order_id ? ` (${leg.client_order_id})` : ""));
       }
@@ -107,8 +110,8 @@
     banner.dataset.mode = state.mode;
     document.getElementById("mode-label").textContent = state.mode === "live" ? "🔴 LIVE TRADING" : "📄 PAPER TRADING";
     document.getElementById("balance").textContent = money(state.balance);
-    document.getElementById("realized").replaceChildren(signed(state.realized_pnl));
-    document.getElementById("unrealized").replaceChildren(signed(state.unrealized_pnl));
+    document.getElementById("realized").replaceChildren(signed(state.realised_pnl));
+    document.getElementById("unrealized").replaceChildren(signed(state.unrealised_pnl));
     const today = state.today || {};
     document.getElementById("today").textContent = `${today.trades ?? 0} trades, loss ${money(today.loss ?? "0")}`;
     const limits = state.limits || {};
@@ -129,7 +132,7 @@
 
     fill("trades", (state.trades || []).slice(0, 50).map((t) => [
       when(t.created_at), t.title, legList(t.legs, true), money(t.cost),
-      t.realized_pnl !== null && t.realized_pnl !== undefined ? signed(t.realized_pnl) : signed(t.expected_profit),
+      t.realised_pnl !== null && t.realised_pnl !== undefined ? signed(t.realised_pnl) : signed(t.expected_profit),
       badge(t.status),
     ]), 6, "no trade yet");
 
@@ -142,10 +145,11 @@
 
   async function refresh() {
     try {
-      const [state, opps] = await Promise.all([
-        fetch("/api/trading/state").then((r) => r.json()),
-        fetch("/api/opportunities").then((r) => r.json()),
-      ]);
+      const get = (url) => fetch(url, { cache: "no-store" }).then((r) => {
+        if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+        return r.json();
+      });
+      const [state, opps] = await Promise.all([get("/api/trading/state"), get("/api/opportunities")]);
       render(state, opps);
     } catch (err) {
       document.getElementById("updated").textContent = `refresh failed: ${err}`;
