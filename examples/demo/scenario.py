@@ -459,6 +459,8 @@ def generated_games(
             away_p = Decimal(rng.randint(30, 70)) / 100
             probs = (away_p, 1 - away_p)
             away, home = first, second
-        edge = Decimal(rng.randint(6, 10)) / 100 if arbitrage else Decimal(0)
+        # A 3-way set crosses three spreads and pays three fees: it needs a wider edge to clear 1% ROI.
+        low = 9 if len(probs) == 3 else 6
+        edge = Decimal(rng.randint(low, low + 4)) / 100 if arbitrage else Decimal(0)
         games.append(Game(league, away, home, day, probs, edge=edge, winner=rng.randrange(len(probs))))
     return games
