@@ -260,7 +260,8 @@ class Settings:
     polymarket_signature_type: int = 0
     polymarket_clob_url: str | None = None
     polymarket_gamma_url: str | None = None
-    kalshi_api_key: str | None = None
+    #: Not a secret by itself, but an account identifier: kept out of reprs and logs all the same.
+    kalshi_api_key: str | None = attrs.field(default=None, repr=lambda v: "None" if v is None else "'***'")
     kalshi_secret: Secret | None = None
     kalshi_private_key_path: Path | None = None
     kalshi_env: str = "prod"
