@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from eth_account import Account
 
+from arbkit.exchange import Exchange
 from arbkit.executor import ExecutionConfig, OrderExecutor
 from arbkit.journal import Journal
 from arbkit.models import OrderRequest, Side, TimeInForce
@@ -156,7 +157,7 @@ def run() -> list[dict[str, Any]]:
         opportunity = Opportunity(legs=legs, payout=SIZE, title="New York at Houston")
         for app in (kalshi_app, poly_app):
             app.faults.add(Fault("latency", path="*", times=None, delay_ms=LATENCY_MS))
-        clients = {"kalshi": kalshi, "polymarket": poly}
+        clients: dict[str, Exchange] = {"kalshi": kalshi, "polymarket": poly}
         journal = Journal(Path(tmp) / "journal.jsonl")
         counter = iter(range(10**6))
 

@@ -12,6 +12,7 @@ import pytest
 import arbkit.trading
 from arbkit.config import Settings
 from arbkit.errors import ConfigError
+from arbkit.exchange import Exchange
 from arbkit.live import BANNER, RealTradingSystem
 from arbkit.risk import BalanceCheck, MaxDailyTrades, RiskChain
 from arbkit.store import JsonFileStore
@@ -26,7 +27,7 @@ D = Decimal
 
 
 def test_refuses_to_start_without_credentials_naming_each_venue(tmp_path: Path, venues: Venues) -> None:
-    bare = {
+    bare: dict[str, Exchange] = {
         "kalshi": KalshiClient(base_url=venues.kalshi_url, rate_limit=None),
         "polymarket": PolymarketClient(clob_url=venues.poly_url, gamma_url=venues.poly_url + "/gamma"),
     }
@@ -72,7 +73,7 @@ def test_logs_the_live_banner_once_at_start(
 def test_is_the_trading_system_polymix_called_real_trading_system(live_system: SystemFactory) -> None:
     system = live_system()
     assert isinstance(system, TradingSystem)
-    assert arbkit.trading.RealTradingSystem is RealTradingSystem  # type: ignore[attr-defined]
+    assert arbkit.trading.RealTradingSystem is RealTradingSystem
     assert system.mode == "live"
 
 
