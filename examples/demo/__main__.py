@@ -26,7 +26,7 @@ from types import FrameType
 
 from arbkit.config import KNOWN_VARIABLES
 
-__all__ = ["demo_environment", "main"]
+__all__ = ["child_environment", "demo_environment", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def demo_environment(kalshi_base_url: str, polymarket_url: str, data_dir: Path) 
     }
 
 
-def _child_env(settings: dict[str, str]) -> dict[str, str]:
+def child_environment(settings: dict[str, str]) -> dict[str, str]:
     """The parent's environment without any arbkit setting of the user's, plus the demo's."""
     env = {k: v for k, v in os.environ.items() if k not in KNOWN_VARIABLES}
     env.update(settings)
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
-        env=_child_env({}),
+        env=child_environment({}),
     )
     service: subprocess.Popen[str] | None = None
     interrupted = False
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--market-refresh-seconds=30",
             ],
             cwd=ROOT,
-            env=_child_env(settings),
+            env=child_environment(settings),
             text=True,
         )
         print(f"\n  PolyMix demo (paper trading): http://127.0.0.1:{args.port}\n", flush=True)

@@ -1,0 +1,116 @@
+"""The dashboard in headless Chromium (Debian's chromium + chromedriver, driven by Selenium).
+
+``.ci/run`` installs chromium and chromium-driver; elsewhere the test is skipped when they
+are missing, except under CI where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from .conftest import Venues
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1800",
+)
+
+
+def _browser_missing() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[dev]')"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if shutil.which(path) is None:
+            return f"{path} is missing (apt-get install chromium chromium-driver)"
+    return None
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser test needs {missing}; .ci/run installs it")
+        pytest.skip(missing)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ARGS:
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def served(make_app: Callable[..., Flask]) -> Iterator[tuple[str, Flask]]:
+    app = make_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", app
+    server.shutdown()
+    thread.join()
+
+
+@pytest.mark.slow
+def test_dashboard_shows_the_paper_banner_trades_and_the_pnl_chart(
+    browser: object, served: tuple[str, Flask], venues: Venues, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    url, app = served
+    client = app.test_client()
+    assert client.post("/api/scan").get_json()["executed"] == 4
+    venues.resolve(next(g for g in venues.games if g.event_ticker.endswith("NYKHOU")))
+    assert client.post("/api/settle").get_json() == {"settled": 1}
+
+    browser.get(url + "/")
+    wait = WebDriverWait(browser, 20)
+    banner = browser.find_element(By.ID, "banner")
+    assert banner.get_attribute("data-mode") == "paper"
+    assert "PAPER TRADING" in banner.text
+    # The script has rendered once the trade rows and the chart are there.
+    rows = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#trades tbody tr[data-row=trades]"))
+    assert len(rows) == 4
+    settled_row = next(r for r in rows if "settled" in r.text)
+    assert "kalshi" in settled_row.text
+    assert "polymarket" in settled_row.text
+    assert "paper-" in settled_row.text  # the legs' order ids
+    chart = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#pnl-chart svg[data-points='1']"))
+    line = chart.find_element(By.CSS_SELECTOR, "polyline.line")
+    assert len(line.get_attribute("points").split()) == 2  # the origin and one settlement
+    assert chart.size["height"] > 100
+    assert browser.find_element(By.ID, "balance").text.startswith("$")
+    opportunities = browser.find_elements(By.CSS_SELECTOR, "#opportunities tbody tr[data-row=opportunities]")
+    assert len(opportunities) == 4  # the last scan's (taken before the game resolved)
+    assert browser.find_elements(By.CSS_SELECTOR, "#positions tbody tr[data-row=positions]")
+    shot = tmp_path / "dashboard.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("POLYMIX_SCREENSHOT"):  # keep a copy to look at
+        shutil.copy(shot, os.environ["POLYMIX_SCREENSHOT"])
