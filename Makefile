@@ -29,6 +29,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests examples benchmarks
 	$(VENV)/bin/ruff check --fix src tests examples benchmarks
 
+# The PolyMix service in paper mode on both sandboxes, with a scenario that moves and resolves:
+# http://127.0.0.1:5001 (Ctrl-C stops everything). DEMO_ARGS="--time-scale 0.5" resolves games sooner.
+demo: $(STAMP)
+	$(PY) -m examples.demo $(DEMO_ARGS)
+
 # The official SDKs are benchmark peers: installed only here, with their own stamp.
 BENCH_STAMP := $(VENV)/.arbkit-bench-installed
 
