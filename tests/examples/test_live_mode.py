@@ -1,0 +1,74 @@
+"""Live mode on the sandboxes: LIVE_TRADING=true makes the service place real signed orders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from eth_account import Account
+from flask import Flask
+
+from arbkit.live import RealTradingSystem
+
+from .conftest import Venues
+
+KEY_ID = "0c1d2e3f-0000-4000-8000-00000000beef"
+
+
+def live_credentials(venues: Venues) -> dict[str, str | None]:
+    """Fresh sandbox accounts on both venues (RSA key for Kalshi, a wallet for Polymarket)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    venues.kalshi.add_account(KEY_ID, public_pem, "5000")
+    wallet = Account.create()
+    venues.polymarket.add_account(wallet.address, 5000)
+    return {
+        "LIVE_TRADING": "true",
+        "LIVE_TRADING_INITIAL_BALANCE": "10000",
+        "KALSHI_API_KEY": KEY_ID,
+        "KALSHI_SECRET": private_pem,
+        "POLYMARKET_PRIVATE_KEY": "0x" + bytes(wallet.key).hex(),
+    }
+
+
+def test_live_mode_places_signed_orders_on_both_sandboxes_and_settles(
+    make_app: Callable[..., Flask], venues: Venues
+) -> None:
+    app = make_app(live_credentials(venues))
+    service = app.extensions["polymix"]
+    assert isinstance(service.bot.trading, RealTradingSystem)
+    client = app.test_client()
+    assert client.get("/api/trading/mode").get_json()["mode"] == "live"
+    result = client.post("/api/scan").get_json()
+    assert result["executed"] == 4
+    state = client.get("/api/trading/state").get_json()
+    assert state["mode"] == "live"
+    opened = [t for t in state["trades"] if t["status"] == "open"]
+    assert opened
+    # Real orders rest on the venues' books under the ids the trade records.
+    kalshi_orders = {o["order_id"] for o in venues.kalshi.control_state()["orders"]}
+    poly_orders = {o["id"] for o in venues.polymarket.control_state()["orders"]}
+    for trade in opened:
+        for leg in trade["legs"]:
+            assert leg["order_id"]
+            assert not leg["order_id"].startswith("paper-")
+            assert leg["order_id"] in (kalshi_orders if leg["exchange"] == "kalshi" else poly_orders)
+    assert venues.kalshi.balance_of(KEY_ID) < Decimal(5000)
+    knicks = next(g for g in venues.games if g.event_ticker.endswith("NYKHOU"))
+    assert any(t["title"].startswith("NBA: New York vs Houston") for t in opened)
+    venues.resolve(knicks)
+    assert client.post("/api/settle").get_json()["settled"] == 1
+    after = client.get("/api/trading/state").get_json()
+    assert len(after["pnl_history"]) == 1
+    assert float(after["realised_pnl"]) > 0
