@@ -7,6 +7,9 @@
    sandboxes, scanning every 5 s, state under ``var/demo/data``; your own ``.env`` is not read);
 3. runs ``python -m examples.polymix`` on http://127.0.0.1:5001 and prints the URL.
 
+``--live`` runs the same service in live mode on the sandboxes instead: funded sandbox
+accounts are opened and the service signs and places real orders on them (no real money).
+
 Ctrl-C stops the service (after its current job) and the sandboxes. Each run starts
 from a fresh paper account. To run the same service against the real exchanges, put
 your settings in ``.env`` and run ``python -m examples.polymix``.
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kalshi-port", type=int, default=8701)
     parser.add_argument("--polymarket-port", type=int, default=8702)
     parser.add_argument("--time-scale", type=float, default=1.0, help="<1 makes games resolve sooner")
+    parser.add_argument("--live", action="store_true", help="live mode: real signed orders on the sandboxes")
     parser.add_argument(
         "--workdir", type=Path, default=ROOT / "var" / "demo", help="state and env file (var/demo)"
     )
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--kalshi-port={args.kalshi_port}",
             f"--polymarket-port={args.polymarket_port}",
             f"--time-scale={args.time_scale}",
+            *([f"--live-credentials={args.workdir / 'live'}"] if args.live else []),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -114,7 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         urls = json.loads(line)
         settings = demo_environment(urls["kalshi_base_url"], urls["polymarket"], data_dir)
+        if args.live:
+            settings["LIVE_TRADING"] = "true"
+            for line in Path(urls["credentials"]).read_text(encoding="utf-8").splitlines():
+                name, _, value = line.partition("=")
+                settings[name] = value
         env_file = args.workdir / "demo.env"
+        env_file.touch()
+        env_file.chmod(0o600)  # it holds the sandbox accounts' keys in live mode
         env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
         print(f"Kalshi sandbox {urls['kalshi']}, Polymarket sandbox {urls['polymarket']}", flush=True)
         service = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
@@ -130,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             env=child_environment(settings),
             text=True,
         )
-        print(f"\n  PolyMix demo (paper trading): http://127.0.0.1:{args.port}\n", flush=True)
+        mode = "LIVE trading on the sandboxes" if args.live else "paper trading"
+        print(f"\n  PolyMix demo ({mode}): http://127.0.0.1:{args.port}\n", flush=True)
         service.wait()
         return 0 if interrupted else service.returncode
     except KeyboardInterrupt:

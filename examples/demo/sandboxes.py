@@ -3,7 +3,9 @@
 Prints one JSON line when ready (``{"kalshi": url, "polymarket": url, ...}``), then serves
 until Ctrl-C / SIGTERM. ``--time-scale 0.1`` makes every scheduled event (edges opening,
 games resolving) happen ten times sooner; ``--games N`` serves N generated games instead
-of the bundled ten (``--games 500`` for 500 matched pairs).
+of the bundled ten (``--games 500`` for 500 matched pairs). ``--live-credentials DIR`` opens a
+funded account on each sandbox (a new RSA key for Kalshi, a new wallet for Polymarket) and
+writes the service's credentials to ``DIR/credentials.env`` (mode 0600), for live mode.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 import signal
 import sys
 import threading
+import uuid
+from pathlib import Path
 from types import FrameType
 
 import attrs
@@ -43,6 +47,42 @@ def scaled(games: list[Game], factor: float) -> list[Game]:
     ]
 
 
+def open_accounts(kalshi: KalshiSandbox, polymarket: PolymarketSandbox, directory: Path) -> Path:
+    """Fund a new account on each sandbox; write its credentials (sandbox-only keys) for the service."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from eth_account import Account
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key_id = str(uuid.uuid4())
+    kalshi.add_account(key_id, public_pem, "10000")
+    wallet = Account.create()
+    polymarket.add_account(wallet.address, 10000)
+    directory.mkdir(parents=True, exist_ok=True)
+    pem_path = directory / "kalshi-sandbox-key.pem"
+    pem_path.touch()
+    pem_path.chmod(0o600)
+    pem_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    env_path = directory / "credentials.env"
+    env_path.touch()
+    env_path.chmod(0o600)
+    env_path.write_text(
+        f"KALSHI_API_KEY={key_id}\nKALSHI_PRIVATE_KEY_PATH={pem_path}\n"
+        f"POLYMARKET_PRIVATE_KEY=0x{bytes(wallet.key).hex()}\n",
+        encoding="utf-8",
+    )
+    return env_path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start both sandboxes and the driver; serve until stopped."""
     parser = argparse.ArgumentParser(prog="python -m examples.demo.sandboxes", description=__doc__)
@@ -51,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--games", type=int, default=0, help="serve N generated games (default: the demo's)")
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiply scheduled times by this")
     parser.add_argument("--tick", type=float, default=5.0, help="seconds between book moves (5)")
+    parser.add_argument("--live-credentials", type=Path, help="open funded accounts; write credentials here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.time_scale <= 0 or args.tick <= 0 or args.games < 0:
@@ -60,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     kalshi.load_scenario(kalshi_scenario(games))
     polymarket = PolymarketSandbox()
     polymarket.load_scenario(polymarket_scenario(games))
+    credentials = None
+    if args.live_credentials is not None:
+        credentials = open_accounts(kalshi, polymarket, args.live_credentials)
     try:
         kalshi_server = SandboxServer(kalshi, port=args.kalshi_port).start()
         polymarket_server = SandboxServer(polymarket, port=args.polymarket_port).start()
@@ -75,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         "polymarket": polymarket_server.url,
         "polymarket_gamma_url": polymarket_server.url + "/gamma",
         "games": len(games),
+        "credentials": None if credentials is None else str(credentials),
     }
     print(json.dumps(ready), flush=True)
     stopping = threading.Event()
