@@ -103,7 +103,7 @@ def test_dashboard_shows_the_paper_banner_trades_and_the_pnl_chart(
     assert "paper-" in settled_row.text  # the legs' order ids
     chart = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#pnl-chart svg[data-points='1']"))
     line = chart.find_element(By.CSS_SELECTOR, "polyline.line")
-    assert len(line.get_attribute("points").split()) == 2  # the origin and one settlement
+    assert len((line.get_attribute("points") or "").split()) == 2  # the origin and one settlement
     assert chart.size["height"] > 100
     assert browser.find_element(By.ID, "balance").text.startswith("$")
     opportunities = browser.find_elements(By.CSS_SELECTOR, "#opportunities tbody tr[data-row=opportunities]")

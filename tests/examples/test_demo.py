@@ -117,7 +117,7 @@ def test_prices_sum_to_one_and_stay_on_the_cent_tick() -> None:
             prices = game.prices(venue, elapsed=1e9)
             assert all(p == p.quantize(Decimal("0.01")) for p in prices)
             assert all(Decimal("0.02") < p < Decimal("0.98") for p in prices)
-            assert abs(sum(prices) - 1) <= Decimal("0.02")
+            assert abs(sum(prices, Decimal(0)) - 1) <= Decimal("0.02")
 
 
 def test_tickers_and_slugs_follow_the_venues_conventions() -> None:
