@@ -19,7 +19,7 @@ def legs_by_venue(trade: Trade) -> dict[str, Decimal]:
 def assert_matches_venues(system: RealTradingSystem, trade: Trade, venues: Venues) -> None:
     """The trade's held contracts, cash and orders are exactly what each venue reports."""
     held = legs_by_venue(trade)
-    assert venues.kalshi_position() == held["kalshi"]
+    assert venues.kalshi_position() == held["kalshi"], (trade, venues.kalshi_orders())
     assert venues.poly_tokens() == held["polymarket"]
     # Cash moved on each venue exactly as the record says (cost + fees - proceeds).
     moved = {leg.exchange: leg.cost + leg.fees - leg.unwind_proceeds for leg in trade.legs}

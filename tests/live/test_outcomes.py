@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
+from typing import Any
 
 import attrs
+import pytest
 
 from arbkit.models import TimeInForce
 from arbkit.notify import Event, EventKind
@@ -136,13 +139,28 @@ def test_unwind_ladder_steps_down_the_book_and_never_below_the_worst_price(
 
 
 def test_order_that_lands_after_the_reconcile_window_is_never_placed_twice(
-    live_system: SystemFactory, venues: Venues
+    live_system: SystemFactory, venues: Venues, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The POST times out at 0.5 s, reconciliation gives up at 0.8 s, the venue takes it at 1 s:
     # the second send under the same client order id is refused as a duplicate and reconciled.
     system = live_system()
+    engine = venues.kalshi_app.engine
+    place, calls, both_handled = engine.place, [], threading.Event()
+
+    def counted_place(*args: Any, **kw: Any) -> Any:
+        try:
+            return place(*args, **kw)
+        finally:
+            calls.append(1)
+            if len(calls) == 2:
+                both_handled.set()
+
+    monkeypatch.setattr(engine, "place", counted_place)
     venues.fault("kalshi", "latency", delay_ms=1000)
     trade = system.execute(sc.opportunity(venues.kalshi(), venues.poly())).trade
+    # The first POST is still asleep in the sandbox: let it land before checking (and before the
+    # next test resets the venue under it).
+    assert both_handled.wait(timeout=10)
     assert trade is not None
     assert trade.status is TradeStatus.OPEN
     assert venues.order_posts("kalshi") == 2
