@@ -151,8 +151,11 @@ def parse_fill(body: Any) -> Fill:
     if size is None:
         raise _fail("fill has no count")
     when = parse_time(data.get("created_time"), "created_time")
-    if when is None and isinstance(data.get("ts"), int):
-        when = datetime.fromtimestamp(data["ts"], UTC)
+    if when is None and isinstance(data.get("ts"), int) and not isinstance(data.get("ts"), bool):
+        try:
+            when = datetime.fromtimestamp(data["ts"], UTC)
+        except (ValueError, OverflowError, OSError):
+            raise _fail("fill ts is out of range") from None
     fee = read_dollars(data, "fee_cost") or ZERO
     try:
         return Fill(

@@ -38,6 +38,9 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
+#: Magnitudes a venue number may have: below 10^18 and not finer than 10^-18.
+MAX_EXPONENT = 18
+MIN_EXPONENT = -18
 HUNDRED = Decimal(100)
 
 
@@ -67,6 +70,9 @@ def number(value: Any, field: str) -> Decimal:
         raise InvalidResponse(f"kalshi: {field} is not a number: {type(value).__name__}", exchange="kalshi")
     if not result.is_finite():
         raise InvalidResponse(f"kalshi: {field} is not finite", exchange="kalshi")
+    if result and not MIN_EXPONENT <= result.adjusted() < MAX_EXPONENT:
+        # 1e999999 is "finite" but overflows the first sum; no Kalshi number is near these bounds.
+        raise InvalidResponse(f"kalshi: {field} is out of range", exchange="kalshi")
     return result
 
 

@@ -97,6 +97,10 @@ def number(value: Any, what: str) -> Decimal:
         raise invalid(f"{what} is not a number: {str(value)[:40]!r}") from None
     if not result.is_finite():
         raise invalid(f"{what} is not finite")
+    if result and not -18 <= result.adjusted() < 18:
+        # 1e999999 is "finite" but overflows the first sum; pUSD base units of any real balance
+        # and every price or size stay far inside 10^-18..10^18.
+        raise invalid(f"{what} is out of range")
     return result
 
 
@@ -128,10 +132,14 @@ def parse_time(value: Any) -> datetime | None:
     if (isinstance(value, int | Decimal) and not isinstance(value, bool)) or (
         isinstance(value, str) and value.isdigit()
     ):
-        seconds = int(value)
-        if seconds > 10**11:  # milliseconds
-            return datetime.fromtimestamp(seconds / 1000, UTC)
-        return datetime.fromtimestamp(seconds, UTC)
+        stamp = number(value, "timestamp")  # bounded first: int(Decimal("1e999999")) takes seconds
+        try:
+            seconds = int(stamp)
+            if seconds > 10**11:  # milliseconds
+                return datetime.fromtimestamp(seconds / 1000, UTC)
+            return datetime.fromtimestamp(seconds, UTC)
+        except (ValueError, OverflowError, OSError):  # NaN, or a year outside 1..9999
+            raise invalid(f"timestamp {str(value)[:40]!r} is out of range") from None
     if not isinstance(value, str):
         raise invalid(f"date {value!r} is not a string")
     candidate = value.strip().replace("Z", "+00:00")
