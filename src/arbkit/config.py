@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 from dotenv import dotenv_values
@@ -206,11 +207,7 @@ class _Reader:
         return None if value is None else Secret(value)
 
     def url(self, name: str) -> str | None:
-        return self.text(
-            name,
-            lambda v: v.startswith(("http://", "https://")) and " " not in v and len(v) < 2048,
-            "must be an http:// or https:// URL",
-        )
+        return self.text(name, _is_url, "must be an http:// or https:// URL with a host")
 
 
 def _limits(r: _Reader, prefix: str, *, live: bool) -> TradingLimits:
@@ -228,6 +225,17 @@ def _limits(r: _Reader, prefix: str, *, live: bool) -> TradingLimits:
         max_position_size=max_position,
         max_daily_trades=max_trades,
         daily_loss_limit=loss_limit,
+    )
+
+
+def _is_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value and len(value) < 2048
     )
 
 
@@ -318,12 +326,16 @@ class Settings:
         """Build settings from a plain mapping of variable names to strings."""
         r = _Reader(values)
         key_path = r.raw("KALSHI_PRIVATE_KEY_PATH")
-        if key_path is not None and not Path(key_path).expanduser().is_file():
+        try:
+            key_file_missing = key_path is not None and not Path(key_path).expanduser().is_file()
+        except (OSError, ValueError, RuntimeError):  # name too long, NUL byte, "~nosuchuser"
+            key_file_missing = True
+        if key_file_missing:
             raise ConfigError("file does not exist", variable="KALSHI_PRIVATE_KEY_PATH")
         timezone = r.raw("ARBKIT_TIMEZONE") or "UTC"
         try:
             zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
             raise ConfigError(f"unknown timezone {timezone[:40]!r}", variable="ARBKIT_TIMEZONE") from None
         exchanges_raw = r.raw("ARBKIT_EXCHANGES") or "polymarket,kalshi"
         exchanges = tuple(dict.fromkeys(x.strip().lower() for x in exchanges_raw.split(",") if x.strip()))
@@ -331,6 +343,12 @@ class Settings:
             raise ConfigError(
                 "expected a comma-separated list of exchange names", variable="ARBKIT_EXCHANGES"
             )
+        data_dir = Path(r.raw("ARBKIT_DATA_DIR") or ".")
+        try:
+            if data_dir.exists() and not data_dir.is_dir():
+                raise ConfigError("exists and is not a directory", variable="ARBKIT_DATA_DIR")
+        except (OSError, ValueError) as exc:  # name too long, NUL byte: the store would fail later
+            raise ConfigError(f"unusable path ({type(exc).__name__})", variable="ARBKIT_DATA_DIR") from None
         private_key = r.secret("POLYMARKET_PRIVATE_KEY")
         if private_key is not None and not _is_hex_key(private_key.reveal()):
             raise ConfigError(
@@ -364,7 +382,7 @@ class Settings:
             reset_confirm_key=r.secret("TRADING_RESET_CONFIRM_KEY"),
             api_token=r.secret("ARBKIT_API_TOKEN"),
             exchanges=exchanges,
-            data_dir=Path(r.raw("ARBKIT_DATA_DIR") or "."),
+            data_dir=data_dir,
             store=r.choice("ARBKIT_STORE", "json", ("json", "sqlite")),
             timezone=timezone,
             http_timeout=r.required_decimal(
