@@ -520,15 +520,20 @@ class OrderExecutor:
         )
 
         def job() -> None:
-            if size <= ZERO:
-                return
-            run.orders.append(order)
-            self._precompute_id(run, order)
-            self.journal.append(trade_id, ORDER, **order.intent(run.record))
-            if order.state == NEW:
-                self._send(trade_id, run, order)
+            if size > ZERO:
+                self._send_extra(trade_id, run, order)
 
         return job
+
+    def _send_extra(self, trade_id: str, run: _Leg, order: _Order) -> None:
+        """Journal a top-up or unwind order, then send it (or journal why it was not sent)."""
+        run.orders.append(order)
+        self._precompute_id(run, order)
+        self.journal.append(trade_id, ORDER, **order.intent(run.record))
+        if order.state == NEW:
+            self._send(trade_id, run, order)
+        else:
+            self.journal.append(trade_id, RESULT, **order.result())
 
     def _unwind(self, trade_id: str, run: _Leg, amount: Decimal) -> None:
         """Sell ``amount`` back on a ladder from the best bid to the worst acceptable price."""
@@ -560,11 +565,7 @@ class OrderExecutor:
             order = _Order(
                 run.index, "unwind", f"{run.record.client_order_id}-u{number}", Side.SELL, price, remaining
             )
-            run.orders.append(order)
-            self._precompute_id(run, order)
-            self.journal.append(trade_id, ORDER, **order.intent(run.record))
-            if order.state == NEW:
-                self._send(trade_id, run, order)
+            self._send_extra(trade_id, run, order)
             if order.state in (UNKNOWN, RESTING):
                 return  # do not sell what may already be sold
             remaining -= order.filled

@@ -37,7 +37,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -228,13 +228,3 @@ def leg_intent(
         "client_order_id": client_order_id,
         "order_id": order_id,
     }
-
-
-def order_ids(records: Sequence[JournalRecord]) -> dict[str, str]:
-    """Client order id -> venue order id, from every record that names both."""
-    known: dict[str, str] = {}
-    for record in records:
-        for item in [record.data, *record.data.get("legs", [])]:
-            if isinstance(item, Mapping) and item.get("client_order_id") and item.get("order_id"):
-                known[str(item["client_order_id"])] = str(item["order_id"])
-    return known

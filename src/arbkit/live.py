@@ -45,7 +45,7 @@ from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex
 from arbkit.risk import RiskChain
 from arbkit.store import TradeStore
-from arbkit.trade import Trade, TradeResult, TradeStatus
+from arbkit.trade import LegStatus, Trade, TradeResult, TradeStatus
 from arbkit.trading import BaseTradingSystem, BooksArg
 from arbkit.trading_events import trade_events
 
@@ -194,7 +194,7 @@ class RealTradingSystem(BaseTradingSystem):
 
     def _finish_journal(self, trade: Trade | None) -> None:
         """Mark a recorded trade final, unless an order's outcome is still unknown."""
-        if trade is None or any(leg.status.value == "unknown" for leg in trade.legs):
+        if trade is None or any(leg.status is LegStatus.UNKNOWN for leg in trade.legs):
             return
         try:
             self.journal.append(trade.id, FINAL, status=trade.status.value)
