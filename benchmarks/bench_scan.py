@@ -144,7 +144,11 @@ def scenarios(games: int = GAMES, arb_share: float = 0.1) -> tuple[dict[str, Any
                         "fees": {"rate": "0.03", "exponent": 1},
                         "sportsMarketType": "moneyline",
                         "gameStartTime": f"{day:%Y-%m-%d} 23:30:00+00",
-                        "book": {"bids": _ladder(fair - 1, -1, rng), "asks": _ladder(poly_ask, 1, rng)},
+                        "book": {
+                            # Bids stay under the asks: no game crosses within one venue.
+                            "bids": _ladder(min(fair, poly_ask + 1) - 2, -1, rng),
+                            "asks": _ladder(poly_ask, 1, rng),
+                        },
                     }
                 ],
             }
@@ -159,9 +163,9 @@ def scenarios(games: int = GAMES, arb_share: float = 0.1) -> tuple[dict[str, Any
 
 
 @contextmanager
-def sandboxes(games: int = GAMES) -> Iterator[tuple[SandboxServer, SandboxServer]]:
+def sandboxes(games: int = GAMES, arb_share: float = 0.1) -> Iterator[tuple[SandboxServer, SandboxServer]]:
     """Both sandboxes loaded with :func:`scenarios`, serving on free loopback ports."""
-    k_scenario, p_scenario = scenarios(games)
+    k_scenario, p_scenario = scenarios(games, arb_share)
     kalshi_app = KalshiSandbox()
     kalshi_app.load_scenario(k_scenario)
     poly_app = PolymarketSandbox()
