@@ -23,6 +23,7 @@ from arbkit_polymarket.client import PolymarketClient
 
 D = Decimal
 KALSHI_TICKER = "KXNBAGAME-26MAR31NYKHOU-NYK"
+KALSHI_HOU = "KXNBAGAME-26MAR31NYKHOU-HOU"
 POLY_MARKET = "0x5f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
 KNICKS = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
 ROCKETS = "52114319501245915516055106046884209969926127482827954674443846427813813222426"
@@ -60,7 +61,17 @@ KALSHI_SCENARIO: dict[str, Any] = {
                     # YES bids 0.38; NO bids 0.60 = YES asks at 0.40.
                     "yes_bids": [["0.38", "100"]],
                     "no_bids": [["0.60", "100"]],
-                }
+                },
+                {
+                    # Only for the N-leg test: YES Houston asks at 0.55, bids at 0.50.
+                    "ticker": KALSHI_HOU,
+                    "title": "New York at Houston Winner?",
+                    "yes_sub_title": "Houston",
+                    "no_sub_title": "Houston",
+                    "close_time": "2026-04-14T00:00:00Z",
+                    "yes_bids": [["0.50", "100"]],
+                    "no_bids": [["0.45", "100"]],
+                },
             ],
         }
     ],

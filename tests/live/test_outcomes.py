@@ -9,8 +9,9 @@ from typing import Any
 import attrs
 import pytest
 
-from arbkit.models import TimeInForce
+from arbkit.models import Side, TimeInForce
 from arbkit.notify import Event, EventKind
+from arbkit.opportunity import Leg, Opportunity
 from arbkit.trade import LegStatus, TradeStatus
 from tests.live import scenarios as sc
 from tests.live.checks import assert_journal_consistent, assert_matches_venues
@@ -182,4 +183,32 @@ def test_resting_remainder_is_cancelled_and_a_failed_cancel_is_retried_and_repor
     errors = system.state().recent_errors
     assert any(e.venue == "polymarket" and e.operation.startswith("cancel") for e in errors)
     assert_matches_venues(system, trade, venues)
+    assert_journal_consistent(system, trade)
+
+
+def test_three_legs_are_placed_together_and_all_unwound_when_one_is_rejected(
+    live_system: SystemFactory, venues: Venues
+) -> None:
+    kalshi, poly = venues.kalshi(), venues.poly()
+    two = sc.opportunity(kalshi, poly)
+    houston = kalshi.market(sc.KALSHI_HOU)
+    assert houston.fees is not None
+    third = Leg(houston, "yes", Side.BUY, D("0.55"), D(10), D("5.5"), houston.fees.fee(D("0.55"), D(10)))
+    three = Opportunity(legs=[*two.legs, third], payout=D(10), title="three legs")
+    system = live_system()
+    events: list[Event] = []
+    system.add_notifier(events.append)
+    venues.fault("polymarket", "reject")
+    trade = system.execute(three).trade
+    assert trade is not None
+    assert trade.status is TradeStatus.UNWOUND
+    assert [leg.status for leg in trade.legs] == [LegStatus.UNWOUND, LegStatus.REJECTED, LegStatus.UNWOUND]
+    with venues.kalshi_app.lock:
+        positions = venues.kalshi_app.engine.accounts[venues.key_id].positions
+        assert {t: p.position for t, p in positions.items()} == {sc.KALSHI_TICKER: 0, sc.KALSHI_HOU: 0}
+    assert venues.poly_tokens() == 0
+    kinds = [e.kind for e in events]
+    assert kinds.count(EventKind.LEG_UNWOUND) == 2
+    assert trade.realised_pnl is not None
+    assert system.state().daily_loss == -trade.realised_pnl
     assert_journal_consistent(system, trade)
