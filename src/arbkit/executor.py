@@ -322,9 +322,7 @@ class OrderExecutor:
 
     def _request(self, run: _Leg, order: _Order) -> OrderRequest:
         assert run.market is not None
-        tif = self.config.time_in_force if order.purpose != "unwind" else TimeInForce.IOC
-        if order.purpose == "unwind" and tif not in (TimeInForce.IOC, TimeInForce.FOK):
-            tif = TimeInForce.IOC
+        tif = TimeInForce.IOC if order.purpose == "unwind" else self.config.time_in_force
         return OrderRequest(
             run.market,
             run.record.outcome_id,
