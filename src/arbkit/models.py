@@ -60,6 +60,8 @@ __all__ = [
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+#: Upper bound on any size, fee or amount a model accepts (10^15).
+MAX_QUANTITY = Decimal(10**15)
 
 #: ``(market_id, outcome_id)``: the key of one order book.
 BookKey = tuple[str, str]
@@ -113,14 +115,24 @@ def _probability(instance: object, attribute: attrs.Attribute[Any], value: Decim
         raise ValidationError(f"{attribute.name} must be inside (0, 1), got {value}")
 
 
+def _plausible(attribute: attrs.Attribute[Any], value: Decimal) -> None:
+    # Far beyond any real book or account; refusing it here keeps later sums from
+    # overflowing the decimal context (a 1e999999 size from a broken feed).
+    if value > MAX_QUANTITY:
+        raise ValidationError(f"{attribute.name} is implausibly large: {value:.3e}")
+
+
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
     if value <= ZERO:
         raise ValidationError(f"{attribute.name} must be positive, got {value}")
+    _plausible(attribute, value)
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: Decimal | None) -> None:
     if value is not None and value < ZERO:
         raise ValidationError(f"{attribute.name} must not be negative, got {value}")
+    if value is not None:
+        _plausible(attribute, value)
 
 
 def _aware(instance: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:

@@ -69,8 +69,8 @@ class TestBookLevel:
         with pytest.raises(ValidationError, match="price"):
             BookLevel(price, "1")
 
-    @pytest.mark.parametrize("size", ["0", "-5"])
-    def test_size_must_be_positive(self, size: str) -> None:
+    @pytest.mark.parametrize("size", ["0", "-5", "1e999999", "1e16"])
+    def test_size_must_be_positive_and_plausible(self, size: str) -> None:
         with pytest.raises(ValidationError, match="size"):
             BookLevel("0.5", size)
 
@@ -99,6 +99,10 @@ class TestOrderBook:
             OrderBook("kalshi", "m", "yes", bids=[("0.40", "1"), ("0.45", "1")], asks=[])
         with pytest.raises(ValidationError, match="asks"):
             OrderBook("kalshi", "m", "yes", bids=[], asks=[("0.55", "1"), ("0.50", "1")])
+
+    def test_absurd_sizes_from_a_broken_feed_are_refused_not_overflowed(self) -> None:
+        with pytest.raises(ValidationError, match="implausibly large"):
+            OrderBook.build("kalshi", "m", "yes", asks=[("0.5", "1e999999"), ("0.5", "1e999999")])
 
     def test_empty_sides_have_no_best(self) -> None:
         book = OrderBook.build("kalshi", "m", "yes")
