@@ -7,6 +7,7 @@ message (the app's error handlers turn every HTTP error into ``{"error", "messag
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -25,6 +26,8 @@ __all__ = ["bp"]
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_LIMIT = 1000
+#: This API's OpenAPI 3 description, kept beside the code it describes.
+OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 
 
 def _service() -> PolymixService:
@@ -191,3 +194,9 @@ def settle_now() -> ResponseReturnValue:
 def health() -> ResponseReturnValue:
     """``{"status": "ok"|"degraded", "mode", "jobs", "last_scan"}``."""
     return jsonify(_service().health())
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> ResponseReturnValue:
+    """This API's OpenAPI 3 description (``examples/polymix/openapi.yaml``), as YAML."""
+    return current_app.response_class(OPENAPI_FILE.read_bytes(), mimetype="application/yaml")
