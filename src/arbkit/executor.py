@@ -36,8 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from decimal import Decimal
 
 import attrs
 
@@ -52,11 +51,27 @@ from arbkit.errors import (
     RateLimited,
 )
 from arbkit.exchange import Exchange
-from arbkit.journal import INTENT, Journal, JournalEntry, leg_intent
-from arbkit.models import Market, Order, OrderRequest, Side, TimeInForce
+from arbkit.execution import (
+    DONE,
+    NEW,
+    NOT_PLACED,
+    REJECTED,
+    RESTING,
+    UNKNOWN,
+    ExecutionConfig,
+    ExecutionReport,
+    LegRun,
+    OrderAttempt,
+    ceil_to,
+    floor_to,
+    is_duplicate,
+    leg_record,
+    reason,
+)
+from arbkit.journal import INTENT, Journal, JournalEntry
+from arbkit.models import Order, OrderRequest, Side, TimeInForce
 from arbkit.opportunity import Opportunity
 from arbkit.trade import (
-    LegStatus,
     OpportunitySummary,
     Trade,
     TradeLeg,
@@ -72,129 +87,6 @@ log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 ORDER = "order"
 RESULT = "result"
-
-# Order states inside one execution.
-NEW, DONE, RESTING, REJECTED, NOT_PLACED, UNKNOWN = (
-    "new",
-    "done",
-    "resting",
-    "rejected",
-    "not_placed",
-    "unknown",
-)
-
-
-@attrs.frozen
-class ExecutionConfig:
-    """How the executor trades. Durations are seconds; money is ``Decimal`` dollars.
-
-    * ``time_in_force``: IOC (default) or FOK for entry orders; GTC only for tests of cancels.
-    * ``concurrent``: send legs at once (default) or one after the other (PolyMix's way).
-    * ``max_unhedged_seconds``: how long a filled leg may wait for its hedge (top-ups,
-      resting remainders) before the unwind starts.
-    * ``max_unwind_loss_per_contract``: the unwind's worst price is the entry price minus this.
-    * ``unwind_ladder_steps`` / ``unwind_step_pause_seconds``: the sell-back ladder.
-    * ``reconcile_seconds``: how long to look for an order whose outcome is unknown.
-    * ``place_attempts``: sends of one order when the venue certainly did not take it.
-    * ``max_topups``: extra orders per partly filled leg.
-    * ``cancel_attempts``: tries of each cancel.
-    """
-
-    time_in_force: TimeInForce = TimeInForce.IOC
-    concurrent: bool = True
-    max_unhedged_seconds: float = 3.0
-    max_unwind_loss_per_contract: Decimal = Decimal("0.10")
-    unwind_ladder_steps: int = 3
-    unwind_step_pause_seconds: float = 0.2
-    reconcile_seconds: float = 2.0
-    place_attempts: int = 2
-    retry_pause_seconds: float = 0.05
-    max_topups: int = 1
-    cancel_attempts: int = 3
-
-
-@attrs.frozen
-class ExecutionReport:
-    """What an execution produced: the trade record and the errors met (venue, operation, error)."""
-
-    trade: Trade
-    errors: tuple[tuple[str, str, BaseException], ...] = ()
-
-
-@attrs.define
-class _Order:
-    """One order of a leg (entry, top-up or unwind) and what became of it."""
-
-    leg: int
-    purpose: str
-    client_order_id: str
-    side: Side
-    price: Decimal
-    size: Decimal
-    order_id: str | None = None
-    state: str = NEW
-    filled: Decimal = ZERO
-    cost: Decimal = ZERO
-    fees: Decimal = ZERO
-    error: str | None = None
-
-    def intent(self, leg: TradeLeg) -> dict[str, Any]:
-        data = leg_intent(
-            index=self.leg,
-            exchange=leg.exchange,
-            market_id=leg.market_id,
-            outcome_id=leg.outcome_id,
-            side=self.side.value,
-            price=self.price,
-            size=self.size,
-            client_order_id=self.client_order_id,
-            order_id=self.order_id,
-        )
-        data["purpose"] = self.purpose
-        return data
-
-    def result(self) -> dict[str, Any]:
-        return {
-            "leg": self.leg,
-            "client_order_id": self.client_order_id,
-            "order_id": self.order_id,
-            "state": self.state,
-            "filled": str(self.filled),
-            "cost": str(self.cost),
-            "fees": str(self.fees),
-            "error": self.error,
-        }
-
-
-@attrs.define
-class _Leg:
-    """A leg being executed: its skeleton record, its market, its client and its orders."""
-
-    index: int
-    record: TradeLeg
-    market: Market | None
-    client: Exchange
-    orders: list[_Order] = attrs.field(factory=list)
-    hard_failure: bool = False
-
-    def total(self, side: Side, what: str = "filled") -> Decimal:
-        return sum((getattr(o, what) for o in self.orders if o.side is side), ZERO)
-
-    @property
-    def held(self) -> Decimal:
-        return self.total(Side.BUY) - self.total(Side.SELL)
-
-    @property
-    def unknown(self) -> bool:
-        return any(o.state in (UNKNOWN, RESTING) for o in self.orders)
-
-
-def _floor(value: Decimal, step: Decimal) -> Decimal:
-    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
-
-
-def _ceil(value: Decimal, step: Decimal) -> Decimal:
-    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
 
 
 class OrderExecutor:
@@ -235,9 +127,9 @@ class OrderExecutor:
                 requested_size=opportunity.size,
                 client_order_id=client_order_id(trade_id, index),
             )
-            run = _Leg(index, record, leg.market, clients[leg.exchange])
+            run = LegRun(index, record, leg.market, clients[leg.exchange])
             run.orders.append(
-                _Order(index, "entry", record.client_order_id, leg.side, leg.limit_price, leg.size)
+                OrderAttempt(index, "entry", record.client_order_id, leg.side, leg.limit_price, leg.size)
             )
             legs.append(run)
         for run in legs:
@@ -282,12 +174,12 @@ class OrderExecutor:
         if intent is None:
             raise ArbkitError(f"journal entry {entry.trade_id} has no intent record")
         skeleton = trade_from_dict(intent.data["trade"])
-        legs = [_Leg(i, leg, None, clients(leg.exchange)) for i, leg in enumerate(skeleton.legs)]
+        legs = [LegRun(i, leg, None, clients(leg.exchange)) for i, leg in enumerate(skeleton.legs)]
         results = {str(r.data.get("client_order_id")): r.data for r in entry.steps(RESULT)}
         planned = list(intent.data.get("orders", [])) + [r.data for r in entry.steps(ORDER)]
         for data in planned:
             run = legs[int(data["leg"])]
-            order = _Order(
+            order = OrderAttempt(
                 run.index,
                 str(data.get("purpose", "entry")),
                 str(data["client_order_id"]),
@@ -320,7 +212,7 @@ class OrderExecutor:
             self._errors.append((venue, operation, exc))
         log.warning("%s %s failed: %s", venue, operation, exc)
 
-    def _request(self, run: _Leg, order: _Order) -> OrderRequest:
+    def _request(self, run: LegRun, order: OrderAttempt) -> OrderRequest:
         assert run.market is not None
         tif = TimeInForce.IOC if order.purpose == "unwind" else self.config.time_in_force
         return OrderRequest(
@@ -333,7 +225,7 @@ class OrderExecutor:
             client_order_id=order.client_order_id,
         )
 
-    def _precompute_id(self, run: _Leg, order: _Order) -> None:
+    def _precompute_id(self, run: LegRun, order: OrderAttempt) -> None:
         """Ask the client for the order's venue id before sending, so the journal holds it."""
         order_id_for = getattr(run.client, "order_id_for", None)
         if order_id_for is None:
@@ -345,7 +237,7 @@ class OrderExecutor:
             run.hard_failure = order.purpose == "entry"
             self._error(run.record.exchange, f"prepare order {order.client_order_id}", exc)
 
-    def _send(self, trade_id: str, run: _Leg, order: _Order) -> None:
+    def _send(self, trade_id: str, run: LegRun, order: OrderAttempt) -> None:
         """Send one order (retrying only when it certainly was not taken), then journal its result."""
         venue = run.record.exchange
         request = self._request(run, order)
@@ -353,10 +245,10 @@ class OrderExecutor:
             try:
                 placed = run.client.place_order(request)
             except OrderRejected as exc:
-                if attempt > 0 and _duplicate(exc):  # the earlier send did land after all
+                if attempt > 0 and is_duplicate(exc):  # the earlier send did land after all
                     self._settle_unknown(trade_id, run, order, journal=False)
                 else:
-                    order.state, order.error = REJECTED, _reason(exc)
+                    order.state, order.error = REJECTED, reason(exc)
                     run.hard_failure = run.hard_failure or order.purpose == "entry"
                     self._error(venue, f"place order {order.client_order_id}", exc)
                 break
@@ -366,14 +258,14 @@ class OrderExecutor:
                 if order.state != NOT_PLACED:
                     break
             except (RateLimited, ExchangeUnavailable, NetworkError) as exc:
-                order.state, order.error = NOT_PLACED, _reason(exc)
+                order.state, order.error = NOT_PLACED, reason(exc)
                 self._error(venue, f"place order {order.client_order_id}", exc)
                 pause = self.config.retry_pause_seconds
                 if isinstance(exc, RateLimited) and exc.retry_after is not None:
                     pause = max(pause, min(float(exc.retry_after), self.config.max_unhedged_seconds / 2))
                 time.sleep(pause)
             except ArbkitError as exc:  # refused before sending: credentials, validation
-                order.state, order.error = REJECTED, _reason(exc)
+                order.state, order.error = REJECTED, reason(exc)
                 run.hard_failure = run.hard_failure or order.purpose == "entry"
                 self._error(venue, f"place order {order.client_order_id}", exc)
                 break
@@ -388,7 +280,7 @@ class OrderExecutor:
                 break
         self.journal.append(trade_id, RESULT, **order.result())
 
-    def _apply(self, run: _Leg, order: _Order, placed: Order, *, exact: bool) -> None:
+    def _apply(self, run: LegRun, order: OrderAttempt, placed: Order, *, exact: bool) -> None:
         """Take the venue's word on an order: id, fills, cost, fees, whether it can still fill."""
         order.order_id = placed.id
         order.filled = placed.filled_size
@@ -405,7 +297,7 @@ class OrderExecutor:
         order.state = DONE if placed.status.is_final else RESTING
         order.error = None
 
-    def _exact_fills(self, run: _Leg, order: _Order) -> None:
+    def _exact_fills(self, run: LegRun, order: OrderAttempt) -> None:
         """Replace an order lookup's average (some venues report the limit) with its actual fills."""
         try:
             fills = run.client.fills(order_id=order.order_id, market=run.market)
@@ -417,7 +309,7 @@ class OrderExecutor:
             order.cost = sum((f.price * f.size for f in fills), ZERO)
             order.fees = sum((f.fee for f in fills), ZERO)
 
-    def _lookup(self, run: _Leg, order: _Order) -> Order | None:
+    def _lookup(self, run: LegRun, order: OrderAttempt) -> Order | None:
         found = run.client.find_order(order.client_order_id, market=run.market)
         if found is None and order.order_id:
             try:
@@ -426,7 +318,9 @@ class OrderExecutor:
                 found = None
         return found
 
-    def _settle_unknown(self, trade_id: str, run: _Leg, order: _Order, *, journal: bool = True) -> None:
+    def _settle_unknown(
+        self, trade_id: str, run: LegRun, order: OrderAttempt, *, journal: bool = True
+    ) -> None:
         """Find out whether an order exists, retrying briefly; never sends anything."""
         deadline = time.monotonic() + self.config.reconcile_seconds
         pause = 0.02
@@ -454,7 +348,7 @@ class OrderExecutor:
         if journal:
             self.journal.append(trade_id, RESULT, **order.result())
 
-    def _finish_resting(self, run: _Leg, order: _Order) -> None:
+    def _finish_resting(self, run: LegRun, order: OrderAttempt) -> None:
         """Cancel what remains of an order that can still fill; retry a failing cancel, report it."""
         assert order.order_id is not None
         venue = run.record.exchange
@@ -478,7 +372,7 @@ class OrderExecutor:
         )
 
     # -- hedging -----------------------------------------------------------------------------
-    def _hedge(self, trade_id: str, legs: Sequence[_Leg], *, deadline: float, topups: bool) -> None:
+    def _hedge(self, trade_id: str, legs: Sequence[LegRun], *, deadline: float, topups: bool) -> None:
         """Bring every leg to the same held size: top up short legs, then unwind the excess."""
         if any(run.unknown for run in legs):
             return  # cannot hedge what is not known; recover() finishes it
@@ -497,18 +391,18 @@ class OrderExecutor:
         excess = [(r, r.held - hedged) for r in legs if r.held > hedged]
         self._run_all([(r, _bind(self._unwind, trade_id, r, x)) for r, x in excess])
 
-    def _run_all(self, work: Sequence[tuple[_Leg, Callable[[], None]]]) -> None:
+    def _run_all(self, work: Sequence[tuple[LegRun, Callable[[], None]]]) -> None:
         if self.config.concurrent and len(work) > 1:
             list(self._pool.map(lambda item: item[1](), work))
         else:
             for _, job in work:
                 job()
 
-    def _topup(self, trade_id: str, run: _Leg, target: Decimal) -> Callable[[], None]:
+    def _topup(self, trade_id: str, run: LegRun, target: Decimal) -> Callable[[], None]:
         assert run.market is not None
-        size = _floor(target - run.held, run.market.size_increment)
+        size = floor_to(target - run.held, run.market.size_increment)
         number = sum(1 for o in run.orders if o.purpose == "topup") + 1
-        order = _Order(
+        order = OrderAttempt(
             run.index,
             "topup",
             f"{run.record.client_order_id}-t{number}",
@@ -523,7 +417,7 @@ class OrderExecutor:
 
         return job
 
-    def _send_extra(self, trade_id: str, run: _Leg, order: _Order) -> None:
+    def _send_extra(self, trade_id: str, run: LegRun, order: OrderAttempt) -> None:
         """Journal a top-up or unwind order, then send it (or journal why it was not sent)."""
         run.orders.append(order)
         self._precompute_id(run, order)
@@ -533,16 +427,16 @@ class OrderExecutor:
         else:
             self.journal.append(trade_id, RESULT, **order.result())
 
-    def _unwind(self, trade_id: str, run: _Leg, amount: Decimal) -> None:
+    def _unwind(self, trade_id: str, run: LegRun, amount: Decimal) -> None:
         """Sell ``amount`` back on a ladder from the best bid to the worst acceptable price."""
         market = run.market
         if market is None:
             return
-        remaining = _floor(amount, market.size_increment)
+        remaining = floor_to(amount, market.size_increment)
         bought = run.total(Side.BUY)
         entry = run.total(Side.BUY, "cost") / bought if bought else run.record.limit_price
         tick = market.tick_size
-        worst = max(tick, _ceil(entry - self.config.max_unwind_loss_per_contract, tick))
+        worst = max(tick, ceil_to(entry - self.config.max_unwind_loss_per_contract, tick))
         steps = max(1, self.config.unwind_ladder_steps)
         for step in range(steps):
             if remaining <= ZERO:
@@ -558,9 +452,9 @@ class OrderExecutor:
             # Step k of n sells at the bid moved k/(n-1) of the way to the worst price.
             start = max(bid, worst)
             share = Decimal(step) / Decimal(steps - 1) if steps > 1 else Decimal(1)
-            price = max(worst, _floor(start - (start - worst) * share, tick))
+            price = max(worst, floor_to(start - (start - worst) * share, tick))
             number = sum(1 for o in run.orders if o.purpose == "unwind") + 1
-            order = _Order(
+            order = OrderAttempt(
                 run.index, "unwind", f"{run.record.client_order_id}-u{number}", Side.SELL, price, remaining
             )
             self._send_extra(trade_id, run, order)
@@ -569,8 +463,8 @@ class OrderExecutor:
             remaining -= order.filled
 
     # -- the record --------------------------------------------------------------------------
-    def _build(self, skeleton: Trade, legs: Sequence[_Leg], now: datetime) -> Trade:
-        records = [_leg_record(run) for run in legs]
+    def _build(self, skeleton: Trade, legs: Sequence[LegRun], now: datetime) -> Trade:
+        records = [leg_record(run) for run in legs]
         held = [run.held for run in legs]
         bought = sum((run.total(Side.BUY) for run in legs), ZERO)
         notes = []
@@ -603,54 +497,6 @@ class OrderExecutor:
 
 
 def _bind(
-    fn: Callable[[str, _Leg, Decimal], None], trade_id: str, run: _Leg, amount: Decimal
+    fn: Callable[[str, LegRun, Decimal], None], trade_id: str, run: LegRun, amount: Decimal
 ) -> Callable[[], None]:
     return lambda: fn(trade_id, run, amount)
-
-
-def _leg_record(run: _Leg) -> TradeLeg:
-    bought = run.total(Side.BUY)
-    sold = run.total(Side.SELL)
-    buy_cost = run.total(Side.BUY, "cost")
-    proceeds = run.total(Side.SELL, "cost") - run.total(Side.SELL, "fees")
-    sent = [o for o in run.orders if o.state not in (NEW, REJECTED) or o.order_id]
-    errors = [o.error for o in run.orders if o.error]
-    entry = run.orders[0] if run.orders else None
-    if run.unknown:
-        status = LegStatus.UNKNOWN
-    elif sold > ZERO and bought - sold == ZERO:
-        status = LegStatus.UNWOUND
-    elif bought >= run.record.requested_size:
-        status = LegStatus.FILLED
-    elif bought > ZERO:
-        status = LegStatus.PARTIAL
-    elif entry is not None and entry.state == REJECTED:
-        status = LegStatus.REJECTED
-    elif entry is not None and entry.state == NOT_PLACED:
-        status = LegStatus.FAILED
-    else:
-        status = LegStatus.UNFILLED
-    return attrs.evolve(
-        run.record,
-        filled_size=bought,
-        average_price=buy_cost / bought if bought else None,
-        fees=run.total(Side.BUY, "fees"),
-        order_id=next((o.order_id for o in run.orders if o.order_id and o.purpose == "entry"), None),
-        status=status,
-        error=errors[0][:300] if errors else None,
-        unwound_size=sold,
-        unwind_proceeds=proceeds,
-        order_ids=tuple(o.order_id for o in sent if o.order_id),
-        client_order_ids=tuple(o.client_order_id for o in sent),
-    )
-
-
-def _reason(exc: BaseException) -> str:
-    venue_message = getattr(exc, "venue_message", None)
-    return str(venue_message or exc)[:300]
-
-
-def _duplicate(exc: OrderRejected) -> bool:
-    """The venue refused an order because one with the same client id / hash already exists."""
-    text = f"{exc} {exc.venue_message or ''} {exc.code or ''}".lower()
-    return exc.status_code == 409 or "already exist" in text

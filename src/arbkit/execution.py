@@ -1,0 +1,213 @@
+"""The bookkeeping of one execution: each leg's orders and what became of them.
+
+:class:`~arbkit.executor.OrderExecutor` drives the orders; this module holds what it
+tracks (:class:`OrderAttempt` per order sent, :class:`LegRun` per leg), its
+configuration and report, and how a leg's orders add up to its
+:class:`~arbkit.trade.TradeLeg` record.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+import attrs
+
+from arbkit.errors import OrderRejected
+from arbkit.exchange import Exchange
+from arbkit.journal import leg_intent
+from arbkit.models import Market, Side, TimeInForce
+from arbkit.trade import LegStatus, Trade, TradeLeg
+
+__all__ = [
+    "DONE",
+    "NEW",
+    "NOT_PLACED",
+    "REJECTED",
+    "RESTING",
+    "UNKNOWN",
+    "ExecutionConfig",
+    "ExecutionReport",
+    "LegRun",
+    "OrderAttempt",
+    "ceil_to",
+    "floor_to",
+    "is_duplicate",
+    "leg_record",
+    "reason",
+]
+
+ZERO = Decimal(0)
+
+# Order states inside one execution.
+NEW, DONE, RESTING, REJECTED, NOT_PLACED, UNKNOWN = (
+    "new",
+    "done",
+    "resting",
+    "rejected",
+    "not_placed",
+    "unknown",
+)
+
+
+@attrs.frozen
+class ExecutionConfig:
+    """How the executor trades. Durations are seconds; money is ``Decimal`` dollars.
+
+    * ``time_in_force``: IOC (default) or FOK for entry orders; GTC only for tests of cancels.
+    * ``concurrent``: send legs at once (default) or one after the other (PolyMix's way).
+    * ``max_unhedged_seconds``: how long a filled leg may wait for its hedge (top-ups,
+      resting remainders) before the unwind starts.
+    * ``max_unwind_loss_per_contract``: the unwind's worst price is the entry price minus this.
+    * ``unwind_ladder_steps`` / ``unwind_step_pause_seconds``: the sell-back ladder.
+    * ``reconcile_seconds``: how long to look for an order whose outcome is unknown.
+    * ``place_attempts``: sends of one order when the venue certainly did not take it.
+    * ``max_topups``: extra orders per partly filled leg.
+    * ``cancel_attempts``: tries of each cancel.
+    """
+
+    time_in_force: TimeInForce = TimeInForce.IOC
+    concurrent: bool = True
+    max_unhedged_seconds: float = 3.0
+    max_unwind_loss_per_contract: Decimal = Decimal("0.10")
+    unwind_ladder_steps: int = 3
+    unwind_step_pause_seconds: float = 0.2
+    reconcile_seconds: float = 2.0
+    place_attempts: int = 2
+    retry_pause_seconds: float = 0.05
+    max_topups: int = 1
+    cancel_attempts: int = 3
+
+
+@attrs.frozen
+class ExecutionReport:
+    """What an execution produced: the trade record and the errors met (venue, operation, error)."""
+
+    trade: Trade
+    errors: tuple[tuple[str, str, BaseException], ...] = ()
+
+
+@attrs.define
+class OrderAttempt:
+    """One order of a leg (entry, top-up or unwind) and what became of it."""
+
+    leg: int
+    purpose: str
+    client_order_id: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    order_id: str | None = None
+    state: str = NEW
+    filled: Decimal = ZERO
+    cost: Decimal = ZERO
+    fees: Decimal = ZERO
+    error: str | None = None
+
+    def intent(self, leg: TradeLeg) -> dict[str, Any]:
+        """The journal record of this order's intent."""
+        data = leg_intent(
+            index=self.leg,
+            exchange=leg.exchange,
+            market_id=leg.market_id,
+            outcome_id=leg.outcome_id,
+            side=self.side.value,
+            price=self.price,
+            size=self.size,
+            client_order_id=self.client_order_id,
+            order_id=self.order_id,
+        )
+        data["purpose"] = self.purpose
+        return data
+
+    def result(self) -> dict[str, Any]:
+        """The journal record of what became of this order."""
+        return {
+            "leg": self.leg,
+            "client_order_id": self.client_order_id,
+            "order_id": self.order_id,
+            "state": self.state,
+            "filled": str(self.filled),
+            "cost": str(self.cost),
+            "fees": str(self.fees),
+            "error": self.error,
+        }
+
+
+@attrs.define
+class LegRun:
+    """A leg being executed: its skeleton record, its market, its client and its orders."""
+
+    index: int
+    record: TradeLeg
+    market: Market | None
+    client: Exchange
+    orders: list[OrderAttempt] = attrs.field(factory=list)
+    hard_failure: bool = False
+
+    def total(self, side: Side, what: str = "filled") -> Decimal:
+        return sum((getattr(o, what) for o in self.orders if o.side is side), ZERO)
+
+    @property
+    def held(self) -> Decimal:
+        return self.total(Side.BUY) - self.total(Side.SELL)
+
+    @property
+    def unknown(self) -> bool:
+        return any(o.state in (UNKNOWN, RESTING) for o in self.orders)
+
+
+def floor_to(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+def ceil_to(value: Decimal, step: Decimal) -> Decimal:
+    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
+
+
+def leg_record(run: LegRun) -> TradeLeg:
+    bought = run.total(Side.BUY)
+    sold = run.total(Side.SELL)
+    buy_cost = run.total(Side.BUY, "cost")
+    proceeds = run.total(Side.SELL, "cost") - run.total(Side.SELL, "fees")
+    sent = [o for o in run.orders if o.state not in (NEW, REJECTED) or o.order_id]
+    errors = [o.error for o in run.orders if o.error]
+    entry = run.orders[0] if run.orders else None
+    if run.unknown:
+        status = LegStatus.UNKNOWN
+    elif sold > ZERO and bought - sold == ZERO:
+        status = LegStatus.UNWOUND
+    elif bought >= run.record.requested_size:
+        status = LegStatus.FILLED
+    elif bought > ZERO:
+        status = LegStatus.PARTIAL
+    elif entry is not None and entry.state == REJECTED:
+        status = LegStatus.REJECTED
+    elif entry is not None and entry.state == NOT_PLACED:
+        status = LegStatus.FAILED
+    else:
+        status = LegStatus.UNFILLED
+    return attrs.evolve(
+        run.record,
+        filled_size=bought,
+        average_price=buy_cost / bought if bought else None,
+        fees=run.total(Side.BUY, "fees"),
+        order_id=next((o.order_id for o in run.orders if o.order_id and o.purpose == "entry"), None),
+        status=status,
+        error=errors[0][:300] if errors else None,
+        unwound_size=sold,
+        unwind_proceeds=proceeds,
+        order_ids=tuple(o.order_id for o in sent if o.order_id),
+        client_order_ids=tuple(o.client_order_id for o in sent),
+    )
+
+
+def reason(exc: BaseException) -> str:
+    venue_message = getattr(exc, "venue_message", None)
+    return str(venue_message or exc)[:300]
+
+
+def is_duplicate(exc: OrderRejected) -> bool:
+    """The venue refused an order because one with the same client id / hash already exists."""
+    text = f"{exc} {exc.venue_message or ''} {exc.code or ''}".lower()
+    return exc.status_code == 409 or "already exist" in text
