@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arbkit.__about__ import __version__
+from arbkit.arbitrage import detect, find_opportunities
 from arbkit.bot import Bot, CycleReport
 from arbkit.config import Secret, Settings, TradingLimits
 from arbkit.errors import (
@@ -46,6 +47,8 @@ from arbkit.exchange import Exchange
 from arbkit.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
 from arbkit.hookspecs import hookimpl
 from arbkit.http import HttpTransport
+from arbkit.live import RealTradingSystem
+from arbkit.matching import MarketMatch, match_markets, proposals
 from arbkit.models import (
     Balance,
     BookKey,
@@ -67,7 +70,8 @@ from arbkit.models import (
     to_decimal,
 )
 from arbkit.notify import Event, EventKind, LogNotifier, Notifier, WebhookNotifier
-from arbkit.plugins import exchange, exchanges, get_plugin_manager
+from arbkit.opportunity import Leg, Opportunity
+from arbkit.plugins import exchange, exchanges, get_plugin_manager, reload_plugins
 from arbkit.risk import RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.scanner import Scanner, ScanResult
 from arbkit.settlement import Settlement
@@ -101,14 +105,17 @@ __all__ = [
     "InsufficientFunds",
     "InvalidResponse",
     "JsonFileStore",
+    "Leg",
     "LogNotifier",
     "Market",
     "MarketClosed",
+    "MarketMatch",
     "MarketStatus",
     "NetworkError",
     "NoFees",
     "NotFound",
     "Notifier",
+    "Opportunity",
     "Order",
     "OrderBook",
     "OrderNotFound",
@@ -124,6 +131,7 @@ __all__ = [
     "PowerFee",
     "QuadraticFee",
     "RateLimited",
+    "RealTradingSystem",
     "RequestTimeout",
     "Resolution",
     "ResolutionState",
@@ -151,12 +159,17 @@ __all__ = [
     "ValidationError",
     "WebhookNotifier",
     "__version__",
+    "detect",
     "exchange",
     "exchanges",
+    "find_opportunities",
     "get_plugin_manager",
     "hookimpl",
     "is_retryable",
+    "match_markets",
     "plugin_manager",
+    "proposals",
+    "reload_plugins",
     "to_decimal",
 ]
 
