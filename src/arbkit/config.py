@@ -109,6 +109,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "ARBKIT_TIMEZONE": "IANA zone in which a trading 'day' rolls over (UTC)",
     "ARBKIT_HTTP_TIMEOUT": "seconds before an exchange request times out (10)",
     "ARBKIT_MAX_BOOK_AGE": "seconds after which a book is too stale to trade on (10)",
+    "ARBKIT_MAX_MARKET_EXPOSURE": "max dollars held in any one market across open trades (unset: no cap)",
     "ARBKIT_NOTIFY_WEBHOOK_URL": "URL that receives a JSON POST per notification (unset: none)",
     "MONITOR_INTERVAL_SECONDS": "seconds between scans (30)",
     "SETTLEMENT_INTERVAL_SECONDS": "seconds between settlement checks (60)",
@@ -282,6 +283,7 @@ class Settings:
     timezone: str = "UTC"
     http_timeout: Decimal = Decimal(10)
     max_book_age_seconds: Decimal = Decimal(10)
+    max_market_exposure: Decimal | None = None
     notify_webhook_url: str | None = None
     monitor_interval_seconds: int = 30
     settlement_interval_seconds: int = 60
@@ -391,6 +393,7 @@ class Settings:
             max_book_age_seconds=r.required_decimal(
                 "ARBKIT_MAX_BOOK_AGE", Decimal(10), positive=True, maximum=Decimal(86400)
             ),
+            max_market_exposure=r.decimal("ARBKIT_MAX_MARKET_EXPOSURE", None, positive=True),
             notify_webhook_url=r.url("ARBKIT_NOTIFY_WEBHOOK_URL"),
             monitor_interval_seconds=r.integer("MONITOR_INTERVAL_SECONDS", 30, minimum=1, maximum=86400)
             or 30,

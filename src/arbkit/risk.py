@@ -323,13 +323,15 @@ def default_chain(
     plugins: bool = True,
 ) -> RiskChain:
     """The chain for ``settings``' mode: its limits, the balance check, stale-book refusal
-    (``settings.max_book_age_seconds``), an optional per-market exposure cap, ``extra``
-    policies, then every plugin policy (``factory(settings)``) unless ``plugins=False``.
+    (``settings.max_book_age_seconds``), a per-market exposure cap (``market_exposure_cap``,
+    else ``settings.max_market_exposure``), ``extra`` policies, then every plugin policy
+    (``factory(settings)``) unless ``plugins=False``.
     """
     policies = policies_for_limits(settings.limits)
     policies.append(StaleBook(settings.max_book_age_seconds))
-    if market_exposure_cap is not None:
-        policies.append(MarketExposureCap(market_exposure_cap))
+    cap = market_exposure_cap if market_exposure_cap is not None else settings.max_market_exposure
+    if cap is not None:
+        policies.append(MarketExposureCap(cap))
     policies.extend(extra)
     if plugins:
         from arbkit.plugins import risk_policy_factories

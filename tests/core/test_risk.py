@@ -197,3 +197,12 @@ def test_live_defaults_include_polymix_limits() -> None:
     assert by_name["max_position_size"].max_dollars == D(1000)  # type: ignore[attr-defined]
     assert by_name["max_daily_trades"].max_trades == 10  # type: ignore[attr-defined]
     assert by_name["daily_loss_limit"].limit_dollars == D(500)  # type: ignore[attr-defined]
+
+
+def test_market_exposure_cap_comes_from_the_environment() -> None:
+    assert "market_exposure_cap" not in [
+        p.name for p in default_chain(Settings.from_mapping({}), plugins=False)
+    ]
+    chain = default_chain(Settings.from_mapping({"ARBKIT_MAX_MARKET_EXPOSURE": "250"}), plugins=False)
+    by_name = {p.name: p for p in chain}
+    assert by_name["market_exposure_cap"].max_dollars == D(250)  # type: ignore[attr-defined]
