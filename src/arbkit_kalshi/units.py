@@ -24,6 +24,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from arbkit.errors import InvalidResponse
+from arbkit.models import decimal_from_text
 
 __all__ = [
     "CENT",
@@ -61,7 +62,7 @@ def number(value: Any, field: str) -> Decimal:
         result = Decimal(repr(value))
     elif isinstance(value, str):
         try:
-            result = Decimal(value.strip())
+            result = decimal_from_text(value.strip())
         except InvalidOperation:
             raise InvalidResponse(
                 f"kalshi: {field} is not a number: {value[:40]!r}", exchange="kalshi"

@@ -24,7 +24,15 @@ import attrs
 
 from arbkit.errors import ArbkitError, InvalidResponse
 from arbkit.fees import FeeSchedule, NoFees, PowerFee
-from arbkit.models import Market, MarketStatus, OrderBook, Outcome, Resolution, ResolutionState
+from arbkit.models import (
+    Market,
+    MarketStatus,
+    OrderBook,
+    Outcome,
+    Resolution,
+    ResolutionState,
+    decimal_from_text,
+)
 from arbkit.sports import GAME_META_KEY
 from arbkit_polymarket.games import game_info
 
@@ -92,7 +100,7 @@ def number(value: Any, what: str) -> Decimal:
     if isinstance(value, float):
         value = repr(value)
     try:
-        result = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+        result = decimal_from_text(value.strip()) if isinstance(value, str) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         raise invalid(f"{what} is not a number: {str(value)[:40]!r}") from None
     if not result.is_finite():

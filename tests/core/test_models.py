@@ -211,3 +211,25 @@ class TestResolution:
 def test_aware_datetimes_round_trip() -> None:
     when = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
     assert make_market(close_time=when).close_time == when
+
+
+def test_decimal_from_text_shares_repeated_short_texts_and_never_keeps_long_ones() -> None:
+    from decimal import InvalidOperation
+
+    from arbkit.models import decimal_from_text
+
+    assert decimal_from_text("0.47") is decimal_from_text("0.47")
+    assert decimal_from_text("0.47") == Decimal("0.47")
+    assert str(decimal_from_text("0.4700")) == "0.4700"  # the text's exponent is kept
+    long_text = "1" * 100
+    assert decimal_from_text(long_text) == Decimal(long_text)
+    assert decimal_from_text(long_text) is not decimal_from_text(long_text)
+    with pytest.raises(InvalidOperation):
+        decimal_from_text("abc")
+
+
+def test_a_book_keeps_its_levels_when_no_price_repeats() -> None:
+    level = BookLevel("0.40", "10")
+    book = OrderBook.build("kalshi", "M", "yes", bids=[level], asks=[("0.45", "3"), ("0.45", "2")])
+    assert book.bids[0] is level
+    assert book.asks == (BookLevel("0.45", "5"),)
