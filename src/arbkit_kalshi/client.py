@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -52,7 +52,6 @@ from arbkit.models import (
     Side,
     TimeInForce,
 )
-from arbkit_kalshi.auth import KalshiSigner
 from arbkit_kalshi.errors import map_error
 from arbkit_kalshi.parse import (
     EventData,
@@ -77,6 +76,9 @@ from arbkit_kalshi.parse_trading import (
 )
 from arbkit_kalshi.throttle import BASIC, RateLimit, TokenBucket
 from arbkit_kalshi.units import dollars_to_cents, format_count, format_dollars, is_cent_price
+
+if TYPE_CHECKING:
+    from arbkit_kalshi.auth import KalshiSigner
 
 __all__ = ["HOSTS", "LEGACY_HOSTS", "KalshiClient"]
 
@@ -148,12 +150,15 @@ class KalshiClient:
     ) -> None:
         self.base_url = _base_url(env, base_url)
         self.env = env
-        signer = None
+        signer: KalshiSigner | None = None
         key = private_key if private_key is not None else private_key_path
         if key is not None and not api_key_id:
             raise ConfigError("a private key was given without its API key id", variable="KALSHI_API_KEY")
         if api_key_id and key is None:
             raise ConfigError("an API key id was given without its private key", variable="KALSHI_SECRET")
+        if api_key_id and key is not None:
+            # Imported here: a read-only client (paper trading) never loads cryptography (~6 MB).
+            from arbkit_kalshi.auth import KalshiSigner
         if api_key_id and private_key is not None:
             signer = KalshiSigner(api_key_id, private_key)
         elif api_key_id and private_key_path is not None:

@@ -1,8 +1,9 @@
 """EIP-712 hashing and secp256k1 signatures, on well-kept libraries only.
 
 Keccak comes from ``eth-hash`` (whichever backend is installed), signatures from
-``coincurve`` (libsecp256k1, deterministic RFC 6979 nonces, low-s), addresses are
-checksummed by ``eth-utils``. Nothing here implements elliptic-curve arithmetic.
+``coincurve`` (libsecp256k1, deterministic RFC 6979 nonces, low-s). Addresses are
+checksummed here (EIP-55 is one Keccak hash and a case rule; ``eth-utils`` would pull in
+pydantic, 13 MB of every process's memory). Nothing here implements elliptic-curve arithmetic.
 
 The structs Polymarket signs are fixed, so their type hashes are computed once and
 each struct is hashed by concatenating 32-byte words (EIP-712 ``encodeData``); the
@@ -18,7 +19,6 @@ from arbkit.errors import ConfigError, ValidationError
 try:  # the ``live`` extra
     import coincurve
     from eth_hash.auto import keccak as _keccak
-    from eth_utils.address import to_checksum_address as _checksum
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("Polymarket signing needs the 'live' extra: pip install 'arbkit[live]'") from exc
 
@@ -47,12 +47,14 @@ def checksum(address: str) -> str:
     """The EIP-55 checksummed form of a 0x address; ``ValidationError`` if it is not one."""
     if not isinstance(address, str) or len(address) != 42 or not address.lower().startswith("0x"):
         raise ValidationError(f"not a 0x-prefixed 20-byte address: {str(address)[:50]!r}")
-    try:
-        int(address[2:], 16)
-        result: str = _checksum(address)
-    except ValueError:
-        raise ValidationError(f"not a hex address: {address[:50]!r}") from None
-    return result
+    hex_part = address[2:].lower()
+    if any(c not in "0123456789abcdef" for c in hex_part):
+        raise ValidationError(f"not a hex address: {address[:50]!r}")
+    # EIP-55: a letter is upper case where the same nibble of keccak(lower-case hex) is >= 8.
+    nibbles = keccak(hex_part.encode("ascii")).hex()
+    return "0x" + "".join(
+        c.upper() if int(n, 16) >= 8 else c for c, n in zip(hex_part, nibbles, strict=False)
+    )
 
 
 def uint_word(value: int) -> bytes:

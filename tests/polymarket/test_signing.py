@@ -7,9 +7,11 @@ from decimal import Decimal
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arbkit.config import Secret
-from arbkit.errors import ConfigError
+from arbkit.errors import ConfigError, ValidationError
 from arbkit_polymarket.auth import (
     CLOB_AUTH_MESSAGE,
     ApiCredentials,
@@ -18,7 +20,7 @@ from arbkit_polymarket.auth import (
     hmac_signature,
     l1_headers,
 )
-from arbkit_polymarket.crypto import SigningKey, recover_address
+from arbkit_polymarket.crypto import SigningKey, checksum, recover_address
 from arbkit_polymarket.orders import (
     EXCHANGE,
     NEG_RISK_EXCHANGE,
@@ -210,3 +212,19 @@ def test_l2_signer_signs_path_without_query_and_hides_secrets() -> None:
 
 def test_signing_key_repr_shows_only_the_address() -> None:
     assert "ac0974" not in repr(SigningKey(HARDHAT_KEY))
+
+
+@given(raw=st.binary(min_size=20, max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_checksum_writes_eip55_exactly_as_eth_utils_does(raw: bytes) -> None:
+    from eth_utils.address import to_checksum_address
+
+    address = "0x" + raw.hex()
+    assert checksum(address) == to_checksum_address(address)
+    assert checksum(address.upper().replace("0X", "0x")) == checksum(address)
+
+
+@pytest.mark.parametrize("bad", ["0x" + "g" * 40, "0x12", "12" * 21, 42])
+def test_checksum_refuses_what_is_not_an_address(bad: object) -> None:
+    with pytest.raises(ValidationError):
+        checksum(bad)  # type: ignore[arg-type]
