@@ -112,6 +112,11 @@ class PolymixService:
 
         def step() -> CycleReport:
             report = self.bot.scan_and_trade()
+            if report.scan is not None:
+                # Keep what the API serves, not every book fetched: the books of a full scan are
+                # most of its memory, and holding them until the next scan has finished would
+                # double the service's peak (measured by benchmarks/bench_memory.py).
+                report = attrs.evolve(report, scan=attrs.evolve(report.scan, books=()))
             self.last_report = report
             if report.error:
                 raise RuntimeError(report.error)
