@@ -159,7 +159,7 @@ def mutated(draw: st.DrawFn, sample: Any, max_edits: int = 4) -> Any:
     for _ in range(draw(st.integers(1, max_edits))):
         path = draw(st.sampled_from(paths(value)))
         if not path:
-            value = draw(st.one_of(json_values(10), st.just(value)))
+            value = copy.deepcopy(draw(st.one_of(json_values(10), st.just(value))))
             continue
         parent = value
         for step in path[:-1]:
@@ -167,9 +167,11 @@ def mutated(draw: st.DrawFn, sample: Any, max_edits: int = 4) -> Any:
         last = path[-1]
         action = draw(st.sampled_from(["replace", "nasty", "delete", "duplicate"]))
         if action == "replace":
-            parent[last] = draw(json_values(10))
+            # Copies: sampled constants are shared objects, and a later edit must not
+            # change what the strategy draws next time (hypothesis replays draws).
+            parent[last] = copy.deepcopy(draw(json_values(10)))
         elif action == "nasty":
-            parent[last] = draw(NASTY_NUMBERS)
+            parent[last] = copy.deepcopy(draw(NASTY_NUMBERS))
         elif action == "delete":
             if isinstance(parent, dict):
                 del parent[last]
