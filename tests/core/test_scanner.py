@@ -82,6 +82,29 @@ def test_markets_are_cached_until_the_refresh_interval() -> None:
     assert beta.calls.count("markets") == 2
 
 
+def test_matching_is_reused_until_discovery_lists_markets_again() -> None:
+    clock = Clock()
+    alpha, beta = venues(clock)
+    calls: list[int] = []
+
+    def counting_matcher(markets: Mapping[str, Sequence[Market]], **options: Any) -> Any:
+        calls.append(1)
+        return pair_by_title(markets, **options)
+
+    scan = scanner(clock, alpha, beta, matcher=counting_matcher)
+    first = scan.scan()
+    second = scan.scan()
+    assert len(calls) == 1
+    assert second.matches == first.matches
+    assert len(second.opportunities) == 1
+    clock.advance(seconds=300)  # discovery refreshes: the lists are new, so matching runs again
+    scan.scan()
+    assert len(calls) == 2
+    scan.match_options = {"min_confidence": D("0.9")}
+    scan.scan()
+    assert len(calls) == 3
+
+
 def test_a_failing_venue_keeps_its_cached_markets_and_is_reported() -> None:
     clock = Clock()
     alpha, beta = venues(clock)
