@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 import functools
 import itertools
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -162,8 +163,21 @@ def _non_empty(instance: object, attribute: attrs.Attribute[Any], value: str) ->
         raise ValidationError(f"{attribute.name} must be a non-empty string")
 
 
+def shared_text(value: Any) -> Any:
+    """One shared object for a short string (``sys.intern``); anything else unchanged.
+
+    A scan holds thousands of markets whose venue fields repeat ("active", "KXNBAGAME",
+    team names, game times): sharing them instead of one copy per market keeps a
+    10,000-market service within its memory budget. Interned strings are freed when no
+    longer used.
+    """
+    if isinstance(value, str) and len(value) <= 128:
+        return sys.intern(value)
+    return value
+
+
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value or {}))
+    return MappingProxyType({key: shared_text(item) for key, item in (value or {}).items()})
 
 
 class Side(enum.StrEnum):
@@ -237,7 +251,7 @@ class Outcome:
     """
 
     id: str = attrs.field(validator=_non_empty)
-    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(converter=shared_text, validator=attrs.validators.instance_of(str))
 
 
 @attrs.frozen
@@ -252,7 +266,7 @@ class Market:
 
     exchange: str = attrs.field(validator=_non_empty)
     id: str = attrs.field(validator=_non_empty)
-    title: str = attrs.field(validator=attrs.validators.instance_of(str))
+    title: str = attrs.field(converter=shared_text, validator=attrs.validators.instance_of(str))
     outcomes: tuple[Outcome, ...] = attrs.field(converter=_outcome_tuple)
     status: MarketStatus = attrs.field(converter=MarketStatus)
     close_time: datetime | None = attrs.field(default=None, validator=_aware)
@@ -260,7 +274,7 @@ class Market:
     min_order_size: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
     fees: FeeSchedule | None = attrs.field(default=None, eq=False)
     event_id: str | None = None
-    event_title: str | None = None
+    event_title: str | None = attrs.field(default=None, converter=shared_text)
     start_time: datetime | None = attrs.field(default=None, validator=_aware)
     rules: str = ""
     meta: Mapping[str, Any] = attrs.field(

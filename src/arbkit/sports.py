@@ -13,7 +13,7 @@ per league to one canonical team.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from arbkit.errors import ValidationError
+from arbkit.models import shared_text
 
 __all__ = [
     "DRAW",
@@ -110,11 +111,43 @@ def league_by_poly_prefix(prefix: str) -> League | None:
 
 
 def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
+    return tuple(shared_text(v) for v in value)
+
+
+class PairMap(Mapping[str, str]):
+    """A small read-only mapping stored as a tuple of pairs.
+
+    Every market of a sports scan carries two of these (outcome -> team, code -> name),
+    each of two or three entries: a tuple costs a fraction of a dict plus its read-only
+    proxy, which over 10,000 markets is several megabytes of the service's memory.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        self._items: tuple[tuple[str, str], ...] = tuple(
+            (shared_text(k), shared_text(v)) for k, v in dict(pairs).items()
+        )
+
+    def __getitem__(self, key: str) -> str:
+        for k, v in self._items:
+            if k == key:
+                return v
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"PairMap({dict(self._items)!r})"
 
 
 def _frozen(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return MappingProxyType(dict(value or {}))
+    return value if isinstance(value, PairMap) else PairMap(value or {})
 
 
 @attrs.frozen
@@ -132,13 +165,13 @@ class GameInfo:
     * ``game_number``: 1 or 2 for a doubleheader game, else ``None``.
     """
 
-    league: str
-    game_key: str
+    league: str = attrs.field(converter=shared_text)
+    game_key: str = attrs.field(converter=shared_text)
     teams: tuple[str, ...] = attrs.field(converter=_str_tuple)
     outcome_teams: Mapping[str, str] = attrs.field(converter=_frozen, eq=False, hash=False)
-    market_type: str = "moneyline"
-    home: str | None = None
-    away: str | None = None
+    market_type: str = attrs.field(default="moneyline", converter=shared_text)
+    home: str | None = attrs.field(default=None, converter=shared_text)
+    away: str | None = attrs.field(default=None, converter=shared_text)
     team_names: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen, eq=False, hash=False)
     date: date | None = None
     start_time: datetime | None = None

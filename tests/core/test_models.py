@@ -233,3 +233,16 @@ def test_a_book_keeps_its_levels_when_no_price_repeats() -> None:
     book = OrderBook.build("kalshi", "M", "yes", bids=[level], asks=[("0.45", "3"), ("0.45", "2")])
     assert book.bids[0] is level
     assert book.asks == (BookLevel("0.45", "5"),)
+
+
+def test_repeated_venue_text_is_held_once_across_markets() -> None:
+    # Built as a parser would: a fresh string object per market for the same venue text.
+    first = make_market(
+        id="m1", title="".join(["Boston at ", "Denver"]), meta={"status_raw": "".join(["act", "ive"])}
+    )
+    second = make_market(id="m2", title="".join(["Boston at ", "Den", "ver"]), meta={"status_raw": "active"})
+    assert first.title is second.title
+    assert first.meta["status_raw"] is second.meta["status_raw"]
+    assert first.outcome("yes").name is second.outcome("yes").name
+    long_text = "rules " * 100
+    assert make_market(rules=long_text).rules is long_text  # long texts are not interned

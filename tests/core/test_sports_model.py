@@ -1,0 +1,73 @@
+"""GameInfo, the venue-neutral view of a sports market, and its compact read-only maps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from arbkit import ValidationError
+from arbkit.sports import DRAW, GameInfo, PairMap, league_by_kalshi_series, league_by_poly_prefix
+
+
+def test_pair_map_reads_like_a_dict_and_cannot_be_changed() -> None:
+    teams = PairMap({"tok-1": "nyk", "tok-2": "hou"})
+    assert teams == {"tok-1": "nyk", "tok-2": "hou"}
+    assert teams["tok-2"] == "hou"
+    assert teams.get("tok-3") is None
+    assert list(teams.items()) == [("tok-1", "nyk"), ("tok-2", "hou")]
+    assert len(teams) == 2
+    with pytest.raises(KeyError):
+        teams["tok-3"]
+    with pytest.raises(TypeError):
+        teams["tok-1"] = "bos"  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        teams.extra = 1  # type: ignore[attr-defined]
+
+
+def test_game_info_keeps_maps_read_only() -> None:
+    game = GameInfo(
+        league="epl",
+        game_key="KXEPLGAME-26SEP06ARSCFC",
+        teams=("ARS", "CFC"),
+        outcome_teams={"yes": DRAW},
+        home="ARS",
+        away="CFC",
+        team_names={"ARS": "Arsenal", "CFC": "Chelsea"},
+        start_time=datetime(2026, 9, 6, 14, tzinfo=UTC),
+    )
+    assert game.outcome_teams == {"yes": DRAW}
+    assert game.team_names["CFC"] == "Chelsea"
+    assert game.league_info.three_way
+    with pytest.raises(TypeError):
+        game.team_names["ARS"] = "Gunners"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"league": "quidditch"}, "unknown league"),
+        ({"market_type": "props"}, "unknown market type"),
+        ({"home": "BOS"}, "not one of the game's teams"),
+        ({"start_time": datetime(2026, 1, 1)}, "timezone-aware"),
+    ],
+)
+def test_game_info_refuses_nonsense(kwargs: dict[str, object], message: str) -> None:
+    fields: dict[str, object] = {
+        "league": "nba",
+        "game_key": "KXNBAGAME-26MAR31NYKHOU",
+        "teams": ("NYK", "HOU"),
+        "outcome_teams": {"yes": "NYK"},
+    }
+    with pytest.raises(ValidationError, match=message):
+        GameInfo(**{**fields, **kwargs})  # type: ignore[arg-type]
+
+
+def test_leagues_are_found_by_each_venues_name() -> None:
+    nfl = league_by_kalshi_series("kxnflgame")
+    assert nfl is not None
+    assert nfl.key == "nfl"
+    cfb = league_by_poly_prefix("CFB")
+    assert cfb is not None
+    assert cfb.key == "ncaaf"
+    assert league_by_kalshi_series("KXNOPE") is None
