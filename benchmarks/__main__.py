@@ -41,11 +41,13 @@ def discover(only: Sequence[str] = ()) -> list[str]:
 
 
 def format_value(value: float | None, unit: str | None = None) -> str:
-    """Seconds as us/ms/s; counts as plain integers; ``-`` for no value."""
+    """Seconds as us/ms/s; request counts as integers; megabytes as MB; ``-`` for no value."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if unit == "requests":
         return f"{value:.0f} req"
+    if unit == "MB":
+        return f"{value:.1f} MB"
     if value < 1e-3:
         return f"{value * 1e6:.1f} us"
     if value < 1:
