@@ -40,7 +40,9 @@ ENTRY_POINT_GROUP = "arbkit"
 _lock = threading.RLock()
 _manager: pluggy.PluginManager | None = None
 _registries: dict[str, dict[str, Callable[..., Any]]] = {}
-_registered_plugins: tuple[int, ...] = ()
+# The plugin objects the registries were built from. Held (not their ids) so that a
+# plugin unregistered and freed cannot be mistaken for a new one that reuses its id.
+_registered_plugins: frozenset[object] = frozenset()
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -76,7 +78,7 @@ def _registry(hook_name: str) -> dict[str, Callable[..., Any]]:
     global _registered_plugins
     manager = get_plugin_manager()
     with _lock:
-        current = tuple(sorted(id(p) for p in manager.get_plugins()))
+        current = frozenset(manager.get_plugins())
         if current != _registered_plugins:
             _registries.clear()
             _registered_plugins = current

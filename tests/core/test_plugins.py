@@ -124,3 +124,25 @@ def test_bad_registration_is_a_config_error(fake_plugin: FakePlugin) -> None:
             arbkit.exchanges()
     finally:
         arbkit.plugin_manager.unregister(bad)
+
+
+class NumberedVenue:
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    @arbkit.hookimpl
+    def arbkit_register_exchanges(self, register: Any) -> None:
+        number = self.number  # the factory does not keep the plugin alive, as in most plugins
+        register("reused", lambda settings=None, **options: number)
+
+
+def test_a_new_plugin_is_never_mistaken_for_a_freed_one() -> None:
+    # CPython reuses the id of a freed object at once; the registry must still see a new plugin.
+    for number in range(50):
+        plugin = NumberedVenue(number)
+        arbkit.plugin_manager.register(plugin)
+        try:
+            assert arbkit.exchange("reused") == number
+        finally:
+            arbkit.plugin_manager.unregister(plugin)
+        del plugin
