@@ -76,7 +76,6 @@ from arbkit.trade import (
     Trade,
     TradeLeg,
     TradeStatus,
-    client_order_id,
     trade_from_dict,
     trade_to_dict,
 )
@@ -116,17 +115,7 @@ class OrderExecutor:
         self._errors = []
         legs = []
         for index, leg in enumerate(opportunity.legs):
-            record = TradeLeg(
-                exchange=leg.exchange,
-                market_id=leg.market.id,
-                market_title=leg.market.title,
-                outcome_id=leg.outcome_id,
-                outcome_name=leg.outcome_name,
-                side=leg.side,
-                limit_price=leg.limit_price,
-                requested_size=opportunity.size,
-                client_order_id=client_order_id(trade_id, index),
-            )
+            record = TradeLeg.planned(leg, trade_id=trade_id, index=index, size=opportunity.size)
             run = LegRun(index, record, leg.market, clients[leg.exchange])
             run.orders.append(
                 OrderAttempt(index, "entry", record.client_order_id, leg.side, leg.limit_price, leg.size)

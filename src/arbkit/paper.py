@@ -106,17 +106,7 @@ def simulate_execution(
 
     trade_legs = []
     for index, (leg, book, refusal) in enumerate(zip(legs, leg_books, refusals, strict=True)):
-        unfilled = TradeLeg(
-            exchange=leg.exchange,
-            market_id=leg.market.id,
-            market_title=leg.market.title,
-            outcome_id=leg.outcome_id,
-            outcome_name=leg.outcome_name,
-            side=leg.side,
-            limit_price=leg.limit_price,
-            requested_size=requested,
-            client_order_id=client_order_id(trade_id, index),
-        )
+        unfilled = TradeLeg.planned(leg, trade_id=trade_id, index=index, size=requested)
         if refusal is not None:
             trade_legs.append(attrs.evolve(unfilled, status=refusal[0], error=refusal[1]))
             continue

@@ -30,7 +30,7 @@ import attrs
 
 from arbkit.errors import RiskRejected, ValidationError
 from arbkit.models import Side, to_decimal, utcnow
-from arbkit.opportunity import Opportunity
+from arbkit.opportunity import Leg, Opportunity
 
 __all__ = [
     "ErrorRecord",
@@ -161,6 +161,21 @@ class TradeLeg:
     def held_size(self) -> Decimal:
         """Contracts still held (filled minus unwound)."""
         return self.filled_size - self.unwound_size
+
+    @classmethod
+    def planned(cls, leg: Leg, *, trade_id: str, index: int, size: Decimal) -> TradeLeg:
+        """The record of leg ``index`` of an opportunity before anything filled."""
+        return cls(
+            exchange=leg.exchange,
+            market_id=leg.market.id,
+            market_title=leg.market.title,
+            outcome_id=leg.outcome_id,
+            outcome_name=leg.outcome_name,
+            side=leg.side,
+            limit_price=leg.limit_price,
+            requested_size=size,
+            client_order_id=client_order_id(trade_id, index),
+        )
 
 
 @attrs.frozen
