@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, jsonify
@@ -27,6 +28,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from arbkit import Bot, Settings
 
 from . import api, views
+from .auth import install_protections
 from .jobs import build_scheduler
 from .service import PolymixService
 
@@ -62,12 +64,15 @@ def create_app(
     monitor_seconds: float | None = None,
     settlement_seconds: float | None = None,
     bot_options: dict[str, Any] | None = None,
+    trusted_hosts: Sequence[str] | None = None,
 ) -> Flask:
     """Build the app: settings (default ``Settings.from_env()``), the Bot, the jobs.
 
     ``bot`` replaces the Bot built from settings (tests pass one over fakes or sandboxes);
     ``bot_options`` go to :meth:`arbkit.Bot.from_settings` (e.g. ``scanner_options``).
     ``allow_live_reset`` lets ``POST /api/trading/reset`` work in live mode.
+    ``trusted_hosts`` are the ``Host`` names served (default: the loopback names); any other
+    gets ``400``, which keeps DNS-rebinding pages out.
     Raises :class:`arbkit.ConfigError` when the settings cannot make a Bot.
     """
     settings = settings if settings is not None else Settings.from_env()
@@ -78,6 +83,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.extensions["polymix"] = service
+    install_protections(app, trusted_hosts)
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
     _json_errors(app)

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from arbkit import ConfigError, Settings
 
 from . import create_app, stop_app
+from .auth import DEFAULT_TRUSTED_HOSTS
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 logger = logging.getLogger("examples.polymix")
@@ -46,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         "--market-refresh-seconds", type=float, default=300.0, help="how long market lists are reused (300)"
     )
     parser.add_argument("--allow-live-reset", action="store_true", help="allow resets in live mode")
+    parser.add_argument(
+        "--trusted-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name to serve besides the loopback names and --host (repeatable; e.g. behind a proxy)",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (INFO)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT)
@@ -54,18 +62,31 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("intervals must be positive")
     try:
         settings = Settings.from_env(env_file=args.env_file)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not _is_loopback(args.host) and settings.api_token is None:
+        # Anyone who reaches the port could scan, settle or reset: refuse rather than warn.
+        print(
+            f"refusing to listen on {args.host} without ARBKIT_API_TOKEN: set a token, or bind 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
+    trusted = [*DEFAULT_TRUSTED_HOSTS, *args.trusted_host]
+    if args.host not in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        trusted.append(args.host)
+    try:
         app = create_app(
             settings,
             allow_live_reset=args.allow_live_reset,
             monitor_seconds=args.monitor_seconds,
             settlement_seconds=args.settlement_seconds,
             bot_options={"scanner_options": {"refresh_seconds": args.market_refresh_seconds}},
+            trusted_hosts=trusted,
         )
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    if not _is_loopback(args.host) and settings.api_token is None:
-        logger.warning("listening on %s without ARBKIT_API_TOKEN: anyone reaching it can reset", args.host)
     try:
         server = make_server(args.host, args.port, app, threaded=True)
     except OSError as exc:

@@ -17,6 +17,7 @@ from arbkit.trading import PaperTradingSystem
 from .conftest import RESET_KEY, Venues
 
 TOKEN = "api-token-0b9e"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def scan(client: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -217,18 +218,21 @@ def test_live_mode_is_reported_and_reset_refused_unless_allowed(
     assert "banner-live" in page
     assert "LIVE TRADING" in page
 
-    allowed = make_app({"LIVE_TRADING": "true"}, bot=live_bot(settings), allow_live_reset=True)
-    assert allowed.test_client().post("/api/trading/reset", json={"confirm": RESET_KEY}).status_code == 200
+    env = {"LIVE_TRADING": "true", "ARBKIT_API_TOKEN": TOKEN}
+    allowed = make_app(env, bot=live_bot(settings), allow_live_reset=True)
+    reset = allowed.test_client().post("/api/trading/reset", json={"confirm": RESET_KEY}, headers=AUTH)
+    assert reset.status_code == 200
 
 
 def test_live_reset_with_open_positions_is_a_conflict(
     make_app: Callable[..., Flask], make_settings: Callable[..., arbkit.Settings]
 ) -> None:
     settings = make_settings(LIVE_TRADING="true")
-    app = make_app({"LIVE_TRADING": "true"}, bot=live_bot(settings), allow_live_reset=True)
+    env = {"LIVE_TRADING": "true", "ARBKIT_API_TOKEN": TOKEN}
+    app = make_app(env, bot=live_bot(settings), allow_live_reset=True)
     client = app.test_client()
-    assert scan(client)["executed"] > 0
-    response = client.post("/api/trading/reset", json={"confirm": RESET_KEY})
+    assert scan(client, AUTH)["executed"] > 0
+    response = client.post("/api/trading/reset", json={"confirm": RESET_KEY}, headers=AUTH)
     assert response.status_code == 409
     assert "open positions" in response.get_json()["message"]
 

@@ -15,6 +15,8 @@ from arbkit.live import RealTradingSystem
 from .conftest import Venues
 
 KEY_ID = "0c1d2e3f-0000-4000-8000-00000000beef"
+LIVE_TOKEN = "live-token-5a1c"
+AUTH = {"Authorization": f"Bearer {LIVE_TOKEN}"}
 
 
 def live_credentials(venues: Venues) -> dict[str, str | None]:
@@ -39,6 +41,8 @@ def live_credentials(venues: Venues) -> dict[str, str | None]:
         "KALSHI_API_KEY": KEY_ID,
         "KALSHI_SECRET": private_pem,
         "POLYMARKET_PRIVATE_KEY": "0x" + bytes(wallet.key).hex(),
+        # Live mode refuses mutating requests without a token.
+        "ARBKIT_API_TOKEN": LIVE_TOKEN,
     }
 
 
@@ -50,7 +54,7 @@ def test_live_mode_places_signed_orders_on_both_sandboxes_and_settles(
     assert isinstance(service.bot.trading, RealTradingSystem)
     client = app.test_client()
     assert client.get("/api/trading/mode").get_json()["mode"] == "live"
-    result = client.post("/api/scan").get_json()
+    result = client.post("/api/scan", headers=AUTH).get_json()
     assert result["executed"] == 4
     state = client.get("/api/trading/state").get_json()
     assert state["mode"] == "live"
@@ -68,7 +72,7 @@ def test_live_mode_places_signed_orders_on_both_sandboxes_and_settles(
     knicks = next(g for g in venues.games if g.event_ticker.endswith("NYKHOU"))
     assert any(t["title"].startswith("NBA: New York vs Houston") for t in opened)
     venues.resolve(knicks)
-    assert client.post("/api/settle").get_json()["settled"] == 1
+    assert client.post("/api/settle", headers=AUTH).get_json()["settled"] == 1
     after = client.get("/api/trading/state").get_json()
     assert len(after["pnl_history"]) == 1
     assert float(after["realised_pnl"]) > 0

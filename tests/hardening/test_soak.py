@@ -63,6 +63,7 @@ SOAK_SECONDS = 40.0
 TIME_SCALE = 0.08
 SEED = 20260410
 KEY_ID = "50a1c0de-0000-4000-8000-000000005a4c"
+API_TOKEN = "soak-token-91be"
 VENUE_CASH = Decimal(10000)
 ZERO = Decimal(0)
 
@@ -228,6 +229,7 @@ def live_accounts(venues: Venues, data_dir: Path) -> tuple[dict[str, str], str]:
         "KALSHI_API_KEY": KEY_ID,
         "KALSHI_PRIVATE_KEY_PATH": str(pem_file),
         "POLYMARKET_PRIVATE_KEY": "0x" + bytes(wallet.key).hex(),
+        "ARBKIT_API_TOKEN": API_TOKEN,  # live mode refuses mutating requests without one
     }
     return settings, wallet.address
 
@@ -257,6 +259,7 @@ def soak(app: Flask, venues: Venues) -> Outcome:
         scheduler.shutdown(wait=True)  # after the job that is running
         app.extensions["polymix_scheduler"] = None
         with requests.Session() as session:
+            session.headers["Authorization"] = f"Bearer {API_TOKEN}"
             scanned = session.post(base + "/api/scan", timeout=60)
             assert scanned.status_code == 200, scanned.text
             for _ in range(3):  # every resolved game is settled once the venues answer again
