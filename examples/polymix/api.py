@@ -52,6 +52,12 @@ def _json_object() -> dict[str, Any]:
     """The request body as a JSON object, or a 400 saying what is wrong with it."""
     if not request.data:
         return {}
+    if not request.is_json:
+        received = request.headers.get("Content-Type") or "no Content-Type header"
+        raise BadRequest(
+            f"send the body as JSON with Content-Type: application/json "
+            f"(received {received}, {len(request.data)} bytes)"
+        )
     data = request.get_json(silent=True)
     if data is None:
         raise BadRequest("the body is not valid JSON")
@@ -170,7 +176,11 @@ def trades() -> ResponseReturnValue:
 @bp.post("/scan")
 @require_token
 def scan_now() -> ResponseReturnValue:
-    """Run one monitor step now (scan, and trade in the current mode); returns what it did."""
+    """Run one monitor step now (scan, and trade in the current mode); returns what it did.
+
+    ``skipped`` counts opportunities not traded because an open trade already holds them
+    (or because trading is disabled).
+    """
     service = _service()
     report = service.monitor()
     if report is None:
@@ -179,6 +189,7 @@ def scan_now() -> ResponseReturnValue:
         opportunities=len(report.opportunities),
         executed=len(report.executed),
         rejected=sum(1 for r in report.results if r.rejected),
+        skipped=len(report.skipped),
         error=report.error,
     )
 

@@ -296,3 +296,32 @@ def test_no_secret_reaches_any_response(make_app: Callable[..., Flask], venues: 
     assert json.loads(bodies[2])["errors"], "the injected failure should be in the error history"
     for secret in (TOKEN, RESET_KEY, key, key[2:], "c2VjcmV0LXNlY3JldA==", "passphrase-9"):
         assert all(secret not in body for body in bodies), secret
+
+
+def test_a_second_scan_counts_what_it_skipped_because_open_trades_hold_it(
+    make_app: Callable[..., Flask],
+) -> None:
+    client = make_app().test_client()
+    first = scan(client)
+    assert first["executed"] > 0
+    assert first["skipped"] == 0
+    second = scan(client)
+    assert second["executed"] == 0
+    assert second["skipped"] == first["executed"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "said"),
+    [({}, "no Content-Type header"), ({"Content-Type": "text/plain"}, "text/plain")],
+)
+def test_a_reset_body_sent_without_a_json_content_type_says_what_was_received(
+    make_app: Callable[..., Flask], headers: dict[str, str], said: str
+) -> None:
+    client = make_app().test_client()
+    body = f'{{"confirm": "{RESET_KEY}"}}'
+    response = client.post("/api/trading/reset", data=body, headers=headers)
+    assert response.status_code == 400
+    message = response.get_json()["message"]
+    assert "Content-Type: application/json" in message
+    assert said in message
+    assert f"{len(body)} bytes" in message
