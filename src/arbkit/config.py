@@ -15,7 +15,9 @@ Secrets are held in :class:`Secret`, whose ``repr`` and ``str`` never show the v
 
 from __future__ import annotations
 
+import difflib
 import hmac
+import logging
 import os
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -30,7 +32,9 @@ from dotenv import dotenv_values
 from arbkit.errors import ArbkitError, ConfigError
 from arbkit.models import to_decimal
 
-__all__ = ["KNOWN_VARIABLES", "Secret", "Settings", "TradingLimits"]
+__all__ = ["KNOWN_VARIABLES", "Secret", "Settings", "TradingLimits", "unknown_variables"]
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -123,6 +127,27 @@ _SECRETS = {
     "TRADING_RESET_CONFIRM_KEY",
     "ARBKIT_API_TOKEN",
 }
+
+
+def unknown_variables(values: Mapping[str, object], known: Mapping[str, str] = KNOWN_VARIABLES) -> list[str]:
+    """One message per variable that looks like one of ours but is not (``LIVE_TRADNG``).
+
+    A name counts as "looks like ours" when it starts with the first word of a known
+    variable (``LIVE_``, ``KALSHI_``, ``ARBKIT_``...); the message names the closest known
+    variable when one is close. Other variables (``PATH``, ``HOME``) are none of our business.
+
+    >>> unknown_variables({"LIVE_TRADNG": "true", "PATH": "/bin"})
+    ['LIVE_TRADNG is not a variable arbkit reads; did you mean LIVE_TRADING?']
+    """
+    prefixes = {name.split("_", 1)[0] + "_" for name in known}
+    messages = []
+    for name in sorted(values):
+        if name in known or not any(name.startswith(prefix) for prefix in prefixes):
+            continue
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else " (see .env.example for the variables)"
+        messages.append(f"{name} is not a variable arbkit reads{hint}")
+    return messages
 
 
 class _Reader:
@@ -287,6 +312,8 @@ class Settings:
     notify_webhook_url: str | None = None
     monitor_interval_seconds: int = 30
     settlement_interval_seconds: int = 60
+    #: What looked wrong but was not an error, e.g. a misspelt variable (:func:`unknown_variables`).
+    notices: tuple[str, ...] = attrs.field(default=(), eq=False)
 
     @property
     def mode(self) -> str:
@@ -321,7 +348,10 @@ class Settings:
                     f"cannot read env file {os.fspath(env_file)!r}: {type(exc).__name__}"
                 ) from None
         values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        settings = cls.from_mapping(values)
+        for notice in settings.notices:
+            logger.warning("configuration: %s", notice)
+        return settings
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str | None]) -> Settings:
@@ -399,4 +429,5 @@ class Settings:
             or 30,
             settlement_interval_seconds=r.integer("SETTLEMENT_INTERVAL_SECONDS", 60, minimum=1, maximum=86400)
             or 60,
+            notices=tuple(unknown_variables(values)),
         )

@@ -141,3 +141,38 @@ def test_env_example_documents_every_variable() -> None:
     text = example.read_text()
     missing = [name for name in KNOWN_VARIABLES if f"{name}=" not in text]
     assert not missing, f".env.example lacks {missing}"
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("LIVE_TRADNG", "LIVE_TRADING"),
+        ("KALSHI_SECERT", "KALSHI_SECRET"),
+        ("PAPER_TRADING_BET_AMMOUNT", "PAPER_TRADING_BET_AMOUNT"),
+        ("ARBKIT_DATADIR", "ARBKIT_DATA_DIR"),
+        ("POLYMARKET_PRIVATEKEY", "POLYMARKET_PRIVATE_KEY"),
+    ],
+)
+def test_a_misspelt_variable_is_reported_with_the_name_it_probably_meant(
+    name: str, suggestion: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="arbkit.config"):
+        settings = Settings.from_env(env_file=None, environ={name: "true", "PATH": "/usr/bin"})
+    assert settings.notices == (f"{name} is not a variable arbkit reads; did you mean {suggestion}?",)
+    assert f"did you mean {suggestion}?" in caplog.text
+    assert "PATH" not in caplog.text
+
+
+def test_only_names_that_look_like_ours_are_reported() -> None:
+    environ = {"HOME": "/root", "LANG": "C", "ARBKIT_SOMETHING_NEW": "1", "LIVE_TRADING": "false"}
+    assert Settings.from_env(env_file=None, environ=environ).notices == (
+        "ARBKIT_SOMETHING_NEW is not a variable arbkit reads (see .env.example for the variables)",
+    )
+
+
+def test_notices_never_show_the_value_of_a_misspelt_secret() -> None:
+    settings = Settings.from_env(
+        env_file=None, environ={"KALSHI_SECERT": "-----BEGIN PRIVATE KEY----- s3cr3t"}
+    )
+    assert settings.notices
+    assert not any("s3cr3t" in notice for notice in settings.notices)
