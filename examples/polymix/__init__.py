@@ -101,6 +101,7 @@ def create_app(
             settlement_seconds or settings.settlement_interval_seconds,
         )
     app.extensions["polymix_scheduler"] = scheduler
+    logger.info("%s state is kept in %s", service.label, settings.data_dir.resolve())
     return app
 
 

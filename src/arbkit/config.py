@@ -19,6 +19,7 @@ import difflib
 import hmac
 import logging
 import os
+import sys
 import zoneinfo
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -32,7 +33,7 @@ from dotenv import dotenv_values
 from arbkit.errors import ArbkitError, ConfigError
 from arbkit.models import to_decimal
 
-__all__ = ["KNOWN_VARIABLES", "Secret", "Settings", "TradingLimits", "unknown_variables"]
+__all__ = ["KNOWN_VARIABLES", "Secret", "Settings", "TradingLimits", "default_data_dir", "unknown_variables"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "TRADING_RESET_CONFIRM_KEY": "key required by POST /api/trading/reset (secret)",
     "ARBKIT_API_TOKEN": "bearer token required by mutating endpoints when set (secret)",
     "ARBKIT_EXCHANGES": "comma-separated exchanges to scan (polymarket,kalshi)",
-    "ARBKIT_DATA_DIR": "where state files are written (.)",
+    "ARBKIT_DATA_DIR": "where state files are written (a per-user folder: ~/.local/share/arbkit)",
     "ARBKIT_STORE": "json (PolyMix's files) or sqlite (json)",
     "ARBKIT_TIMEZONE": "IANA zone in which a trading 'day' rolls over (UTC)",
     "ARBKIT_HTTP_TIMEOUT": "seconds before an exchange request times out (10)",
@@ -127,6 +128,25 @@ _SECRETS = {
     "TRADING_RESET_CONFIRM_KEY",
     "ARBKIT_API_TOKEN",
 }
+
+
+def default_data_dir(environ: Mapping[str, str | None] | None = None) -> Path:
+    """Where state goes when ``ARBKIT_DATA_DIR`` is unset: a per-user data folder, never the cwd.
+
+    ``$XDG_DATA_HOME/arbkit`` (else ``~/.local/share/arbkit``) on Linux and other POSIX systems,
+    ``~/Library/Application Support/arbkit`` on macOS, ``%LOCALAPPDATA%\\arbkit`` on Windows.
+    """
+    env = os.environ if environ is None else environ
+    if sys.platform == "win32":
+        base = env.get("LOCALAPPDATA")
+        return Path(base) / "arbkit" if base else Path.home() / "AppData" / "Local" / "arbkit"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "arbkit"
+    xdg = env.get("XDG_DATA_HOME")
+    if xdg and Path(xdg).is_absolute():  # the XDG spec says to ignore a relative value
+        return Path(xdg) / "arbkit"
+    home = env.get("HOME")
+    return (Path(home) if home else Path.home()) / ".local" / "share" / "arbkit"
 
 
 def unknown_variables(values: Mapping[str, object], known: Mapping[str, str] = KNOWN_VARIABLES) -> list[str]:
@@ -303,7 +323,7 @@ class Settings:
     reset_confirm_key: Secret | None = None
     api_token: Secret | None = None
     exchanges: tuple[str, ...] = ("polymarket", "kalshi")
-    data_dir: Path = Path()
+    data_dir: Path = attrs.field(factory=lambda: default_data_dir())
     store: str = "json"
     timezone: str = "UTC"
     http_timeout: Decimal = Decimal(10)
@@ -375,7 +395,11 @@ class Settings:
             raise ConfigError(
                 "expected a comma-separated list of exchange names", variable="ARBKIT_EXCHANGES"
             )
-        data_dir = Path(r.raw("ARBKIT_DATA_DIR") or ".")
+        raw_dir = r.raw("ARBKIT_DATA_DIR")
+        try:
+            data_dir = Path(raw_dir) if raw_dir else default_data_dir({**os.environ, **values})
+        except RuntimeError:  # no home directory to be found
+            raise ConfigError("no home directory: set a folder", variable="ARBKIT_DATA_DIR") from None
         try:
             if data_dir.exists() and not data_dir.is_dir():
                 raise ConfigError("exists and is not a directory", variable="ARBKIT_DATA_DIR")

@@ -176,3 +176,13 @@ def test_notices_never_show_the_value_of_a_misspelt_secret() -> None:
     )
     assert settings.notices
     assert not any("s3cr3t" in notice for notice in settings.notices)
+
+
+def test_state_goes_to_a_per_user_folder_by_default_never_the_current_directory(tmp_path: Path) -> None:
+    settings = Settings.from_env(env_file=None, environ={"XDG_DATA_HOME": str(tmp_path)})
+    assert settings.data_dir == tmp_path / "arbkit"
+    home = Settings.from_env(env_file=None, environ={"HOME": str(tmp_path), "XDG_DATA_HOME": "relative"})
+    assert home.data_dir == tmp_path / ".local" / "share" / "arbkit"
+    assert Settings().data_dir.is_absolute()
+    explicit = Settings.from_env(env_file=None, environ={"ARBKIT_DATA_DIR": str(tmp_path / "mine")})
+    assert explicit.data_dir == tmp_path / "mine"
