@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from arbkit.__about__ import __version__
 from arbkit.arbitrage import detect, find_opportunities
 from arbkit.bot import Bot, CycleReport
+from arbkit.chat import BackgroundNotifier, DiscordNotifier, SlackNotifier, TelegramNotifier
 from arbkit.config import Secret, Settings, TradingLimits
 from arbkit.errors import (
     ArbkitError,
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ArbkitError",
     "AuthenticationError",
+    "BackgroundNotifier",
     "BadRequest",
     "Balance",
     "BookKey",
@@ -94,6 +96,7 @@ __all__ = [
     "Bot",
     "ConfigError",
     "CycleReport",
+    "DiscordNotifier",
     "Event",
     "EventKind",
     "Exchange",
@@ -146,7 +149,9 @@ __all__ = [
     "Settings",
     "Settlement",
     "Side",
+    "SlackNotifier",
     "SqliteStore",
+    "TelegramNotifier",
     "TimeInForce",
     "Trade",
     "TradeResult",

@@ -7,6 +7,7 @@ through the same hooks a third-party plugin implements, so ``store_factories()``
 
 from __future__ import annotations
 
+from arbkit.chat import DiscordNotifier, SlackNotifier, TelegramNotifier
 from arbkit.hookspecs import Register, hookimpl
 from arbkit.notify import LogNotifier, WebhookNotifier
 from arbkit.store import JsonFileStore, SqliteStore
@@ -21,6 +22,10 @@ def arbkit_register_stores(register: Register) -> None:
 
 @hookimpl
 def arbkit_register_notifiers(register: Register) -> None:
-    """``log`` and ``webhook`` (``url=`` required)."""
+    """``log``, ``webhook`` (``url=``), ``telegram`` (``bot_token=``, ``chat_id=``), ``slack`` and
+    ``discord`` (``webhook_url=``)."""
     register("log", LogNotifier)
     register("webhook", WebhookNotifier)
+    register("telegram", TelegramNotifier)
+    register("slack", SlackNotifier)
+    register("discord", DiscordNotifier)

@@ -23,11 +23,12 @@ from typing import Any
 
 import attrs
 
+from arbkit.chat import chat_notifiers
 from arbkit.config import Settings
 from arbkit.errors import ConfigError
 from arbkit.exchange import Exchange
 from arbkit.models import utcnow
-from arbkit.notify import Event, LogNotifier, Notifier, WebhookNotifier
+from arbkit.notify import Event, LogNotifier, Notifier
 from arbkit.opportunity import Opportunity
 from arbkit.risk import RiskChain
 from arbkit.scanner import Scanner, ScanResult
@@ -128,9 +129,7 @@ class Bot:
                 system_class = trading.RealTradingSystem
             except AttributeError as exc:
                 raise ConfigError(str(exc), variable="LIVE_TRADING") from None
-        default_notifiers: list[Notifier] = [LogNotifier()]
-        if settings.notify_webhook_url:
-            default_notifiers.append(WebhookNotifier(settings.notify_webhook_url))
+        default_notifiers: list[Notifier] = [LogNotifier(), *chat_notifiers(settings)]
         system = system_class.from_settings(
             settings, store=store, risk=risk, exchanges=built, notifiers=default_notifiers, clock=clock
         )

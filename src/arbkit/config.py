@@ -116,6 +116,10 @@ KNOWN_VARIABLES: dict[str, str] = {
     "ARBKIT_MAX_BOOK_AGE": "seconds after which a book is too stale to trade on (10)",
     "ARBKIT_MAX_MARKET_EXPOSURE": "max dollars held in any one market across open trades (unset: no cap)",
     "ARBKIT_NOTIFY_WEBHOOK_URL": "URL that receives a JSON POST per notification (unset: none)",
+    "ARBKIT_TELEGRAM_BOT_TOKEN": "Telegram bot token, with ARBKIT_TELEGRAM_CHAT_ID (secret)",
+    "ARBKIT_TELEGRAM_CHAT_ID": "Telegram chat, group or channel id that receives notifications",
+    "ARBKIT_SLACK_WEBHOOK_URL": "Slack incoming-webhook URL for notifications (secret)",
+    "ARBKIT_DISCORD_WEBHOOK_URL": "Discord webhook URL for notifications (secret)",
     "MONITOR_INTERVAL_SECONDS": "seconds between scans (30)",
     "SETTLEMENT_INTERVAL_SECONDS": "seconds between settlement checks (60)",
 }
@@ -127,6 +131,9 @@ _SECRETS = {
     "KALSHI_SECRET",
     "TRADING_RESET_CONFIRM_KEY",
     "ARBKIT_API_TOKEN",
+    "ARBKIT_TELEGRAM_BOT_TOKEN",
+    "ARBKIT_SLACK_WEBHOOK_URL",
+    "ARBKIT_DISCORD_WEBHOOK_URL",
 }
 
 
@@ -285,6 +292,16 @@ def _is_url(value: str) -> bool:
     )
 
 
+def _webhook(r: _Reader, name: str) -> Secret | None:
+    """A webhook URL: a secret (its path is the credential), checked like any URL."""
+    secret = r.secret(name)
+    if secret is None:
+        return None
+    if not _is_url(secret.reveal()):
+        raise ConfigError("must be a web URL (scheme http or https) with a host", variable=name)
+    return secret
+
+
 def _is_hex_key(value: str) -> bool:
     body = value[2:] if value.lower().startswith("0x") else value
     return len(body) == 64 and all(c in "0123456789abcdefABCDEF" for c in body)
@@ -330,6 +347,10 @@ class Settings:
     max_book_age_seconds: Decimal = Decimal(10)
     max_market_exposure: Decimal | None = None
     notify_webhook_url: str | None = None
+    telegram_bot_token: Secret | None = None
+    telegram_chat_id: str | None = None
+    slack_webhook_url: Secret | None = None
+    discord_webhook_url: Secret | None = None
     monitor_interval_seconds: int = 30
     settlement_interval_seconds: int = 60
     #: What looked wrong but was not an error, e.g. a misspelt variable (:func:`unknown_variables`).
@@ -415,6 +436,19 @@ class Settings:
             raise ConfigError(
                 "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)", variable="KALSHI_SECRET"
             )
+        telegram_token = r.secret("ARBKIT_TELEGRAM_BOT_TOKEN")
+        telegram_chat = r.text("ARBKIT_TELEGRAM_CHAT_ID")
+        if (telegram_token is None) != (telegram_chat is None):
+            missing = "ARBKIT_TELEGRAM_CHAT_ID" if telegram_chat is None else "ARBKIT_TELEGRAM_BOT_TOKEN"
+            raise ConfigError(
+                "Telegram notifications need both the bot token and the chat id", variable=missing
+            )
+        if telegram_token is not None and (
+            ":" not in telegram_token.reveal() or any(c in telegram_token.reveal() for c in "/ \t")
+        ):
+            raise ConfigError(
+                "expected a bot token like 123456:ABC-DEF...", variable="ARBKIT_TELEGRAM_BOT_TOKEN"
+            )
         return cls(
             live_trading=r.boolean("LIVE_TRADING", False),
             paper_trading_enabled=r.boolean("PAPER_TRADING_ENABLED", True),
@@ -449,6 +483,10 @@ class Settings:
             ),
             max_market_exposure=r.decimal("ARBKIT_MAX_MARKET_EXPOSURE", None, positive=True),
             notify_webhook_url=r.url("ARBKIT_NOTIFY_WEBHOOK_URL"),
+            telegram_bot_token=telegram_token,
+            telegram_chat_id=telegram_chat,
+            slack_webhook_url=_webhook(r, "ARBKIT_SLACK_WEBHOOK_URL"),
+            discord_webhook_url=_webhook(r, "ARBKIT_DISCORD_WEBHOOK_URL"),
             monitor_interval_seconds=r.integer("MONITOR_INTERVAL_SECONDS", 30, minimum=1, maximum=86400)
             or 30,
             settlement_interval_seconds=r.integer("SETTLEMENT_INTERVAL_SECONDS", 60, minimum=1, maximum=86400)
