@@ -51,3 +51,12 @@ def arbkit_register_risk_policies(register: Register) -> None:
 
     Registered policies join the default chain built by ``arbkit.risk.default_chain``.
     """
+
+
+@hookspec
+def arbkit_register_sandboxes(register: Register) -> None:
+    """Called once. Call ``register(name, main)`` per venue sandbox the plugin ships.
+
+    ``main(argv)`` runs that sandbox from the command line (``arbkit sandbox NAME ARGS...``)
+    until interrupted and returns an exit status; ``argv`` are the arguments after the name.
+    """

@@ -32,6 +32,7 @@ __all__ = [
     "notifier_factories",
     "reload_plugins",
     "risk_policy_factories",
+    "sandbox_runners",
     "store_factories",
 ]
 
@@ -130,3 +131,8 @@ def store_factories() -> dict[str, Callable[..., Any]]:
 def risk_policy_factories() -> dict[str, Callable[..., Any]]:
     """Extra risk-policy factories by name, from every plugin."""
     return dict(_registry("arbkit_register_risk_policies"))
+
+
+def sandbox_runners() -> dict[str, Callable[..., Any]]:
+    """Each installed venue sandbox's command-line entry, ``main(argv) -> int``, by venue name."""
+    return dict(_registry("arbkit_register_sandboxes"))

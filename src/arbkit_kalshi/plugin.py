@@ -18,3 +18,15 @@ def _factory(settings: arbkit.Settings | None = None, **options: Any) -> arbkit.
 def arbkit_register_exchanges(register: Any) -> None:
     """Offer ``kalshi``."""
     register("kalshi", _factory)
+
+
+def _sandbox(argv: list[str]) -> int:
+    from arbkit_kalshi.sandbox.__main__ import main
+
+    return main(argv)
+
+
+@arbkit.hookimpl
+def arbkit_register_sandboxes(register: Any) -> None:
+    """Offer the kalshi sandbox to ``arbkit sandbox kalshi``."""
+    register("kalshi", _sandbox)

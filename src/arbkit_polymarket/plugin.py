@@ -18,3 +18,15 @@ def _factory(settings: arbkit.Settings | None = None, **options: Any) -> arbkit.
 def arbkit_register_exchanges(register: Any) -> None:
     """Offer ``polymarket``."""
     register("polymarket", _factory)
+
+
+def _sandbox(argv: list[str]) -> int:
+    from arbkit_polymarket.sandbox.__main__ import main
+
+    return main(argv)
+
+
+@arbkit.hookimpl
+def arbkit_register_sandboxes(register: Any) -> None:
+    """Offer the polymarket sandbox to ``arbkit sandbox polymarket``."""
+    register("polymarket", _sandbox)
