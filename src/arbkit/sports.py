@@ -13,6 +13,7 @@ per league to one canonical team.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,8 +29,11 @@ __all__ = [
     "DRAW",
     "GAME_META_KEY",
     "LEAGUES",
+    "OVER",
+    "UNDER",
     "GameInfo",
     "League",
+    "kalshi_series_kind",
     "league_by_kalshi_series",
     "league_by_poly_prefix",
 ]
@@ -38,6 +42,8 @@ __all__ = [
 GAME_META_KEY = "game"
 #: ``outcome_teams`` value of a draw (tie) outcome.
 DRAW = "draw"
+#: ``outcome_teams`` values of a total's two sides.
+OVER, UNDER = "over", "under"
 
 MARKET_TYPES = frozenset({"moneyline", "spread", "total", "other"})
 
@@ -49,6 +55,9 @@ class League:
     ``home_first`` tells in which order venues write the two teams of a game:
     US leagues write away then home, soccer writes home then away.
     ``three_way`` is true when a game can end in a draw that is its own outcome.
+    ``spread_series`` / ``total_series`` are Kalshi's line series ("" when the
+    reference lists none). ``can_tie`` marks a 2-way league whose games can still end
+    level (NFL regular season): there a team's NO is not "the other team wins".
     """
 
     key: str
@@ -59,10 +68,23 @@ class League:
     home_first: bool = False
     three_way: bool = False
     regulation_only: bool = False
+    spread_series: str = ""
+    total_series: str = ""
+    can_tie: bool = False
+
+    @property
+    def ties(self) -> bool:
+        """True when a game can end level (a draw outcome, or a 2-way league with ties)."""
+        return self.three_way or self.can_tie
 
 
-def _league(*args: Any, **kw: Any) -> League:
-    return League(*args, **kw)
+def _league(*args: Any, lines: bool = True, **kw: Any) -> League:
+    """A league; ``lines`` adds Kalshi's ``{STEM}SPREAD`` / ``{STEM}TOTAL`` series (sports.md 1.0)."""
+    league = League(*args, **kw)
+    if not lines:
+        return league
+    stem = league.kalshi_series.removesuffix("GAME")
+    return attrs.evolve(league, spread_series=f"{stem}SPREAD", total_series=f"{stem}TOTAL")
 
 
 # From the league table in the sports reference (TER config plus community sources).
@@ -72,21 +94,31 @@ LEAGUES: Mapping[str, League] = MappingProxyType(
         league.key: league
         for league in (
             _league("nba", "NBA", "basketball", "KXNBAGAME", "nba"),
-            _league("wnba", "WNBA", "basketball", "KXWNBAGAME", "wnba"),
-            _league("nfl", "NFL", "football", "KXNFLGAME", "nfl"),
+            _league("wnba", "WNBA", "basketball", "KXWNBAGAME", "wnba", lines=False),
+            _league("nfl", "NFL", "football", "KXNFLGAME", "nfl", can_tie=True),
             _league("mlb", "MLB", "baseball", "KXMLBGAME", "mlb"),
             _league("nhl", "NHL", "hockey", "KXNHLGAME", "nhl"),
             _league("ncaaf", "NCAA Football", "football", "KXNCAAFGAME", "cfb"),
-            _league("ncaab", "NCAA Men's Basketball", "basketball", "KXNCAAMBGAME", "cbb"),
-            _league("mls", "MLS", "soccer", "KXMLSGAME", "mls", True, True, True),
+            _league("ncaab", "NCAA Men's Basketball", "basketball", "KXNCAAMBGAME", "cbb", lines=False),
+            _league("mls", "MLS", "soccer", "KXMLSGAME", "mls", True, True, True, lines=False),
             _league("epl", "English Premier League", "soccer", "KXEPLGAME", "epl", True, True, True),
             _league("laliga", "La Liga", "soccer", "KXLALIGAGAME", "lal", True, True, True),
             _league("bundesliga", "Bundesliga", "soccer", "KXBUNDESLIGAGAME", "bun", True, True, True),
             _league("seriea", "Serie A", "soccer", "KXSERIEAGAME", "sea", True, True, True),
             _league("ligue1", "Ligue 1", "soccer", "KXLIGUE1GAME", "fl1", True, True, True),
             _league("ucl", "UEFA Champions League", "soccer", "KXUCLGAME", "ucl", True, True, True),
-            _league("uel", "UEFA Europa League", "soccer", "KXUELGAME", "uel", True, True, True),
-            _league("efl", "EFL Championship", "soccer", "KXEFLCHAMPIONSHIPGAME", "elc", True, True, True),
+            _league("uel", "UEFA Europa League", "soccer", "KXUELGAME", "uel", True, True, True, lines=False),
+            _league(
+                "efl",
+                "EFL Championship",
+                "soccer",
+                "KXEFLCHAMPIONSHIPGAME",
+                "elc",
+                True,
+                True,
+                True,
+                lines=False,
+            ),
         )
     }
 )
@@ -98,6 +130,20 @@ def league_by_kalshi_series(series: str) -> League | None:
     for league in LEAGUES.values():
         if league.kalshi_series == series:
             return league
+    return None
+
+
+def kalshi_series_kind(series: str) -> tuple[League, str] | None:
+    """``(league, market type)`` of a Kalshi game, spread or total series (``KXNBASPREAD`` -> NBA spread)."""
+    series = series.upper()
+    for league in LEAGUES.values():
+        for name, kind in (
+            (league.kalshi_series, "moneyline"),
+            (league.spread_series, "spread"),
+            (league.total_series, "total"),
+        ):
+            if name and name == series:
+                return league, kind
     return None
 
 
@@ -163,6 +209,18 @@ class GameInfo:
     * ``outcome_teams``: outcome id -> team code, or :data:`DRAW`. A Kalshi per-team
       market maps only ``"yes"``; a Polymarket moneyline maps both tokens.
     * ``game_number``: 1 or 2 for a doubleheader game, else ``None``.
+    * ``outcome_names``: outcome id -> the venue's own words for what it pays on (a
+      Polymarket outcome label "Rutgers", a soccer market's question "Will Chelsea FC
+      win on 2026-04-12?", Kalshi's ``yes_sub_title``). The matcher checks them against
+      the alias table and the other venue's names: a second signal beside the codes.
+    * ``expected_end``: when the venue expects the game to be over (Kalshi's
+      ``expected_expiration_time``, about 3-6 h after the start); ``scheduled_date``:
+      the date the venue's rules say the game was originally scheduled for.
+    * ``home_name`` / ``away_name``: the venue's own home / away team fields, when it
+      gives them (a signal for :attr:`home` / :attr:`away` independent of the slug order).
+    * ``line`` and ``line_team``: for a spread, the handicap applied to ``line_team``
+      (``-6.5``: that team must win by 7 or more); for a total, the points line, with
+      ``outcome_teams`` mapping to :data:`OVER` / :data:`UNDER`.
     """
 
     league: str = attrs.field(converter=shared_text)
@@ -177,15 +235,23 @@ class GameInfo:
     start_time: datetime | None = None
     game_number: int | None = None
     line: Decimal | None = None
+    outcome_names: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen, eq=False, hash=False)
+    expected_end: datetime | None = None
+    scheduled_date: dt.date | None = None
+    home_name: str | None = None
+    away_name: str | None = None
+    line_team: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.league not in LEAGUES:
             raise ValidationError(f"unknown league {self.league!r}")
         if self.market_type not in MARKET_TYPES:
             raise ValidationError(f"unknown market type {self.market_type!r}")
-        if self.start_time is not None and self.start_time.tzinfo is None:
-            raise ValidationError("start_time must be timezone-aware")
-        for team in (self.home, self.away):
+        for name in ("start_time", "expected_end"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ValidationError(f"{name} must be timezone-aware")
+        for team in (self.home, self.away, self.line_team):
             if team is not None and team not in self.teams:
                 raise ValidationError(f"{team!r} is not one of the game's teams {self.teams}")
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from arbkit.sports import DRAW, GameInfo, league_by_kalshi_series
+from arbkit.sports import DRAW, OVER, GameInfo, kalshi_series_kind
 
-__all__ = ["TIE_SUFFIX", "game_info", "parse_event_ticker", "split_teams"]
+__all__ = ["TIE_SUFFIX", "game_info", "parse_event_ticker", "scheduled_date", "split_teams"]
 
 TIE_SUFFIX = "TIE"
 _EASTERN = ZoneInfo("America/New_York")
@@ -34,6 +35,21 @@ _MONTHS = {
 # sports.md section 1.2: (\d{2})([A-Z]{3})(\d{2})(\d{4})?([A-Z]+)(G\d)?; the team part may
 # contain a dash (KXNCAAFGAME-25DEC27M-OHFRES), which is kept and skipped when locating codes.
 _TAIL = re.compile(r"^(\d{2})([A-Z]{3})(\d{2})(\d{4})?([A-Z0-9-]+?)(G[12])?$")
+_LINE_SUFFIX = re.compile(r"^([A-Z]*?)(\d+)$")
+# Rules text of game markets: "... the game originally scheduled for Jan 23, 2026 ..." (issue 18).
+_SCHEDULED = re.compile(r"originally\s+scheduled\s+for\s+([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})")
+
+
+def scheduled_date(rules: str) -> date | None:
+    """The date in the rules' "originally scheduled for Jan 23, 2026", if they say it."""
+    found = _SCHEDULED.search(rules or "")
+    if found is None:
+        return None
+    month = _MONTHS.get(found.group(1)[:3].upper())
+    try:
+        return date(int(found.group(3)), month, int(found.group(2))) if month else None
+    except ValueError:
+        return None
 
 
 def parse_event_ticker(event_ticker: str) -> tuple[date, time | None, str, int | None] | None:
@@ -84,50 +100,90 @@ def split_teams(team_string: str, codes: Sequence[str]) -> tuple[str, ...] | Non
     return None
 
 
+def _strike(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
 def game_info(
     series_ticker: str | None,
     event_ticker: str,
     market_ticker: str,
     team_names: Mapping[str, str],
+    *,
+    expected_expiration: datetime | None = None,
+    rules: str = "",
+    floor_strike: object = None,
 ) -> GameInfo | None:
-    """The :class:`GameInfo` of one market of a game series, or ``None`` for anything else.
+    """The :class:`GameInfo` of one market of a game, spread or total series, or ``None`` for anything else.
 
     ``team_names`` maps the suffix code of every market of the event to its
-    ``yes_sub_title`` (including ``TIE`` for soccer draws).
+    ``yes_sub_title`` (including ``TIE`` for soccer draws). ``expected_expiration``
+    (``expected_expiration_time``), ``rules`` and ``floor_strike`` are optional extras of the market.
     """
     if not series_ticker:
         series_ticker = event_ticker.partition("-")[0]
-    league = league_by_kalshi_series(series_ticker)
-    if league is None or not market_ticker.startswith(event_ticker + "-"):
+    kind = kalshi_series_kind(series_ticker)
+    if kind is None or not market_ticker.startswith(event_ticker + "-"):
         return None
+    league, market_type = kind
     parsed = parse_event_ticker(event_ticker)
     if parsed is None:
         return None
     day, clock, team_string, game_number = parsed
     suffix = market_ticker[len(event_ticker) + 1 :].upper()
-    teams = split_teams(team_string, [suffix, *team_names])
-    if teams is None or len(teams) != 2:
+    line = line_team = None
+    outcome: str = DRAW if suffix == TIE_SUFFIX else suffix
+    codes = [suffix, *team_names]
+    if market_type != "moneyline":
+        found = _LINE_SUFFIX.match(suffix)
+        if found is None or (market_type == "spread") != bool(found.group(1)):
+            return None
+        # {TEAM}{N}: wins by more than N - 0.5; {N}: more than N - 0.5 points in all (sports.md 1.2;
+        # the mapping is UNCERTAIN there, so floor_strike wins when the venue sends it).
+        points = _strike(floor_strike) or Decimal(found.group(2)) - Decimal("0.5")
+        codes = [m.group(1) for c in codes if (m := _LINE_SUFFIX.match(c.upper())) and m.group(1)]
+        if market_type == "spread":
+            line_team, line, outcome = found.group(1), -points, found.group(1)
+        else:
+            line, outcome = points, OVER
+    teams = split_teams(team_string, codes) if codes else None
+    if market_type == "total" and teams is None:
+        teams = ()  # a total names no team: the matcher takes the teams from the game's moneyline
+    elif teams is None or len(teams) != 2:
         return None
-    if suffix != TIE_SUFFIX and suffix not in teams:
+    if market_type == "moneyline" and suffix != TIE_SUFFIX and suffix not in teams:
         return None
-    first, second = teams
+    if line_team is not None and line_team not in teams:
+        return None
+    first, second = teams if len(teams) == 2 else (None, None)
     home, away = (first, second) if league.home_first else (second, first)
     start_time = None
     if clock is not None:
         # MLB HHMM is the scheduled first pitch in US Eastern (sports.md 1.2: inferred, UNCERTAIN).
         start_time = datetime.combine(day, clock, tzinfo=_EASTERN).astimezone(UTC)
-    # Kalshi has no kickoff field: occurrence_datetime / expected_expiration_time are about
-    # start + 3-6 h (sports.md section 3), so without HHMM the start stays unknown.
+    names = {code: name for code, name in team_names.items() if code in teams and name}
+    own_name = team_names.get(suffix, "")
     return GameInfo(
         league=league.key,
-        game_key=event_ticker,
+        # Line series share the moneyline event's date+teams tail: one key for the whole game.
+        game_key=f"{league.kalshi_series}-{event_ticker.partition('-')[2]}",
         teams=teams,
-        outcome_teams={"yes": DRAW if suffix == TIE_SUFFIX else suffix},
-        market_type="moneyline",
+        outcome_teams={"yes": outcome},
+        market_type=market_type,
         home=home,
         away=away,
-        team_names={code: name for code, name in team_names.items() if code in teams and name},
+        team_names=names,
         date=day,
         start_time=start_time,
         game_number=game_number,
+        line=line,
+        line_team=line_team,
+        outcome_names={"yes": own_name} if own_name and market_type == "moneyline" else {},
+        expected_end=expected_expiration,
+        scheduled_date=scheduled_date(rules),
     )

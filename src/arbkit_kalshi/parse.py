@@ -1,7 +1,8 @@
 """Kalshi market-data payloads -> core models: one function per payload (reference: kalshi.md 3-5, 7).
 
-Both number families are read (the ``*_dollars`` / ``*_fp`` strings first, then the
-legacy integer cents and counts). Unknown enum values become ``UNKNOWN`` and never crash;
+Only the current fields are read: ``*_dollars`` / ``*_fp`` strings, ``orderbook_fp`` and
+``price_ranges`` (the integer cents and counts, the legacy ``orderbook`` object and
+``tick_size`` were removed in 2026, kalshi.md 4.2). Unknown enum values become ``UNKNOWN`` and never crash;
 a payload that is not what the API promises raises :class:`~arbkit.errors.InvalidResponse`
 (never ``KeyError``/``TypeError``/``ValueError``). Trading payloads (orders, fills,
 positions, balance, settlements) are in :mod:`arbkit_kalshi.parse_trading`.
@@ -30,10 +31,12 @@ from arbkit.models import (
 )
 from arbkit.sports import GAME_META_KEY
 from arbkit_kalshi.games import game_info
+from arbkit_kalshi.grid import grid_of
 from arbkit_kalshi.units import number, read_count, read_dollars
 
 __all__ = [
     "EXCHANGE",
+    "GRID_META_KEY",
     "EventData",
     "SeriesFees",
     "build_markets",
@@ -53,6 +56,9 @@ __all__ = [
 ]
 
 EXCHANGE = "kalshi"
+#: ``Market.meta`` key of the market's :class:`~arbkit_kalshi.grid.PriceGrid`.
+GRID_META_KEY = "kalshi_price_grid"
+COUNT_STEP = Decimal("0.01")
 ONE = Decimal(1)
 ZERO = Decimal(0)
 TAKER_RATE = Decimal("0.07")
@@ -222,21 +228,6 @@ def parse_event(body: Any, markets: Sequence[Any] | None = None) -> EventData:
     )
 
 
-def _tick_size(data: Mapping[str, Any]) -> Decimal:
-    ranges = data.get("price_ranges")
-    steps: list[Decimal] = []
-    if isinstance(ranges, list):
-        for item in ranges:
-            if isinstance(item, Mapping) and item.get("step") not in (None, ""):
-                steps.append(number(item["step"], "price_ranges.step"))
-    if steps:
-        return min(steps)
-    legacy = data.get("tick_size")
-    if isinstance(legacy, int) and not isinstance(legacy, bool) and legacy > 0:
-        return Decimal(legacy) / 100
-    return Decimal("0.01")
-
-
 def _suffix(ticker: str, event_ticker: str) -> str | None:
     prefix = event_ticker + "-"
     return ticker[len(prefix) :].upper() if event_ticker and ticker.startswith(prefix) else None
@@ -266,20 +257,39 @@ def parse_market(
         _str(data, "series_ticker", "market", required=False) or None
     )
     raw_status = data.get("status")
+    try:
+        grid = grid_of(data)
+    except InvalidResponse as exc:
+        raise _fail(f"market {ticker!r}: {exc}") from None
     team_names: dict[str, str] = {}
     for sibling in (*siblings, data):
         code = _suffix(str(sibling.get("ticker", "")), event_ticker)
         if code:
             team_names[code] = str(sibling.get("yes_sub_title") or "")
-    try:
-        game = game_info(series_ticker, event_ticker, ticker, team_names) if event_ticker else None
-    except ArbkitError:
-        game = None
     rules = "\n\n".join(
         part
         for part in (data.get("rules_primary"), data.get("rules_secondary"))
         if isinstance(part, str) and part
     )
+    try:
+        game = (
+            game_info(
+                series_ticker,
+                event_ticker,
+                ticker,
+                team_names,
+                # The game's time signals (sports.md 3); close_time is two weeks later, never one.
+                expected_expiration=parse_time(
+                    data.get("expected_expiration_time"), "expected_expiration_time"
+                ),
+                rules=rules,
+                floor_strike=data.get("floor_strike"),
+            )
+            if event_ticker
+            else None
+        )
+    except ArbkitError:
+        game = None
     meta: dict[str, Any] = {
         "series_ticker": series_ticker,
         "event_ticker": event_ticker or None,
@@ -292,7 +302,10 @@ def parse_market(
         "market_type": data.get("market_type"),
         "yes_sub_title": yes_name,
         "no_sub_title": data.get("no_sub_title"),
-        "fractional_trading_enabled": bool(data.get("fractional_trading_enabled")),
+        "exchange_index": data.get("exchange_index"),
+        "price_level_structure": grid.structure,
+        # The market's own price grid (kalshi.md 4.5): the client snaps or refuses prices by it.
+        GRID_META_KEY: grid,
     }
     if game is not None:
         meta[GAME_META_KEY] = game
@@ -307,9 +320,10 @@ def parse_market(
             ),
             status=market_status(raw_status),
             close_time=parse_time(data.get("close_time"), "close_time"),
-            tick_size=_tick_size(data),
-            min_order_size=Decimal("0.01") if data.get("fractional_trading_enabled") else ONE,
-            size_increment=Decimal("0.01") if data.get("fractional_trading_enabled") else ONE,
+            tick_size=grid.finest_step,
+            # Every market is fractional since Jul 2026 (fractional_trading_enabled was removed).
+            min_order_size=COUNT_STEP,
+            size_increment=COUNT_STEP,
             fees=fees,
             event_id=event_ticker or None,
             event_title=event.title if event else None,
@@ -343,18 +357,17 @@ def build_markets(event: EventData, fees_by_series: Mapping[str, FeeSchedule | N
     ]
 
 
-def _levels(value: Any, *, cents: bool, what: str) -> list[tuple[Decimal, Decimal]]:
-    if value is None:
-        return []  # Kalshi sends null for an empty side (kalshi-python issue #2)
+def _levels(value: Any, *, what: str) -> list[tuple[Decimal, Decimal]]:
     if not isinstance(value, list):
+        # The SDK rejects null or absent sides; so does this client (kalshi.md 3.11: empty is []).
         raise _fail(f"{what} is not a list of levels")
     levels = []
     for level in value:
-        if not isinstance(level, list | tuple) or len(level) < 2:
+        if not isinstance(level, list | tuple) or len(level) != 2:
             raise _fail(f"{what} has a malformed level")
+        if not all(isinstance(x, str) for x in level):
+            raise _fail(f"{what} levels must be [price, count] strings")
         price = number(level[0], what)
-        if cents:
-            price = price / 100
         size = number(level[1], what)
         if size <= 0:
             continue
@@ -367,25 +380,14 @@ def _levels(value: Any, *, cents: bool, what: str) -> list[tuple[Decimal, Decima
 def _bid_ladders(
     data: Mapping[str, Any],
 ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    """YES and NO bids of ``orderbook_fp`` (the legacy ``orderbook`` object was removed Mar 2026)."""
     fp = data.get("orderbook_fp")
-    if isinstance(fp, Mapping):
-        return (
-            _levels(fp.get("yes_dollars"), cents=False, what="yes_dollars"),
-            _levels(fp.get("no_dollars"), cents=False, what="no_dollars"),
-        )
-    book = data.get("orderbook")
-    if book is None and ("yes" in data or "yes_dollars" in data or "no" in data or "no_dollars" in data):
-        book = data
-    if book is None:
-        return [], []
-    book = obj(book, "orderbook")
-    out = []
-    for side in ("yes", "no"):
-        if book.get(f"{side}_dollars") is not None:
-            out.append(_levels(book.get(f"{side}_dollars"), cents=False, what=f"{side}_dollars"))
-        else:
-            out.append(_levels(book.get(side), cents=True, what=side))
-    return out[0], out[1]
+    if not isinstance(fp, Mapping):
+        raise _fail("orderbook response has no orderbook_fp")
+    return (
+        _levels(fp.get("yes_dollars"), what="yes_dollars"),
+        _levels(fp.get("no_dollars"), what="no_dollars"),
+    )
 
 
 def parse_orderbook(
@@ -446,7 +448,7 @@ def parse_resolution(body: Any) -> Resolution:
         data = data["market"]
     ticker = _str(data, "ticker", "market")
     result = str(data.get("result") or "").lower()
-    value = read_dollars(data, "settlement_value_dollars", "settlement_value")
+    value = read_dollars(data, "settlement_value_dollars")
     when = (
         parse_time(data.get("settlement_ts"), "settlement_ts")
         if isinstance(data.get("settlement_ts"), str)
@@ -474,6 +476,6 @@ def parse_resolution(body: Any) -> Resolution:
 def top_of_book(body: Any) -> tuple[BookLevel | None, BookLevel | None]:
     """Best YES bid and ask from a market payload's summary fields (no book request needed)."""
     data = obj(body, "market")
-    bid = _book_level(read_dollars(data, "yes_bid_dollars", "yes_bid"), read_count(data, "yes_bid_size_fp"))
-    ask = _book_level(read_dollars(data, "yes_ask_dollars", "yes_ask"), read_count(data, "yes_ask_size_fp"))
+    bid = _book_level(read_dollars(data, "yes_bid_dollars"), read_count(data, "yes_bid_size_fp"))
+    ask = _book_level(read_dollars(data, "yes_ask_dollars"), read_count(data, "yes_ask_size_fp"))
     return bid, ask

@@ -3,27 +3,34 @@
 Slugs read ``{prefix}-{team1}-{team2}-{YYYY-MM-DD}[-suffix]``:
 
 * US leagues write away then home, soccer home then away (:attr:`League.home_first`);
-* a 2-way moneyline market (slug = event slug) has the two team names as outcomes: both
-  tokens are mapped to team codes by matching each outcome **label** to the title side
-  or team code it names, never by position alone (sports.md §4.2: inverted YES/NO);
-* a soccer per-outcome market ``{event}-{code}`` / ``{event}-draw`` maps only its Yes token;
-* spreads (``-spread-home-1pt5``) and totals (``-total-2pt5``) carry ``line``.
+* a 2-way moneyline market (slug = event slug) has the two team names as outcomes: a token
+  is mapped to a team code only when its **label** spells that slug code (``Rutgers`` ->
+  ``rutg``), never by position or title order (sports.md §4.2, issue 14); every label is
+  passed on in ``outcome_names`` for the matcher to check against team names;
+* a soccer per-outcome market ``{event}-{code}`` / ``{event}-draw`` maps its Yes token by
+  the slug suffix, and the team its question names ("Will Chelsea FC win on ...?") goes
+  to ``outcome_names`` as a second, independent signal;
+* spreads (``-spread-home-1pt5``: the line is on the home team, listed first) and totals
+  (``-total-2pt5``: ``Over`` / ``Under``) carry ``line`` from the market's ``line`` field.
 
 The slug date is the venue's (not reliably UTC, sports.md §3); ``start_time`` is
-``gameStartTime`` in UTC. Markets whose slug prefix is no known league get no GameInfo.
+``gameStartTime`` / ``eventStartTime``, else the event's ``startTime``, in UTC;
+``endDate`` (the game's start on real sports markets, issue 18) is never read as a game time.
+Markets whose slug prefix is no known league get no GameInfo.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from arbkit.errors import ArbkitError
+from arbkit.matching import default_teams
 from arbkit.models import Market
-from arbkit.sports import DRAW, GameInfo, league_by_poly_prefix
+from arbkit.sports import DRAW, OVER, UNDER, GameInfo, league_by_poly_prefix
 
 __all__ = ["game_info"]
 
@@ -36,39 +43,60 @@ def _words(name: str) -> set[str]:
     return set(_WORD.findall(name.lower()))
 
 
-def _score(label: str, side_name: str | None, code: str) -> int:
-    """How strongly an outcome label names one team (title side name and slug code)."""
+def _code_score(label: str, code: str) -> int:
+    """How strongly an outcome label spells a slug code: 2 exact, 1 a prefix, 0 not at all.
+
+    Only the label and the code count: the title's team order is not a signal (a title
+    "Illinois vs. Rutgers" over slug ``cbb-rutg-ill-...`` and outcomes ["Rutgers", "Illinois"]
+    is real, issue 14). The matcher cross-checks the result against team names.
+    """
     label_l = label.lower().strip()
-    score = 0
-    if side_name is not None:
-        side_l = side_name.lower().strip()
-        if label_l == side_l:
-            score += 100
-        score += 10 * len(_words(label_l) & _words(side_l) - {"fc", "afc", "the", "cf", "sc"})
     compact = re.sub(r"[^a-z0-9]", "", label_l)
     initials = "".join(w[0] for w in _WORD.findall(label_l))
     if compact == code or initials == code or code in _words(label_l):
-        score += 50
-    elif compact.startswith(code):
-        score += 5
-    return score
+        return 2
+    if len(code) >= 3 and (compact.startswith(code) or any(w.startswith(code) for w in _words(label_l))):
+        return 1
+    return 0
 
 
-def _map_labels(labels: list[str], teams: tuple[str, str], title: str) -> dict[int, str] | None:
-    """Outcome index -> team code, or ``None`` when the labels do not name the teams unambiguously."""
-    sides: list[str | None] = [None, None]
-    parts = re.split(r"\s+vs\.?\s+|\s+@\s+|\s+at\s+", title.split(":")[-1].strip(), maxsplit=1)
-    if len(parts) == 2:
-        sides = [parts[0].strip(), parts[1].strip()]
+def _map_labels(labels: list[str], teams: tuple[str, str], league: str) -> dict[int, str] | None:
+    """Outcome index -> team code, from each label alone; ``None`` when the labels do not decide.
+
+    A label decides when it spells one slug code (``Rutgers`` -> ``rutg``) or names one
+    team of the alias table; the last label may follow by elimination. Labels naming the
+    same team, or neither team, give ``None``: never guess which token is which team.
+    """
+    table = default_teams()
+    by_code = {table.resolve(league, code, "polymarket").team: code for code in teams}
     mapping: dict[int, str] = {}
     for index, label in enumerate(labels):
-        scores = [_score(label, sides[i], teams[i]) for i in (0, 1)]
-        if scores[0] == scores[1]:
-            return None
-        mapping[index] = teams[0] if scores[0] > scores[1] else teams[1]
-    if len(set(mapping.values())) != len(labels):
+        scores = [_code_score(label, code) for code in teams]
+        if scores[0] != scores[1]:
+            mapping[index] = teams[0] if scores[0] > scores[1] else teams[1]
+            continue
+        named = table.resolve_name(league, label)
+        if named in by_code:
+            mapping[index] = by_code[named]
+    if len(mapping) == 1 and len(labels) == 2:
+        (index, code), other = next(iter(mapping.items())), 1 - next(iter(mapping))
+        mapping[other] = teams[1] if code == teams[0] else teams[0]
+    if len(mapping) != len(labels) or len(set(mapping.values())) != len(labels):
         return None
     return mapping
+
+
+# "Will Chelsea FC win on 2026-04-12?" / "Will Fulham FC vs. Manchester United FC end in a draw?"
+_WIN_QUESTION = re.compile(r"^\s*will\s+(.+?)\s+win\b", re.IGNORECASE)
+_DRAW_QUESTION = re.compile(r"\bdraw\b|\btie\b", re.IGNORECASE)
+
+
+def _question_subject(question: str) -> str:
+    """Who a per-outcome soccer market's question says it pays on: a team name, ``draw`` or ""."""
+    if _DRAW_QUESTION.search(question):
+        return DRAW
+    found = _WIN_QUESTION.match(question)
+    return found.group(1).strip() if found else ""
 
 
 def _line(value: Any) -> Decimal | None:
@@ -78,6 +106,36 @@ def _line(value: Any) -> Decimal | None:
         return Decimal(repr(value) if isinstance(value, float) else str(value))
     except InvalidOperation:
         return None
+
+
+def _start(market: Market, event: Mapping[str, Any]) -> datetime | None:
+    """The scheduled start: ``gameStartTime`` / ``eventStartTime``, else the event's ``startTime``."""
+    if market.start_time is not None:
+        return market.start_time
+    raw = event.get("startTime")
+    if not isinstance(raw, str) or not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _day(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _side_name(event: Mapping[str, Any], market: Market, key: str) -> str | None:
+    # Field names of Gamma's home/away team fields are not in the reference (UNCERTAIN):
+    # read them when present, as an extra signal only.
+    value = event.get(key) or market.meta.get(key)
+    return str(value) if isinstance(value, str) and value else None
 
 
 def game_info(market: Market, event: Mapping[str, Any] | None = None) -> GameInfo | None:
@@ -94,32 +152,46 @@ def game_info(market: Market, event: Mapping[str, Any] | None = None) -> GameInf
         game_date = date.fromisoformat(day)
     except ValueError:
         return None
+    event = event or {}
     teams = (team1, team2)
     home, away = (team1, team2) if league.home_first else (team2, team1)
     labels = [o.name for o in market.outcomes]
     yes_no = {label.lower() for label in labels} <= _YES_NO
-    title = str((event or {}).get("title") or market.title)
     outcome_teams: dict[str, str] = {}
+    outcome_names: dict[str, str] = {}
     market_type = "other"
     team_names: dict[str, str] = {}
+    line_team: str | None = None
+    line = _line(market.meta.get("line"))
     if suffix is None and not yes_no and len(labels) == 2:
         market_type = "moneyline"
-        mapping = _map_labels(labels, teams, title)
+        mapping = _map_labels(labels, teams, league.key)
         if mapping is None:
             return None  # never guess which token is which team
         outcome_teams = {market.outcomes[i].id: code for i, code in mapping.items()}
         team_names = {code: labels[i] for i, code in mapping.items()}
+        outcome_names = {o.id: o.name for o in market.outcomes}
     elif suffix is not None and yes_no and suffix in (team1, team2, "draw"):
         market_type = "moneyline"
         yes = next(o for o in market.outcomes if o.name.lower() == "yes")
         outcome_teams = {yes.id: DRAW if suffix == "draw" else suffix}
-    elif suffix is not None and suffix.startswith("spread-"):
+        subject = _question_subject(market.title)
+        if subject:
+            outcome_names = {yes.id: subject}
+    elif suffix is not None and suffix.startswith("spread-") and not yes_no and len(labels) == 2:
         market_type = "spread"
-        mapping = _map_labels(labels, teams, title) if not yes_no and len(labels) == 2 else None
-        outcome_teams = {market.outcomes[i].id: code for i, code in (mapping or {}).items()}
-    elif suffix is not None and suffix.startswith("total-"):
+        mapping = _map_labels(labels, teams, league.key) or {}
+        outcome_teams = {market.outcomes[i].id: code for i, code in mapping.items()}
+        outcome_names = {o.id: o.name for o in market.outcomes}
+        # {event}-spread-home-{N}pt5 / -spread-away-: the line is on that team, listed first (sports.md 1.1).
+        side = suffix.split("-")[1] if suffix.count("-") >= 2 else ""
+        line_team = home if side == "home" else away if side == "away" else mapping.get(0)
+    elif suffix is not None and suffix.startswith("total-") and len(labels) == 2:
         market_type = "total"
-    start = market.start_time
+        sides = {label.lower(): o.id for label, o in zip(labels, market.outcomes, strict=True)}
+        if set(sides) == {"over", "under"}:
+            outcome_teams = {sides["over"]: OVER, sides["under"]: UNDER}
+            outcome_names = {o.id: o.name for o in market.outcomes}
     try:
         return GameInfo(
             league=league.key,
@@ -131,8 +203,13 @@ def game_info(market: Market, event: Mapping[str, Any] | None = None) -> GameInf
             away=away,
             team_names=team_names,
             date=game_date,
-            start_time=start,
-            line=_line(market.meta.get("line")),
+            start_time=_start(market, event),
+            line=line,
+            line_team=line_team,
+            outcome_names=outcome_names,
+            scheduled_date=_day(event.get("eventDate") or market.meta.get("eventDate")),
+            home_name=_side_name(event, market, "homeTeamName"),
+            away_name=_side_name(event, market, "awayTeamName"),
         )
     except ArbkitError:
         return None

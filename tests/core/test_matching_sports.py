@@ -244,7 +244,8 @@ def test_soccer_three_way_maps_home_draw_away_and_never_uses_a_team_no() -> None
     )
     poly = poly_soccer("epl", "epl-che-mci-2026-04-12", "che", "mci", day=date(2026, 4, 12))
     match = only(match_markets({"kalshi": kalshi, "polymarket": poly}))
-    assert [g.name for g in match.groups] == ["MCI", "CFC", DRAW]
+    assert [g.name for g in match.groups] == ["CFC", "MCI", DRAW]  # as the venues write it: home first
+    assert match.title == "English Premier League: CFC vs MCI (2026-04-12)"
     assert contracts(match)[DRAW] == {
         "kalshi:KXEPLGAME-26APR12CFCMCI-TIE:yes",
         "polymarket:epl-che-mci-2026-04-12-draw:epl-che-mci-2026-04-12-draw-yes",

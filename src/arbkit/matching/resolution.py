@@ -23,7 +23,18 @@ from arbkit.models import Market
 __all__ = ["DEFAULT_POLICY", "KINDS", "Difference", "ResolutionPolicy", "compare", "threshold_numbers"]
 
 #: Kinds of difference :func:`compare` reports.
-KINDS = ("close_time", "start_time", "overtime", "void_rules", "threshold", "rules_missing", "home_away")
+KINDS = (
+    "close_time",
+    "start_time",
+    "overtime",
+    "void_rules",
+    "postponement",
+    "schedule",
+    "tie",
+    "threshold",
+    "rules_missing",
+    "home_away",
+)
 
 _OVERTIME_IN = re.compile(
     r"includ\w*\s+(?:any\s+)?(?:overtime|extra[- ]time|extra innings|shoot-?outs?|penalt)"
@@ -69,13 +80,25 @@ class ResolutionPolicy:
     """Which differences disqualify a match.
 
     * ``max_close_gap``: close times further apart than this are a ``close_time``
-      difference; sports matches use ``max_sports_close_gap`` instead, because venues
-      close game markets at different administrative times (Polymarket's ``endDate``
-      can be a week after the game) while the start time identifies the game.
-    * ``max_start_gap``: start times further apart are a ``start_time`` difference.
+      difference. Sports games never compare close times: Kalshi closes a game market
+      about two weeks after the game (``close_time`` / ``latest_expiration_time``, room
+      for a postponed game) and Polymarket's ``endDate`` is the game's start, so close
+      times 14 days apart are the normal case. The matcher compares the scheduled game
+      time each venue means (Kalshi: ticker date, ``HHMM``, ``expected_expiration_time``;
+      Polymarket: ``gameStartTime`` / ``startTime``) within ``max_start_gap``.
+      ``max_sports_close_gap`` is kept for compatibility and no longer used.
+    * ``max_start_gap``: start times further apart are a ``start_time`` difference (and
+      sports games further apart are different games).
     * ``refuse``: the kinds that disqualify. By default a different overtime rule,
-      different threshold numbers, and close or start times too far apart. Add
-      ``"void_rules"`` to refuse games whose venues treat postponement differently.
+      different threshold numbers, and close or start times too far apart. Reported
+      but allowed by default, to weigh: ``void_rules`` (a postponed or cancelled game
+      settles differently, e.g. Kalshi "No" vs Polymarket 50-50), ``postponement`` (how
+      each venue's rules treat a postponed game), ``schedule`` (a rules date differing
+      from the listed one), ``tie`` (a 2-way league whose games can end tied), ``home_away``,
+      ``rules_missing``. Add kinds to ``refuse`` to be stricter.
+
+    A contract whose team is not confirmed by two signals (see :mod:`arbkit.matching.sports`)
+    is refused whatever the policy: that is a wrong pairing, not a resolution risk.
     """
 
     max_close_gap: timedelta = timedelta(days=1)
@@ -107,6 +130,15 @@ def _void_rule(text: str) -> str | None:
     return None
 
 
+def _postponement(text: str) -> str:
+    """The venue's sentence on a postponed or cancelled game (shortened), "" when it has none."""
+    for sentence in _SENTENCE.findall(text):
+        if _POSTPONED.search(sentence):
+            sentence = " ".join(sentence.split())
+            return sentence if len(sentence) <= 160 else sentence[:157] + "..."
+    return ""
+
+
 def threshold_numbers(text: str) -> frozenset[str]:
     """The numbers a question turns on ("above 4.5%", "$100k"), without dates or years."""
     cleaned = _DATE_LIKE.sub(" ", text)
@@ -134,11 +166,11 @@ def compare(
     """The differences between two venues' sides of a match, each a ``(venue, markets)`` pair."""
     (name_a, markets_a), (name_b, markets_b) = sides[0], sides[1]
     found: list[Difference] = []
-    close_gap = policy.max_sports_close_gap if sports else policy.max_close_gap
-    for attribute, limit, kind in (
-        ("close_time", close_gap, "close_time"),
-        ("start_time", policy.max_start_gap, "start_time"),
-    ):
+    # Game markets: the venues close them for their own reasons (Kalshi two weeks after the game,
+    # room for a postponed game; Polymarket's endDate is the start), so close times say nothing
+    # about the game. The sports matcher compares the game times each venue means instead.
+    timed = () if sports else (("close_time", policy.max_close_gap, "close_time"),)
+    for attribute, limit, kind in (*timed, ("start_time", policy.max_start_gap, "start_time")):
         low_a, high_a = _span(markets_a, attribute)
         low_b, high_b = _span(markets_b, attribute)
         if low_a is None or low_b is None:
@@ -172,6 +204,15 @@ def compare(
                 f"a postponed or cancelled game settles {void_a} on {name_a} but {void_b} on {name_b}",
             )
         )
+    if sports:
+        said = {name: _postponement(rules) for name, rules in ((name_a, rules_a), (name_b, rules_b))}
+        if all(said.values()) and said[name_a] != said[name_b]:
+            found.append(
+                Difference(
+                    "postponement",
+                    "a postponed game: " + "; ".join(f"{name} says {text!r}" for name, text in said.items()),
+                )
+            )
     if check_thresholds:
         numbers_a = threshold_numbers(" ".join(m.title for m in markets_a))
         numbers_b = threshold_numbers(" ".join(m.title for m in markets_b))

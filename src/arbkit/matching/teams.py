@@ -22,6 +22,7 @@ import functools
 import json
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
@@ -98,6 +99,17 @@ class TeamTable:
                 self._add(self._codes, (team.league, venue, code), team.key, f"code {code!r}")
             for name in team.names():
                 self._add(self._names, (team.league, name), team.key, f"name {name!r}")
+        # Kalshi names US teams by city ("Houston"): the full name without the nickname is an
+        # alias when no other team of the league shares the city ("Los Angeles" is two teams).
+        cities: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for team in self._teams.values():
+            nick = normalize_name(team.nickname)
+            for full in team.names():
+                if nick and full.endswith(" " + nick):
+                    cities[team.league, full[: -len(nick) - 1]].add(team.key)
+        for (league, city), keys in cities.items():
+            if len(keys) == 1 and (league, city) not in self._names:
+                self._names[league, city] = next(iter(keys))
 
     @staticmethod
     def _add(index: dict[Any, str], key: tuple[str, ...], team: str, what: str) -> None:
