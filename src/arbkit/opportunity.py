@@ -82,6 +82,22 @@ class Leg:
         return self.cost / self.size
 
     @property
+    def reserve(self) -> Decimal:
+        """What the venue holds back from the balance for this leg's order.
+
+        The order is checked at its limit: ``limit_price x size`` plus the fee at the limit
+        (or the fills' own fee when higher; :func:`arbkit.sizing.order_reserve`), and never
+        less than ``cost + fee``. Balances are checked against this, not the walked cost, so
+        a venue never refuses the second leg for balance after the first filled.
+        """
+        from arbkit.sizing import order_reserve
+
+        return max(
+            self.cost + self.fee,
+            order_reserve(self.market.fees, self.limit_price, self.size, fill_fee=self.fee),
+        )
+
+    @property
     def outcome_name(self) -> str:
         """The human name of the outcome bought."""
         return self.market.outcome(self.outcome_id).name
@@ -138,6 +154,11 @@ class Opportunity:
     def profit(self) -> Decimal:
         """Guaranteed payout minus cost and fees."""
         return self.payout - self.total_cost
+
+    @property
+    def reserve(self) -> Decimal:
+        """What the venues hold back for all legs' orders (see :attr:`Leg.reserve`)."""
+        return sum((leg.reserve for leg in self.legs), ZERO)
 
     @property
     def roi_percent(self) -> Decimal:

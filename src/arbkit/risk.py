@@ -205,20 +205,25 @@ class DailyLossLimit(RiskPolicy):
 
 
 class BalanceCheck(RiskPolicy):
-    """Reject when a venue (or the one paper pool) cannot pay for its legs plus fees."""
+    """Reject when a venue (or the one paper pool) cannot cover what its orders reserve.
+
+    A venue checks an order against its balance at the order's limit price (limit x size
+    plus the fee: :attr:`arbkit.opportunity.Leg.reserve`), not at the cheaper prices the
+    order walks through, so that is what is compared with each venue's cash. Checking
+    the walked cost let a second leg be refused for balance after the first had filled.
+    """
 
     name = "balance"
 
     def check(self, opportunity: Opportunity, context: RiskContext) -> RiskDecision:
         if context.venue_balances is None:
-            if opportunity.total_cost > context.balance:
-                return self.reject(
-                    f"needs {_money(opportunity.total_cost)}, balance is {_money(context.balance)}"
-                )
+            needs = opportunity.reserve
+            if needs > context.balance:
+                return self.reject(f"needs {_money(needs)}, balance is {_money(context.balance)}")
             return self.allow()
         needed: dict[str, Decimal] = {}
         for leg in opportunity.legs:
-            needed[leg.exchange] = needed.get(leg.exchange, ZERO) + leg.cost + leg.fee
+            needed[leg.exchange] = needed.get(leg.exchange, ZERO) + leg.reserve
         short = []
         for venue, amount in needed.items():
             available = context.venue_balances.get(venue)

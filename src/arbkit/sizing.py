@@ -1,39 +1,70 @@
 """Depth-aware sizing of a complete set: how many contracts of every leg to buy, exactly.
 
 Every leg of a set is bought in the same number of contracts ``S`` (exactly one leg
-pays $1 per contract, so the payout is ``S``). Walking the ask ladders together,
-each extra contract costs ``sum(ask_i + marginal fee_i)``: the ladders are sorted
-best first, so this marginal cost only rises, and profit ``S - cost(S) - fees(S)``
-grows while it is below $1. :func:`size_set` finds the largest ``S`` that
+pays $1 per contract, so the payout is ``S``). :func:`size_set` returns the **most
+profitable feasible** ``S``: among the sizes that
 
-* stays where the marginal contract still earns something after fees,
-* is a whole number of every venue's lot (``Market.size_increment``) and at least
+* are a whole number of every venue's lot (``Market.size_increment``) and at least
   every venue's ``min_order_size``,
-* keeps the money committed (cost + fees) within the budget and each venue's balance,
-* keeps the ROI at or above the minimum,
+* the books can fill,
+* keep the money committed (cost + fees) within the budget,
+* keep what each venue *reserves* for the orders (limit price x size + the fee at the
+  limit price, :func:`order_reserve`) within that venue's balance, so the second leg
+  is never refused for balance after the first filled,
+* pay a positive profit at an ROI at or above the minimum,
 
-then prices it exactly: cost level by level and each venue's fee through
-``FeeSchedule.order_fee`` (one order per leg, so Kalshi rounds once per order).
-All arithmetic is ``Decimal``.
+the one with the largest exact profit (ties: the smaller size, the higher ROI). Cost is
+priced level by level and each venue's fee through ``FeeSchedule.order_fee`` (one order
+per leg, so Kalshi rounds once per order). All arithmetic is ``Decimal``.
+
+How it searches: without per-order rounding, profit is a concave function of ``S``
+(the ladders are sorted best first, so each extra contract costs at least as much as
+the one before), and money committed only grows with ``S``. Rounding moves each leg's
+fee by less than a known slack (the schedule's ``quantum`` per fill). So the search
+
+1. bisects the largest size every cap, the books and the ROI can allow (with the slack);
+2. finds where the unrounded profit peaks below that;
+3. walks away from the peak on both sides, pricing exactly every size whose unrounded
+   profit plus the slack could still beat the best exact profit found so far, and stops
+   on each side at the first that cannot (at most :data:`MAX_EXACT_CANDIDATES` sizes in
+   all; past that the best found is returned: the sizes left out differ from it by less
+   than the rounding slack).
+
+A size that fails a cap by a cent of fee rounding is therefore never the answer, but
+the next size down is still found; and a minimum order above the point where the
+marginal contract stops paying is still bought when the whole order pays.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Callable, Mapping, Sequence
+from decimal import ROUND_CEILING, Decimal
 
 import attrs
 
 from arbkit.fees import FeeSchedule
 from arbkit.models import BookLevel, Market
 
-__all__ = ["LegQuote", "LegSize", "SetSize", "common_lot", "size_set", "walk_asks"]
+__all__ = [
+    "MAX_EXACT_CANDIDATES",
+    "LegQuote",
+    "LegSize",
+    "SetSize",
+    "common_lot",
+    "order_reserve",
+    "size_set",
+    "walk_asks",
+]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
 _RATE_PROBE = Decimal(1_000_000)
+#: Rounding slack assumed per fill for a fee schedule that does not say its ``quantum``.
+DEFAULT_FEE_QUANTUM = Decimal("0.01")
+#: The most sizes :func:`size_set` prices exactly for one set of legs.
+MAX_EXACT_CANDIDATES = 4096
 
 
 @attrs.frozen
@@ -52,11 +83,16 @@ class LegQuote:
 
 @attrs.frozen
 class LegSize:
-    """The exact price of one leg at the chosen size."""
+    """The exact price of one leg at the chosen size.
+
+    ``cost`` and ``fee`` are what the fills cost (walked level by level); ``reserve`` is
+    what the venue holds back from the balance for the order (see :func:`order_reserve`).
+    """
 
     cost: Decimal
     fee: Decimal
     limit_price: Decimal
+    reserve: Decimal = ZERO
 
 
 @attrs.frozen
@@ -109,6 +145,24 @@ def walk_asks(asks: Sequence[BookLevel], size: Decimal) -> tuple[list[tuple[Deci
     raise ValueError(f"the book holds fewer than {size} contracts")
 
 
+def order_reserve(
+    fees: FeeSchedule | None, limit_price: Decimal, size: Decimal, *, fill_fee: Decimal = ZERO
+) -> Decimal:
+    """What a venue holds back from the balance for a buy of ``size`` at ``limit_price``.
+
+    Both venues check the order against the balance at its limit, not at the prices it
+    will fill at: Kalshi reserves cash for the order's price times its count plus the fee
+    (kalshi.md 3.3: "resting buy orders reserve cash"), and the Polymarket CLOB checks the
+    order's pUSD maker amount (limit x shares) with the taker fee budgeted on top
+    (polymarket.md 5.5, 7: "budget notional + fee"). The fee is priced at the limit; where
+    the fills' own fee is higher (a quadratic fee peaks at 0.50) that is used instead.
+    UNCERTAIN: neither reference states the exact reserve formula; this is the larger of
+    the plausible ones, so an order sized against it is never refused for balance.
+    """
+    limit_fee = ZERO if fees is None else fees.fee(limit_price, size)
+    return limit_price * size + max(limit_fee, fill_fee)
+
+
 _rate_cache: dict[tuple[FeeSchedule, Decimal], Decimal] = {}
 
 
@@ -127,38 +181,53 @@ def _fee_rate(fees: FeeSchedule, price: Decimal) -> Decimal:
     return rate
 
 
-def _upper_bound(quotes: Sequence[LegQuote], caps: Sequence[tuple[Decimal, tuple[int, ...]]]) -> Decimal:
-    """Contracts up to which the marginal contract is profitable and every cap has room (approximate).
+def _slack(quote: LegQuote) -> Decimal:
+    """How far rounding can move this leg's fee from its unrounded value (either way)."""
+    quantum = getattr(quote.fees, "quantum", None)
+    if not isinstance(quantum, Decimal) or quantum < ZERO:
+        quantum = DEFAULT_FEE_QUANTUM
+    return quantum * (len(quote.asks) + 1)
 
-    Fees here are per-contract rates without per-order rounding; :func:`size_set`
-    checks the exact figures afterwards.
-    """
-    count = len(quotes)
-    index = [0] * count
-    used = [ZERO] * count
-    spent = [ZERO] * len(caps)
-    size = ZERO
-    while True:
-        levels = [quotes[i].asks[index[i]] for i in range(count)]
-        unit = [lv.price + _fee_rate(quotes[i].fees, lv.price) for i, lv in enumerate(levels)]
-        if sum(unit, ZERO) >= ONE:
-            return size
-        segment = min(lv.size - used[i] for i, lv in enumerate(levels))
-        for c, (limit, members) in enumerate(caps):
-            rate = sum((unit[i] for i in members), ZERO)
-            room = limit - spent[c]
-            if room < rate * segment:
-                return size + max(room, ZERO) / rate
-        size += segment
-        for c, (_, members) in enumerate(caps):
-            spent[c] += segment * sum((unit[i] for i in members), ZERO)
-        for i, lv in enumerate(levels):
-            used[i] += segment
-            if used[i] == lv.size:
-                index[i] += 1
-                used[i] = ZERO
-                if index[i] == len(quotes[i].asks):
-                    return size
+
+@attrs.frozen
+class _Raw:
+    """Unrounded figures of one size: cost + fee rate per leg, and each leg's reserve bound."""
+
+    total: Decimal
+    legs: tuple[Decimal, ...]
+    reserves: tuple[Decimal, ...]
+
+
+def _raw(quotes: Sequence[LegQuote], size: Decimal) -> _Raw:
+    legs = []
+    reserves = []
+    for q in quotes:
+        amount = ZERO
+        remaining = size
+        limit = q.asks[0].price
+        for level in q.asks:
+            if remaining <= ZERO:
+                break
+            take = level.size if level.size < remaining else remaining
+            amount += take * (level.price + _fee_rate(q.fees, level.price))
+            limit = level.price
+            remaining -= take
+        legs.append(amount)
+        reserves.append(max(amount, size * (limit + _fee_rate(q.fees, limit))))
+    return _Raw(sum(legs, ZERO), tuple(legs), tuple(reserves))
+
+
+def _largest(low: int, high: int, ok: Callable[[int], bool]) -> int | None:
+    """The largest ``k`` in ``[low, high]`` with ``ok(k)``, for ``ok`` true up to a point then false."""
+    if high < low or not ok(low):
+        return None
+    while low < high:
+        middle = (low + high + 1) // 2
+        if ok(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def size_set(
@@ -168,58 +237,110 @@ def size_set(
     min_roi_percent: Decimal,
     balances: Mapping[str, Decimal] | None = None,
 ) -> SetSize | None:
-    """The most profitable equal-contract size for buying every leg, or ``None`` if none qualifies.
+    """The most profitable feasible equal-contract size for buying every leg, or ``None``.
 
-    ``budget`` caps the money committed (cost + fees) in dollars; ``balances`` caps
-    what the legs on each exchange commit (an exchange missing from ``balances``
-    has nothing to spend). Returns ``None`` when no size pays a positive profit at
-    ``min_roi_percent`` or more within the venues' minimums and lots.
+    ``budget`` caps the money committed (cost + fees) in dollars; ``balances`` caps what
+    each exchange reserves for its legs' orders (:func:`order_reserve`; an exchange missing
+    from ``balances`` has nothing to spend). Returns ``None`` when no size pays a positive
+    profit at ``min_roi_percent`` or more within the venues' minimums, lots and balances.
     """
-    if any(not q.asks for q in quotes):
+    if not quotes or any(not q.asks for q in quotes):
         return None
-    caps: list[tuple[Decimal, tuple[int, ...]]] = []
+    caps: list[tuple[Decimal, tuple[int, ...], bool]] = []  # (limit, legs, on reserves)
     if budget is not None:
-        caps.append((budget, tuple(range(len(quotes)))))
+        caps.append((budget, tuple(range(len(quotes))), False))
     if balances is not None:
         for exchange in sorted({q.market.exchange for q in quotes}):
             members = tuple(i for i, q in enumerate(quotes) if q.market.exchange == exchange)
-            caps.append((balances.get(exchange, ZERO), members))
+            caps.append((balances.get(exchange, ZERO), members, True))
     lot = common_lot([q.market.size_increment for q in quotes])
     minimum = max(max(q.market.min_order_size for q in quotes), lot)
-    lowest = int((minimum / lot).to_integral_value(rounding="ROUND_CEILING"))
-    highest = int(_upper_bound(quotes, caps) / lot)
+    lowest = int((minimum / lot).to_integral_value(rounding=ROUND_CEILING))
+    depth = min(sum((level.size for level in q.asks), ZERO) for q in quotes)
+    highest = int(depth / lot)
     if highest < lowest:
         return None
+    slacks = [_slack(q) for q in quotes]
+    slack = sum(slacks, ZERO)
+    rate = min_roi_percent / HUNDRED
 
-    def price(lots: int) -> SetSize | None:
+    def price(lots: int) -> SetSize:
         size = lots * lot
         legs = []
         for q in quotes:
             fills, cost = walk_asks(q.asks, size)
-            legs.append(LegSize(cost=cost, fee=q.fees.order_fee(fills), limit_price=fills[-1][0]))
-        result = SetSize(size=size, legs=tuple(legs))
-        total = result.total
-        profit = size - total
-        if profit <= ZERO or profit * HUNDRED < min_roi_percent * total:
-            return None
-        for limit, members in caps:
-            if sum((legs[i].cost + legs[i].fee for i in members), ZERO) > limit:
-                return None
-        return result
+            fee = q.fees.order_fee(fills)
+            limit = fills[-1][0]
+            reserve = max(cost + fee, order_reserve(q.fees, limit, size, fill_fee=fee))
+            legs.append(LegSize(cost=cost, fee=fee, limit_price=limit, reserve=reserve))
+        return SetSize(size=size, legs=tuple(legs))
 
-    best = price(highest)
-    if best is not None:
-        return best
-    found = price(lowest)
-    if found is None:
+    def feasible(found: SetSize) -> bool:
+        total = found.total
+        profit = found.size - total
+        if profit <= ZERO or profit * HUNDRED < min_roi_percent * total:
+            return False
+        for limit, members, on_reserve in caps:
+            spent = sum(
+                (found.legs[i].reserve if on_reserve else found.legs[i].cost + found.legs[i].fee)
+                for i in members
+            )
+            if spent > limit:
+                return False
+        return True
+
+    # 1. The largest size the caps and the ROI could allow, with every leg's rounding slack.
+    #    Each bound below holds for every size an exact check would pass, and only tightens
+    #    as the size grows, so bisection finds it.
+    def may_pass(lots: int) -> bool:
+        size = lots * lot
+        raw = _raw(quotes, size)
+        for limit, members, on_reserve in caps:
+            figures = raw.reserves if on_reserve else raw.legs
+            if sum((figures[i] - slacks[i] for i in members), ZERO) > limit:
+                return False
+        return size - (raw.total - slack) * (ONE + rate) >= ZERO
+
+    top = _largest(lowest, highest, may_pass)
+    if top is None:
         return None
-    # Cost and ROI move one way with size (up to fee rounding): bisect for the largest size that passes.
-    low, high = lowest, highest
-    while high - low > 1:
+
+    # 2. The peak of the unrounded profit on [lowest, top] (it is concave in the size).
+    def raw_profit(lots: int) -> Decimal:
+        return lots * lot - _raw(quotes, lots * lot).total
+
+    low, high = lowest, top
+    while low < high:
         middle = (low + high) // 2
-        candidate = price(middle)
-        if candidate is None:
-            high = middle
+        if raw_profit(middle + 1) > raw_profit(middle):
+            low = middle + 1
         else:
-            low, found = middle, candidate
-    return found
+            high = middle
+    peak = low
+    best: SetSize | None = None
+
+    def consider(lots: int) -> None:
+        nonlocal best
+        candidate = price(lots)
+        if not feasible(candidate):
+            return
+        if best is None or (candidate.profit, -candidate.size) > (best.profit, -best.size):
+            best = candidate
+
+    for lots in {peak, top, lowest, max(lowest, peak - 1), min(top, peak + 1)}:
+        consider(lots)
+
+    # 3. Every size that could still beat the best: its unrounded profit plus the slack is
+    #    above the best exact profit so far. Walking away from the peak on each side, the
+    #    unrounded profit only falls, so the first size that cannot beat ends that side.
+    def could_beat(lots: int) -> bool:
+        return raw_profit(lots) + slack > (best.profit if best is not None else ZERO)
+
+    budget_left = MAX_EXACT_CANDIDATES
+    for side in (range(peak, top + 1), range(peak - 1, lowest - 1, -1)):
+        for lots in side:
+            if budget_left <= 0 or not could_beat(lots):
+                break
+            consider(lots)
+            budget_left -= 1
+    return best
