@@ -327,9 +327,9 @@ def test_overtime_rule_difference_refuses_the_match_but_reports_it() -> None:
 
 def test_low_confidence_matches_are_dropped() -> None:
     kalshi = kalshi_game(
-        "laliga", "KXLALIGAGAME-26MAR01SEVGIR", "GIR", "SEV", day=date(2026, 3, 1), tie=True, home_first=True
+        "laliga", "KXLALIGAGAME-26MAR01CADALM", "ALM", "CAD", day=date(2026, 3, 1), tie=True, home_first=True
     )
-    poly = poly_soccer("laliga", "lal-sev-gir-2026-03-01", "sev", "gir", day=date(2026, 3, 1))
+    poly = poly_soccer("laliga", "lal-cad-alm-2026-03-01", "cad", "alm", day=date(2026, 3, 1))
     match = only(match_markets({"kalshi": kalshi, "polymarket": poly}))
     assert match.confidence == D("0.9") * D("0.95")  # codes not in the table, only dates
     assert match_markets({"kalshi": kalshi, "polymarket": poly}, min_confidence=D("0.9")) == []

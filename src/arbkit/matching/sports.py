@@ -198,12 +198,22 @@ def _claims(
             votes[outcome.id][canonical[code]].add("order")
     claims: dict[str, tuple[str, frozenset[str]]] = {}
     problems: list[str] = []
+    if not yes_no and labelled:  # the adapter read the labels too: it must agree with what they say
+        for outcome_id, code in info.outcome_teams.items():
+            said = {t for t, sig in votes.get(outcome_id, {}).items() if sig & STRONG}
+            mapped = canonical.get(code, code)
+            if said and mapped not in said:
+                label = info.outcome_names.get(outcome_id, outcome_id)
+                problems.append(
+                    f"{market.exchange} maps outcome {label!r} of {market.id} to {mapped}, "
+                    f"its label says {sorted(said)}"
+                )
     for outcome_id, by_team in votes.items():
         strong = {t: s & STRONG for t, s in by_team.items() if s & STRONG}
         if len(strong) > 1:
             label = info.outcome_names.get(outcome_id, outcome_id)
-            said = "; ".join(f"{sorted(s)} say {t}" for t, s in sorted(strong.items()))
-            problems.append(f"{market.exchange} outcome {label!r} of {market.id}: {said}")
+            votes_text = "; ".join(f"{sorted(s)} say {t}" for t, s in sorted(strong.items()))
+            problems.append(f"{market.exchange} outcome {label!r} of {market.id}: {votes_text}")
             continue
         team = next(iter(strong)) if strong else max(by_team, key=lambda t: len(by_team[t]))
         claims[outcome_id] = (team, frozenset(by_team[team]))
@@ -425,8 +435,13 @@ def _times(a: Game, b: Game) -> list[Difference]:
                     f"{game.scheduled_date}",
                 )
             )
-    if len(set(days.values())) > 1:
-        found.append(Difference("schedule", f"scheduled dates differ: {days}"))
+    if len(days) == 2 and abs((a.scheduled_date - b.scheduled_date).days) > 1:  # type: ignore[operator]
+        found.append(
+            Difference(
+                "schedule",
+                f"scheduled dates differ: {a.exchange} {a.scheduled_date}, {b.exchange} {b.scheduled_date}",
+            )
+        )
     return found
 
 

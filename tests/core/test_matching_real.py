@@ -1,0 +1,162 @@
+"""Real-shaped games of every supported league, read by the adapters' own parsers, then matched.
+
+The payloads (``fixtures/real_games.json``) follow the venues' documented fields and time
+relations (issue 18): Kalshi closes a game market two weeks after the game and expects it
+over three hours after the start; Polymarket's ``endDate`` is the start; soccer is three
+Yes/No markets on Polymarket. Each fixture says which team every contract pays on.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal as D
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from arbkit.matching import DEFAULT_POLICY, MarketMatch, ResolutionPolicy, match_markets
+from arbkit.models import Market
+from arbkit.sports import OVER, UNDER
+from arbkit_kalshi.parse import build_markets
+from arbkit_kalshi.parse import parse_event as kalshi_event
+from arbkit_polymarket.parse import parse_event as poly_event
+
+FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "real_games.json").read_text("utf-8"))
+MATCHED = FIXTURES["matched"]
+
+
+def venues(fixture: dict[str, Any]) -> dict[str, list[Market]]:
+    events = [fixture["kalshi"], *fixture["kalshi"].get("_lines", [])]
+    kalshi = [
+        m
+        for e in events
+        for m in build_markets(kalshi_event({k: v for k, v in e.items() if k != "_lines"}), {})
+    ]
+    return {"kalshi": kalshi, "polymarket": poly_event(fixture["polymarket"])}
+
+
+def is_line(match: MarketMatch) -> bool:
+    return any(m.meta["game"].market_type != "moneyline" for m in match.markets)
+
+
+def moneyline(matches: list[MarketMatch]) -> MarketMatch:
+    (match,) = [m for m in matches if not is_line(m)]
+    return match
+
+
+def team_of(match: MarketMatch) -> dict[tuple[str, str], str]:
+    """(venue, Kalshi ticker or Polymarket token) -> the group it pays in (Kalshi YES only)."""
+    return {
+        (r.exchange, r.market.id if r.exchange == "kalshi" else r.outcome_id): g.name
+        for g in match.groups
+        for r in g.refs
+        if r.outcome_id != "no"
+    }
+
+
+@pytest.mark.parametrize(
+    "fixture", MATCHED, ids=[f"{f['league']}-{f['polymarket']['slug']}" for f in MATCHED]
+)
+def test_every_league_matches_on_the_right_tokens_and_the_default_policy_allows_it(
+    fixture: dict[str, Any],
+) -> None:
+    matches = match_markets(venues(fixture))
+    match = moneyline(matches)
+    assert match.tradable, (match.refusals, match.differences)
+    got = team_of(match)
+    for ticker, team in fixture["truth"]["kalshi"].items():
+        assert got[("kalshi", ticker)] == team
+    for token, team in fixture["truth"]["polymarket"].items():
+        assert got[("polymarket", token)] == team
+    assert not any("close time" in d for d in match.differences)  # 14 days apart on the real venues
+    assert match.confidence >= D("0.9")  # well clear of the 0.85 minimum, not hanging on one signal
+
+
+def test_titles_read_as_the_venues_write_them() -> None:
+    titles = {f["league"]: moneyline(match_markets(venues(f))).title for f in MATCHED}
+    assert titles["epl"] == "English Premier League: Chelsea vs Aston Villa (2026-01-24)"  # home first
+    assert titles["nba"].startswith("NBA: New York vs Houston")  # away first, as both venues list it
+
+
+def test_title_order_never_outweighs_labels_and_codes_issue_14() -> None:
+    (fixture,) = [f for f in MATCHED if f["polymarket"]["title"] == "Illinois vs. Rutgers"]
+    match = moneyline(match_markets(venues(fixture)))
+    rutgers = next(g for g in match.groups if g.name == "RUTG")
+    tokens = {r.outcome_id for r in rutgers.refs if r.exchange == "polymarket"}
+    assert tokens == {t for t, team in fixture["truth"]["polymarket"].items() if team == "RUTG"}
+    assert "kalshi:KXNCAAMBGAME-26JAN08RUTGILL-RUTG:yes" in {str(r) for r in rutgers.refs}
+
+
+def test_a_token_mapped_to_the_wrong_team_is_refused_whatever_the_policy() -> None:
+    (fixture,) = [f for f in MATCHED if f["polymarket"]["title"] == "Illinois vs. Rutgers"]
+    markets = venues(fixture)
+    (poly,) = markets["polymarket"]
+    game = poly.meta["game"]
+    a, b = (o.id for o in poly.outcomes)
+    # An adapter that trusted the title order would say: first token Illinois, second Rutgers.
+    swapped = attrs.evolve(game, outcome_teams={a: "ill", b: "rutg"})
+    bad = attrs.evolve(poly, meta={**poly.meta, "game": swapped})
+    for policy in (DEFAULT_POLICY, ResolutionPolicy(refuse=frozenset())):
+        match = moneyline(match_markets({"kalshi": markets["kalshi"], "polymarket": [bad]}, policy=policy))
+        assert not match.tradable
+        assert any("rutgers" in r.lower() for r in match.refusals)
+
+
+def test_a_league_without_aliases_and_city_labels_is_refused_with_a_reason() -> None:
+    (fixture,) = FIXTURES["refused"]
+    matches = match_markets(venues(fixture))
+    assert all(not m.tradable for m in matches)
+    assert all(any("unconfirmed" in r for r in m.refusals) for m in matches)
+
+
+def test_spreads_and_totals_match_only_where_both_venues_list_the_same_line() -> None:
+    (fixture,) = [f for f in MATCHED if f["league"] == "nba"]
+    lines = [m for m in match_markets(venues(fixture)) if is_line(m)]
+    by_kind = {m.markets[0].meta["game"].market_type: m for m in lines}
+    assert set(by_kind) == {"spread", "total"}
+    spread = by_kind["spread"]
+    assert [g.name for g in spread.groups] == ["HOU", "NYK"]
+    hou = {str(r) for r in spread.groups[0].refs}
+    assert any(r.startswith("kalshi:KXNBASPREAD-26JAN23NYKHOU-HOU7:yes") for r in hou)
+    poly_ref = next(r for r in spread.groups[0].refs if r.exchange == "polymarket")
+    assert poly_ref.market.outcome(poly_ref.outcome_id).name == "Rockets"
+    total = by_kind["total"]
+    assert [g.name for g in total.groups] == [OVER, UNDER]
+    assert {r.market.outcome(r.outcome_id).name for r in total.groups[0].refs} >= {"Over"}
+    assert spread.tradable
+    assert total.tradable
+    # A different number on one venue: no match.
+    moved = copy.deepcopy(fixture)
+    for market in moved["polymarket"]["markets"]:
+        if "-total-" in market["slug"]:
+            market["line"] = 220.5
+            market["slug"] = market["slug"].replace("218pt5", "220pt5")
+    assert not any(
+        m.markets[0].meta["game"].market_type == "total" for m in match_markets(venues(moved)) if is_line(m)
+    )
+
+
+def test_a_kalshi_no_is_never_the_other_team_where_the_sport_can_tie() -> None:
+    (nfl,) = [f for f in MATCHED if f["league"] == "nfl"]
+    match = moneyline(match_markets(venues(nfl)))
+    assert all(r.outcome_id != "no" for g in match.groups for r in g.refs if r.exchange == "kalshi")
+    assert any("tied" in d for d in match.differences)
+    (nba,) = [f for f in MATCHED if f["league"] == "nba"]
+    nba_match = moneyline(match_markets(venues(nba)))
+    assert any(r.outcome_id == "no" for g in nba_match.groups for r in g.refs)  # NBA games cannot tie
+
+
+def test_postponement_rules_are_listed_to_weigh_not_refused() -> None:
+    match = moneyline(match_markets(venues(MATCHED[0])))
+    assert any(d.startswith("a postponed game:") for d in match.differences)
+    assert match.allowed
+
+
+def test_the_game_time_decides_not_the_close_time() -> None:
+    fixture = copy.deepcopy(MATCHED[0])
+    for market in fixture["polymarket"]["markets"]:
+        market["gameStartTime"] = "2026-01-24 20:00:00+00"  # five hours before Kalshi's window
+    assert [m for m in match_markets(venues(fixture)) if not is_line(m)] == []
