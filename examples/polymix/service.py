@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -145,15 +146,79 @@ class PolymixService:
         result = self._run("settlement", step)
         return int(result or 0)
 
+    def venue_host(self, venue: str) -> str | None:
+        """The host a venue's client talks to (for messages that say where a failure was)."""
+        client = self.bot.scanner.exchanges.get(venue)
+        for attribute in ("base_url", "clob_url", "url"):
+            url = getattr(client, attribute, None)
+            if isinstance(url, str) and url:
+                return urlsplit(url).netloc or None
+        return None
+
+    def health_reasons(self, jobs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Why the service is not simply ``ok``: one entry per problem, each naming what and where.
+
+        ``code`` is one of ``job_failed``, ``venue_failing`` (the last scan could not reach a
+        venue, or got an error from it), ``credentials_unverified`` (live: a venue's account
+        could not be checked at start, so trading on it is blocked) and ``scans_stalled`` (no
+        scan has finished for three monitor intervals).
+        """
+        reasons: list[dict[str, Any]] = []
+        for name, stats in jobs.items():
+            if stats["last_error"]:
+                reasons.append({"code": "job_failed", "job": name, "message": stats["last_error"]})
+        report = self.last_report
+        scan = None if report is None else report.scan
+        if scan is not None:
+            seen: set[str] = set()
+            for venue, operation, message in scan.errors:
+                if venue in seen or venue not in self.bot.scanner.exchanges:
+                    continue
+                seen.add(venue)
+                host = self.venue_host(venue)
+                where = f"{venue} ({host})" if host else venue
+                reasons.append(
+                    {"code": "venue_failing", "venue": venue, "message": f"{where}: {operation}: {message}"}
+                )
+        for error in self.bot.state().recent_errors:
+            if error.operation != "connect" or error.venue in self.bot.scanner.exchanges:
+                continue
+            if self.mode == "live":
+                code, what = "credentials_unverified", "credentials could not be verified at start"
+            else:
+                code, what = "venue_failing", "could not be set up at start"
+            reasons.append(
+                {
+                    "code": code,
+                    "venue": error.venue,
+                    "message": f"{error.venue}: {what} ({error.message}); trading on it is blocked",
+                }
+            )
+        monitor = self.stats["monitor"]
+        interval = self.settings.monitor_interval_seconds
+        last = monitor.last_finished
+        if last is not None and (utcnow() - last).total_seconds() > 3 * interval:
+            reasons.append(
+                {
+                    "code": "scans_stalled",
+                    "message": f"no scan has finished since {last.isoformat()} (every {interval} s expected)",
+                }
+            )
+        return reasons
+
     def health(self) -> dict[str, Any]:
-        """Job counters, the last scan's time and errors, and whether the service is healthy."""
+        """Job counters, the last scan's time and errors, and whether the service is healthy.
+
+        ``status`` is ``ok`` only when ``reasons`` (see :meth:`health_reasons`) is empty.
+        """
         report = self.last_report
         scan = None if report is None else report.scan
         with self._lock:
             jobs = {name: stats.to_dict() for name, stats in self.stats.items()}
-        failing = any(s["last_error"] for s in jobs.values())
+        reasons = self.health_reasons(jobs)
         return {
-            "status": "degraded" if failing else "ok",
+            "status": "degraded" if reasons else "ok",
+            "reasons": reasons,
             "mode": self.mode,
             "exchanges": list(self.bot.scanner.exchanges),
             "started_at": self.started_at.isoformat(),
