@@ -253,17 +253,18 @@ class RealTradingSystem(BaseTradingSystem):
             pnl = trade.unwind_proceeds - trade.total_cost
             trade = attrs.evolve(trade, realised_pnl=pnl)
             realised += pnl
-            daily = attrs.evolve(daily, loss=daily.loss + max(-pnl, ZERO))
         self._ledger = attrs.evolve(
             ledger, balance=ledger.balance + moved, daily=daily, realised_pnl=realised
         )
         try:
             if old is not None:
                 self._trades[self._index[trade.id]] = trade
+                self._ledger = self._counted(self._ledger)  # recounted: a correction never counts twice
                 self.store.update_trade(trade, self._ledger)
             else:
                 self._index[trade.id] = len(self._trades)
                 self._trades.append(trade)
+                self._ledger = self._counted(self._ledger)
                 self.store.append_trade(trade, self._ledger)
         except PersistenceError as exc:
             self._remember_error(exc, venue="store", operation=f"save recovered trade {trade.id}", now=now)

@@ -24,7 +24,7 @@ import attrs
 from arbkit.models import BookLevel, MarketStatus, OrderBook, Side
 from arbkit.opportunity import Leg, Opportunity
 from arbkit.sizing import common_lot
-from arbkit.trade import LegStatus, OpportunitySummary, Trade, TradeLeg, TradeStatus, client_order_id
+from arbkit.trade import LegFill, LegStatus, OpportunitySummary, Trade, TradeLeg, TradeStatus, client_order_id
 
 __all__ = ["BookIndex", "depth_within", "simulate_execution", "walk_levels"]
 
@@ -116,13 +116,24 @@ def simulate_execution(
         fills = walk_levels(book.asks, leg.limit_price, size)
         cost = sum((p * s for p, s in fills), ZERO)
         fees = leg.market.fees.order_fee(fills, taker=True) if leg.market.fees else ZERO
+        paper_id = f"paper-{client_order_id(trade_id, index)}"
+        # Per-fill fees where the venue charges per fill (their sum is the order's fee);
+        # a venue that rounds once per order (Kalshi) has its fee on the leg only.
+        per_fill = [leg.market.fees.fee(p, s) if leg.market.fees else ZERO for p, s in fills]
+        if sum(per_fill, ZERO) != fees:
+            per_fill = [ZERO] * len(fills)
         trade_legs.append(
             attrs.evolve(
                 unfilled,
                 filled_size=size,
-                average_price=cost / size,
+                average_price=cost / size,  # for display: the cost is ``paid``, level by level
+                paid=cost,
+                fills=[
+                    LegFill(Side.BUY, p, s, fee, order_id=paper_id)
+                    for (p, s), fee in zip(fills, per_fill, strict=True)
+                ],
                 fees=fees,
-                order_id=f"paper-{client_order_id(trade_id, index)}",
+                order_id=paper_id,
                 status=LegStatus.FILLED if size == requested else LegStatus.PARTIAL,
             )
         )

@@ -7,9 +7,15 @@ of its markets it returns a :class:`Settlement` (or ``None`` while any leg is pe
 Rules:
 
 * a held contract pays what its venue says (1 won, 0 lost, 0.5 in a 50-50 split);
-* a void market that gives no payout refunds the leg's cost at its average price
-  (UNCERTAIN: whether venues also refund the trading fee; we assume not, which
-  understates P&L rather than inventing it);
+* a void market pays what its venue pays and nothing else: Kalshi reports a void or
+  refund as a settlement value per YES contract (``scalar`` + ``settlement_value``,
+  NO paying 1 minus it; kalshi.md 4.4), which the adapter turns into payouts;
+  Polymarket's 50-50 is a resolution paying 0.5 per token, and a market closed with
+  ``outcomePrices`` ``["0","0"]`` pays nothing (polymarket.md 3.4). A void without a
+  venue-given value is booked as a payout of **zero**, never as a refund at cost: the
+  venue pays nothing, and inventing a refund would show cash the account does not
+  have. Such a settlement is flagged ``void`` with a note saying so, and the
+  reconciliation job's cash comparison catches any later payment the venue makes;
 * an arbitrage leg set is complementary, so per contract exactly $1 should come back.
   When resolved legs pay more or less than that (one venue says YES, the other NO on
   an "equivalent" market), or one venue voids what the other resolved, the trade is
@@ -83,6 +89,7 @@ def settle_trade(
         return None
     leg_results: list[LegSettlement] = []
     settled_legs = []
+    unpaid: list[str] = []
     for leg in trade.legs:
         held = leg.held_size
         if held <= ZERO:
@@ -95,8 +102,9 @@ def settle_trade(
         if result is OutcomeResult.PENDING:
             return None
         per_contract = resolution.payout(leg.outcome_id)
-        if per_contract is None:  # void with no venue-given value: refund at cost
-            per_contract = leg.average_price or ZERO
+        if per_contract is None:  # void with no venue-given value: the venue pays nothing
+            per_contract = ZERO
+            unpaid.append(f"{leg.exchange}:{leg.market_id} void, the venue paid nothing")
         payout = held * per_contract
         leg_results.append(
             LegSettlement(leg.exchange, leg.market_id, leg.outcome_id, result, per_contract, held, payout)
@@ -115,6 +123,8 @@ def settle_trade(
         flags.append(VOID_FLAG)
     if not note:
         note = "; ".join(f"{r.exchange}:{r.market_id} {r.outcome_id} {r.result.value}" for r in leg_results)
+    if unpaid:
+        note = f"{note}; " + "; ".join(unpaid)
     settled = attrs.evolve(
         trade,
         legs=tuple(settled_legs),

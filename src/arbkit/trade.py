@@ -9,7 +9,7 @@ Trade ids are time-based and sortable (``20250301T141503123456Z-9f2c1a7e``); eac
 leg's client order id is derived from the trade id and the leg index, so a retry
 of the same leg can never place a second order under a new id.
 
->>> from decimal import Decimal
+>>> from decimal import ROUND_HALF_EVEN, Decimal
 >>> leg = TradeLeg(exchange="kalshi", market_id="M", outcome_id="yes", outcome_name="Yes",
 ...                side="buy", limit_price="0.40", requested_size="10",
 ...                client_order_id=client_order_id("20250301T141503123456Z-9f2c1a7e", 0))
@@ -22,8 +22,8 @@ from __future__ import annotations
 import enum
 import secrets
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import attrs
@@ -34,6 +34,7 @@ from arbkit.opportunity import Leg, Opportunity
 
 __all__ = [
     "ErrorRecord",
+    "LegFill",
     "LegStatus",
     "OpportunitySummary",
     "Trade",
@@ -42,6 +43,7 @@ __all__ = [
     "TradeStatus",
     "TradingState",
     "client_order_id",
+    "daily_loss",
     "error_from_dict",
     "error_to_dict",
     "new_trade_id",
@@ -50,6 +52,7 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
+MICRO = Decimal("0.000001")
 
 
 def _dec(value: object) -> Decimal:
@@ -61,6 +64,10 @@ def _opt_dec(value: object) -> Decimal | None:
 
 
 def _legs(value: Iterable[TradeLeg]) -> tuple[TradeLeg, ...]:
+    return tuple(value)
+
+
+def _fills(value: Iterable[LegFill]) -> tuple[LegFill, ...]:
     return tuple(value)
 
 
@@ -121,12 +128,40 @@ def client_order_id(trade_id: str, leg_index: int) -> str:
 
 
 @attrs.frozen
+class LegFill:
+    """One execution of one of a leg's orders, as the venue reported it.
+
+    ``side`` buy for the entry and top-ups, sell for unwinds; ``fee`` is what the venue
+    charged for this fill (or, where it reports none, the market's schedule on this fill's
+    own price and size: never the order's average).
+    """
+
+    side: Side = attrs.field(converter=Side)
+    price: Decimal = attrs.field(converter=_dec)
+    size: Decimal = attrs.field(converter=_dec)
+    fee: Decimal = attrs.field(default=ZERO, converter=_dec)
+    order_id: str | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        """``price x size``: dollars exchanged, before the fee."""
+        return self.price * self.size
+
+
+@attrs.frozen
 class TradeLeg:
     """One leg as executed: what was asked for, what filled, at what price and fee.
 
-    ``average_price`` is ``None`` while nothing filled. ``unwound_size`` contracts were
-    sold back (``unwind_proceeds`` dollars received, net of fees); the position held
-    is ``filled_size - unwound_size``. ``payout`` is set at settlement.
+    Money is stored as paid: ``paid`` is the exact dollars the bought contracts cost as
+    the venue reported them (the sum over ``fills`` when those are known), and ``fees``
+    the fees charged. ``average_price`` is derived from them for display (``None`` while
+    nothing filled); it is never multiplied back into a cost, which is how a fill of
+    2 @ 0.30 + 1 @ 0.40 used to be booked as 0.9999999999999999999999999999. Records
+    written before ``paid`` existed load with ``paid`` = ``filled_size x average_price``.
+
+    ``unwound_size`` contracts were sold back (``unwind_proceeds`` dollars received, net
+    of fees); the position held is ``filled_size - unwound_size``. ``payout`` is set at
+    settlement.
     """
 
     exchange: str
@@ -151,11 +186,47 @@ class TradeLeg:
     #: unwinds), in the order they were sent: for reconciliation and audit (live trading).
     order_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     client_order_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: Exact dollars paid for the ``filled_size`` contracts bought, before fees (``None``:
+    #: derived from ``fills``, else from ``average_price`` for records older than this field).
+    paid: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+    #: Every execution of the leg's orders, buys and sells, when the venue reported them.
+    fills: tuple[LegFill, ...] = attrs.field(default=(), converter=_fills)
+
+    def __attrs_post_init__(self) -> None:
+        # The average is for display only; derive it from what was paid when not given.
+        if self.average_price is None and self.filled_size > ZERO:
+            paid = self.cost
+            if paid > ZERO:
+                object.__setattr__(self, "average_price", paid / self.filled_size)
 
     @property
     def cost(self) -> Decimal:
-        """Dollars paid for the filled contracts, before fees."""
+        """Dollars paid for the filled contracts, before fees: exactly what was paid."""
+        if self.filled_size <= ZERO:
+            return ZERO
+        if self.paid is not None:
+            return self.paid
+        bought = [f for f in self.fills if f.side is Side.BUY]
+        if bought and sum((f.size for f in bought), ZERO) == self.filled_size:
+            return sum((f.amount for f in bought), ZERO)
         return self.filled_size * (self.average_price or ZERO)
+
+    @property
+    def basis(self) -> Decimal:
+        """Cost plus fees of the contracts bought: the money this leg took."""
+        return self.cost + self.fees
+
+    @property
+    def unwound_basis(self) -> Decimal:
+        """The part of :attr:`basis` that belongs to the contracts sold back: pro rata, to the
+        micro-dollar (the finest unit either venue books: pUSD's 10^-6), so that losses add up
+        exactly whichever way they are summed."""
+        if self.unwound_size <= ZERO or self.filled_size <= ZERO:
+            return ZERO
+        if self.unwound_size >= self.filled_size:
+            return self.basis
+        share = self.basis * self.unwound_size / self.filled_size
+        return share.quantize(MICRO, rounding=ROUND_HALF_EVEN)
 
     @property
     def held_size(self) -> Decimal:
@@ -264,6 +335,46 @@ class Trade:
         """True when any leg filled anything: money moved."""
         return any(leg.filled_size > ZERO for leg in self.legs)
 
+    @property
+    def payout_per_contract(self) -> Decimal:
+        """What one hedged set pays at settlement, as the opportunity promised."""
+        size = self.opportunity.expected_size
+        return self.opportunity.expected_payout / size if size > ZERO else ZERO
+
+    @property
+    def expected_profit(self) -> Decimal:
+        """What the trade is expected to make in all: the hedged contracts' payout plus what
+        unwinds brought back, minus everything paid (one-legged exposure counts as zero)."""
+        return self.hedged_size * self.payout_per_contract + self.unwind_proceeds - self.total_cost
+
+    @property
+    def unwind_loss(self) -> Decimal:
+        """Dollars lost selling contracts back: their share of cost and fees minus the proceeds
+        (zero when the unwinds made money). Realised when the unwinds happened, even while
+        the rest of the trade stays open and hedged."""
+        basis = sum((leg.unwound_basis for leg in self.legs), ZERO)
+        return max(basis - self.unwind_proceeds, ZERO)
+
+    @property
+    def settlement_loss(self) -> Decimal:
+        """Dollars lost at settlement on the contracts still held: their share of cost and fees
+        minus the payout (zero while unsettled or when the payout covered them)."""
+        if self.status is not TradeStatus.SETTLED:
+            return ZERO
+        held_basis = sum((leg.basis - leg.unwound_basis for leg in self.legs), ZERO)
+        payout = sum((leg.payout or ZERO for leg in self.legs), ZERO)
+        return max(held_basis - payout, ZERO)
+
+    @property
+    def realised_loss(self) -> Decimal:
+        """Every dollar of loss this trade has realised so far (unwinds, then settlement).
+
+        Losses are counted per part and never netted against a later gain: an unwind that
+        lost $1 stays a $1 loss even if the hedged rest settles at a profit. This, summed by
+        :func:`daily_loss`, is what the daily loss limit counts.
+        """
+        return self.unwind_loss + self.settlement_loss
+
     def exposure_by_market(self) -> dict[tuple[str, str], Decimal]:
         """Dollars still at stake per ``(exchange, market_id)`` while the trade holds a position."""
         if not self.status.holds_position:
@@ -275,6 +386,24 @@ class Trade:
                 key = (leg.exchange, leg.market_id)
                 exposure[key] = exposure.get(key, ZERO) + (leg.cost + leg.fees) * share
         return exposure
+
+
+def daily_loss(trades: Iterable[Trade], day: date, zone: tzinfo) -> Decimal:
+    """Dollars of loss the ``trades`` realised on ``day`` (a date in ``zone``): the one place
+    the daily loss counter is computed.
+
+    An unwind's loss belongs to the day its trade was made (``created_at``; recovery that
+    corrects the record keeps that time, so a corrected trade is never counted twice); a
+    settlement's loss to the day it settled (``settled_at``). Recomputed from the records,
+    the counter always equals the sum of the day's realised losses, whatever corrected them.
+    """
+    total = ZERO
+    for trade in trades:
+        if trade.created_at.astimezone(zone).date() == day:
+            total += trade.unwind_loss
+        if trade.settled_at is not None and trade.settled_at.astimezone(zone).date() == day:
+            total += trade.settlement_loss
+    return total
 
 
 @attrs.frozen
@@ -445,6 +574,17 @@ def _leg_to_dict(leg: TradeLeg) -> dict[str, Any]:
         "payout": _s(leg.payout),
         "order_ids": list(leg.order_ids),
         "client_order_ids": list(leg.client_order_ids),
+        "paid": _s(leg.paid),
+        "fills": [
+            {
+                "side": f.side.value,
+                "price": str(f.price),
+                "size": str(f.size),
+                "fee": str(f.fee),
+                "order_id": f.order_id,
+            }
+            for f in leg.fills
+        ],
     }
 
 
@@ -522,6 +662,17 @@ def trade_from_dict(data: Mapping[str, Any]) -> Trade:
             payout=leg.get("payout"),
             order_ids=tuple(leg.get("order_ids", ())),
             client_order_ids=tuple(leg.get("client_order_ids", ())),
+            paid=leg.get("paid"),
+            fills=tuple(
+                LegFill(
+                    side=f["side"],
+                    price=f["price"],
+                    size=f["size"],
+                    fee=f.get("fee", "0"),
+                    order_id=f.get("order_id"),
+                )
+                for f in leg.get("fills", ())
+            ),
         )
         for leg in data["legs"]
     )

@@ -39,7 +39,15 @@ from arbkit.paper import BookIndex, simulate_execution
 from arbkit.risk import RiskChain, RiskContext, RiskVerdict, default_chain
 from arbkit.settlement import Settlement, fetch_resolutions, settle_trade
 from arbkit.store import MAX_ERRORS, DailyCounters, Ledger, TradeStore, open_store
-from arbkit.trade import ErrorRecord, Trade, TradeResult, TradeStatus, TradingState, new_trade_id
+from arbkit.trade import (
+    ErrorRecord,
+    Trade,
+    TradeResult,
+    TradeStatus,
+    TradingState,
+    daily_loss,
+    new_trade_id,
+)
 from arbkit.trading_events import settlement_events, trade_events
 
 if TYPE_CHECKING:
@@ -145,6 +153,9 @@ class BaseTradingSystem(abc.ABC):
             self._trades = list(stored.trades)
             self._errors = deque(stored.errors, maxlen=MAX_ERRORS)
         self._index = {t.id: i for i, t in enumerate(self._trades)}
+        # A counter stored by an older version (which could count a corrected trade twice)
+        # is replaced by the recount from the records.
+        self._ledger = self._counted(self._ledger)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -182,7 +193,7 @@ class BaseTradingSystem(abc.ABC):
         """Start fresh daily counters at midnight in ``zone`` (caller holds the lock)."""
         today = self._today(now)
         if self._ledger.daily.day != today:
-            self._ledger = attrs.evolve(self._ledger, daily=self._ledger.daily.rolled(today))
+            self._ledger = self._counted(attrs.evolve(self._ledger, daily=self._ledger.daily.rolled(today)))
             self._tripped = {t for t in self._tripped if t[0] == today}
             try:
                 self.store.save_ledger(self._ledger)
@@ -199,6 +210,16 @@ class BaseTradingSystem(abc.ABC):
                 client = exchange(venue, self._settings)
                 self.exchanges[venue] = client
             return client
+
+    def _counted(self, ledger: Ledger) -> Ledger:
+        """``ledger`` with its daily loss recounted from the trades by
+        :func:`arbkit.trade.daily_loss`, the one place it is computed: never accumulated, so
+        an unwind inside a trade that stays hedged is counted and a corrected record is not
+        counted twice (caller holds the lock, after updating ``_trades``)."""
+        loss = daily_loss(self._trades, ledger.daily.day, self.zone)
+        if loss == ledger.daily.loss:
+            return ledger
+        return attrs.evolve(ledger, daily=attrs.evolve(ledger.daily, loss=loss))
 
     def _venue_balances(self) -> Mapping[str, Decimal] | None:
         """Cash per venue for the balance check; ``None`` uses the ledger balance (paper)."""
@@ -337,13 +358,13 @@ class BaseTradingSystem(abc.ABC):
             pnl = trade.unwind_proceeds - trade.total_cost
             trade = attrs.evolve(trade, realised_pnl=pnl)
             realised += pnl
-            daily = attrs.evolve(daily, loss=daily.loss + max(-pnl, ZERO))
         new_ledger = attrs.evolve(ledger, balance=balance, daily=daily, realised_pnl=realised)
         # Memory is the truth of what happened (live orders cannot be un-sent), so it is
         # updated even if the store fails; the failure is reported on the result.
         self._ledger = new_ledger
         self._index[trade.id] = len(self._trades)
         self._trades.append(trade)
+        new_ledger = self._ledger = self._counted(new_ledger)
         error = None
         try:
             self.store.append_trade(trade, new_ledger)
@@ -371,8 +392,7 @@ class BaseTradingSystem(abc.ABC):
         open_positions = tuple(t for t in trades if t.status.holds_position)
         unrealised = ZERO
         for trade in open_positions:
-            per_contract = trade.opportunity.expected_payout / trade.opportunity.expected_size
-            unrealised += trade.hedged_size * per_contract + trade.unwind_proceeds - trade.total_cost
+            unrealised += trade.expected_profit
         return TradingState(
             mode=self.mode,
             initial_balance=ledger.initial_balance,
@@ -430,14 +450,13 @@ class BaseTradingSystem(abc.ABC):
                     continue
                 ledger = self._ledger
                 pnl = settlement.realised_pnl
-                daily = attrs.evolve(ledger.daily, loss=ledger.daily.loss + max(-pnl, ZERO))
                 self._ledger = attrs.evolve(
                     ledger,
                     balance=ledger.balance + settlement.payout,
                     realised_pnl=ledger.realised_pnl + pnl,
-                    daily=daily,
                 )
                 self._trades[self._index[current.id]] = settlement.trade
+                self._ledger = self._counted(self._ledger)
                 try:
                     self.store.update_trade(settlement.trade, self._ledger)
                 except PersistenceError as exc:

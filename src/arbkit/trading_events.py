@@ -32,16 +32,22 @@ def trade_events(mode: str, trade: Trade, now: datetime) -> list[Event]:
         events.append(Event(kind, mode, head, message, severity, trade_id=trade.id, data=data, time=now))
 
     if trade.status is TradeStatus.OPEN:
-        per_contract = trade.opportunity.expected_payout / trade.opportunity.expected_size
-        expected = trade.hedged_size * per_contract - trade.total_cost
+        # Everything paid, less what unwinds of an excess brought back (Trade.expected_profit).
+        expected = trade.expected_profit
         event(
             EventKind.TRADE_EXECUTED,
             "New arb",
-            f"{title} ({trade.hedged_size} contracts, cost ${trade.total_cost.quantize(CENT)}, "
-            f"expected {_usd(expected)})",
+            f"{title} ({trade.hedged_size} contracts, cost ${trade.total_cost.quantize(CENT)}"
+            + (
+                f", ${trade.unwind_proceeds.quantize(CENT)} back from unwinds"
+                if trade.unwind_proceeds > 0
+                else ""
+            )
+            + f", expected {_usd(expected)})",
             Severity.INFO,
             contracts=str(trade.hedged_size),
             total_cost=str(trade.total_cost),
+            unwind_proceeds=str(trade.unwind_proceeds),
             expected_profit=str(expected),
         )
     for index, leg in enumerate(trade.legs):

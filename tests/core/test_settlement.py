@@ -89,16 +89,43 @@ def test_a_resolved_pair_pays_out_the_guaranteed_profit(
     assert stored.ledger.balance == state.balance
 
 
-def test_void_on_both_venues_refunds_cost_but_not_fees(setup: tuple) -> None:  # type: ignore[type-arg]
-    system, alpha, beta, _ = setup
+def test_void_that_pays_nothing_is_booked_as_nothing_paid(setup: tuple) -> None:  # type: ignore[type-arg]
+    # A void market whose venue gives no payout (Polymarket outcomePrices ["0","0"]) pays nothing:
+    # it used to be booked as a $9 refund at cost, $9 of balance the account never received.
+    system, alpha, beta, events = setup
+    before = system.state().balance
     alpha.resolve("A", {}, state="void")
     beta.resolve("B", {}, state="void")
     (settlement,) = system.check_settlements()
     assert settlement.void
     assert not settlement.disagreement
-    assert settlement.payout == D(9)
-    assert settlement.realised_pnl == D("-0.17")
-    assert system.state().daily_loss == D("0.17")
+    assert settlement.payout == D(0)
+    assert settlement.realised_pnl == D("-9.17")
+    assert system.state().balance == before
+    assert system.state().daily_loss == D("9.17")
+    assert "the venue paid nothing" in settlement.trade.note
+    assert "(void)" in events[0].text
+
+
+def test_void_refunded_by_the_venue_is_booked_at_what_it_pays(setup: tuple) -> None:  # type: ignore[type-arg]
+    # Kalshi reports a void/refund as a settlement value per YES contract (NO pays 1 minus it);
+    # the adapter gives those payouts, and settlement books exactly them.
+    system, alpha, beta, _ = setup
+    alpha.resolve("A", {"yes": "0.40", "no": "0.60"}, state="void")
+    beta.resolve("B", {"yes": "0.50", "no": "0.50"}, state="void")
+    (settlement,) = system.check_settlements()
+    assert settlement.void
+    assert settlement.payout == D(9)  # 10 x 0.40 on A's YES + 10 x 0.50 on B's NO
+    assert settlement.realised_pnl == D("-0.17")  # the fee is not refunded
+
+
+def test_fifty_fifty_pays_half_per_contract_on_each_venue(setup: tuple) -> None:  # type: ignore[type-arg]
+    system, alpha, beta, _ = setup
+    alpha.resolve("A", {"yes": "0.5", "no": "0.5"})
+    beta.resolve("B", {"yes": "0.5", "no": "0.5"})
+    (settlement,) = system.check_settlements()
+    assert settlement.payout == D(10)  # 5 + 5: a complete set still pays $1
+    assert not settlement.disagreement
 
 
 @pytest.mark.parametrize(
@@ -143,7 +170,7 @@ def test_one_venue_void_the_other_resolved_is_a_disagreement(setup: tuple) -> No
     (settlement,) = system.check_settlements()
     assert settlement.disagreement
     assert "one voided" in settlement.note
-    assert settlement.payout == D(4)  # A refunded at cost, B's NO lost
+    assert settlement.payout == D(0)  # A void and unpaid by its venue, B's NO lost
 
 
 def test_a_venue_error_is_recorded_and_the_trade_waits(setup: tuple) -> None:  # type: ignore[type-arg]
