@@ -8,12 +8,20 @@ configuration and report, and how a leg's orders add up to its
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import attrs
 
-from arbkit.errors import OrderRejected
+from arbkit.errors import (
+    AuthenticationError,
+    ConfigError,
+    ExchangeError,
+    NetworkError,
+    OrderRejected,
+    ValidationError,
+)
 from arbkit.exchange import Exchange
 from arbkit.journal import leg_intent
 from arbkit.models import Market, Side, TimeInForce
@@ -21,10 +29,14 @@ from arbkit.trade import LegStatus, Trade, TradeLeg
 
 __all__ = [
     "DONE",
+    "EXISTS",
+    "IN_FLIGHT",
     "NEW",
     "NOT_PLACED",
+    "REFUSED",
     "REJECTED",
     "RESTING",
+    "SKIPPED",
     "UNKNOWN",
     "ExecutionConfig",
     "ExecutionReport",
@@ -34,20 +46,28 @@ __all__ = [
     "floor_to",
     "is_duplicate",
     "leg_record",
+    "order_fate",
     "reason",
 ]
 
 ZERO = Decimal(0)
 
-# Order states inside one execution.
-NEW, DONE, RESTING, REJECTED, NOT_PLACED, UNKNOWN = (
+# Order states inside one execution. ``IN_FLIGHT``: the venue took the order but has not
+# decided it yet (Polymarket's ``delayed``, a sports taker delay): it is neither resting
+# (never cancelled as if it were) nor final. ``NOT_PLACED`` is only read from old journals.
+# ``SKIPPED``: certainly never sent (another leg would have been refused, or the journal failed).
+NEW, DONE, RESTING, REJECTED, NOT_PLACED, UNKNOWN, IN_FLIGHT, SKIPPED = (
     "new",
     "done",
     "resting",
     "rejected",
     "not_placed",
     "unknown",
+    "in_flight",
+    "skipped",
 )
+#: What an exception from ``place_order`` says about the order (see :func:`order_fate`).
+REFUSED, EXISTS = "refused", "exists"
 
 
 @attrs.frozen
@@ -60,8 +80,12 @@ class ExecutionConfig:
       resting remainders) before the unwind starts.
     * ``max_unwind_loss_per_contract``: the unwind's worst price is the entry price minus this.
     * ``unwind_ladder_steps`` / ``unwind_step_pause_seconds``: the sell-back ladder.
-    * ``reconcile_seconds``: how long to look for an order whose outcome is unknown.
-    * ``place_attempts``: sends of one order when the venue certainly did not take it.
+    * ``reconcile_seconds``: how long to look for an order whose outcome is unknown before
+      fencing it by an identical re-send. Not finding it is never taken as "not placed".
+    * ``place_attempts``: sends of one order (the first and its identical re-sends, each under
+      the same client order id, which the venue refuses as a duplicate if an earlier one landed).
+    * ``in_flight_seconds``: how long to follow an order the venue holds undecided (Polymarket
+      ``delayed``: about 3 s on sports markets) before leaving it to the reconciliation job.
     * ``max_topups``: extra orders per partly filled leg.
     * ``cancel_attempts``: tries of each cancel.
     """
@@ -74,6 +98,7 @@ class ExecutionConfig:
     unwind_step_pause_seconds: float = 0.2
     reconcile_seconds: float = 2.0
     place_attempts: int = 2
+    in_flight_seconds: float = 10.0
     retry_pause_seconds: float = 0.05
     max_topups: int = 1
     cancel_attempts: int = 3
@@ -85,6 +110,8 @@ class ExecutionReport:
 
     trade: Trade
     errors: tuple[tuple[str, str, BaseException], ...] = ()
+    #: Set when the journal could not be written during the trade (the caller must stop trading).
+    journal_failure: str | None = None
 
 
 @attrs.define
@@ -103,6 +130,9 @@ class OrderAttempt:
     cost: Decimal = ZERO
     fees: Decimal = ZERO
     error: str | None = None
+    #: When the order was first built: part of the request, so a re-send (even from another
+    #: process, rebuilt from the journal) is the very same order (Polymarket signs it).
+    created_at: datetime | None = None
 
     def intent(self, leg: TradeLeg) -> dict[str, Any]:
         """The journal record of this order's intent."""
@@ -118,6 +148,7 @@ class OrderAttempt:
             order_id=self.order_id,
         )
         data["purpose"] = self.purpose
+        data["created_at"] = self.created_at.isoformat() if self.created_at else None
         return data
 
     def result(self) -> dict[str, Any]:
@@ -154,7 +185,8 @@ class LegRun:
 
     @property
     def unknown(self) -> bool:
-        return any(o.state in (UNKNOWN, RESTING) for o in self.orders)
+        """An order of this leg may still fill or may exist unseen: its held size is not known."""
+        return any(o.state in (UNKNOWN, RESTING, IN_FLIGHT, NEW, NOT_PLACED) for o in self.orders)
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
@@ -170,7 +202,7 @@ def leg_record(run: LegRun) -> TradeLeg:
     sold = run.total(Side.SELL)
     buy_cost = run.total(Side.BUY, "cost")
     proceeds = run.total(Side.SELL, "cost") - run.total(Side.SELL, "fees")
-    sent = [o for o in run.orders if o.state not in (NEW, REJECTED) or o.order_id]
+    sent = [o for o in run.orders if o.state not in (NEW, REJECTED, SKIPPED) or o.order_id]
     errors = [o.error for o in run.orders if o.error]
     entry = run.orders[0] if run.orders else None
     if run.unknown:
@@ -207,7 +239,35 @@ def reason(exc: BaseException) -> str:
     return str(venue_message or exc)[:300]
 
 
-def is_duplicate(exc: OrderRejected) -> bool:
+def is_duplicate(exc: ExchangeError) -> bool:
     """The venue refused an order because one with the same client id / hash already exists."""
     text = f"{exc} {exc.venue_message or ''} {exc.code or ''}".lower()
     return exc.status_code == 409 or "already exist" in text
+
+
+def order_fate(exc: BaseException) -> str:
+    """What an exception from ``place_order`` says about that order: the one place that decides.
+
+    * :data:`REFUSED`: the venue answered *for this order* that it did not take it (a 4xx with
+      its refusal body: rejection, insufficient balance, closed market, bad price, auth), or the
+      client refused it before sending (validation, configuration).
+    * :data:`EXISTS`: the venue refused it as a duplicate: an order with this client order id
+      (or hash) is already there.
+    * :data:`UNKNOWN`: anything else: timeouts, dropped connections, every 5xx, and 429/503
+      too (a rate limiter or gateway in front of the handler answers exactly as one behind it,
+      so the order may have been taken). Unknown is not absent: it is reconciled by client
+      order id and fenced by an identical re-send, never assumed away.
+    """
+    if isinstance(exc, ExchangeError) and is_duplicate(exc):
+        return EXISTS
+    if isinstance(exc, ValidationError | ConfigError | AuthenticationError):
+        return REFUSED
+    if isinstance(exc, NetworkError):
+        return UNKNOWN
+    if isinstance(exc, OrderRejected):
+        return REFUSED
+    if isinstance(exc, ExchangeError):
+        status = exc.status_code
+        if status is not None and 400 <= status < 500 and status not in (408, 425, 429):
+            return REFUSED
+    return UNKNOWN

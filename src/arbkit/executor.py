@@ -3,26 +3,40 @@
 :class:`OrderExecutor` turns an :class:`~arbkit.opportunity.Opportunity` into real orders
 through :class:`~arbkit.exchange.Exchange` objects (it never names a venue):
 
-1. The intent (trade id, legs, client order ids, and each venue order id a client can
-   tell in advance through ``order_id_for``) is journalled and fsynced
-   (:mod:`arbkit.journal`) before the first order leaves.
+1. The intent (trade id, legs, client order ids, each order's creation time, and each venue
+   order id a client can tell in advance through ``order_id_for``) is journalled and fsynced
+   (:mod:`arbkit.journal`) before the first order leaves. If it cannot be written, nothing
+   is sent.
 2. Every leg is sent at once from a small thread pool, as an immediate-or-cancel (or
    fill-or-kill) limit order at the leg's ``limit_price``, with the client order id
-   derived from the trade id (:func:`arbkit.trade.client_order_id`). Placing legs one
-   after the other (PolyMix's way) leaves the first leg naked for a whole round trip.
-3. ``OutcomeUnknown`` (timeout, 5xx after sending, dropped connection) is reconciled by
-   ``find_order(client_order_id)`` / ``get_order(order_id)`` with a short bounded retry;
-   an order is never re-sent blindly. An order the venue certainly did not take (429,
-   503, no connection, or not found after reconciling) is sent again under the *same*
-   client order id, which every venue refuses as a duplicate if the first did land.
-4. Hedging: legs that filled only partly are topped up at their limit price while the
+   derived from the trade id (:func:`arbkit.trade.client_order_id`).
+3. **An order's fate** is decided in one place, :func:`arbkit.execution.order_fate`:
+   *placed* (the venue answered with the order), *refused* (the venue answered for that
+   order that it did not take it: a 4xx with its refusal body) or *unknown* (timeouts,
+   drops, every 5xx, 429 and 503 alike: a limiter in front of the handler answers exactly
+   as one behind it). Unknown is never taken for absent: the order is looked up by client
+   order id (then venue id) for ``reconcile_seconds``, and if it is still not seen it is
+   **fenced** by re-sending the identical order (same client order id; the same signed
+   order where the venue has no client ids, so the same hash): the venue either takes
+   it now (placed, once) or refuses it as a duplicate (it exists: looked up again). What
+   stays unknown is left in the journal, unfinished, for the reconciliation job
+   (:mod:`arbkit.reconcile`), and its trade is never settled meanwhile.
+4. An order the venue holds undecided (Polymarket ``delayed``, a sports taker delay) is in
+   flight: followed until its trades decide it (``in_flight_seconds``), never cancelled as
+   if it were resting.
+5. Hedging: legs that filled only partly are topped up at their limit price while the
    first fill is younger than ``max_unhedged_seconds``; what is still unequal after that
    is unwound: each excess is sold back on a short limit-price ladder from the best bid
    down to the worst acceptable price (``max_unwind_loss_per_contract`` under the entry
-   price), re-reading the book between steps, so one thin book cannot turn a small loss
-   into a large one. Whatever cannot be sold is recorded as exposure: the trade never
-   pretends to be flat.
-5. Resting remainders are cancelled; a cancel that fails is retried and reported.
+   price), re-reading the book between steps. A residual smaller than the coarsest leg's
+   size increment (a Polymarket buy spent in whole cents yields 50.9945 shares against 51
+   Kalshi contracts) cannot be traded on any venue: the trade is open with that residual
+   recorded, not stuck in exposure. Whatever else cannot be sold is recorded as exposure:
+   the trade never pretends to be flat.
+6. Resting remainders are cancelled; a cancel that fails is retried and reported.
+7. A journal write that fails mid-trade does not raise: the trade goes on being hedged and
+   recorded in memory, and the report carries ``journal_failure`` so the trading system
+   stops trading (its kill switch) and alerts.
 
 Every state change is one journal record, so :meth:`OrderExecutor.resume` can finish an
 interrupted trade after a crash from the journal and the venues alone.
@@ -40,23 +54,18 @@ from decimal import Decimal
 
 import attrs
 
-from arbkit.errors import (
-    ArbkitError,
-    ExchangeUnavailable,
-    InvalidResponse,
-    NetworkError,
-    OrderNotFound,
-    OrderRejected,
-    OutcomeUnknown,
-    RateLimited,
-)
+from arbkit.errors import ArbkitError, OrderNotFound, PersistenceError, RateLimited
 from arbkit.exchange import Exchange
 from arbkit.execution import (
     DONE,
+    EXISTS,
+    IN_FLIGHT,
     NEW,
     NOT_PLACED,
+    REFUSED,
     REJECTED,
     RESTING,
+    SKIPPED,
     UNKNOWN,
     ExecutionConfig,
     ExecutionReport,
@@ -64,12 +73,12 @@ from arbkit.execution import (
     OrderAttempt,
     ceil_to,
     floor_to,
-    is_duplicate,
     leg_record,
+    order_fate,
     reason,
 )
 from arbkit.journal import INTENT, Journal, JournalEntry
-from arbkit.models import Order, OrderRequest, Side, TimeInForce
+from arbkit.models import Order, OrderRequest, OrderStatus, Side, TimeInForce, utcnow
 from arbkit.opportunity import Opportunity
 from arbkit.trade import (
     OpportunitySummary,
@@ -99,6 +108,7 @@ class OrderExecutor:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="arbkit-leg")
         self._errors: list[tuple[str, str, BaseException]] = []
         self._errors_lock = threading.Lock()
+        self._journal_failure: str | None = None
 
     def close(self) -> None:
         """Stop the worker threads."""
@@ -108,17 +118,28 @@ class OrderExecutor:
     def execute(
         self, opportunity: Opportunity, *, trade_id: str, now: datetime, clients: Mapping[str, Exchange]
     ) -> ExecutionReport:
-        """Trade ``opportunity``; never raises on a venue error (raises only if the journal fails).
+        """Trade ``opportunity``; never raises on a venue error nor on a journal failure.
 
         ``clients`` maps each leg's exchange to its client (resolved by the caller's thread).
+        A journal that cannot be written is reported in ``ExecutionReport.journal_failure``:
+        before the intent, nothing is sent; later, the trade is finished in memory.
         """
         self._errors = []
+        self._journal_failure = None
         legs = []
         for index, leg in enumerate(opportunity.legs):
             record = TradeLeg.planned(leg, trade_id=trade_id, index=index, size=opportunity.size)
             run = LegRun(index, record, leg.market, clients[leg.exchange])
             run.orders.append(
-                OrderAttempt(index, "entry", record.client_order_id, leg.side, leg.limit_price, leg.size)
+                OrderAttempt(
+                    index,
+                    "entry",
+                    record.client_order_id,
+                    leg.side,
+                    leg.limit_price,
+                    leg.size,
+                    created_at=now,
+                )
             )
             legs.append(run)
         for run in legs:
@@ -132,7 +153,7 @@ class OrderExecutor:
             created_at=now,
             updated_at=now,
         )
-        self.journal.append(
+        intent_ok = self._journal(
             trade_id,
             INTENT,
             trade=trade_to_dict(skeleton),
@@ -140,25 +161,40 @@ class OrderExecutor:
         )
         started = time.monotonic()
         # A leg the venue would refuse outright (size, tick, credentials): send nothing at all.
-        todo = [] if any(r.hard_failure for r in legs) else [r for r in legs if r.orders[0].state == NEW]
+        send = intent_ok and not any(r.hard_failure for r in legs)
+        todo = [r for r in legs if r.orders[0].state == NEW] if send else []
+        for run in legs:
+            order = run.orders[0]
+            if run not in todo and order.state == NEW:
+                order.state = SKIPPED
+                order.error = order.error or (
+                    "not sent: the journal could not be written" if not intent_ok else "not sent"
+                )
+                if intent_ok:
+                    self._journal(trade_id, RESULT, **order.result())
         if self.config.concurrent:
             list(self._pool.map(lambda r: self._send(trade_id, r, r.orders[0]), todo))
         else:
             for run in todo:
                 self._send(trade_id, run, run.orders[0])
         self._hedge(trade_id, legs, deadline=started + self.config.max_unhedged_seconds, topups=True)
-        return ExecutionReport(self._build(skeleton, legs, now), tuple(self._errors))
+        return ExecutionReport(
+            self._build(skeleton, legs, now), tuple(self._errors), journal_failure=self._journal_failure
+        )
 
     def resume(
         self, entry: JournalEntry, *, now: datetime, clients: Callable[[str], Exchange]
     ) -> ExecutionReport:
-        """Finish a trade interrupted by a crash: reconcile every order of ``entry`` and hedge.
+        """Finish an interrupted trade: reconcile every order of ``entry``, fence the unseen, hedge.
 
-        Orders without a journalled result are looked up (by client order id, then venue
-        order id); legs that are still unequal are unwound. Raises only when a venue cannot
-        be asked at all (the entry then stays unfinished for the next try).
+        Orders without a journalled answer are looked up (by client order id, then venue
+        order id); one still not seen is fenced by re-sending the identical order (the venue
+        refuses a duplicate if the first landed). An order that cannot be decided stays
+        unknown (the trade is then ``exposure`` with the entry unfinished, for the next
+        reconciliation). Raises only when a venue cannot be asked at all.
         """
         self._errors = []
+        self._journal_failure = None
         intent = entry.intent
         if intent is None:
             raise ArbkitError(f"journal entry {entry.trade_id} has no intent record")
@@ -168,6 +204,7 @@ class OrderExecutor:
         planned = list(intent.data.get("orders", [])) + [r.data for r in entry.steps(ORDER)]
         for data in planned:
             run = legs[int(data["leg"])]
+            created = data.get("created_at")
             order = OrderAttempt(
                 run.index,
                 str(data.get("purpose", "entry")),
@@ -176,6 +213,7 @@ class OrderExecutor:
                 Decimal(str(data["price"])),
                 Decimal(str(data["size"])),
                 order_id=data.get("order_id"),
+                created_at=datetime.fromisoformat(created) if created else None,
             )
             done = results.get(order.client_order_id)
             if done is not None:
@@ -189,11 +227,27 @@ class OrderExecutor:
         for run in legs:
             run.market = run.client.market(run.record.market_id)
             for order in run.orders:
-                if order.state in (NEW, UNKNOWN, RESTING, NOT_PLACED):
-                    self._settle_unknown(entry.trade_id, run, order)
+                if order.state in (NEW, UNKNOWN, RESTING, NOT_PLACED, IN_FLIGHT):
+                    self._resolve(entry.trade_id, run, order)
             run.hard_failure = any(o.state == REJECTED and o.purpose == "entry" for o in run.orders)
         self._hedge(entry.trade_id, legs, deadline=time.monotonic(), topups=False)
-        return ExecutionReport(self._build(skeleton, legs, now), tuple(self._errors))
+        return ExecutionReport(
+            self._build(skeleton, legs, now), tuple(self._errors), journal_failure=self._journal_failure
+        )
+
+    # -- the journal -------------------------------------------------------------------------
+    def _journal(self, trade_id: str, step: str, **data: object) -> bool:
+        """Append one record; a failure is remembered (the trade goes on in memory), not raised."""
+        try:
+            self.journal.append(trade_id, step, **data)
+        except PersistenceError as exc:
+            with self._errors_lock:
+                first = self._journal_failure is None
+                self._journal_failure = self._journal_failure or str(exc)
+            if first:
+                self._error("journal", f"journal {step} of {trade_id}", exc)
+            return False
+        return True
 
     # -- one order ---------------------------------------------------------------------------
     def _error(self, venue: str, operation: str, exc: BaseException) -> None:
@@ -212,6 +266,7 @@ class OrderExecutor:
             order.size,
             tif,
             client_order_id=order.client_order_id,
+            created_at=order.created_at,
         )
 
     def _precompute_id(self, run: LegRun, order: OrderAttempt) -> None:
@@ -226,48 +281,73 @@ class OrderExecutor:
             run.hard_failure = order.purpose == "entry"
             self._error(run.record.exchange, f"prepare order {order.client_order_id}", exc)
 
+    def _same_order(self, run: LegRun, order: OrderAttempt) -> bool:
+        """Whether re-sending ``order`` now sends the very same order (so the venue deduplicates).
+
+        A client with ``order_id_for`` (the id is a hash of the signed order) must give the
+        journalled id again; one without identifies orders by client order id, which the
+        venue keeps unique.
+        """
+        order_id_for = getattr(run.client, "order_id_for", None)
+        if order_id_for is None or order.order_id is None:
+            return True
+        try:
+            return bool(str(order_id_for(self._request(run, order))) == order.order_id)
+        except ArbkitError:
+            return False
+
     def _send(self, trade_id: str, run: LegRun, order: OrderAttempt) -> None:
-        """Send one order (retrying only when it certainly was not taken), then journal its result."""
+        """Send one order and decide its fate (placed / refused / unknown), then journal it.
+
+        Unknown is looked up for ``reconcile_seconds``, then fenced by an identical re-send
+        (``place_attempts`` sends in all); what is still undecided stays ``unknown``.
+        """
         venue = run.record.exchange
-        request = self._request(run, order)
-        for attempt in range(max(1, self.config.place_attempts)):
+        attempts = max(1, self.config.place_attempts)
+        for attempt in range(attempts):
             try:
-                placed = run.client.place_order(request)
-            except OrderRejected as exc:
-                if attempt > 0 and is_duplicate(exc):  # the earlier send did land after all
-                    self._settle_unknown(trade_id, run, order, journal=False)
-                else:
+                placed = run.client.place_order(self._request(run, order))
+            except Exception as exc:
+                fate = order_fate(exc)
+                self._error(venue, f"place order {order.client_order_id}", exc)
+                if fate == REFUSED:
+                    # The venue answered for this very order (same client order id / hash).
                     order.state, order.error = REJECTED, reason(exc)
                     run.hard_failure = run.hard_failure or order.purpose == "entry"
-                    self._error(venue, f"place order {order.client_order_id}", exc)
-                break
-            except (OutcomeUnknown, InvalidResponse) as exc:
-                self._error(venue, f"place order {order.client_order_id}", exc)
-                self._settle_unknown(trade_id, run, order, journal=False)
-                if order.state != NOT_PLACED:
                     break
-            except (RateLimited, ExchangeUnavailable, NetworkError) as exc:
-                order.state, order.error = NOT_PLACED, reason(exc)
-                self._error(venue, f"place order {order.client_order_id}", exc)
-                pause = self.config.retry_pause_seconds
-                if isinstance(exc, RateLimited) and exc.retry_after is not None:
-                    pause = max(pause, min(float(exc.retry_after), self.config.max_unhedged_seconds / 2))
-                time.sleep(pause)
-            except ArbkitError as exc:  # refused before sending: credentials, validation
-                order.state, order.error = REJECTED, reason(exc)
-                run.hard_failure = run.hard_failure or order.purpose == "entry"
-                self._error(venue, f"place order {order.client_order_id}", exc)
-                break
-            except Exception as exc:  # a bug after sending: the order may exist
-                self._error(venue, f"place order {order.client_order_id}", exc)
-                self._settle_unknown(trade_id, run, order, journal=False)
-                break
+                order.state, order.error = UNKNOWN, reason(exc)
+                if self._reconcile(run, order) or fate == EXISTS:
+                    break  # found; or it exists but cannot be read yet (stays unknown)
+                if attempt + 1 >= attempts or not self._same_order(run, order):
+                    break
+                self._pause(exc)
             else:
                 self._apply(run, order, placed, exact=False)
-                if order.state == RESTING:
-                    self._finish_resting(run, order)
+                self._follow(run, order)
                 break
-        self.journal.append(trade_id, RESULT, **order.result())
+        self._journal(trade_id, RESULT, **order.result())
+
+    def _pause(self, exc: BaseException) -> None:
+        pause = self.config.retry_pause_seconds
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            pause = max(pause, min(float(exc.retry_after), self.config.max_unhedged_seconds / 2))
+        if pause > 0:
+            time.sleep(pause)
+
+    def _resolve(self, trade_id: str, run: LegRun, order: OrderAttempt) -> None:
+        """Recovery: decide an order the journal left undecided (look up, then fence by re-send)."""
+        was_acknowledged = order.state in (RESTING, IN_FLIGHT)
+        if self._reconcile(run, order):
+            self._journal(trade_id, RESULT, **order.result())
+            return
+        if was_acknowledged or not self._same_order(run, order):
+            # The venue took it (it cannot be re-sent), or this process cannot rebuild the very
+            # same order: it stays unknown until a lookup finds it.
+            order.state = UNKNOWN
+            order.error = order.error or "outcome unknown: not found at the venue yet"
+            self._journal(trade_id, RESULT, **order.result())
+            return
+        self._send(trade_id, run, order)
 
     def _apply(self, run: LegRun, order: OrderAttempt, placed: Order, *, exact: bool) -> None:
         """Take the venue's word on an order: id, fills, cost, fees, whether it can still fill."""
@@ -283,8 +363,45 @@ class OrderExecutor:
             # The venue did not report a fee (Polymarket's order payloads carry none): price it
             # from the market's schedule at the average fill price.
             order.fees = fees.order_fee([(order.cost / order.filled, order.filled)], taker=True)
-        order.state = DONE if placed.status.is_final else RESTING
+        if placed.status.is_final:
+            order.state = DONE
+        elif placed.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
+            order.state = IN_FLIGHT  # taken but undecided (a taker delay): not resting
+        else:
+            order.state = RESTING
         order.error = None
+
+    def _follow(self, run: LegRun, order: OrderAttempt) -> None:
+        """After the venue's answer: cancel a resting remainder, follow an in-flight order."""
+        if order.state == RESTING:
+            self._finish_resting(run, order)
+        elif order.state == IN_FLIGHT:
+            self._await_in_flight(run, order)
+
+    def _await_in_flight(self, run: LegRun, order: OrderAttempt) -> None:
+        """Follow an order the venue holds undecided until it is final; never cancel it."""
+        assert order.order_id is not None
+        deadline = time.monotonic() + self.config.in_flight_seconds
+        pause = 0.05
+        while True:
+            try:
+                found = run.client.get_order(order.order_id, market=run.market)
+            except ArbkitError as exc:
+                self._error(run.record.exchange, f"order {order.order_id} in flight", exc)
+                found = None
+            if found is not None:
+                self._apply(run, order, found, exact=found.status.is_final)
+                if order.state == DONE:
+                    return
+                if order.state == RESTING:  # it came to rest: an ordinary resting remainder
+                    self._finish_resting(run, order)
+                    return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                order.error = f"order {order.order_id} still in flight at the venue"
+                return  # stays IN_FLIGHT: the reconciliation job follows it
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, 0.5)
 
     def _exact_fills(self, run: LegRun, order: OrderAttempt) -> None:
         """Replace an order lookup's average (some venues report the limit) with its actual fills."""
@@ -307,10 +424,11 @@ class OrderExecutor:
                 found = None
         return found
 
-    def _settle_unknown(
-        self, trade_id: str, run: LegRun, order: OrderAttempt, *, journal: bool = True
-    ) -> None:
-        """Find out whether an order exists, retrying briefly; never sends anything."""
+    def _reconcile(self, run: LegRun, order: OrderAttempt) -> bool:
+        """Look for an order for ``reconcile_seconds``; True once found (and applied).
+
+        Never sends anything, and not finding it decides nothing: the caller fences it.
+        """
         deadline = time.monotonic() + self.config.reconcile_seconds
         pause = 0.02
         while True:
@@ -318,24 +436,16 @@ class OrderExecutor:
                 found = self._lookup(run, order)
             except ArbkitError as exc:
                 self._error(run.record.exchange, f"reconcile {order.client_order_id}", exc)
-                found, failed = None, True
-            else:
-                failed = False
+                found = None
             if found is not None:
                 self._apply(run, order, found, exact=True)
-                if order.state == RESTING:
-                    self._finish_resting(run, order)
-                break
+                self._follow(run, order)
+                return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                # Not there after the whole window: the venue never took it (or could not be asked).
-                order.state = UNKNOWN if failed else NOT_PLACED
-                order.error = order.error or ("outcome unknown" if failed else "not found at the venue")
-                break
+                return False
             time.sleep(min(pause, remaining))  # the last look is at the deadline itself
             pause = min(pause * 2, 0.25)
-        if journal:
-            self.journal.append(trade_id, RESULT, **order.result())
 
     def _finish_resting(self, run: LegRun, order: OrderAttempt) -> None:
         """Cancel what remains of an order that can still fill; retry a failing cancel, report it."""
@@ -398,6 +508,7 @@ class OrderExecutor:
             Side.BUY,
             run.record.limit_price,
             size,
+            created_at=utcnow(),
         )
 
         def job() -> None:
@@ -407,14 +518,18 @@ class OrderExecutor:
         return job
 
     def _send_extra(self, trade_id: str, run: LegRun, order: OrderAttempt) -> None:
-        """Journal a top-up or unwind order, then send it (or journal why it was not sent)."""
+        """Journal a top-up or unwind order, then send it (or journal why it was not sent).
+
+        If the journal fails, the order is still sent: a hedge recorded in memory (and in the
+        store) is worth more than a naked leg that is journalled.
+        """
         run.orders.append(order)
         self._precompute_id(run, order)
-        self.journal.append(trade_id, ORDER, **order.intent(run.record))
+        self._journal(trade_id, ORDER, **order.intent(run.record))
         if order.state == NEW:
             self._send(trade_id, run, order)
         else:
-            self.journal.append(trade_id, RESULT, **order.result())
+            self._journal(trade_id, RESULT, **order.result())
 
     def _unwind(self, trade_id: str, run: LegRun, amount: Decimal) -> None:
         """Sell ``amount`` back on a ladder from the best bid to the worst acceptable price."""
@@ -444,10 +559,16 @@ class OrderExecutor:
             price = max(worst, floor_to(start - (start - worst) * share, tick))
             number = sum(1 for o in run.orders if o.purpose == "unwind") + 1
             order = OrderAttempt(
-                run.index, "unwind", f"{run.record.client_order_id}-u{number}", Side.SELL, price, remaining
+                run.index,
+                "unwind",
+                f"{run.record.client_order_id}-u{number}",
+                Side.SELL,
+                price,
+                remaining,
+                created_at=utcnow(),
             )
             self._send_extra(trade_id, run, order)
-            if order.state in (UNKNOWN, RESTING):
+            if order.state in (UNKNOWN, RESTING, IN_FLIGHT):
                 return  # do not sell what may already be sold
             remaining -= order.filled
 
@@ -457,15 +578,24 @@ class OrderExecutor:
         held = [run.held for run in legs]
         bought = sum((run.total(Side.BUY) for run in legs), ZERO)
         notes = []
+        residual = max(held) - min(held) if held else ZERO
         if any(run.unknown for run in legs):
             status = TradeStatus.EXPOSURE
-            notes.append("an order's outcome is unknown; recover() will reconcile it")
+            notes.append("an order's outcome is unknown; the reconciliation job will resolve it")
         elif bought == ZERO:
             status = TradeStatus.NO_FILL
         elif all(h == ZERO for h in held):
             status = TradeStatus.UNWOUND
         elif all(h == held[0] for h in held):
             status = TradeStatus.OPEN
+        elif min(held) > ZERO and residual < _coarsest_increment(legs):
+            # No venue can trade the difference (under the coarsest leg's size increment, e.g.
+            # 51 Kalshi contracts against 50.9945 Polymarket shares): hedged, residual recorded.
+            status = TradeStatus.OPEN
+            notes.append(
+                f"unhedged residual of {residual} contracts (below the venues' order size step): "
+                + ", ".join(f"{r.record.exchange} x{r.held}" for r in legs)
+            )
         else:
             status = TradeStatus.EXPOSURE
             notes.append(
@@ -475,7 +605,7 @@ class OrderExecutor:
                 )
             )
         errors = [o.error for run in legs for o in run.orders if o.error]
-        if errors and status is not TradeStatus.OPEN:
+        if errors and (status is not TradeStatus.OPEN or residual > ZERO):
             notes.append("; ".join(dict.fromkeys(e for e in errors if e)))
         requested = skeleton.opportunity.expected_size
         if status is TradeStatus.OPEN and held[0] < requested:
@@ -483,6 +613,12 @@ class OrderExecutor:
         return attrs.evolve(
             skeleton, legs=tuple(records), status=status, updated_at=now, note="; ".join(notes)[:1000]
         )
+
+
+def _coarsest_increment(legs: Sequence[LegRun]) -> Decimal:
+    """The largest size step among the legs' markets (1 when a market is not known)."""
+    steps = [run.market.size_increment if run.market is not None else Decimal(1) for run in legs]
+    return max(steps, default=Decimal(1))
 
 
 def _bind(

@@ -34,6 +34,7 @@ from arbkit.errors import (
     ArbkitError,
     AuthenticationError,
     ConfigError,
+    ExchangeError,
     PersistenceError,
 )
 from arbkit.exchange import Exchange
@@ -43,13 +44,14 @@ from arbkit.models import utcnow
 from arbkit.notify import Event, EventKind, Notifier, Severity
 from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex
+from arbkit.reconcile import Mismatch, Reconciler, ReconcileReport
 from arbkit.risk import RiskChain
 from arbkit.store import TradeStore
 from arbkit.trade import LegStatus, Trade, TradeResult, TradeStatus
 from arbkit.trading import BaseTradingSystem, BooksArg
 from arbkit.trading_events import trade_events
 
-__all__ = ["BANNER", "JOURNAL_FILE", "RealTradingSystem"]
+__all__ = ["BANNER", "JOURNAL_FILE", "RealTradingSystem", "ReconciliationMismatch"]
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -57,6 +59,10 @@ ZERO = Decimal(0)
 BANNER = "LIVE TRADING ENABLED - real trades will be executed"
 #: The journal's file name in ``Settings.data_dir`` when none is given.
 JOURNAL_FILE = "live_trading_journal.jsonl"
+
+
+class ReconciliationMismatch(ExchangeError):
+    """The store and a venue disagree (positions, cash or open orders); see :mod:`arbkit.reconcile`."""
 
 
 class RealTradingSystem(BaseTradingSystem):
@@ -113,6 +119,8 @@ class RealTradingSystem(BaseTradingSystem):
             journal = Journal(Path(journal) if journal is not None else folder / JOURNAL_FILE)
         self.journal = journal
         self.executor = OrderExecutor(journal, execution)
+        self.reconciler = Reconciler(self)
+        self._journal_broken: str | None = None
         self._balance_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="arbkit-balance")
         logger.warning(BANNER)
         if recover_on_start:
@@ -179,6 +187,10 @@ class RealTradingSystem(BaseTradingSystem):
         clients = {leg.exchange: self.client(leg.exchange) for leg in opportunity.legs}
         report = self.executor.execute(opportunity, trade_id=trade_id, now=now, clients=clients)
         self._remember_report(report, now)
+        if report.journal_failure is not None:
+            self._journal_broken = (
+                f"the trade journal failed during trade {trade_id}: {report.journal_failure}"
+            )
         return report.trade
 
     def _remember_report(self, report: ExecutionReport, now: datetime) -> None:
@@ -188,9 +200,21 @@ class RealTradingSystem(BaseTradingSystem):
     def _execute_and_record(
         self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
     ) -> TradeResult:
+        self._journal_broken = None
         result = super()._execute_and_record(opportunity, books, now, events)
         self._finish_journal(result.trade)
+        if self._journal_broken is not None:
+            self._trip(self._journal_broken, events)
         return result
+
+    def _trip(self, reason: str, events: list[Event]) -> None:
+        """The kill switch (caller holds the lock): refuse new trades, alert once."""
+        if self._halted is None:
+            self._halted = reason
+            logger.error("TRADING HALTED: %s", reason)
+            events.append(
+                self._event(EventKind.ERROR, "Trading halted", reason, Severity.ERROR, venue="journal")
+            )
 
     def _finish_journal(self, trade: Trade | None) -> None:
         """Mark a recorded trade final, unless an order's outcome is still unknown."""
@@ -200,19 +224,66 @@ class RealTradingSystem(BaseTradingSystem):
             self.journal.append(trade.id, FINAL, status=trade.status.value)
         except PersistenceError as exc:
             self._remember_error(exc, venue="journal", operation=f"finish {trade.id}", now=self._clock())
+            self._journal_broken = f"the trade journal failed finishing trade {trade.id}: {exc}"
+
+    def _settleable(self, trade: Trade) -> bool:
+        """Never settle a trade whose journal entry is unfinished: recovery may still change it."""
+        return super()._settleable(trade) and trade.id not in self._unfinished_ids()
+
+    def _unfinished_ids(self) -> set[str]:
+        try:
+            return {entry.trade_id for entry in self.journal.unfinished()}
+        except PersistenceError:
+            return {t.id for t in self._trades}  # cannot tell: settle nothing
+
+    # -- reconciliation -----------------------------------------------------------------------
+    def reconcile(self) -> ReconcileReport:
+        """One run of the reconciliation job (:class:`arbkit.reconcile.Reconciler`); never raises
+        on a venue error. Resolves unknown legs, settles, compares positions, cash and orders."""
+        return self.reconciler.run()
+
+    def report_mismatch(self, mismatch: Mismatch) -> None:
+        """Record a reconciliation mismatch in the error history and alert it."""
+        error = ReconciliationMismatch(mismatch.message, exchange=mismatch.venue)
+        with self._lock:
+            record = self._remember_error(
+                error, venue=mismatch.venue, operation=f"reconcile {mismatch.kind}", now=self._clock()
+            )
+        self._emit(
+            [
+                self._event(
+                    EventKind.ERROR,
+                    "Reconciliation mismatch",
+                    record.message,
+                    Severity.ERROR,
+                    venue=mismatch.venue,
+                    mismatch=mismatch.kind,
+                )
+            ]
+        )
 
     # -- recovery -----------------------------------------------------------------------------
     def recover(self) -> list[Trade]:
         """Reconcile every unfinished journal entry against the venues and finish it.
 
-        Orders are looked up (never re-sent); legs left unequal are unwound; each trade is
-        recorded (or its earlier record corrected) and the entry marked final. An entry whose
-        venues cannot be asked stays unfinished for the next call. Returns the trades.
+        Orders without an answer are looked up by client order id; one still not seen is
+        fenced by re-sending the identical order (never a second order); legs left unequal
+        are unwound; each trade is recorded (or its earlier record corrected) and the entry
+        marked final. An entry with an order still undecided, or whose venues cannot be
+        asked, stays unfinished (and its trade unsettled) for the next call, which the
+        reconciliation job makes every minute. Returns the trades.
         """
         done: list[Trade] = []
         events: list[Event] = []
         with self._lock:
-            for entry in self.journal.unfinished():
+            self._journal_broken = None
+            try:
+                unfinished = self.journal.unfinished()
+            except PersistenceError as exc:
+                self._remember_error(exc, venue="journal", operation="read", now=self._clock())
+                self._trip(f"the trade journal cannot be read: {exc}", events)
+                unfinished = []
+            for entry in unfinished:
                 now = self._clock()
                 try:
                     report = self.executor.resume(entry, now=now, clients=self.client)
@@ -228,10 +299,16 @@ class RealTradingSystem(BaseTradingSystem):
                     )
                     continue
                 self._remember_report(report, now)
+                if report.journal_failure is not None:
+                    self._journal_broken = f"the trade journal failed recovering {entry.trade_id}"
+                before = self._trades[self._index[entry.trade_id]] if entry.trade_id in self._index else None
                 trade = self._record_recovered(report.trade, now)
-                events.extend(trade_events(self.mode, trade, now))
+                if before is None or before.legs != trade.legs or before.status is not trade.status:
+                    events.extend(trade_events(self.mode, trade, now))
                 self._finish_journal(trade)
                 done.append(trade)
+            if self._journal_broken is not None:
+                self._trip(self._journal_broken, events)
         self._emit(events)
         if done:
             logger.warning("recovered %d interrupted live trade(s)", len(done))

@@ -420,6 +420,9 @@ class OrderRequest:
     time_in_force: TimeInForce = attrs.field(default=TimeInForce.GTC, converter=TimeInForce)
     client_order_id: str | None = attrs.field(default=None, validator=_client_order_id)
     expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    #: When the order was first built. A client that signs orders (Polymarket) signs this
+    #: time, so re-sending the same request, even from another process, is the same order.
+    created_at: datetime | None = attrs.field(default=None, validator=_aware)
 
     def __attrs_post_init__(self) -> None:
         self.market.outcome(self.outcome_id)  # raises on an outcome the market does not have

@@ -36,11 +36,12 @@ from arbkit.models import utcnow
 from arbkit.notify import Event, EventKind, Notifier, NotifierHub, Severity
 from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex, simulate_execution
-from arbkit.risk import RiskChain, RiskContext, RiskVerdict, default_chain
+from arbkit.risk import RiskChain, RiskContext, RiskDecision, RiskVerdict, default_chain
 from arbkit.settlement import Settlement, fetch_resolutions, settle_trade
 from arbkit.store import MAX_ERRORS, DailyCounters, Ledger, TradeStore, open_store
 from arbkit.trade import (
     ErrorRecord,
+    LegStatus,
     Trade,
     TradeResult,
     TradeStatus,
@@ -156,6 +157,34 @@ class BaseTradingSystem(abc.ABC):
         # A counter stored by an older version (which could count a corrected trade twice)
         # is replaced by the recount from the records.
         self._ledger = self._counted(self._ledger)
+        self._halted: str | None = None
+
+    # -- the kill switch ----------------------------------------------------------------------
+
+    @property
+    def halted(self) -> str | None:
+        """Why new trades are refused (the kill switch), or ``None`` while trading."""
+        return self._halted
+
+    def halt(self, reason: str) -> None:
+        """Stop new trades (settlement and reconciliation go on) and alert, once per reason."""
+        with self._lock:
+            first = self._halted is None
+            self._halted = self._halted or reason
+        if first:
+            logger.error("TRADING HALTED: %s", reason)
+            self._emit(
+                [self._event(EventKind.ERROR, "Trading halted", reason, Severity.ERROR, venue="trading")]
+            )
+
+    def resume_trading(self) -> None:
+        """Lift the kill switch (after the cause, e.g. a full disk, was fixed)."""
+        with self._lock:
+            self._halted = None
+
+    def _settleable(self, trade: Trade) -> bool:
+        """Whether settlement may pay ``trade`` now: never while a leg's outcome is unknown."""
+        return all(leg.status is not LegStatus.UNKNOWN for leg in trade.legs)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -301,7 +330,12 @@ class BaseTradingSystem(abc.ABC):
         with self._lock:
             now = self._clock()
             self._roll_day(now)
-            verdict = self.risk.evaluate(opportunity, self._risk_context(now))
+            if self._halted is not None:
+                verdict = RiskVerdict(
+                    (RiskDecision(False, "kill_switch", f"trading halted: {self._halted}"),)
+                )
+            else:
+                verdict = self.risk.evaluate(opportunity, self._risk_context(now))
             if not verdict.allowed:
                 events.extend(self._rejection_events(opportunity, verdict, now))
                 result = TradeResult(opportunity, reasons=verdict.reasons)
@@ -418,7 +452,7 @@ class BaseTradingSystem(abc.ABC):
         Venue errors are recorded and the affected trades wait for the next check.
         """
         with self._lock:
-            open_trades = [t for t in self._trades if t.status.holds_position]
+            open_trades = [t for t in self._trades if t.status.holds_position and self._settleable(t)]
         if not open_trades:
             return []
         failures: list[Event] = []
@@ -445,6 +479,8 @@ class BaseTradingSystem(abc.ABC):
             self._roll_day(now)
             for candidate in open_trades:
                 current = self._trades[self._index[candidate.id]]
+                if not self._settleable(current):  # a leg became unknown meanwhile
+                    continue
                 settlement = settle_trade(current, resolutions, now=now)
                 if settlement is None:  # still pending, or settled meanwhile by another caller
                     continue

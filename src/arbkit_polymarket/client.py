@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -90,6 +90,7 @@ from arbkit_polymarket.parse_orders import (
     rejection,
 )
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 __all__ = ["PolymarketClient"]
 
 CLOB_URL = "https://clob.polymarket.com"
@@ -439,6 +440,11 @@ class PolymarketClient:
             amounts=amounts,
             neg_risk=neg_risk,
             salt=salt_for(coid),
+            # A request's creation time makes the signed order (and its id) reproducible, so a
+            # process rebuilding the order from the journal re-sends the same one (arbkit.executor).
+            timestamp_ms=(
+                (request.created_at - _EPOCH) // timedelta(milliseconds=1) if request.created_at else None
+            ),
             expiration=expiration,
         )
         prepared = PreparedOrder(request, amounts, signed, _ORDER_TYPES[request.time_in_force])

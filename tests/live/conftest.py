@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -71,7 +72,7 @@ class Venues:
     def fault(self, venue: str, kind: str, **kw: Any) -> None:
         """Inject a fault on the venue's order POST (or ``path=``/``method=`` if given)."""
         app = self.kalshi_app if venue == "kalshi" else self.poly_app
-        path = sc.KALSHI_ORDERS if venue == "kalshi" else sc.POLY_ORDERS
+        path = sc.KALSHI_ORDER_PATTERN if venue == "kalshi" else sc.POLY_ORDERS
         kw.setdefault("method", "POST")
         kw.setdefault("path", path)
         app.faults.add(Fault(kind, **kw))
@@ -104,9 +105,10 @@ class Venues:
             ]
 
     def order_posts(self, venue: str) -> int:
+        """Order placements the venue received (old and new Kalshi order paths alike)."""
         app = self.kalshi_app if venue == "kalshi" else self.poly_app
-        path = sc.KALSHI_ORDERS if venue == "kalshi" else sc.POLY_ORDERS
-        return app.requests[f"POST {path}"]
+        pattern = "POST " + (sc.KALSHI_ORDER_PATTERN if venue == "kalshi" else sc.POLY_ORDERS)
+        return sum(n for key, n in app.requests.items() if fnmatch.fnmatchcase(key, pattern))
 
 
 @pytest.fixture(scope="session")

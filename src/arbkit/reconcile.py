@@ -1,0 +1,227 @@
+"""The reconciliation job: stored state compared with every venue, continuously.
+
+A live system's store says which contracts it holds, how much cash it moved and which
+orders it has out; the venues say what is true. :class:`Reconciler` compares the two on
+every run (the PolyMix scheduler runs it every 60 s, next to settlement; ``recover()`` at
+start is its first half):
+
+1. **Unknown legs are resolved**: every unfinished journal entry is resumed
+   (:meth:`arbkit.live.RealTradingSystem.recover`): its orders are looked up by client
+   order id, fenced by an identical re-send when still not seen, and the legs hedged.
+   A trade with a leg still unknown stays unsettled and is reported as ``unresolved``.
+2. **Settlement runs**, so positions the venues have already paid out are booked before
+   they are compared.
+3. **Positions**: the contracts held per (venue, market, outcome) by open trades must equal
+   each venue's own positions; a venue position no trade records is a mismatch too.
+4. **Cash**: the ledger's cash change since the first run must equal the venues' summed
+   cash change (``Balance.total`` when a venue reports it, else ``available``).
+5. **Open orders**: a venue order still resting in a market arbkit trades, not recorded
+   by any trade, is a mismatch (where the client can list orders).
+
+Every mismatch is added to the system's error history and notified (an ``error`` event
+titled "Reconciliation mismatch"); nothing is corrected silently. The run never raises on
+a venue error: a venue that cannot be asked is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import attrs
+
+from arbkit.errors import ArbkitError
+from arbkit.trade import LegStatus, Trade
+
+if TYPE_CHECKING:
+    from arbkit.live import RealTradingSystem
+
+__all__ = ["DEFAULT_INTERVAL_SECONDS", "Mismatch", "ReconcileReport", "Reconciler"]
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal(0)
+#: How often the PolyMix scheduler runs the job.
+DEFAULT_INTERVAL_SECONDS = 60.0
+
+PositionKey = tuple[str, str, str]
+
+
+@attrs.frozen
+class Mismatch:
+    """One difference between the store and a venue. ``kind``: position, cash or open_order."""
+
+    venue: str
+    kind: str
+    message: str
+    market_id: str | None = None
+    outcome_id: str | None = None
+    stored: Decimal | None = None
+    found: Decimal | None = None
+
+
+@attrs.frozen
+class ReconcileReport:
+    """What one run found: trades recovered, trades still unresolved, mismatches, venue errors."""
+
+    time: datetime
+    recovered: tuple[Trade, ...] = ()
+    unresolved: tuple[str, ...] = ()
+    mismatches: tuple[Mismatch, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the store matches every venue and no leg is unknown."""
+        return not (self.unresolved or self.mismatches or self.errors)
+
+
+def stored_positions(trades: tuple[Trade, ...] | list[Trade]) -> dict[PositionKey, Decimal]:
+    """Contracts held per (venue, market, outcome) by trades that still hold a position."""
+    held: dict[PositionKey, Decimal] = {}
+    for trade in trades:
+        if not trade.status.holds_position:
+            continue
+        for leg in trade.legs:
+            if leg.held_size != ZERO:
+                key = (leg.exchange, leg.market_id, leg.outcome_id)
+                held[key] = held.get(key, ZERO) + leg.held_size
+    return held
+
+
+class Reconciler:
+    """Compares a :class:`~arbkit.live.RealTradingSystem`'s store with its venues (module docstring)."""
+
+    def __init__(self, system: RealTradingSystem) -> None:
+        self.system = system
+        self._baseline: tuple[Decimal, Decimal] | None = None
+        self.last: ReconcileReport | None = None
+
+    def run(self) -> ReconcileReport:
+        """One reconciliation; never raises on a venue error."""
+        system = self.system
+        recovered = tuple(system.recover())
+        system.check_settlements()
+        errors: list[str] = []
+        mismatches: list[Mismatch] = []
+        with system._lock:
+            trades = list(system._trades)
+            ledger_cash = system._ledger.balance
+        unresolved = tuple(t.id for t in trades if any(leg.status is LegStatus.UNKNOWN for leg in t.legs))
+        mismatches.extend(self._positions(trades, errors))
+        mismatches.extend(self._cash(ledger_cash, errors))
+        mismatches.extend(self._open_orders(trades, errors))
+        report = ReconcileReport(system._clock(), recovered, unresolved, tuple(mismatches), tuple(errors))
+        for mismatch in mismatches:
+            system.report_mismatch(mismatch)
+        self.last = report
+        if not report.ok:
+            logger.warning(
+                "reconciliation: %d mismatch(es), %d unresolved trade(s), %d error(s)",
+                len(mismatches),
+                len(unresolved),
+                len(errors),
+            )
+        return report
+
+    def _ask(self, venue: str, what: str, errors: list[str], call: object) -> object | None:
+        try:
+            return call() if callable(call) else None
+        except ArbkitError as exc:
+            errors.append(f"{venue} {what}: {exc}")
+            self.system.record_error(exc, venue=venue, operation=f"reconcile {what}")
+            return None
+
+    def _positions(self, trades: list[Trade], errors: list[str]) -> list[Mismatch]:
+        stored = stored_positions(trades)
+        found: dict[PositionKey, Decimal] = {}
+        asked: set[str] = set()
+        for venue in self.system.venues:
+            rows = self._ask(venue, "positions", errors, self.system.client(venue).positions)
+            if rows is None:
+                continue
+            asked.add(venue)
+            for row in rows:  # type: ignore[attr-defined]
+                if row.size != ZERO:
+                    key = (venue, row.market_id, row.outcome_id)
+                    found[key] = found.get(key, ZERO) + row.size
+        out = []
+        for key in sorted(set(stored) | set(found)):
+            if key[0] not in asked:
+                continue
+            mine, theirs = stored.get(key, ZERO), found.get(key, ZERO)
+            if mine != theirs:
+                out.append(
+                    Mismatch(
+                        key[0],
+                        "position",
+                        f"{key[0]} {key[1]} {key[2]}: stored {mine}, venue holds {theirs}",
+                        key[1],
+                        key[2],
+                        mine,
+                        theirs,
+                    )
+                )
+        return out
+
+    def _cash(self, ledger_cash: Decimal, errors: list[str]) -> list[Mismatch]:
+        total = ZERO
+        for venue in self.system.venues:
+            balance = self._ask(venue, "balance", errors, self.system.client(venue).balance)
+            if balance is None:
+                return []  # a partial sum would be a false alarm
+            value = balance.total if balance.total is not None else balance.available  # type: ignore[attr-defined]
+            total += value
+        if self._baseline is None:
+            self._baseline = (ledger_cash, total)
+            return []
+        ledger0, venues0 = self._baseline
+        moved_ledger, moved_venues = ledger_cash - ledger0, total - venues0
+        if moved_ledger == moved_venues:
+            return []
+        return [
+            Mismatch(
+                "all",
+                "cash",
+                f"ledger cash moved {moved_ledger} since the first reconciliation, "
+                f"the venues' {moved_venues}",
+                stored=moved_ledger,
+                found=moved_venues,
+            )
+        ]
+
+    def _open_orders(self, trades: list[Trade], errors: list[str]) -> list[Mismatch]:
+        known = {oid for t in trades for leg in t.legs for oid in leg.order_ids}
+        known |= {cid for t in trades for leg in t.legs for cid in leg.client_order_ids}
+        markets: dict[str, set[str]] = {}
+        for trade in trades:
+            for leg in trade.legs:
+                markets.setdefault(leg.exchange, set()).add(leg.market_id)
+        out = []
+        for venue, ids in markets.items():
+            client = self.system.client(venue)
+            lister = getattr(client, "orders", None)
+            if lister is None:
+                continue
+            for market_id in sorted(ids):
+                market = self._ask(venue, "market", errors, lambda c=client, m=market_id: c.market(m))
+                if market is None:
+                    continue
+                rows = self._ask(venue, "open orders", errors, lambda m=market, f=lister: f(market=m))
+                for order in rows or []:  # type: ignore[attr-defined]
+                    if order.status.is_final:
+                        continue
+                    if order.id in known or (order.client_order_id or "") in known:
+                        continue
+                    out.append(
+                        Mismatch(
+                            venue,
+                            "open_order",
+                            f"{venue} order {order.id} rests in {market_id} and no trade records it",
+                            market_id,
+                            order.outcome_id,
+                            found=order.size - order.filled_size,
+                        )
+                    )
+        return out
