@@ -10,9 +10,13 @@
 ``--live`` runs the same service in live mode on the sandboxes instead: funded sandbox
 accounts are opened and the service signs and places real orders on them (no real money).
 
-Ctrl-C stops the service (after its current job) and the sandboxes. Each run starts
-from a fresh paper account. To run the same service against the real exchanges, put
-your settings in ``.env`` and run ``python -m examples.polymix``.
+Ctrl-C stops the service (after its current job) and the sandboxes. If the service
+exits or is killed on its own, it is started again on the same sandboxes and state
+folder (``--no-restart`` stops instead), so a crash and its recovery can be rehearsed.
+Each run starts from a fresh account; the last run's state folder is moved to
+``var/demo/previous/`` (never deleted: it may hold an unfinished live journal).
+To run the same service against the real exchanges, put your settings in ``.env``
+and run ``python -m examples.polymix``.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ import argparse
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -33,6 +37,8 @@ from arbkit.config import KNOWN_VARIABLES
 __all__ = ["child_environment", "demo_environment", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Seconds between a service exit and its restart (so a crash loop does not spin).
+RESTART_DELAY_S = 2.0
 
 
 def demo_environment(kalshi_base_url: str, polymarket_url: str, data_dir: Path) -> dict[str, str]:
@@ -72,6 +78,21 @@ def _stop(process: subprocess.Popen[str], timeout: float = 15) -> None:
             process.wait()
 
 
+def _set_aside(data_dir: Path, previous: Path) -> None:
+    """Move the last run's state out of the way; never delete it (it may hold an unfinished journal)."""
+    if not data_dir.exists() or not any(data_dir.iterdir()):
+        return
+    previous.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = previous / stamp
+    n = 1
+    while target.exists():
+        n += 1
+        target = previous / f"{stamp}-{n}"
+    data_dir.rename(target)
+    print(f"the last run's state was moved to {target} (kept: it may hold an unfinished live journal)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="python -m examples.demo", description=__doc__)
@@ -83,9 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workdir", type=Path, default=ROOT / "var" / "demo", help="state and env file (var/demo)"
     )
+    parser.add_argument(
+        "--no-restart", action="store_true", help="stop when the service exits instead of restarting it"
+    )
     args = parser.parse_args(argv)
     data_dir = args.workdir / "data"
-    shutil.rmtree(data_dir, ignore_errors=True)
+    _set_aside(data_dir, args.workdir / "previous")
     data_dir.mkdir(parents=True)
     python = sys.executable
     sandboxes = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
@@ -132,23 +156,36 @@ def main(argv: list[str] | None = None) -> int:
         env_file.chmod(0o600)  # it holds the sandbox accounts' keys in live mode
         env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
         print(f"Kalshi sandbox {urls['kalshi']}, Polymarket sandbox {urls['polymarket']}", flush=True)
-        service = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
-            [
-                python,
-                "-m",
-                "examples.polymix",
-                f"--port={args.port}",
-                f"--env-file={env_file}",
-                "--market-refresh-seconds=30",
-            ],
-            cwd=ROOT,
-            env=child_environment(settings),
-            text=True,
-        )
         mode = "LIVE trading on the sandboxes" if args.live else "paper trading"
-        print(f"\n  PolyMix demo ({mode}): http://127.0.0.1:{args.port}\n", flush=True)
-        service.wait()
-        return 0 if interrupted else service.returncode
+        while True:
+            service = subprocess.Popen(  # noqa: S603 -- our own module, fixed arguments
+                [
+                    python,
+                    "-m",
+                    "examples.polymix",
+                    f"--port={args.port}",
+                    f"--env-file={env_file}",
+                    "--market-refresh-seconds=30",
+                ],
+                cwd=ROOT,
+                env=child_environment(settings),
+                text=True,
+            )
+            print(
+                f"\n  PolyMix demo ({mode}): http://127.0.0.1:{args.port}"
+                f"\n  service pid {service.pid} (kill -9 {service.pid} rehearses a crash: the service is"
+                f"\n  restarted on the same sandboxes and state, and recovers its journal)\n",
+                flush=True,
+            )
+            code = service.wait()
+            if interrupted or args.no_restart or sandboxes.poll() is not None:
+                return 0 if interrupted else code
+            print(
+                f"the service exited ({code}); restarting it in {RESTART_DELAY_S:g} s "
+                f"(the sandboxes and {data_dir} are kept)",
+                flush=True,
+            )
+            time.sleep(RESTART_DELAY_S)
     except KeyboardInterrupt:
         return 0
     finally:

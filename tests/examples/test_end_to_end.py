@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -142,3 +144,45 @@ def test_the_service_paper_trades_and_settles_against_the_sandboxes(
     saved = json.loads((tmp_path / "paper_trading_data.json").read_text())
     assert len(saved["trades"]) >= len(settled["trades"])
     assert any(t["status"] == "settled" for t in saved["trades"])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.slow
+def test_the_demo_restarts_a_killed_service_on_the_same_sandboxes_and_never_deletes_state(
+    tmp_path: Path, processes: list[Process]
+) -> None:
+    workdir = tmp_path / "demo"
+    ports = [f"--port={_free_port()}", f"--kalshi-port={_free_port()}", f"--polymarket-port={_free_port()}"]
+    demo = Process(["-m", "examples.demo", *ports, f"--workdir={workdir}"], child_environment({}))
+    processes.append(demo)
+    pid = int(demo.wait_for(r"service pid (\d+)").group(1))
+    base = demo.wait_for(r"on (http://127\.0\.0\.1:\d+)").group(1)
+    before = poll(base + "/api/trading/state", lambda s: len(s["trades"]) >= 1)
+
+    os.kill(pid, signal.SIGKILL)  # the crash a rehearsal is for
+    demo.wait_for(r"the service exited \(-9\); restarting it")
+    restarted = int(demo.wait_for(r"service pid (\d+)").group(1))
+    assert restarted != pid
+    demo.wait_for(r"on (http://127\.0\.0\.1:\d+)")
+    after = poll(base + "/api/trading/state", lambda s: len(s["trades"]) >= len(before["trades"]))
+    kept = {t["id"] for t in before["trades"]}
+    assert kept <= {t["id"] for t in after["trades"]}  # same state folder, same sandboxes
+
+    assert demo.stop() == 0
+    demo.wait_for(r"demo stopped")
+    first_run = json.loads((workdir / "data" / "paper_trading_data.json").read_text())
+
+    again = Process(
+        ["-m", "examples.demo", *ports, f"--workdir={workdir}", "--no-restart"], child_environment({})
+    )
+    processes.append(again)
+    moved = Path(again.wait_for(r"state was moved to (\S+)").group(1))
+    assert json.loads((moved / "paper_trading_data.json").read_text()) == first_run
+    again.wait_for(r"service pid \d+")
+    assert again.stop() == 0
