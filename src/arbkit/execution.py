@@ -25,7 +25,7 @@ from arbkit.errors import (
 from arbkit.exchange import Exchange
 from arbkit.journal import leg_intent
 from arbkit.models import Market, Side, TimeInForce
-from arbkit.trade import LegStatus, Trade, TradeLeg
+from arbkit.trade import LegFill, LegStatus, Trade, TradeLeg
 
 __all__ = [
     "DONE",
@@ -133,6 +133,8 @@ class OrderAttempt:
     #: When the order was first built: part of the request, so a re-send (even from another
     #: process, rebuilt from the journal) is the very same order (Polymarket signs it).
     created_at: datetime | None = None
+    #: The order's executions as the venue reported them (when it was asked for them).
+    fills: list[LegFill] = attrs.field(factory=list)
 
     def intent(self, leg: TradeLeg) -> dict[str, Any]:
         """The journal record of this order's intent."""
@@ -222,7 +224,9 @@ def leg_record(run: LegRun) -> TradeLeg:
     return attrs.evolve(
         run.record,
         filled_size=bought,
-        average_price=buy_cost / bought if bought else None,
+        average_price=buy_cost / bought if bought else None,  # for display only
+        paid=buy_cost,  # exactly what the venue reported: never average x size
+        fills=tuple(f for o in run.orders for f in o.fills),
         fees=run.total(Side.BUY, "fees"),
         order_id=next((o.order_id for o in run.orders if o.order_id and o.purpose == "entry"), None),
         status=status,

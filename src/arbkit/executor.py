@@ -81,6 +81,7 @@ from arbkit.journal import INTENT, Journal, JournalEntry
 from arbkit.models import Order, OrderRequest, OrderStatus, Side, TimeInForce, utcnow
 from arbkit.opportunity import Opportunity
 from arbkit.trade import (
+    LegFill,
     OpportunitySummary,
     Trade,
     TradeLeg,
@@ -354,14 +355,18 @@ class OrderExecutor:
         order.order_id = placed.id
         order.filled = placed.filled_size
         price = placed.average_price if placed.average_price else order.price
-        order.cost = order.filled * price
+        # What the venue says was paid, exactly; an average x size only when it gave no total.
+        order.cost = placed.fill_cost if placed.fill_cost is not None else order.filled * price
         order.fees = placed.fees
-        if exact and order.filled > ZERO:
-            self._exact_fills(run, order)
         fees = run.market.fees if run.market is not None else None
-        if order.fees == ZERO and order.filled > ZERO and fees is not None:
-            # The venue did not report a fee (Polymarket's order payloads carry none): price it
-            # from the market's schedule at the average fill price.
+        unpriced = order.fees == ZERO and order.filled > ZERO and fees is not None
+        if (exact or unpriced) and order.filled > ZERO:
+            # The venue's fills: exact prices, and fees per fill (Polymarket charges each fill at
+            # its own price; its order payloads carry no fee, its client prices each fill).
+            self._exact_fills(run, order)
+        if order.fees == ZERO and order.filled > ZERO and fees is not None and not order.fills:
+            # No fills to be had: price the fee from the schedule at the average fill price
+            # (an approximation: a fee concave in the price is overstated a little).
             order.fees = fees.order_fee([(order.cost / order.filled, order.filled)], taker=True)
         if placed.status.is_final:
             order.state = DONE
@@ -414,6 +419,8 @@ class OrderExecutor:
         if fills and size == order.filled:
             order.cost = sum((f.price * f.size for f in fills), ZERO)
             order.fees = sum((f.fee for f in fills), ZERO)
+            in_time = sorted(fills, key=lambda f: f.timestamp)  # oldest first
+            order.fills = [LegFill(f.side, f.price, f.size, f.fee, f.order_id) for f in in_time]
 
     def _lookup(self, run: LegRun, order: OrderAttempt) -> Order | None:
         found = run.client.find_order(order.client_order_id, market=run.market)

@@ -456,6 +456,9 @@ class Order:
     client_order_id: str | None = None
     raw_status: str = ""
     created_at: datetime | None = attrs.field(default=None, validator=_aware)
+    #: Exact dollars the filled part cost, as the venue reported them (Kalshi's fill cost,
+    #: Polymarket's matched pUSD amount); ``None`` when the venue gave only an average.
+    fill_cost: Decimal | None = attrs.field(default=None, converter=_opt_dec, validator=_non_negative)
 
     @property
     def remaining_size(self) -> Decimal:
@@ -464,7 +467,9 @@ class Order:
 
     @property
     def cost(self) -> Decimal:
-        """Dollars exchanged for the filled part, before fees."""
+        """Dollars exchanged for the filled part, before fees (exact when the venue reported it)."""
+        if self.fill_cost is not None:
+            return self.fill_cost
         return self.filled_size * (self.average_price or ZERO)
 
 

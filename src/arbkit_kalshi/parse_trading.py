@@ -132,6 +132,7 @@ def parse_order(body: Any) -> Order:
             status=order_status(raw_status),
             filled_size=filled,
             average_price=average,
+            fill_cost=cost if average is not None else None,  # exact, as the venue reported it
             fees=fees,
             client_order_id=client_id if isinstance(client_id, str) and client_id else None,
             raw_status=raw_status if isinstance(raw_status, str) else "",

@@ -141,6 +141,7 @@ def parse_send_order(
             status=status,
             filled_size=shares,
             average_price=(money / shares) if shares > 0 else None,
+            fill_cost=money if shares > 0 and money > 0 else None,  # the matched pUSD, exactly
             client_order_id=client_order_id,
             raw_status=raw,
             created_at=utcnow(),
