@@ -12,6 +12,14 @@ them (reference sports.md), so arbkit's real sports matcher pairs them:
   match is an event of three Yes/No markets ``{event}-{home}``, ``{event}-draw``,
   ``{event}-{away}``.
 
+Times and rules are shaped like the real venues' (issue 18): a Kalshi game market closes
+two weeks after the game (``close_time``, room for a postponed game), expects to expire
+three hours after the start (``expected_expiration_time``) and its rules name the date
+"originally scheduled for"; a Polymarket game's ``endDate`` is its start (``gameStartTime``,
+the event's ``startTime`` / ``eventDate``). :func:`league_games` lists one game of every
+league the matcher supports, including a title in the other order than the slug (seen on
+real NCAA games) and a league without aliases whose orientation cannot be confirmed.
+
 A game with ``edge > 0`` is priced apart on the two venues so that buying the complete
 set across them costs less than $1 after fees; ``edge == 0`` prices both venues around
 the same fair value (the spread makes the set cost more than $1: no arbitrage).
@@ -25,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +49,7 @@ __all__ = [
     "demo_games",
     "generated_games",
     "kalshi_scenario",
+    "league_games",
     "polymarket_scenario",
     "resolutions",
 ]
@@ -54,7 +63,8 @@ DEPTH = (Decimal(150), Decimal(400))
 EASTERN = ZoneInfo("America/New_York")
 
 #: ``(code, Kalshi city name, Polymarket nickname / club name)`` per league. Only teams whose
-#: code is the same on both venues (reference sports.md section 2), so no alias is needed.
+#: code is the same on both venues (reference sports.md section 2), so no code alias is needed;
+#: the names are the second signal the matcher confirms each team with.
 TEAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "nba": (
         ("ATL", "Atlanta", "Hawks"),
@@ -126,7 +136,40 @@ TEAMS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("BRE", "Brentford", "Brentford FC"),
         ("CRY", "Crystal Palace", "Crystal Palace FC"),
     ),
+    "ncaab": (
+        ("RUTG", "Rutgers", "Rutgers"),
+        ("ILL", "Illinois", "Illinois"),
+        ("WIS", "Wisconsin", "Wisconsin"),
+        ("MICH", "Michigan", "Michigan"),
+    ),
+    "laliga": (
+        ("RMA", "Real Madrid", "Real Madrid CF"),
+        ("BAR", "Barcelona", "FC Barcelona"),
+        ("SEV", "Sevilla", "Sevilla FC"),
+        ("GIR", "Girona", "Girona FC"),
+    ),
+    "seriea": (
+        ("JUV", "Juventus", "Juventus FC"),
+        ("NAP", "Napoli", "SSC Napoli"),
+        ("ROM", "Roma", "AS Roma"),
+        ("LAZ", "Lazio", "SS Lazio"),
+    ),
+    "ligue1": (
+        ("PSG", "Paris Saint-Germain", "Paris Saint-Germain FC"),
+        ("LIL", "Lille", "LOSC Lille"),
+        ("ASM", "Monaco", "AS Monaco"),
+        ("RCL", "Lens", "RC Lens"),
+    ),
+    # No alias table for the WNBA: Polymarket's labels spell its codes, but nothing confirms
+    # Kalshi's city labels, so the matcher refuses these games (orientation unconfirmed).
+    "wnba": (
+        ("NY", "New York", "NY Liberty"),
+        ("LV", "Las Vegas", "LV Aces"),
+    ),
 }
+
+#: The leagues :func:`generated_games` draws from (the benchmark's mix).
+GENERATED_LEAGUES = ("nba", "nfl", "mlb", "nhl", "epl")
 
 _SERIES_TITLES = {
     "nba": "Professional Basketball Game",
@@ -134,8 +177,45 @@ _SERIES_TITLES = {
     "mlb": "Professional Baseball Game",
     "nhl": "Professional Hockey Game",
     "epl": "English Premier League Game",
+    "ncaab": "College Basketball Game",
+    "laliga": "La Liga Game",
+    "seriea": "Serie A Game",
+    "ligue1": "Ligue 1 Game",
+    "wnba": "WNBA Game",
 }
-_POLY_TAGS = {"nba": "745", "nfl": "450", "mlb": "100381", "nhl": "899", "epl": "306"}
+# Gamma tag ids: sports.md 1.0 lists NBA/NFL/MLB/NHL; the others are UNCERTAIN placeholders.
+_POLY_TAGS = {
+    "nba": "745",
+    "nfl": "450",
+    "mlb": "100381",
+    "nhl": "899",
+    "epl": "306",
+    "ncaab": "100149",
+    "laliga": "780",
+    "seriea": "101962",
+    "ligue1": "102070",
+    "wnba": "100254",
+}
+#: Kalshi keeps a game market open two weeks after the game (a postponed game is played
+#: within them) and expects it over about three hours after the start (sports.md section 3).
+KALSHI_CLOSE_AFTER = timedelta(days=14)
+KALSHI_EXPECTED_AFTER = timedelta(hours=3)
+# Rules wording is modelled on the venues' game rules; the exact texts are UNCERTAIN.
+_KALSHI_RULES = (
+    "If {subject} in the {league} game originally scheduled for {day:%b} {day.day}, {day.year}, "
+    "the market resolves to Yes.{overtime} If the game is postponed, the market resolves on the "
+    "rescheduled game if it is played within two weeks of the originally scheduled date."
+)
+_POLY_RULES = (
+    "This market resolves to the team that wins the game{overtime}. If the game is postponed, this "
+    "market will remain open until the game has been completed. If it is canceled entirely, with no "
+    "make-up game, this market resolves 50-50."
+)
+_POLY_SOCCER_RULES = (
+    "This market resolves on the result after 90 minutes plus stoppage time (regulation time "
+    "only). If the game is postponed, this market will remain open until the game has been "
+    "completed. If it is canceled entirely, this market resolves No."
+)
 
 
 def _team(league: str, code: str) -> tuple[str, str, str]:
@@ -169,6 +249,8 @@ class Game:
     edge_from: float = 0.0
     resolve_after: float | None = None
     winner: int = 0
+    #: Polymarket titles the game in the other order than its slug (seen on NCAA games).
+    reversed_title: bool = False
 
     @property
     def three_way(self) -> bool:
@@ -202,9 +284,16 @@ class Game:
 
     @property
     def title(self) -> str:
-        """How Polymarket titles the game ("Hawks vs. Celtics")."""
+        """How Polymarket titles the game ("Hawks vs. Celtics"; soccer home first)."""
         first, second = self.first_second
+        if self.reversed_title:
+            first, second = second, first
         return f"{_team(self.league, first)[2]} vs. {_team(self.league, second)[2]}"
+
+    @property
+    def kalshi_day(self) -> date:
+        """The game's date as Kalshi names it (US Eastern)."""
+        return self.start.astimezone(EASTERN).date()
 
     def prices(self, venue: str, elapsed: float = 0.0, drift: Sequence[Decimal] = ()) -> tuple[Decimal, ...]:
         """The venue's fair price of each outcome at ``elapsed`` seconds (sums to 1).
@@ -220,6 +309,10 @@ class Game:
         shifted = [base[0] + sign * edge / 2] + [p - sign * edge / 2 / rest for p in base[1:]]
         clipped = [min(max(p, LOW + SPREAD), HIGH - SPREAD) for p in shifted]
         return tuple(p.quantize(CENT, rounding=ROUND_HALF_EVEN) for p in clipped)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _book(price: Decimal) -> tuple[list[list[str]], list[list[str]]]:
@@ -261,10 +354,17 @@ def kalshi_scenario(games: Sequence[Game], *, elapsed: float = 0.0) -> dict[str,
     for game in games:
         first, second = (_team(game.league, c)[1] for c in game.first_second)
         joiner = "vs" if game.three_way else "at"
-        close = (game.start + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        close = _iso(game.start + KALSHI_CLOSE_AFTER)
+        expected = _iso(game.start + KALSHI_EXPECTED_AFTER)
+        overtime = (
+            " Only the result at the end of regulation time (90 minutes plus stoppage) counts."
+            if LEAGUES[game.league].regulation_only
+            else " Overtime counts."
+        )
         markets = []
         for code, price in zip(game.codes, game.prices("kalshi", elapsed), strict=True):
             name = "Tie" if code == "TIE" else _team(game.league, code)[1]
+            subject = "the match ends in a tie" if code == "TIE" else f"{name} wins"
             markets.append(
                 {
                     "ticker": f"{game.event_ticker}-{code}",
@@ -272,7 +372,15 @@ def kalshi_scenario(games: Sequence[Game], *, elapsed: float = 0.0) -> dict[str,
                     "yes_sub_title": name,
                     "no_sub_title": name,
                     "close_time": close,
-                    "rules_primary": f"If {name} {'is the result' if code == 'TIE' else 'wins'}, Yes.",
+                    "latest_expiration_time": close,
+                    "expected_expiration_time": expected,
+                    "can_close_early": True,
+                    "rules_primary": _KALSHI_RULES.format(
+                        subject=subject,
+                        league=LEAGUES[game.league].name,
+                        day=game.kalshi_day,
+                        overtime=overtime,
+                    ),
                     **_kalshi_book(price),
                 }
             )
@@ -297,7 +405,11 @@ def _poly_markets(game: Game, elapsed: float) -> list[dict[str, Any]]:
         "fees": {"rate": "0.03", "exponent": 1},
         "sportsMarketType": "moneyline",
         "gameStartTime": game.start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S+00"),
-        "endDate": (game.start + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Real sports markets end at the start; trading goes on live until resolution (issue 18).
+        "endDate": _iso(game.start),
+        "description": _POLY_SOCCER_RULES
+        if game.three_way
+        else _POLY_RULES.format(overtime=", including any overtime"),
     }
     if not game.three_way:
         bids, asks = _book(prices[0])
@@ -329,6 +441,9 @@ def _poly_markets(game: Game, elapsed: float) -> list[dict[str, Any]]:
             {
                 "condition_id": _condition(slug),
                 "question": question,
+                "groupItemTitle": f"Draw ({home} vs. {away})"
+                if code == "TIE"
+                else _team(game.league, code)[2],
                 "slug": slug,
                 "outcomes": ["Yes", "No"],
                 "token_ids": [_token(slug, "yes"), _token(slug, "no")],
@@ -350,6 +465,9 @@ def polymarket_scenario(games: Sequence[Game], *, elapsed: float = 0.0) -> dict[
                 "id": str(90000 + index),
                 "slug": game.slug,
                 "title": game.title,
+                "startTime": _iso(game.start),
+                "eventDate": game.start.astimezone(UTC).date().isoformat(),
+                "endDate": _iso(game.start),
                 "tags": [{"id": _POLY_TAGS[game.league], "slug": LEAGUES[game.league].poly_prefix}],
                 "negRisk": game.three_way,
                 "markets": _poly_markets(game, elapsed),
@@ -427,15 +545,15 @@ def demo_games(now: datetime | None = None) -> list[Game]:
 def generated_games(
     count: int, *, seed: int = 7, start: datetime | None = None, arbitrage_share: float = 0.3
 ) -> list[Game]:
-    """``count`` distinct games across NBA/NFL/MLB/NHL and EPL, ``arbitrage_share`` of them priced apart.
+    """``count`` distinct games across :data:`GENERATED_LEAGUES`, ``arbitrage_share`` of them priced apart.
 
     Deterministic for a ``seed``. Games of the same league are spread over days three
     apart, so the same two teams never meet within the matcher's one-day tolerance.
     """
     rng = random.Random(seed)  # noqa: S311 -- demo prices, not secrets
     base = (start or datetime(2026, 4, 1, 23, 0, tzinfo=UTC)).astimezone(UTC)
-    per_day = {league: len(teams) // 2 for league, teams in TEAMS.items()}
-    leagues = list(TEAMS)
+    per_day = {league: len(TEAMS[league]) // 2 for league in GENERATED_LEAGUES}
+    leagues = list(GENERATED_LEAGUES)
     games: list[Game] = []
     slot = 0
     while len(games) < count:
@@ -463,4 +581,33 @@ def generated_games(
         low = 9 if len(probs) == 3 else 6
         edge = Decimal(rng.randint(low, low + 4)) / 100 if arbitrage else Decimal(0)
         games.append(Game(league, away, home, day, probs, edge=edge, winner=rng.randrange(len(probs))))
+    return games
+
+
+def league_games(now: datetime | None = None) -> list[Game]:
+    """One game of every league in :data:`TEAMS`, all priced fair, spread over tomorrow.
+
+    The NCAA game's Polymarket title lists the teams in the other order than its slug (as
+    "Illinois vs. Rutgers" over ``cbb-rutg-ill-...`` did); the WNBA game is in a league
+    without an alias table, which the matcher must refuse rather than guess.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    day = (now + timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
+    fair_us, fair_soccer = ("0.45", "0.55"), ("0.45", "0.27", "0.28")
+    games = []
+    for n, league in enumerate(TEAMS):
+        first, second = TEAMS[league][0][0], TEAMS[league][1][0]
+        soccer = LEAGUES[league].three_way
+        away, home = (second, first) if soccer else (first, second)
+        start = day + timedelta(minutes=30 * n)
+        games.append(
+            Game(
+                league,
+                away,
+                home,
+                start,
+                fair_soccer if soccer else fair_us,
+                reversed_title=league == "ncaab",
+            )
+        )
     return games

@@ -79,6 +79,8 @@ class Game:
     #: book key -> the venue's normalised words for what the contract pays on.
     words: dict[tuple[str, str], str] = attrs.Factory(dict)
     problems: list[str] = attrs.Factory(list)
+    #: canonical team -> how this venue's codes and names tie it to the alias table.
+    identity: dict[str, set[str]] = attrs.Factory(dict)
     lines: list[tuple[Market, GameInfo]] = attrs.Factory(list)
     broken: str | None = None
 
@@ -124,16 +126,21 @@ def _code_spells(words: str, code: str) -> bool:
 
 def _resolve_teams(
     info: GameInfo, exchange: str, table: TeamTable
-) -> tuple[dict[str, str], Decimal, list[str]]:
-    """Venue code -> canonical team, the weakest resolution's confidence, and contradictions found."""
+) -> tuple[dict[str, str], Decimal, list[str], dict[str, set[str]]]:
+    """Venue code -> canonical team, the weakest resolution's confidence, contradictions found,
+    and per team how it is known: ``table`` (a listed code), ``name`` (a listed name),
+    ``named`` (the venue gave a name the table does not know)."""
     canonical: dict[str, str] = {}
     confidence = Decimal(1)
     problems: list[str] = []
+    known: dict[str, set[str]] = {}
     for code in info.teams:
         resolved = table.resolve(info.league, code, exchange)
         team, sure = resolved.team, resolved.confidence
         name = info.team_names.get(code)
         by_name = table.resolve_name(info.league, name) if name else None
+        how = {"table"} if resolved.how == "table" else set()
+        how |= {"name"} if by_name is not None else {"named"} if name else set()
         if by_name is not None and by_name != team:
             if resolved.how == "table":  # the code and the venue's name disagree: trust neither
                 problems.append(f"{exchange} code {code!r} is {team} but its name {name!r} is {by_name}")
@@ -143,6 +150,7 @@ def _resolve_teams(
         elif by_name is not None:
             sure = Decimal(1)  # code and name agree: two signals
         canonical[code] = team
+        known[team] = how
         confidence = min(confidence, sure)
     for side, side_name in (("home", info.home_name), ("away", info.away_name)):
         named = table.resolve_name(info.league, side_name) if side_name else None
@@ -151,7 +159,7 @@ def _resolve_teams(
             problems.append(
                 f"{exchange} names {side_name!r} the {side} team, its codes say {canonical.get(side_code)}"
             )
-    return canonical, confidence, problems
+    return canonical, confidence, problems, known
 
 
 def _claims(
@@ -243,7 +251,7 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
             continue
         if info.market_type != "moneyline":
             continue
-        canonical, confidence, problems = _resolve_teams(info, market.exchange, table)
+        canonical, confidence, problems, known = _resolve_teams(info, market.exchange, table)
         key = (info.league, info.game_key)
         game = found.get(key)
         if game is None:
@@ -259,6 +267,8 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
                 game_number=info.game_number,
             )
         game.problems.extend(problems)
+        for team, how in known.items():
+            game.identity.setdefault(team, set()).update(how)
         game.expected_end = game.expected_end or info.expected_end
         game.scheduled_date = game.scheduled_date or info.scheduled_date
         _add_market(game, market, info, canonical, confidence, table)
@@ -422,6 +432,29 @@ def _orientation(a: Game, b: Game) -> list[str]:
     return problems
 
 
+def _identity(a: Game, b: Game) -> list[str]:
+    """Teams both venues name, yet only an identical code ties together ([] when each is confirmed).
+
+    A team is confirmed by the alias table (a listed code or name on either venue), or by the
+    same name on both venues. When neither venue gives a name, the identical code is all
+    there is and only lowers the confidence.
+    """
+    problems = []
+    for team in sorted(a.teams):
+        how = a.identity.get(team, set()) | b.identity.get(team, set())
+        if how & {"table", "name"} or "named" not in how:
+            continue
+        words_a = {a.words[k] for k, (t, _) in a.claims.items() if t == team and k in a.words}
+        words_b = {b.words[k] for k, (t, _) in b.claims.items() if t == team and k in b.words}
+        if words_a & words_b:
+            continue
+        problems.append(
+            f"{team}: the venues name it {sorted(words_a) or '-'} and {sorted(words_b) or '-'}, "
+            "no alias or shared name confirms the code: identity unconfirmed"
+        )
+    return problems
+
+
 def _times(a: Game, b: Game) -> list[Difference]:
     """How each venue dates the game, as differences to weigh (never close times)."""
     found = []
@@ -462,7 +495,7 @@ def _build(a: Game, b: Game, timing: Decimal, policy: ResolutionPolicy) -> Marke
             Difference("tie", f"a {league.name} game can end tied: neither team's contracts pay in full then")
         )
     # Orientation is not a policy choice: a contract paired with the wrong team loses both legs.
-    refusals = (*policy.refusals(differences), *_orientation(a, b))
+    refusals = (*policy.refusals(differences), *_orientation(a, b), *_identity(a, b))
     names = [a.names.get(t, t) for t in order if t != DRAW]
     title = f"{league.name}: {' vs '.join(names)}" + (f" ({a.day:%Y-%m-%d})" if a.day else "")
     return MarketMatch(
