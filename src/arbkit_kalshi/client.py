@@ -29,8 +29,11 @@ import requests
 
 from arbkit.config import Settings
 from arbkit.errors import (
+    ArbkitError,
     BadRequest,
     ConfigError,
+    ExchangeError,
+    InvalidResponse,
     NotFound,
     OrderNotFound,
     OrderRejected,
@@ -47,17 +50,22 @@ from arbkit.models import (
     Order,
     OrderBook,
     OrderRequest,
+    OrderStatus,
     Position,
     Resolution,
     Side,
     TimeInForce,
 )
-from arbkit_kalshi.errors import map_error
+from arbkit_kalshi.errors import DeprecatedEndpoint, deprecated_body, error_fields, map_error
+from arbkit_kalshi.grid import LINEAR_CENT, PriceGrid, yes_book
 from arbkit_kalshi.parse import (
+    COUNT_STEP,
+    GRID_META_KEY,
     EventData,
     build_markets,
     event_fees,
     fee_schedule,
+    obj,
     page,
     parse_event,
     parse_market,
@@ -67,6 +75,7 @@ from arbkit_kalshi.parse import (
     parse_series,
 )
 from arbkit_kalshi.parse_trading import (
+    Intent,
     Settlement,
     parse_balance,
     parse_fill,
@@ -75,7 +84,7 @@ from arbkit_kalshi.parse_trading import (
     parse_settlement,
 )
 from arbkit_kalshi.throttle import BASIC, RateLimit, TokenBucket
-from arbkit_kalshi.units import dollars_to_cents, format_count, format_dollars, is_cent_price
+from arbkit_kalshi.units import format_count, format_dollars, number
 
 if TYPE_CHECKING:
     from arbkit_kalshi.auth import KalshiSigner
@@ -94,6 +103,10 @@ LEGACY_HOSTS = {
 }
 API_PREFIX = "/trade-api/v2"
 BATCH_BOOKS = 100  # GET /markets/orderbooks takes at most 100 tickers (kalshi.md 3.11)
+#: The only order-write path since June 2026 (kalshi.md 3.8); V1 writes answer 410.
+V2_ORDERS = "/portfolio/events/orders"
+_INTENTS = 10_000  # remembered order intents (oldest forgotten first)
+SELF_TRADE_PREVENTION = ("taker_at_cross", "maker")
 
 _EVENT_FILTER = {
     MarketStatus.OPEN: "open",
@@ -102,9 +115,10 @@ _EVENT_FILTER = {
     MarketStatus.RESOLVED: "settled",
 }
 _TIF = {
+    TimeInForce.GTC: "good_till_canceled",
     TimeInForce.FOK: "fill_or_kill",
     TimeInForce.IOC: "immediate_or_cancel",
-    TimeInForce.GTD: "good_till_canceled",
+    TimeInForce.GTD: "good_till_canceled",  # with expiration_time (GTT is not an API value)
 }
 
 
@@ -127,8 +141,12 @@ class KalshiClient:
     host). Credentials are the API key id and the RSA private key (PEM text, bytes or a
     file via ``private_key_path``); without them only market data works. ``rate_limit``
     keeps requests under the account tier's limits (``None`` disables it, e.g. for a sandbox).
-    ``legacy_cents`` sends integer-cent prices and ``type: limit`` for pre-2026 servers.
-    ``use_buy_max_cost`` adds Kalshi's ``buy_max_cost`` cap to fill-or-kill buys.
+
+    Orders go through the V2 writes only (``/portfolio/events/orders``; V1 answers 410).
+    ``self_trade_prevention`` is sent on every order (``taker_at_cross`` cancels our incoming
+    order where it would hit our own resting one; ``maker`` cancels the resting one).
+    ``off_grid`` says what to do with a price off the market's grid: ``"snap"`` it to the
+    nearest valid price not past the limit, or ``"refuse"`` it with a ``ValidationError``.
     """
 
     name = "kalshi"
@@ -143,8 +161,8 @@ class KalshiClient:
         timeout: float = 10,
         *,
         rate_limit: RateLimit | None = BASIC,
-        legacy_cents: bool = False,
-        use_buy_max_cost: bool = False,
+        self_trade_prevention: str = "taker_at_cross",
+        off_grid: str = "snap",
         max_retries: int = 3,
         session: requests.Session | None = None,
     ) -> None:
@@ -173,8 +191,13 @@ class KalshiClient:
             error_mapper=map_error,
             session=session,
         )
-        self.legacy_cents = legacy_cents
-        self.use_buy_max_cost = use_buy_max_cost
+        if self_trade_prevention not in SELF_TRADE_PREVENTION:
+            raise ConfigError(f"self_trade_prevention must be one of {', '.join(SELF_TRADE_PREVENTION)}")
+        if off_grid not in ("snap", "refuse"):
+            raise ConfigError("off_grid must be 'snap' or 'refuse'")
+        self.self_trade_prevention = self_trade_prevention
+        self.off_grid = off_grid
+        self._intents: dict[str, Intent] = {}
         self._reads = TokenBucket(rate_limit.reads_per_second) if rate_limit else None
         self._writes = TokenBucket(rate_limit.writes_per_second) if rate_limit else None
         self._series_fees: dict[str, FeeSchedule | None] = {}
@@ -214,10 +237,21 @@ class KalshiClient:
             self._reads.acquire()
         return self.transport.get(path, params=params, signed=signed)
 
-    def _write(self, method: str, path: str, body: Any = None) -> Any:
+    def _write(self, method: str, path: str, body: Any = None, *, params: Any = None, cost: int = 1) -> Any:
         if self._writes is not None:
-            self._writes.acquire()
-        return self.transport.request(method, path, json_body=body, signed=True)
+            for _ in range(max(1, cost)):  # batches bill per item (kalshi.md 6)
+                self._writes.acquire()
+        answer = self.transport.request(method, path, params=params or None, json_body=body, signed=True)
+        if deprecated_body(answer):
+            # Whatever the status (a 2xx was once reported): a hard failure, nothing happened.
+            code, message = error_fields(answer)
+            raise DeprecatedEndpoint(
+                f"kalshi retired this endpoint: {message or code}",
+                exchange=self.name,
+                code=code,
+                venue_message=message,
+            )
+        return answer
 
     def _pages(
         self, path: str, key: str, params: Mapping[str, Any], *, signed: bool = False
@@ -374,55 +408,128 @@ class KalshiClient:
         return parse_resolution(self._get(f"/markets/{quote(market.id, safe='')}"))
 
     # -- trading ------------------------------------------------------------------------------
+    def grid(self, market: Market) -> PriceGrid:
+        """The market's price grid (from its ``price_ranges``; 1 cent for a market built by hand)."""
+        grid = market.meta.get(GRID_META_KEY)
+        return grid if isinstance(grid, PriceGrid) else LINEAR_CENT
+
     def order_body(self, request: OrderRequest) -> dict[str, Any]:
-        """The ``POST /portfolio/orders`` body for a request (kalshi.md 3.8)."""
+        """The V2 ``POST /portfolio/events/orders`` body (``CreateOrderV2Request``, kalshi.md 3.8).
+
+        The intent is mapped once onto the YES book (:func:`~arbkit_kalshi.grid.yes_book`); an
+        off-grid price is snapped to the market's grid without passing the limit (down for a
+        bid, up for an ask), or refused when ``off_grid="refuse"``. A sell with
+        immediate-or-cancel is ``reduce_only`` so it can only close a position (an ``ask``
+        while flat would open NO).
+        """
         size = request.size
-        if size != size.quantize(Decimal("0.01")):
-            raise ValidationError(f"Kalshi counts have at most 2 decimals, got {size}")
-        outcome = request.outcome_id
-        if outcome not in ("yes", "no"):
-            raise ValidationError(f"Kalshi outcomes are 'yes' and 'no', got {outcome!r}")
+        if size < COUNT_STEP or size != size.quantize(COUNT_STEP):
+            raise ValidationError(f"Kalshi counts are multiples of 0.01 contracts, got {size}")
+        book_side, yes_price = yes_book(request.outcome_id, request.side, request.price)
+        grid = self.grid(request.market)
+        if not grid.is_valid(yes_price):
+            if self.off_grid == "refuse":
+                raise ValidationError(
+                    f"price {request.price} is not on the price grid of {request.market.id}"
+                    f" ({grid.structure or 'price_ranges'})"
+                )
+            yes_price = grid.snap(yes_price, book_side)
+        tif = _TIF[request.time_in_force]
         body: dict[str, Any] = {
             "ticker": request.market.id,
             "client_order_id": request.client_order_id or str(uuid.uuid4()),
-            "side": outcome,
-            "action": request.side.value,
+            "side": book_side,
+            "price": format_dollars(yes_price),
+            "count": format_count(size),
+            "time_in_force": tif,
+            "self_trade_prevention_type": self.self_trade_prevention,
         }
-        whole = size == size.to_integral_value()
-        if self.legacy_cents:
-            if not whole or not is_cent_price(request.price):
-                raise ValidationError("legacy Kalshi servers take whole contracts at whole cents only")
-            body["count"] = int(size)
-            body[f"{outcome}_price"] = dollars_to_cents(request.price)
-            body["type"] = "limit"
-        else:
-            # The reference: "give exactly ONE price field (yes or no; cents or dollars)", so the
-            # new dollars field is sent alone; count and count_fp may both be sent if they agree.
-            body[f"{outcome}_price_dollars"] = format_dollars(request.price)
-            body["count_fp"] = format_count(size)
-            if whole:
-                body["count"] = int(size)
-        tif = _TIF.get(request.time_in_force)
-        if tif:
-            body["time_in_force"] = tif
         if request.time_in_force is TimeInForce.GTD and request.expires_at is not None:
-            body["expiration_ts"] = int(request.expires_at.timestamp())
-        if self.use_buy_max_cost and request.time_in_force is TimeInForce.FOK and request.side is Side.BUY:
-            # UNCERTAIN whether Kalshi counts fees against buy_max_cost; the cap is the notional.
-            body["buy_max_cost"] = dollars_to_cents(request.notional, round_up=True)
+            body["expiration_time"] = int(request.expires_at.timestamp())
+        if request.side is Side.SELL and tif == "immediate_or_cancel":
+            body["reduce_only"] = True  # only allowed with IOC (kalshi.md 3.8)
         return body
 
-    def place_order(self, request: OrderRequest) -> Order:
-        """Send one limit order; ``OrderRejected`` (or a subclass) when Kalshi refuses it.
+    def _remember(self, order_id: str, client_order_id: str | None, intent: Intent) -> None:
+        with self._lock:
+            self._intents[order_id] = intent
+            if client_order_id:
+                self._intents[f"c:{client_order_id}"] = intent
+            while len(self._intents) > _INTENTS:
+                self._intents.pop(next(iter(self._intents)))
 
-        ``OutcomeUnknown`` propagates: reconcile with :meth:`find_order` by client order id.
+    def _intent(self, data: Mapping[str, Any]) -> Intent | None:
+        with self._lock:
+            found = self._intents.get(str(data.get("order_id")))
+            client_id = data.get("client_order_id")
+            if found is None and isinstance(client_id, str) and client_id:
+                found = self._intents.get(f"c:{client_id}")
+        return found
+
+    def _order(self, body: Any) -> Order:
+        data = (
+            body.get("order")
+            if isinstance(body, Mapping) and isinstance(body.get("order"), Mapping)
+            else body
+        )
+        return parse_order(data, self._intent(data) if isinstance(data, Mapping) else None)
+
+    def place_order(self, request: OrderRequest) -> Order:
+        """Send one limit order through V2 and return the full order (``GET`` after the create).
+
+        ``OrderRejected`` (or a subclass) when Kalshi refuses it; ``OutcomeUnknown``
+        propagates (reconcile with :meth:`find_order` by client order id). A create answer
+        without an ``order_id`` is never taken as placed (:class:`InvalidResponse`).
         """
         body = self.order_body(request)
+        intent = Intent(request.outcome_id, request.side)
+        self._remember("", body["client_order_id"], intent)
         try:
-            response = self._write("POST", "/portfolio/orders", body)
+            created = self._write("POST", V2_ORDERS, body)
         except (BadRequest, NotFound) as exc:
             raise _as(OrderRejected, exc) from exc
-        return parse_order(response)
+        order_id = _created_id(created)
+        self._remember(order_id, body["client_order_id"], intent)
+        try:
+            return self.get_order(order_id, market=request.market)
+        except (ArbkitError, OrderNotFound):
+            # Reads lag writes (kalshi.md 9.10): the flat create answer is the venue's word.
+            return _from_created(created, body, request)
+
+    def place_orders(self, requests: Sequence[OrderRequest]) -> list[Order | ExchangeError]:
+        """Batched create (``POST /portfolio/events/orders/batched``): one result per request, in order.
+
+        Each item is the placed :class:`Order` (from the flat answer) or the venue's refusal
+        of that entry as an :class:`~arbkit.errors.OrderRejected`.
+        """
+        if not requests:
+            return []
+        bodies = [self.order_body(r) for r in requests]
+        for body, request in zip(bodies, requests, strict=True):
+            self._remember("", body["client_order_id"], Intent(request.outcome_id, request.side))
+        try:
+            answer = self._write("POST", V2_ORDERS + "/batched", {"orders": bodies}, cost=len(bodies))
+        except (BadRequest, NotFound) as exc:
+            raise _as(OrderRejected, exc) from exc
+        items = _items(answer, "orders", len(bodies))
+        out: list[Order | ExchangeError] = []
+        for item, body, request in zip(items, bodies, requests, strict=True):
+            if item.get("error") is not None or not item.get("order_id"):
+                code, message = error_fields({"error": item.get("error")})
+                out.append(
+                    OrderRejected(
+                        f"kalshi refused batch order {body['client_order_id']}: {message or code}",
+                        exchange=self.name,
+                        code=code,
+                        venue_message=message,
+                    )
+                )
+                continue
+            self._remember(
+                str(item["order_id"]), body["client_order_id"], Intent(request.outcome_id, request.side)
+            )
+            out.append(_from_created(item, body, request))
+        return out
 
     def place_market_order(
         self,
@@ -436,24 +543,169 @@ class KalshiClient:
     ) -> Order:
         """A "market" order as the current API allows it: immediate-or-cancel at a worst price.
 
-        ``type: market`` was removed (kalshi.md 3.8); the default worst price is 0.99 for a
-        buy and 0.01 for a sell.
+        ``type: market`` was removed (kalshi.md 3.8); the default worst price is the market's
+        highest valid price for a buy and its lowest for a sell.
         """
         side = Side(side)
-        price = worst_price or (Decimal("0.99") if side is Side.BUY else Decimal("0.01"))
+        grid = self.grid(market)
+        if worst_price is None:
+            worst_price = (
+                grid.snap(Decimal("0.9999"), "bid")
+                if side is Side.BUY
+                else grid.snap(Decimal("0.0001"), "ask")
+            )
         return self.place_order(
             OrderRequest(
-                market, outcome_id, side, price, size, TimeInForce.IOC, client_order_id=client_order_id
+                market, outcome_id, side, worst_price, size, TimeInForce.IOC, client_order_id=client_order_id
             )
         )
 
+    def _route(self, market: Market | None) -> dict[str, Any]:
+        # Without market_ticker (or the shard) a cancel goes to shard 0 and 404s elsewhere (3.8).
+        return {"market_ticker": market.id} if market is not None else {}
+
     def cancel_order(self, order_id: str, *, market: Market | None = None) -> Order:
-        """Cancel what remains (``DELETE /portfolio/orders/{id}``) and return the final state."""
+        """Cancel what remains (``DELETE /portfolio/events/orders/{id}``) and return the final state.
+
+        A 404 is not taken as "already gone": the order is read back, and only a final order
+        is returned; otherwise :class:`~arbkit.errors.OrderNotFound` is raised.
+        """
+        path = f"{V2_ORDERS}/{quote(order_id, safe='')}"
         try:
-            body = self._write("DELETE", f"/portfolio/orders/{quote(order_id, safe='')}")
+            answer = self._write("DELETE", path, params=self._route(market), cost=2)
+        except NotFound as exc:
+            try:
+                found = self.get_order(order_id, market=market)
+            except OrderNotFound:
+                raise _as(OrderNotFound, exc) from exc
+            if found.status.is_final:
+                return found
+            raise _as(OrderNotFound, exc) from exc
+        _require(answer, "order_id", "cancel")
+        return self.get_order(order_id, market=market)
+
+    def cancel_orders(
+        self, order_ids: Sequence[str], *, market: Market | None = None
+    ) -> dict[str, Decimal | ExchangeError]:
+        """Batched cancel (``DELETE /portfolio/events/orders/batched``): ``{order_id: reduced_by}``.
+
+        An entry the venue could not cancel maps to its refusal.
+        """
+        if not order_ids:
+            return {}
+        entries = [{"order_id": oid, **self._route(market)} for oid in order_ids]
+        answer = self._write("DELETE", V2_ORDERS + "/batched", {"orders": entries}, cost=2 * len(entries))
+        out: dict[str, Decimal | ExchangeError] = {}
+        for item in _items(answer, "orders", len(entries)):
+            oid = str(item.get("order_id") or "")
+            if item.get("error") is not None:
+                code, message = error_fields({"error": item.get("error")})
+                out[oid] = OrderNotFound(
+                    f"kalshi could not cancel {oid}: {message or code}", exchange=self.name, code=code
+                )
+            else:
+                out[oid] = number(item.get("reduced_by"), "reduced_by")
+        return out
+
+    def cancel_all(self) -> None:
+        """Cancel every resting order on every shard (``DELETE /portfolio/events/orders``, 204).
+
+        Kalshi may also cancel orders placed during the following minute (kalshi.md 3.8):
+        do not re-quote right after.
+        """
+        self._write("DELETE", V2_ORDERS)
+
+    def amend_order(
+        self,
+        order: Order,
+        market: Market,
+        *,
+        price: Decimal | None = None,
+        size: Decimal | None = None,
+    ) -> Order:
+        """Change a resting order's price and/or total size (``POST .../{id}/amend``).
+
+        ``price`` is in the order's own terms (as :attr:`Order.price`); ``size`` is the new
+        **total** (already filled + still wanted), Kalshi's amend semantics. The order keeps
+        its side; an amend may cross and fill.
+        """
+        new_price = order.price if price is None else price
+        total = order.size if size is None else size
+        if total < order.filled_size or total != total.quantize(COUNT_STEP):
+            raise ValidationError(f"amended size {total} must be >= filled {order.filled_size}, 0.01 steps")
+        book_side, yes_price = yes_book(order.outcome_id, order.side, new_price)
+        grid = self.grid(market)
+        if not grid.is_valid(yes_price):
+            if self.off_grid == "refuse":
+                raise ValidationError(f"price {new_price} is not on the price grid of {market.id}")
+            yes_price = grid.snap(yes_price, book_side)
+        body: dict[str, Any] = {
+            "ticker": market.id,
+            "side": book_side,
+            "price": format_dollars(yes_price),
+            "count": format_count(total),
+        }
+        if order.client_order_id:
+            body["client_order_id"] = order.client_order_id
+        try:
+            answer = self._write("POST", f"{V2_ORDERS}/{quote(order.id, safe='')}/amend", body)
+        except BadRequest as exc:
+            raise _as(OrderRejected, exc) from exc
         except NotFound as exc:
             raise _as(OrderNotFound, exc) from exc
-        return parse_order(body)
+        new_id = _require(answer, "order_id", "amend")
+        self._remember(new_id, order.client_order_id, Intent(order.outcome_id, order.side))
+        return self.get_order(new_id, market=market)
+
+    def decrease_order(
+        self,
+        order_id: str,
+        *,
+        market: Market | None = None,
+        reduce_by: Decimal | None = None,
+        reduce_to: Decimal | None = None,
+    ) -> Order:
+        """Shrink a resting order without losing its place (``POST .../{id}/decrease``).
+
+        Exactly one of ``reduce_by`` / ``reduce_to`` (contracts).
+        """
+        if (reduce_by is None) == (reduce_to is None):
+            raise ValidationError("give exactly one of reduce_by or reduce_to")
+        body: dict[str, Any] = self._route(market)
+        if reduce_by is not None:
+            body["reduce_by"] = format_count(reduce_by)
+        if reduce_to is not None:
+            body["reduce_to"] = format_count(reduce_to)
+        try:
+            answer = self._write("POST", f"{V2_ORDERS}/{quote(order_id, safe='')}/decrease", body)
+        except BadRequest as exc:
+            raise _as(OrderRejected, exc) from exc
+        except NotFound as exc:
+            raise _as(OrderNotFound, exc) from exc
+        _require(answer, "order_id", "decrease")
+        return self.get_order(order_id, market=market)
+
+    def queue_position(self, order_id: str) -> Decimal:
+        """Contracts ahead of a resting order at its price (0 = first in line)."""
+        try:
+            body = self._get(f"/portfolio/orders/{quote(order_id, safe='')}/queue_position", signed=True)
+        except NotFound as exc:
+            raise _as(OrderNotFound, exc) from exc
+        return number(obj(body, "queue position").get("queue_position_fp"), "queue_position_fp")
+
+    def queue_positions(self, markets: Sequence[Market]) -> dict[str, Decimal]:
+        """``{order_id: contracts ahead}`` of our resting orders in these markets."""
+        params = {"market_tickers": ",".join(m.id for m in markets)} if markets else {}
+        body = obj(self._get("/portfolio/orders/queue_positions", params, signed=True), "queue positions")
+        rows = body.get("queue_positions")
+        if not isinstance(rows, list):
+            raise InvalidResponse("kalshi: queue_positions is not a list", exchange=self.name)
+        return {
+            str(obj(r, "queue position").get("order_id")): number(
+                r.get("queue_position_fp"), "queue_position_fp"
+            )
+            for r in rows
+        }
 
     def get_order(self, order_id: str, *, market: Market | None = None) -> Order:
         """One order by Kalshi's id; :class:`~arbkit.errors.OrderNotFound` if none."""
@@ -461,25 +713,28 @@ class KalshiClient:
             body = self._get(f"/portfolio/orders/{quote(order_id, safe='')}", signed=True)
         except NotFound as exc:
             raise _as(OrderNotFound, exc) from exc
-        return parse_order(body)
+        return self._order(body)
 
     def orders(self, *, market: Market | None = None, status: str | None = None) -> list[Order]:
         """Our orders (``GET /portfolio/orders``), optionally of one market or status word."""
         params = {"ticker": market.id if market else None, "status": status, "limit": 1000}
-        return [parse_order(o) for o in self._pages("/portfolio/orders", "orders", params, signed=True)]
+        return [self._order(o) for o in self._pages("/portfolio/orders", "orders", params, signed=True)]
 
     def find_order(self, client_order_id: str, *, market: Market | None = None) -> Order | None:
         """The order placed with that client order id, or ``None`` if Kalshi never got it."""
         params = {"ticker": market.id if market else None, "limit": 1000}
         for item in self._pages("/portfolio/orders", "orders", params, signed=True):
             if item.get("client_order_id") == client_order_id:
-                return parse_order(item)
+                return self._order(item)
         return None
 
     def fills(self, *, order_id: str | None = None, market: Market | None = None) -> list[Fill]:
         """Our executions, newest first."""
         params = {"order_id": order_id, "ticker": market.id if market else None, "limit": 1000}
-        fills = [parse_fill(f) for f in self._pages("/portfolio/fills", "fills", params, signed=True)]
+        fills = [
+            parse_fill(f, self._intent(f))
+            for f in self._pages("/portfolio/fills", "fills", params, signed=True)
+        ]
         return sorted(fills, key=lambda f: f.timestamp, reverse=True)
 
     def balance(self) -> Balance:
@@ -509,6 +764,65 @@ class KalshiClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _require(answer: Any, key: str, what: str) -> str:
+    value = answer.get(key) if isinstance(answer, Mapping) else None
+    if not isinstance(value, str) or not value:
+        raise InvalidResponse(f"kalshi: the {what} answer has no {key}", exchange="kalshi")
+    return value
+
+
+def _created_id(answer: Any) -> str:
+    """The ``order_id`` of a ``CreateOrderV2Response``; never counted as placed without one."""
+    return _require(answer, "order_id", "create-order")
+
+
+def _items(answer: Any, key: str, expected: int) -> list[Mapping[str, Any]]:
+    items = answer.get(key) if isinstance(answer, Mapping) else None
+    if not isinstance(items, list) or len(items) != expected:
+        raise InvalidResponse(f"kalshi: the batch answer has no {expected} {key}", exchange="kalshi")
+    return [obj(i, key) for i in items]
+
+
+def _from_created(answer: Any, body: Mapping[str, Any], request: OrderRequest) -> Order:
+    """An :class:`Order` from the flat create answer (when the full order cannot be read yet).
+
+    ``remaining_count`` is final for IOC/FoK, so an order with nothing left is final; a
+    resting one is open. ``average_fill_price`` is a YES price (UNCERTAIN: the reference
+    shows only a bid), converted to the request's terms; the fee is per contract.
+    """
+    data = obj(answer, "create-order answer")
+    filled = number(data.get("fill_count"), "fill_count")
+    remaining = number(data.get("remaining_count"), "remaining_count")
+    average: Decimal | None = None
+    fees = Decimal(0)
+    if filled > 0 and data.get("average_fill_price") not in (None, ""):
+        yes_average = number(data["average_fill_price"], "average_fill_price")
+        average = yes_average if request.outcome_id == "yes" else 1 - yes_average
+    if filled > 0 and data.get("average_fee_paid") not in (None, ""):
+        fees = number(data["average_fee_paid"], "average_fee_paid") * filled
+    if remaining > 0:
+        status, raw = OrderStatus.OPEN, "resting"
+    elif filled >= request.size:
+        status, raw = OrderStatus.FILLED, "executed"
+    else:
+        status, raw = OrderStatus.CANCELED, "canceled"
+    return Order(
+        exchange="kalshi",
+        id=str(data["order_id"]),
+        market_id=request.market.id,
+        outcome_id=request.outcome_id,
+        side=request.side,
+        price=request.price,
+        size=request.size,
+        status=status,
+        filled_size=filled,
+        average_price=average,
+        fees=fees,
+        client_order_id=str(body.get("client_order_id") or "") or None,
+        raw_status=raw,
+    )
 
 
 def _as(cls: type[OrderRejected] | type[OrderNotFound], exc: Any) -> Any:

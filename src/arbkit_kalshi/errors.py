@@ -23,7 +23,19 @@ from arbkit.errors import (
     OrderRejected,
 )
 
-__all__ = ["error_fields", "map_error"]
+__all__ = ["DEPRECATED_V1", "DeprecatedEndpoint", "deprecated_body", "error_fields", "map_error"]
+
+#: The ``error.code`` of a retired V1 order write (kalshi.md 3.9).
+DEPRECATED_V1 = "deprecated_v1_order_endpoint"
+
+
+class DeprecatedEndpoint(OrderRejected):
+    """Kalshi answered ``deprecated_v1_order_endpoint``: the request used a retired V1 write.
+
+    A hard failure whatever the HTTP status (410 is documented; one report saw it in a 2xx
+    body): nothing was placed, cancelled or amended, and re-sending the same request cannot help.
+    """
+
 
 # Substrings (lower case) that mark an order refusal rather than a malformed request.
 _FUNDS = ("insufficient", "balance")
@@ -63,6 +75,12 @@ def _text(value: Any) -> str | None:
     return value[:300] if isinstance(value, str) and value else None
 
 
+def deprecated_body(payload: Any) -> bool:
+    """Whether a response body (of any status) is the V1-retirement error."""
+    code, _ = error_fields(payload)
+    return code == DEPRECATED_V1
+
+
 def map_error(status: int, payload: Any, text: str) -> ExchangeError | None:
     """The :data:`arbkit.http.ErrorMapper` of the Kalshi client.
 
@@ -75,6 +93,8 @@ def map_error(status: int, payload: Any, text: str) -> ExchangeError | None:
     haystack = f"{code or ''} {message or ''}".lower()
     summary = message or code or f"HTTP {status}"
     kw: dict[str, Any] = {"exchange": "kalshi", "status_code": status, "code": code, "venue_message": message}
+    if code == DEPRECATED_V1:
+        return DeprecatedEndpoint(f"kalshi retired this endpoint (use the V2 order writes): {summary}", **kw)
     if status in (401, 403):
         return AuthenticationError(f"kalshi refused the credentials: {summary}", **kw)
     if status == 404:

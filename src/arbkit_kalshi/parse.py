@@ -358,8 +358,9 @@ def build_markets(event: EventData, fees_by_series: Mapping[str, FeeSchedule | N
 
 
 def _levels(value: Any, *, what: str) -> list[tuple[Decimal, Decimal]]:
+    if value is None:
+        return []  # live bodies send [] (kalshi.md 3.11); null is tolerated as empty
     if not isinstance(value, list):
-        # The SDK rejects null or absent sides; so does this client (kalshi.md 3.11: empty is []).
         raise _fail(f"{what} is not a list of levels")
     levels = []
     for level in value:

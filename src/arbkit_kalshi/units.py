@@ -1,18 +1,17 @@
-"""Kalshi's two number families and the core's ``Decimal`` convention (reference: kalshi.md section 3.0).
+"""Kalshi's number formats and the core's ``Decimal`` convention (reference: kalshi.md section 3.0).
 
-* Legacy fields are integers: prices in **cents** (``yes_bid: 45``), counts in whole
-  contracts (``count: 10``), money in cents (``balance: 10000``).
-* Newer fields are strings: ``*_dollars`` fixed-point dollars (``"0.4500"``) and ``*_fp``
-  fixed-point contract counts with two decimals (``"10.00"``, fractional ``"2.50"``).
+* ``*_dollars`` fields are ``FixedPointDollars`` strings (``"0.4500"``; money up to 6 decimals);
+* ``*_fp`` fields are ``FixedPointCount`` strings with two decimals (``"10.00"``, ``"2.50"``);
+* the few integers Kalshi kept are cents (``balance``, ``portfolio_value``, ``revenue``, ``value``).
 
-Readers prefer the new field and fall back to the legacy one; writers emit both. A
-malformed number raises :class:`~arbkit.errors.InvalidResponse` (a venue bug), never
-``ValueError``.
+The integer-cent and integer-count twins (``yes_bid: 45``, ``count: 10``) were removed in 2026
+and are never read. A malformed number raises :class:`~arbkit.errors.InvalidResponse` (a venue
+bug), never ``ValueError``.
 
->>> read_dollars({"yes_bid": 45, "yes_bid_dollars": "0.4500"}, "yes_bid_dollars", "yes_bid")
+>>> read_dollars({"yes_bid_dollars": "0.4500"}, "yes_bid_dollars")
 Decimal('0.4500')
->>> read_dollars({"yes_bid": 45}, "yes_bid_dollars", "yes_bid")
-Decimal('0.45')
+>>> read_dollars({"yes_bid": 45}, "yes_bid_dollars") is None
+True
 >>> format_count(Decimal("2.5")), format_dollars(Decimal("0.45"))
 ('2.50', '0.4500')
 """
@@ -20,7 +19,7 @@ Decimal('0.45')
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from arbkit.errors import InvalidResponse
@@ -29,10 +28,8 @@ from arbkit.models import decimal_from_text
 __all__ = [
     "CENT",
     "cents_to_dollars",
-    "dollars_to_cents",
     "format_count",
     "format_dollars",
-    "is_cent_price",
     "number",
     "read_count",
     "read_dollars",
@@ -77,46 +74,23 @@ def number(value: Any, field: str) -> Decimal:
     return result
 
 
-def _present(obj: Mapping[str, Any], key: str | None) -> bool:
-    return key is not None and obj.get(key) not in (None, "")
+def _present(obj: Mapping[str, Any], key: str) -> bool:
+    return obj.get(key) not in (None, "")
 
 
-def read_dollars(
-    obj: Mapping[str, Any], dollars_key: str | None, cents_key: str | None = None
-) -> Decimal | None:
-    """Dollars from ``dollars_key`` (string) or else ``cents_key`` (int cents); ``None`` if neither."""
-    if _present(obj, dollars_key):
-        assert dollars_key is not None
-        return number(obj[dollars_key], dollars_key)
-    if _present(obj, cents_key):
-        assert cents_key is not None
-        return cents_to_dollars(number(obj[cents_key], cents_key))
-    return None
+def read_dollars(obj: Mapping[str, Any], key: str) -> Decimal | None:
+    """Dollars from the ``*_dollars`` string ``key``; ``None`` if absent or empty."""
+    return number(obj[key], key) if _present(obj, key) else None
 
 
-def read_count(obj: Mapping[str, Any], fp_key: str | None, int_key: str | None = None) -> Decimal | None:
-    """Contracts from ``fp_key`` (``"10.00"``) or else ``int_key`` (``10``); ``None`` if neither."""
-    for key in (fp_key, int_key):
-        if _present(obj, key):
-            assert key is not None
-            return number(obj[key], key)
-    return None
+def read_count(obj: Mapping[str, Any], key: str) -> Decimal | None:
+    """Contracts from the ``*_fp`` string ``key`` (``"10.00"``); ``None`` if absent or empty."""
+    return number(obj[key], key) if _present(obj, key) else None
 
 
 def cents_to_dollars(cents: Decimal | int) -> Decimal:
-    """``45`` -> ``Decimal('0.45')``, exactly."""
+    """``45`` -> ``Decimal('0.45')``, exactly (for the integer-cent fields Kalshi kept)."""
     return Decimal(cents) / HUNDRED
-
-
-def dollars_to_cents(dollars: Decimal, *, round_up: bool = False) -> int:
-    """Dollars to integer cents (exact for cent amounts; ``round_up`` for a cost cap)."""
-    rounding = ROUND_CEILING if round_up else ROUND_HALF_EVEN
-    return int((dollars * HUNDRED).quantize(Decimal(1), rounding=rounding))
-
-
-def is_cent_price(price: Decimal) -> bool:
-    """Whether ``price`` lies on the 1-cent grid (so a legacy integer field can carry it)."""
-    return (price * HUNDRED) == (price * HUNDRED).to_integral_value()
 
 
 def format_dollars(value: Decimal, places: int = 4) -> str:

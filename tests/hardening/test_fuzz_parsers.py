@@ -100,11 +100,11 @@ PARSERS: dict[str, Callable[[Any], object]] = {
 
 #: (parser, sample file, how to pick the payload out of the file).
 SAMPLES: list[tuple[str, Any]] = [
-    ("kalshi.parse_market", KALSHI_SAMPLES / "market_both_families.json"),
-    ("kalshi.parse_resolution", KALSHI_SAMPLES / "market_both_families.json"),
-    ("kalshi.top_of_book", KALSHI_SAMPLES / "market_both_families.json"),
+    ("kalshi.parse_market", KALSHI_SAMPLES / "market.json"),
+    ("kalshi.parse_market", KALSHI_SAMPLES / "market_tapered.json"),
+    ("kalshi.parse_resolution", KALSHI_SAMPLES / "market.json"),
+    ("kalshi.top_of_book", KALSHI_SAMPLES / "market.json"),
     ("kalshi.parse_orderbook", KALSHI_SAMPLES / "orderbook_fp.json"),
-    ("kalshi.parse_orderbook", KALSHI_SAMPLES / "orderbook_legacy.json"),
     ("kalshi.parse_order", KALSHI_SAMPLES / "order_partial.json"),
     ("kalshi.parse_fill", (KALSHI_SAMPLES / "fills.json", "fills")),
     ("kalshi.parse_position", (KALSHI_SAMPLES / "positions.json", "market_positions")),

@@ -101,8 +101,13 @@ def venues() -> Iterator[Venues]:
 # -- faults ------------------------------------------------------------------------------------------
 TRANSPORT = ("latency", "status", "status", "status_after", "drop", "drop_after")
 ORDER = ("reject", "partial_fill", "no_fill", "insufficient")
-ORDER_PATHS = {"kalshi": PREFIX + "/portfolio/orders", "polymarket": "/order"}
-KALSHI_PATHS = (PREFIX + "/portfolio/orders", PREFIX + "/portfolio/*", PREFIX + "/markets/*", PREFIX + "/*")
+ORDER_PATHS = {"kalshi": PREFIX + "/portfolio/events/orders", "polymarket": "/order"}
+KALSHI_PATHS = (
+    PREFIX + "/portfolio/events/orders",
+    PREFIX + "/portfolio/*",
+    PREFIX + "/markets/*",
+    PREFIX + "/*",
+)
 POLY_PATHS = ("/order", "/books", "/data/*", "/balance-allowance*", "/gamma/*", "*")
 
 
@@ -313,6 +318,7 @@ def test_paper_service_survives_faults_and_its_ledger_adds_up(venues: Venues, tm
     assert reloaded.state().trade_history == trades
     assert reloaded.state().balance == state.balance
     # Paper trades never reach a venue.
+    assert venues.kalshi.requests[f"POST {PREFIX}/portfolio/events/orders"] == 0
     assert venues.kalshi.requests[f"POST {PREFIX}/portfolio/orders"] == 0
     assert venues.polymarket.requests["POST /order"] == 0
 

@@ -7,13 +7,15 @@ credentials in the environment the same tests record afresh (tests/kalshi/README
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
-from arbkit.errors import InsufficientFunds, OrderNotFound
-from arbkit.models import Market, MarketStatus, OrderRequest, OrderStatus
+from arbkit.errors import InsufficientFunds
+from arbkit.models import Market, MarketStatus, OrderRequest, OrderStatus, Side
 from arbkit.sports import GAME_META_KEY
 from arbkit_kalshi.client import HOSTS, KalshiClient
 
@@ -42,7 +44,7 @@ def test_discovery_and_books(demo_client: KalshiClient, recording: bool) -> None
     assert nyk.fees.fee(D("0.5"), D(100), taker=False) == D("0.44")
     assert hou.tick_size == D("0.01")
     assert books[(nyk.id, "yes")].best_bid.price == D("0.47")  # type: ignore[union-attr]
-    assert books[(hou.id, "yes")].asks == ()  # a null NO side
+    assert books[(hou.id, "yes")].asks == ()  # an empty NO side is []
 
 
 def test_order_lifecycle(demo_client: KalshiClient, recording: bool) -> None:
@@ -55,11 +57,13 @@ def test_order_lifecycle(demo_client: KalshiClient, recording: bool) -> None:
     )
     assert placed.status is OrderStatus.OPEN
     assert placed.client_order_id == coid
+    assert (placed.outcome_id, placed.side, placed.price) == ("yes", Side.BUY, D("0.01"))
     assert demo_client.get_order(placed.id).status is OrderStatus.OPEN
-    canceled = demo_client.cancel_order(placed.id)
+    canceled = demo_client.cancel_order(placed.id, market=market)
     assert canceled.status is OrderStatus.CANCELED
-    with pytest.raises(OrderNotFound):
-        demo_client.cancel_order(placed.id)
+    # A second cancel 404s; the order is read back and, being final, returned (not "already gone").
+    again = demo_client.cancel_order(placed.id, market=market)
+    assert again.status is OrderStatus.CANCELED
     coid2 = f"arbkit-{uuid.uuid4()}" if recording else "arbkit-cassette-2"
     with pytest.raises(InsufficientFunds) as info:
         demo_client.place_order(
@@ -71,6 +75,5 @@ def test_order_lifecycle(demo_client: KalshiClient, recording: bool) -> None:
 def _cassette_market() -> Market:
     from arbkit_kalshi.parse import parse_market
 
-    return parse_market(
-        {"ticker": "KXNBAGAME-26MAR31NYKHOU-NYK", "status": "active", "yes_sub_title": "New York"}
-    )
+    payload = json.loads((Path(__file__).parent / "payloads" / "market.json").read_text())
+    return parse_market(payload)

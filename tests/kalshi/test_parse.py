@@ -1,4 +1,4 @@
-"""Parsers: both field families, bid-only books, unknown enums, malformed payloads."""
+"""Parsers on today's wire: string money and counts, ``orderbook_fp``, V2 orders, odd enums, bad payloads."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from arbkit.errors import InvalidResponse
 from arbkit.models import MarketStatus, OrderStatus, ResolutionState, Side
 from arbkit_kalshi.parse import (
+    GRID_META_KEY,
     parse_event,
     parse_market,
     parse_orderbook,
@@ -23,6 +24,7 @@ from arbkit_kalshi.parse import (
     top_of_book,
 )
 from arbkit_kalshi.parse_trading import (
+    Intent,
     parse_balance,
     parse_fill,
     parse_order,
@@ -40,19 +42,16 @@ def load(name: str) -> Any:
 
 
 # -- units ----------------------------------------------------------------
-def test_new_string_fields_win_over_legacy_cents() -> None:
-    data = {"yes_bid": 45, "yes_bid_dollars": "0.4550"}
-    assert read_dollars(data, "yes_bid_dollars", "yes_bid") == D("0.4550")
-
-
-def test_legacy_cents_are_read_when_the_new_field_is_missing_or_empty() -> None:
-    assert read_dollars({"yes_bid": 45}, "yes_bid_dollars", "yes_bid") == D("0.45")
-    assert read_dollars({"yes_bid": 45, "yes_bid_dollars": ""}, "yes_bid_dollars", "yes_bid") == D("0.45")
-    assert read_count({"count": 10}, "count_fp", "count") == D(10)
+def test_only_the_string_fields_are_read_never_the_removed_integers() -> None:
+    assert read_dollars({"yes_bid_dollars": "0.4550"}, "yes_bid_dollars") == D("0.4550")
+    # The integer twins were removed in 2026 (kalshi.md 4.2): a payload with only them has no price.
+    assert read_dollars({"yes_bid": 45}, "yes_bid_dollars") is None
+    assert read_dollars({"yes_bid_dollars": ""}, "yes_bid_dollars") is None
+    assert read_count({"count": 10}, "count_fp") is None
 
 
 def test_fractional_counts_stay_exact() -> None:
-    assert read_count({"count_fp": "2.50"}, "count_fp", "count") == D("2.50")
+    assert read_count({"count_fp": "2.50"}, "count_fp") == D("2.50")
     assert format_count(D("2.5")) == "2.50"
 
 
@@ -71,14 +70,16 @@ def test_cents_round_trip_through_dollar_strings(cents: int) -> None:
 
 # -- markets ----------------------------------------------------------------
 def test_market_maps_to_the_core_model() -> None:
-    market = parse_market(load("market_both_families.json"))
+    market = parse_market(load("market.json"))
     assert market.id == TICKER
     assert market.exchange == "kalshi"
     assert [(o.id, o.name) for o in market.outcomes] == [("yes", "New York"), ("no", "Not New York")]
     assert market.status is MarketStatus.OPEN
     assert market.event_id == "KXNBAGAME-26MAR31NYKHOU"
     assert market.tick_size == D("0.01")
-    assert market.min_order_size == 1
+    # Every market is fractional since Jul 2026: 0.01-contract lots.
+    assert (market.min_order_size, market.size_increment) == (D("0.01"), D("0.01"))
+    assert market.meta["price_level_structure"] == "linear_cent"
     assert market.close_time is not None
     assert market.close_time.isoformat() == "2026-04-14T00:00:00+00:00"
     assert market.meta["can_close_early"] is True
@@ -87,11 +88,11 @@ def test_market_maps_to_the_core_model() -> None:
 
 
 def test_market_top_of_book_prefers_dollar_fields() -> None:
-    bid, ask = top_of_book(load("market_both_families.json")["market"])
+    bid, ask = top_of_book(load("market.json")["market"])
     assert bid is not None
-    assert (bid.price, bid.size) == (D("0.4700"), D("120.00"))
+    assert (bid.price, bid.size) == (D("0.4500"), D("100.00"))
     assert ask is not None
-    assert ask.price == D("0.4900")
+    assert (ask.price, ask.size) == (D("0.4800"), D("80.00"))
 
 
 @pytest.mark.parametrize(
@@ -114,11 +115,17 @@ def test_market_status_words_including_unknown_ones(raw: str | None, status: Mar
     assert parse_market(payload).status is status
 
 
-def test_fractional_market_allows_hundredth_lots_and_sub_penny_ticks() -> None:
+def test_a_tapered_grid_gives_hundredth_lots_and_its_finest_step() -> None:
+    market = parse_market(load("market_tapered.json"))
+    assert market.tick_size == D("0.001")
+    grid = market.meta[GRID_META_KEY]
+    assert grid.structure == "tapered_deci_cent"
+    assert grid.is_valid(D("0.045"))
+    assert grid.is_valid(D("0.955"))
+    assert not grid.is_valid(D("0.455"))  # the center band steps by a whole cent
     payload = {
         "ticker": "X-1",
         "status": "active",
-        "fractional_trading_enabled": True,
         "price_ranges": [
             {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
             {"start": "0.1000", "end": "1.0000", "step": "0.0100"},
@@ -172,52 +179,41 @@ def test_series_fee_fields() -> None:
 
 
 # -- order books ----------------------------------------------------------------
-def test_legacy_book_derives_asks_from_the_opposite_bids() -> None:
-    yes, no = parse_orderbook(load("orderbook_legacy.json"), TICKER)
-    assert [(lv.price, lv.size) for lv in yes.bids] == [(D("0.47"), 5), (D("0.45"), 10), (D("0.01"), 200)]
-    # A NO bid at 0.52 is a YES ask at 0.48, with that NO level's size.
-    assert [(lv.price, lv.size) for lv in yes.asks] == [(D("0.48"), 12), (D("0.50"), 30)]
-    assert [(lv.price, lv.size) for lv in no.bids] == [(D("0.52"), 12), (D("0.50"), 30)]
-    assert no.best_ask is not None
-    assert (no.best_ask.price, no.best_ask.size) == (D("0.53"), 5)
-
-
-def test_fp_book_in_descending_order_with_fractional_sizes() -> None:
+def test_fp_book_derives_asks_from_the_opposite_bids() -> None:
     yes, no = parse_orderbook(load("orderbook_fp.json"), TICKER)
-    assert yes.best_bid is not None
-    assert yes.best_bid.price == D("0.47")
-    assert yes.best_ask is not None
-    assert (yes.best_ask.price, yes.best_ask.size) == (D("0.48"), D("2.50"))
+    assert [(lv.price, lv.size) for lv in yes.bids] == [(D("0.47"), D(120)), (D("0.46"), D(300))]
+    # A NO bid at 0.52 is a YES ask at 0.48, with that NO level's size (levels arrive ascending).
+    assert [(lv.price, lv.size) for lv in yes.asks] == [(D("0.48"), D(40)), (D("0.49"), D("15.50"))]
     assert no.best_bid is not None
     assert no.best_bid.price == D("0.52")
+    assert no.best_ask is not None
+    assert (no.best_ask.price, no.best_ask.size) == (D("0.53"), D(120))
 
 
-def test_fp_family_is_preferred_over_legacy_cents() -> None:
-    payload = {
-        "orderbook": {"yes": [[40, 1]], "no": None},
-        "orderbook_fp": {"yes_dollars": [["0.4100", "1.00"]]},
-    }
-    yes, _ = parse_orderbook(payload, TICKER)
-    assert yes.best_bid is not None
-    assert yes.best_bid.price == D("0.41")
+def test_the_removed_legacy_orderbook_object_is_not_read() -> None:
+    with pytest.raises(InvalidResponse, match="orderbook_fp"):
+        parse_orderbook({"orderbook": {"yes": [[40, 1]], "no": None}}, TICKER)
 
 
-def test_null_and_missing_sides_are_empty() -> None:
-    yes, no = parse_orderbook({"orderbook": {"yes": None, "no": [[60, 4]]}}, TICKER)
+def test_empty_sides_are_empty_books() -> None:
+    yes, no = parse_orderbook(
+        {"orderbook_fp": {"yes_dollars": [], "no_dollars": [["0.6000", "4.00"]]}}, TICKER
+    )
     assert yes.bids == ()
     assert no.asks == ()
     assert yes.best_ask is not None
     assert yes.best_ask.price == D("0.40")
-    empty_yes, empty_no = parse_orderbook({"orderbook_fp": {}}, TICKER)
+    empty_yes, empty_no = parse_orderbook({"orderbook_fp": {"yes_dollars": [], "no_dollars": []}}, TICKER)
     assert empty_yes.bids == empty_yes.asks == empty_no.bids == ()
 
 
 @pytest.mark.parametrize(
     "payload",
     [
-        {"orderbook": {"yes": [[100, 5]]}},
-        {"orderbook": {"yes": [[45]]}},
-        {"orderbook": {"yes": "45x5"}},
+        {"orderbook_fp": {"yes_dollars": [["1.0000", "5.00"]]}},
+        {"orderbook_fp": {"yes_dollars": [["0.4500"]]}},
+        {"orderbook_fp": {"yes_dollars": [[45, 5]]}},
+        {"orderbook_fp": {"yes_dollars": "45x5"}},
         {"orderbook_fp": {"yes_dollars": [["0.45", "many"]]}},
         "not an object",
     ],
@@ -254,7 +250,13 @@ def test_batch_books_are_keyed_by_ticker() -> None:
             {"yes": D("0.5"), "no": D("0.5")},
         ),
         ("void", {}, ResolutionState.VOID, {}),
-        ("scalar", {"settlement_value": 30}, ResolutionState.RESOLVED, {"yes": D("0.3"), "no": D("0.7")}),
+        (
+            "scalar",
+            {"settlement_value_dollars": "0.3000"},
+            ResolutionState.RESOLVED,
+            {"yes": D("0.3"), "no": D("0.7")},
+        ),
+        ("scalar", {"settlement_value": 30}, ResolutionState.PENDING, {}),  # removed int field: not read
         ("", {}, ResolutionState.PENDING, {}),
     ],
 )
@@ -269,11 +271,11 @@ def test_resolution_from_result(
 
 
 # -- trading payloads ----------------------------------------------------------------
-def test_partially_filled_order_in_both_families() -> None:
+def test_partially_filled_bid_reads_as_a_yes_buy() -> None:
     order = parse_order(load("order_partial.json"))
     assert (order.id, order.market_id, order.outcome_id, order.side) == (
-        "3b23c1c7-0b4e-4a8e-9c39-6c5b7f0a1d11",
-        TICKER,
+        "3b23c1c7-f4ef-4f0d-8b9a-9e53c61f1a0d",
+        "KXNBAGAME-26DEC05NYKHOU-NYK",
         "yes",
         Side.BUY,
     )
@@ -281,12 +283,24 @@ def test_partially_filled_order_in_both_families() -> None:
     assert order.raw_status == "resting"
     assert (order.price, order.size, order.filled_size) == (D("0.49"), D(10), D(4))
     assert order.average_price == D("0.49")
-    assert order.fees == D("0.07")
+    assert order.fees == D("0.069972")
     assert order.client_order_id == "c-1"
     assert order.remaining_size == D(6)
 
 
-def test_order_with_only_new_fields_and_an_unknown_status() -> None:
+def test_an_ask_reads_as_a_no_buy_unless_the_intent_says_sell_yes() -> None:
+    # The deprecated side says "yes" on every V2 order (kalshi.md 3.7): it is never read.
+    body = load("order_ask.json")
+    as_no = parse_order(body)
+    assert (as_no.outcome_id, as_no.side, as_no.price) == ("no", Side.BUY, D("0.60"))
+    assert as_no.average_price == D("0.60")  # 1.50 paid for 2.50 NO contracts
+    as_sell = parse_order(body, Intent("yes", Side.SELL))
+    assert (as_sell.outcome_id, as_sell.side, as_sell.price) == ("yes", Side.SELL, D("0.40"))
+    assert as_sell.average_price == D("0.40")
+    assert as_sell.status is OrderStatus.FILLED
+
+
+def test_order_with_an_unknown_status_and_only_the_no_price() -> None:
     order = parse_order(
         {
             "order_id": "o",
@@ -304,30 +318,15 @@ def test_order_with_only_new_fields_and_an_unknown_status() -> None:
     assert order.size == D("1.50")
 
 
-def test_order_price_falls_back_to_the_complement() -> None:
-    order = parse_order(
-        {
-            "order_id": "o",
-            "ticker": "T",
-            "side": "no",
-            "action": "sell",
-            "yes_price": 70,
-            "count": 2,
-            "status": "executed",
-            "fill_count": 2,
-        }
-    )
-    assert order.price == D("0.30")
-    assert order.status is OrderStatus.FILLED
-
-
 @pytest.mark.parametrize(
     "payload",
     [
         {"order": {"ticker": "T"}},
-        {"order_id": "o", "ticker": "T", "side": "yes", "action": "buy"},
-        {"order_id": "o", "ticker": "T", "side": "maybe"},
-        {"order_id": "o", "ticker": "T", "side": "yes", "action": "buy", "yes_price": 150, "count": 1},
+        {"order_id": "o", "ticker": "T", "book_side": "bid"},
+        {"order_id": "o", "ticker": "T", "side": "yes", "action": "buy", "yes_price_dollars": "0.4000"},
+        {"order_id": "o", "ticker": "T", "book_side": "bid", "yes_price_dollars": "1.5000"},
+        # A V1-shaped order (integer cents, side/action only) is not today's wire.
+        {"order_id": "o", "ticker": "T", "side": "no", "action": "sell", "yes_price": 70, "count": 2},
     ],
 )
 def test_malformed_orders_raise_invalid_response(payload: Any) -> None:
@@ -335,26 +334,28 @@ def test_malformed_orders_raise_invalid_response(payload: Any) -> None:
         parse_order(payload)
 
 
-def test_fills_in_both_families() -> None:
-    new, old = (parse_fill(f) for f in load("fills.json")["fills"])
-    assert (new.outcome_id, new.side, new.price, new.size, new.fee) == (
+def test_fills_read_book_side_and_yes_price() -> None:
+    ask, bid = (parse_fill(f) for f in load("fills.json")["fills"])
+    assert (ask.outcome_id, ask.side, ask.price, ask.size, ask.fee) == (
         "no",
         Side.BUY,
         D("0.44"),
         D("2.50"),
-        D("0.05"),
+        D("0.04312"),
     )
-    assert new.fill_id == "f-2"
-    assert new.is_taker
-    assert (old.market_id, old.outcome_id, old.side, old.price, old.size) == (
+    assert ask.fill_id == "f-2"
+    assert ask.is_taker
+    assert (bid.market_id, bid.outcome_id, bid.side, bid.price, bid.size) == (
         TICKER,
         "yes",
-        Side.SELL,
+        Side.BUY,
         D("0.52"),
         D(3),
     )
-    assert old.timestamp.year == 2026
-    assert old.is_taker is False
+    assert bid.timestamp.year == 2026
+    assert bid.is_taker is False
+    sold = parse_fill(load("fills.json")["fills"][0], Intent("yes", Side.SELL))
+    assert (sold.outcome_id, sold.side, sold.price) == ("yes", Side.SELL, D("0.56"))
 
 
 def test_positions_are_signed_yes_or_no_and_flat_rows_dropped() -> None:
@@ -362,25 +363,22 @@ def test_positions_are_signed_yes_or_no_and_flat_rows_dropped() -> None:
     yes, no, flat = (parse_position(r) for r in rows)
     assert flat is None
     assert yes is not None
-    assert (yes.outcome_id, yes.size, yes.cost, yes.average_price) == (
-        "yes",
-        D(10),
-        D("4.8"),
-        D("0.48"),
-    )
+    assert (yes.outcome_id, yes.size, yes.cost, yes.average_price) == ("yes", D(10), D("4.8"), D("0.48"))
     assert no is not None
     assert (no.outcome_id, no.size, no.cost) == ("no", D(5), D("3.80"))
+    # The integer position was removed (Mar 2026): a row with only it is flat to this client.
+    assert parse_position({"ticker": "T", "position": 5, "market_exposure": 300}) is None
 
 
-def test_balance_cents_become_dollars() -> None:
-    assert parse_balance({"balance": 10000}).available == D("100")
-    assert parse_balance({"balance": 10050, "balance_dollars": "100.5000"}).available == D("100.5")
+def test_balance_reads_the_exact_dollars_not_the_truncated_cents() -> None:
+    assert parse_balance(load("balance.json")).available == D("97.975")
     with pytest.raises(InvalidResponse):
-        parse_balance({"portfolio_value": 5})
+        parse_balance({"balance": 10000})
 
 
 def test_settlement_revenue_in_cents() -> None:
     settlement = parse_settlement(load("settlements.json")["settlements"][0])
-    assert (settlement.market_result, settlement.revenue, settlement.value) == ("yes", D(10), D(1))
-    assert settlement.yes_count == D(10)
-    assert settlement.fee == D("0.34")
+    assert (settlement.market_result, settlement.revenue, settlement.value) == ("yes", D(4), D(1))
+    assert settlement.yes_count == D(4)
+    assert settlement.yes_cost == D("1.96")
+    assert settlement.fee == D(0)

@@ -27,7 +27,7 @@ from arbkit_kalshi.sandbox import PREFIX, KalshiSandbox, example_scenario
 from .conftest import KEY_ID
 
 NYK = "KXNBAGAME-26MAR31NYKHOU-NYK"
-ORDERS = PREFIX + "/portfolio/orders"
+ORDERS = PREFIX + "/portfolio/events/orders"  # the V2 create path (kalshi.md 3.8)
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_faults_load_over_the_control_api(server: SandboxServer, client: KalshiC
     with pytest.raises(OrderRejected):
         client.place_order(ioc(nyk, "ctl-1"))
     state = requests.get(server.url + "/_sandbox/state", timeout=5).json()
-    assert state["accounts"][KEY_ID]["balance"] == "1000.0000"
+    assert state["accounts"][KEY_ID]["balance"] == "1000.000000"
 
 
 # -- signatures ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 import requests
 
-from arbkit.errors import InsufficientFunds, MarketClosed, OrderNotFound, OrderRejected
+from arbkit.errors import InsufficientFunds, MarketClosed, OrderNotFound, OrderRejected, ValidationError
 from arbkit.models import Market, OrderRequest, OrderStatus, ResolutionState, Side, TimeInForce
 from arbkit.sandbox import Fault, SandboxServer
 from arbkit_kalshi.client import KalshiClient
@@ -97,8 +97,10 @@ def test_resting_order_lifecycle(client: KalshiClient, nyk: Market, sandbox: Kal
     assert canceled.status is OrderStatus.CANCELED
     assert canceled.remaining_size == 0
     assert client.balance().available == D("1000")
+    # A second cancel 404s at the venue; the client reads the order back and returns it, final.
+    assert client.cancel_order(placed.id, market=nyk).status is OrderStatus.CANCELED
     with pytest.raises(OrderNotFound) as info:
-        client.cancel_order(placed.id)
+        client.cancel_order("00000000-0000-0000-0000-000000000000")
     assert info.value.code == "not_found"
     with pytest.raises(OrderNotFound):
         client.get_order("00000000-0000-0000-0000-000000000000")
@@ -109,8 +111,8 @@ def test_ioc_walks_the_book_and_cancels_the_rest(client: KalshiClient, nyk: Mark
     assert filled.status is OrderStatus.CANCELED
     assert filled.filled_size == 280  # 80 at 0.48 and 200 at 0.49 (NO bids at 0.52 and 0.51)
     assert filled.average_price == (80 * D("0.48") + 200 * D("0.49")) / 280
-    # 0.07 x (80 x 0.48 x 0.52 + 200 x 0.49 x 0.51) = 4.89636, rounded up once per order.
-    assert filled.fees == D("4.90")
+    # 0.07 x 80 x 0.48 x 0.52 + 0.07 x 200 x 0.49 x 0.51, each trade rounded up to $0.000001 (kalshi.md 5).
+    assert filled.fees == D("1.397760") + D("3.498600")
     fills = client.fills(order_id=filled.id)
     assert sorted(f.size for f in fills) == [80, 200]
     assert client.positions()[0].size == 280
@@ -124,13 +126,17 @@ def test_fill_or_kill_either_fills_fully_or_not_at_all(client: KalshiClient, nyk
     assert client.positions()[0].outcome_id == "no"
 
 
-def test_buying_no_while_long_yes_nets_the_position(client: KalshiClient, nyk: Market) -> None:
+def test_buying_no_while_long_yes_nets_the_position(
+    client: KalshiClient, nyk: Market, sandbox: KalshiSandbox
+) -> None:
+    from tests.kalshi.conftest import KEY_ID
+
     client.place_order(order(nyk, "yes", "buy", "0.48", "10", "IOC"))
-    after_buy = client.balance().available
+    after_buy = sandbox.balance_of(KEY_ID)
     client.place_order(order(nyk, "no", "buy", "0.55", "10", "IOC"))  # hits the YES bid at 0.45
     assert client.positions() == []
-    # The pair collapses to $1: 10 x (1 - 0.55) comes back, less the taker fee.
-    assert client.balance().available == after_buy + D("4.50") - D("0.18")
+    # The pair collapses to $1: 10 x (1 - 0.55) comes back, less the taker fee 0.07 x 10 x 0.45 x 0.55.
+    assert sandbox.balance_of(KEY_ID) == after_buy + D("4.50") - D("0.173250")
 
 
 def test_selling_yes_closes_a_long_position(client: KalshiClient, nyk: Market) -> None:
@@ -140,13 +146,14 @@ def test_selling_yes_closes_a_long_position(client: KalshiClient, nyk: Market) -
     assert client.positions() == []
 
 
-def test_fractional_market_takes_fractional_counts(client: KalshiClient) -> None:
+def test_every_market_takes_hundredth_counts_and_nothing_finer(client: KalshiClient, nyk: Market) -> None:
     fed = client.market(FED)
     filled = client.place_order(order(fed, "yes", "buy", "0.72", "2.50", "IOC"))
     assert filled.filled_size == D("2.50")
     assert client.positions()[0].size == D("2.50")
-    with pytest.raises(OrderRejected):
-        client.place_order(order(client.market(NYK), "yes", "buy", "0.48", "2.5", "IOC"))
+    assert client.place_order(order(nyk, "yes", "buy", "0.48", "0.01", "IOC")).filled_size == D("0.01")
+    with pytest.raises(ValidationError):
+        client.place_order(order(nyk, "yes", "buy", "0.48", "2.505", "IOC"))
 
 
 def test_duplicate_client_order_id_is_refused_with_the_venue_code(client: KalshiClient, nyk: Market) -> None:
@@ -168,10 +175,18 @@ def test_closed_market_refuses_orders(client: KalshiClient, nyk: Market, sandbox
         client.place_order(order(nyk, "yes", "buy", "0.40", "1"))
 
 
-def test_off_tick_price_is_rejected(client: KalshiClient, nyk: Market) -> None:
-    with pytest.raises(OrderRejected) as info:
-        client.place_order(order(nyk, "yes", "buy", "0.405", "1"))
-    assert info.value.code == "invalid_order"
+def test_off_grid_price_is_snapped_inside_the_limit_or_refused(
+    client: KalshiClient, nyk: Market, server: SandboxServer, private_pem: str
+) -> None:
+    # A bid snaps down, never past the limit: 0.405 rests at 0.40 on the 1-cent grid.
+    assert client.place_order(order(nyk, "yes", "buy", "0.405", "1")).price == D("0.40")
+    from tests.kalshi.conftest import KEY_ID
+
+    strict = KalshiClient(
+        base_url=server.url, api_key_id=KEY_ID, private_key=private_pem, rate_limit=None, off_grid="refuse"
+    )
+    with pytest.raises(ValidationError, match="price grid"):
+        strict.place_order(order(nyk, "yes", "buy", "0.405", "1"))
 
 
 def test_resolution_settles_positions(client: KalshiClient, nyk: Market, sandbox: KalshiSandbox) -> None:
@@ -192,11 +207,12 @@ def test_resolution_settles_positions(client: KalshiClient, nyk: Market, sandbox
     assert (settlement.market_result, settlement.revenue, settlement.yes_count) == ("yes", D(10), D(10))
 
 
-def test_void_with_settlement_value(client: KalshiClient, nyk: Market, sandbox: KalshiSandbox) -> None:
+def test_void_is_a_scalar_refund(client: KalshiClient, nyk: Market, sandbox: KalshiSandbox) -> None:
+    # The SDK's result enums have no "void" (kalshi.md 4.4): a refund is a scalar result.
     sandbox.resolve(NYK, "void", "0.5")
     resolution = client.resolution(nyk)
-    assert resolution.state is ResolutionState.VOID
-    assert resolution.payout("no") == D("0.5")
+    assert (resolution.state, resolution.raw_result) == (ResolutionState.RESOLVED, "scalar")
+    assert resolution.payout("yes") == resolution.payout("no") == D("0.5")
 
 
 def test_market_order_is_an_ioc_at_the_worst_price(client: KalshiClient, nyk: Market) -> None:
@@ -235,5 +251,5 @@ def test_gtd_orders_carry_an_expiration(client: KalshiClient, nyk: Market) -> No
     request = OrderRequest(nyk, "yes", "buy", D("0.30"), D(1), TimeInForce.GTD, expires_at=expires)
     body = client.order_body(request)
     assert body["time_in_force"] == "good_till_canceled"
-    assert body["expiration_ts"] == int(expires.timestamp())
+    assert body["expiration_time"] == int(expires.timestamp())  # V1's expiration_ts is gone
     assert client.place_order(request).status is OrderStatus.OPEN

@@ -55,7 +55,7 @@ def test_no_leg_filled_records_a_no_fill_and_undoes_nothing(
     assert trade is not None
     assert trade.status is TradeStatus.NO_FILL
     assert all(leg.filled_size == 0 for leg in trade.legs)
-    assert not [o for o in venues.kalshi_orders() if o.action == "sell"]
+    assert not [o for o in venues.kalshi_orders() if o.reduce_only]  # V2 exits are reduce-only asks/bids
     assert [len(leg.client_order_ids) for leg in trade.legs] == [1, 1]
     assert system.state().balance == D(2000)
     assert_matches_venues(system, trade, venues)
@@ -128,7 +128,7 @@ def test_unwind_ladder_steps_down_the_book_and_never_below_the_worst_price(
     venues.fault("polymarket", "reject")
     trade = system.execute(sc.opportunity(venues.kalshi(), venues.poly())).trade
     assert trade is not None
-    sells = [o for o in venues.kalshi_orders() if o.action == "sell"]
+    sells = [o for o in venues.kalshi_orders() if o.reduce_only]  # V2 exits are reduce-only asks/bids
     assert [o.yes_price for o in sells] == [D("0.38"), D("0.32"), D("0.30")]
     assert [o.filled for o in sells] == [D(2), D(3), D(0)]
     kalshi_leg = trade.legs[0]

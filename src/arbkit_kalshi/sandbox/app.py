@@ -12,31 +12,76 @@ from decimal import Decimal
 from typing import Any
 
 from arbkit.sandbox import HttpError, Request, Response, SandboxApp
-from arbkit_kalshi.auth import (
-    KEY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    load_public_key,
-    signing_message,
-    verify_signature,
+from arbkit_kalshi.sandbox.engine import (
+    HOUSE,
+    MARKET_STATUSES,
+    STRUCTURES,
+    Account,
+    Engine,
+    KalshiError,
+    SbMarket,
+    SbOrder,
 )
-from arbkit_kalshi.sandbox.engine import HOUSE, Account, Engine, KalshiError, SbMarket, SbOrder
-from arbkit_kalshi.sandbox.orders import TIME_IN_FORCE, build_order, decimal_param
+from arbkit_kalshi.sandbox.orders import build_order, count_param, decimal_param, price_param
+from arbkit_kalshi.sandbox.verify import load_public_pem, signed_text, verify
 from arbkit_kalshi.sandbox.wire import (
     balance_json,
+    count,
     error_json,
+    event_position_json,
     fill_json,
     market_json,
+    money,
     order_json,
     orderbook_json,
     position_json,
     settlement_json,
+    trade_json,
 )
-from arbkit_kalshi.units import format_count, format_dollars
 
 __all__ = ["PREFIX", "KalshiSandbox"]
 
 PREFIX = "/trade-api/v2"
+# The request headers (kalshi.md 2), spelled here so the sandbox shares nothing with the client.
+KEY_HEADER = "KALSHI-ACCESS-KEY"
+TIMESTAMP_HEADER = "KALSHI-ACCESS-TIMESTAMP"
+SIGNATURE_HEADER = "KALSHI-ACCESS-SIGNATURE"
+#: The body of every retired V1 order write (kalshi.md 3.9), exactly.
+V1_GONE = {
+    "error": {
+        "code": "deprecated_v1_order_endpoint",
+        "message": "Please switch to the V2 endpoints",
+        "details": "https://docs.kalshi.com/api-reference/orders/create-order-v2",
+    }
+}
+V2 = "/portfolio/events/orders"
+# Fields Kalshi removed from Market in 2026 (kalshi.md 4.2): never echoed from a scenario.
+_REMOVED_MARKET_KEYS = frozenset(
+    {
+        "yes_bid",
+        "yes_ask",
+        "no_bid",
+        "no_ask",
+        "last_price",
+        "previous_yes_bid",
+        "previous_yes_ask",
+        "previous_price",
+        "notional_value",
+        "settlement_value",
+        "liquidity",
+        "volume",
+        "volume_24h",
+        "open_interest",
+        "tick_size",
+        "response_price_units",
+        "fractional_trading_enabled",
+        "tick",
+        "liquidity_dollars",
+    }
+)
+# Scenario files may use the filter words; the Market object only has the lifecycle words (4.3).
+_LEGACY_STATUS = {"open": "active", "paused": "inactive", "unopened": "initialized", "settled": "finalized"}
+_FEE_TYPES = frozenset({"quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat"})
 ZERO = Decimal(0)
 ONE = Decimal(1)
 _FAULT_CODES = {
@@ -51,11 +96,10 @@ _FAULT_CODES = {
 }
 # Market-object status <- the /markets and /events ``status`` filter words (kalshi.md 4.3).
 _FILTER = {
-    "unopened": {"initialized", "unopened"},
-    "open": {"active", "open"},
-    "paused": {"inactive", "paused"},
+    "unopened": {"initialized"},
+    "open": {"active"},
     "closed": {"closed", "determined", "disputed", "amended"},
-    "settled": {"finalized", "settled"},
+    "settled": {"finalized"},
 }
 
 Handler = Callable[[Request, dict[str, str]], Response]
@@ -117,10 +161,10 @@ class KalshiSandbox(SandboxApp):
             return self._load(data)
 
     def add_account(self, key_id: str, public_key_pem: str | bytes, balance: Decimal | str | int = 0) -> None:
-        """Register a user: API key id, RSA public key (PEM) and cash balance in dollars."""
+        """Register a user: API key id, RSA or Ed25519 public key (PEM) and cash balance in dollars."""
         with self.lock:
             self.engine.accounts[key_id] = Account(
-                key_id, load_public_key(public_key_pem), decimal_param(balance, "balance")
+                key_id, load_public_pem(public_key_pem), decimal_param(balance, "balance")
             )
 
     def set_book(
@@ -136,7 +180,7 @@ class KalshiSandbox(SandboxApp):
             self._kalshi(lambda: self.engine.set_status(ticker, status))
 
     def resolve(self, ticker: str, result: str, settlement_value: Decimal | str | None = None) -> None:
-        """Determine and settle a market (``yes``, ``no``, ``void``, ``scalar``)."""
+        """Determine and settle a market (``yes``, ``no``, ``scalar``; ``void`` is a scalar refund)."""
         value = None if settlement_value is None else decimal_param(settlement_value, "settlement_value")
         with self.lock:
             self._kalshi(lambda: self.engine.resolve(ticker, result, value))
@@ -179,10 +223,8 @@ class KalshiSandbox(SandboxApp):
         return {
             "accounts": {
                 key: {
-                    "balance": format_dollars(acc.balance),
-                    "positions": {
-                        t: format_count(p.position) for t, p in acc.positions.items() if p.position
-                    },
+                    "balance": money(acc.balance),
+                    "positions": {t: str(p.position) for t, p in acc.positions.items() if p.position},
                 }
                 for key, acc in engine.accounts.items()
                 if not acc.is_house
@@ -216,7 +258,7 @@ class KalshiSandbox(SandboxApp):
             for account in data.get("accounts", []):
                 engine.accounts[str(account["key_id"])] = Account(
                     str(account["key_id"]),
-                    load_public_key(account["public_key_pem"]),
+                    load_public_pem(account["public_key_pem"]),
                     decimal_param(account.get("balance", 0), "balance"),
                 )
         except KalshiError as exc:
@@ -237,9 +279,27 @@ class KalshiSandbox(SandboxApp):
             "close_time",
             "rules_primary",
             "rules_secondary",
-            "fractional_trading_enabled",
-            "tick",
+            "price_level_structure",
+            "price_ranges",
         }
+        structure = str(raw.get("price_level_structure") or "linear_cent")
+        if raw.get("price_ranges"):
+            bands = tuple(
+                (
+                    decimal_param(r["start"], "price_ranges.start"),
+                    decimal_param(r["end"], "price_ranges.end"),
+                    decimal_param(r["step"], "price_ranges.step"),
+                )
+                for r in raw["price_ranges"]
+            )
+        elif structure in STRUCTURES:
+            bands = STRUCTURES[structure]
+        else:
+            raise KalshiError(400, "invalid_parameters", f"unknown price_level_structure {structure!r}")
+        status = str(raw.get("status", "active"))
+        status = _LEGACY_STATUS.get(status, status)
+        if status not in MARKET_STATUSES:
+            raise KalshiError(400, "invalid_parameters", f"unknown market status {status!r}")
         market = SbMarket(
             ticker=str(raw["ticker"]),
             event_ticker=str(event["event_ticker"]),
@@ -247,13 +307,13 @@ class KalshiSandbox(SandboxApp):
             title=str(raw.get("title", event.get("title", ""))),
             yes_sub_title=str(raw.get("yes_sub_title", "")),
             no_sub_title=str(raw.get("no_sub_title", "")),
-            status=str(raw.get("status", "active")),
+            status=status,
             close_time=str(raw.get("close_time", "2030-01-01T00:00:00Z")),
             rules_primary=str(raw.get("rules_primary", "")),
             rules_secondary=str(raw.get("rules_secondary", "")),
-            fractional=bool(raw.get("fractional_trading_enabled", False)),
-            tick=decimal_param(raw.get("tick", "0.01"), "tick"),
-            extra={k: v for k, v in raw.items() if k not in known},
+            price_level_structure=structure,
+            bands=bands,
+            extra={k: v for k, v in raw.items() if k not in known and k not in _REMOVED_MARKET_KEYS},
         )
         self.engine.markets[market.ticker] = market
         self.engine.set_book(market.ticker, yes_bids, no_bids)
@@ -292,9 +352,8 @@ class KalshiSandbox(SandboxApp):
             raise self._auth_error("unknown API key")
         if not ts.isdigit() or abs(self.clock() - int(ts)) > self.signature_window_ms:
             raise self._auth_error("request timestamp is outside the allowed window")
-        if not verify_signature(
-            account.public_key, signing_message(ts, request.method, request.path), signature
-        ):
+        # Verified from the public key with cryptography directly (sandbox/verify.py).
+        if not verify(account.public_key, signed_text(ts, request.method, request.path), signature):
             raise self._auth_error("invalid signature")
         return account
 
@@ -305,10 +364,12 @@ class KalshiSandbox(SandboxApp):
     def _add_routes(self) -> None:
         add = self._wire
         add("GET", "/exchange/status", self._exchange_status, auth=False)
+        add("GET", "/series", self._series_list, auth=False)
         add("GET", "/series/{ticker}", self._series, auth=False)
         add("GET", "/events", self._events, auth=False)
         add("GET", "/events/{ticker}", self._event, auth=False)
         add("GET", "/markets", self._markets, auth=False)
+        add("GET", "/markets/trades", self._trades, auth=False)
         add("GET", "/markets/orderbooks", self._orderbooks, auth=False)
         add("GET", "/markets/{ticker}", self._market, auth=False)
         add("GET", "/markets/{ticker}/orderbook", self._orderbook, auth=False)
@@ -316,12 +377,29 @@ class KalshiSandbox(SandboxApp):
         add("GET", "/portfolio/positions", self._positions)
         add("GET", "/portfolio/fills", self._fills)
         add("GET", "/portfolio/settlements", self._settlements)
+        # Order reads stay under /portfolio/orders (kalshi.md 3.7).
         add("GET", "/portfolio/orders", self._orders)
-        add("POST", "/portfolio/orders", self._create_order)
+        add("GET", "/portfolio/orders/queue_positions", self._queue_positions)
         add("GET", "/portfolio/orders/{order_id}", self._get_order)
-        add("DELETE", "/portfolio/orders/{order_id}", self._cancel_order)
-        add("POST", "/portfolio/events/orders", self._create_order_v2)
-        add("DELETE", "/portfolio/events/orders/{order_id}", self._cancel_order_v2)
+        add("GET", "/portfolio/orders/{order_id}/queue_position", self._queue_position)
+        # The V2 writes (3.8).
+        add("POST", V2, self._create_order)
+        add("DELETE", V2, self._cancel_all)
+        add("POST", V2 + "/batched", self._batch_create)
+        add("DELETE", V2 + "/batched", self._batch_cancel)
+        add("DELETE", V2 + "/{order_id}", self._cancel_order)
+        add("POST", V2 + "/{order_id}/amend", self._amend_order)
+        add("POST", V2 + "/{order_id}/decrease", self._decrease_order)
+        # The six retired V1 writes answer 410 (3.9), signed or not.
+        for method, path in (
+            ("POST", "/portfolio/orders"),
+            ("DELETE", "/portfolio/orders/{order_id}"),
+            ("POST", "/portfolio/orders/{order_id}/amend"),
+            ("POST", "/portfolio/orders/{order_id}/decrease"),
+            ("POST", "/portfolio/orders/batched"),
+            ("DELETE", "/portfolio/orders/batched"),
+        ):
+            self.router.add(method, PREFIX + path, self._v1_gone)
         self.router.add("POST", "/_sandbox/accounts", self._control_account)
         self.router.add("POST", "/_sandbox/market_status", self._control_status)
 
@@ -335,6 +413,9 @@ class KalshiSandbox(SandboxApp):
                 return Response.json(error_json(exc.code, exc.message), exc.status)
 
         self.router.add(method, PREFIX + path, run)
+
+    def _v1_gone(self, request: Request, _: dict[str, str]) -> Response:
+        return Response.json(V1_GONE, 410)
 
     def _control_account(self, request: Request, _: dict[str, str]) -> Response:
         data = self._object(request.json())
@@ -352,25 +433,60 @@ class KalshiSandbox(SandboxApp):
     # -- market data -----------------------------------------------------------------------------------
     def _exchange_status(self, request: Request, _: dict[str, str]) -> Response:
         return Response.json(
-            {"exchange_active": True, "trading_active": True, "exchange_estimated_resume_time": None}
+            {
+                "exchange_active": True,
+                "trading_active": True,
+                "intra_exchange_transfers_active": True,
+                "exchange_estimated_resume_time": None,
+                "exchange_index_statuses": [
+                    {
+                        "exchange_index": 0,
+                        "description": "Default",
+                        "exchange_active": True,
+                        "trading_active": True,
+                        "intra_exchange_transfers_active": True,
+                    }
+                ],
+            }
         )
 
-    def _series(self, request: Request, params: dict[str, str]) -> Response:
-        series = self.engine.series.get(params["ticker"])
-        if series is None:
-            raise KalshiError(404, "not_found", f"series {params['ticker']} not found")
-        body = {
-            "ticker": params["ticker"],
-            "title": "",
+    def _series_json(self, ticker: str) -> dict[str, Any]:
+        series = self.engine.series[ticker]
+        body: dict[str, Any] = {
+            "ticker": ticker,
             "frequency": "custom",
-            "category": "",
+            "title": ticker,
+            "category": "Sports",
+            "categories": ["Sports"],
+            "tags": None,
+            "settlement_sources": None,
+            "contract_url": f"https://kalshi.com/contracts/{ticker}.pdf",
+            "contract_terms_url": f"https://kalshi.com/contracts/{ticker}-terms.pdf",
             "fee_type": "quadratic",
             "fee_multiplier": 1,
-            "tags": [],
-            "settlement_sources": [],
+            "additional_prohibitions": None,
+            "exchange_index": 0,
         }
         body.update({k: v for k, v in series.items() if v is not None})
-        return Response.json({"series": body})
+        body["ticker"] = ticker
+        if body["fee_type"] not in _FEE_TYPES:
+            raise KalshiError(
+                500, "internal_server_error", f"series {ticker} has fee_type {body['fee_type']!r}"
+            )
+        body["fee_multiplier"] = _json_number(body["fee_multiplier"])
+        return body
+
+    def _series(self, request: Request, params: dict[str, str]) -> Response:
+        if params["ticker"] not in self.engine.series:
+            raise KalshiError(404, "not_found", f"series {params['ticker']} not found")
+        return Response.json({"series": self._series_json(params["ticker"])})
+
+    def _series_list(self, request: Request, _: dict[str, str]) -> Response:
+        category = request.arg("category")
+        rows = [self._series_json(t) for t in self.engine.series if t]
+        if category:
+            rows = [r for r in rows if category in r.get("categories", [])]
+        return Response.json({"series": rows})
 
     def _event_json(self, ticker: str, *, nested: bool) -> dict[str, Any]:
         event = self.engine.events[ticker]
@@ -379,11 +495,18 @@ class KalshiSandbox(SandboxApp):
             "series_ticker": "",
             "title": "",
             "sub_title": "",
-            "mutually_exclusive": False,
             "collateral_return_type": "",
-            "strike_date": None,
+            "mutually_exclusive": False,
+            "settlement_sources": None,
+            "exchange_index": 0,
         }
-        body.update(event)
+        body.update({k: v for k, v in event.items() if k not in ("available_on_brokers", "strike_date")})
+        for key in ("fee_multiplier_override",):
+            if body.get(key) is not None:
+                body[key] = _json_number(body[key])
+        body["mutually_exclusive"] = bool(body.get("mutually_exclusive"))
+        if body["mutually_exclusive"] and not body.get("collateral_return_type"):
+            body["collateral_return_type"] = "MECNET"
         if nested:
             body["markets"] = [
                 market_json(m) for m in self.engine.markets.values() if m.event_ticker == ticker
@@ -412,12 +535,11 @@ class KalshiSandbox(SandboxApp):
         if ticker not in self.engine.events:
             raise KalshiError(404, "not_found", f"event {ticker} not found")
         nested = (request.arg("with_nested_markets") or "").lower() == "true"
-        body: dict[str, Any] = {"event": self._event_json(ticker, nested=nested)}
-        if not nested:  # the deprecated top-level list (kalshi.md 3.12)
-            body["markets"] = [
-                market_json(m) for m in self.engine.markets.values() if m.event_ticker == ticker
-            ]
-        return Response.json(body)
+        # The top-level ``markets`` is deprecated but required by the SDK: [] when nested (3.12).
+        markets = [] if nested else [m for m in self.engine.markets.values() if m.event_ticker == ticker]
+        return Response.json(
+            {"event": self._event_json(ticker, nested=nested), "markets": [market_json(m) for m in markets]}
+        )
 
     def _markets(self, request: Request, _: dict[str, str]) -> Response:
         status = request.arg("status")
@@ -438,6 +560,17 @@ class KalshiSandbox(SandboxApp):
     def _market(self, request: Request, params: dict[str, str]) -> Response:
         return Response.json({"market": market_json(self.engine.market(params["ticker"]))})
 
+    def _trades(self, request: Request, _: dict[str, str]) -> Response:
+        ticker = request.arg("ticker")
+        rows = [
+            trade_json(m.ticker, t)
+            for m in self.engine.markets.values()
+            if not ticker or m.ticker == ticker
+            for t in m.trades
+        ]
+        rows.sort(key=lambda r: str(r["created_time"]), reverse=True)
+        return Response.json(_page(request, rows, "trades", default=100, maximum=1000))
+
     def _depth(self, request: Request) -> int:
         raw = request.arg("depth") or "0"
         if not raw.isdigit() or int(raw) > 100:
@@ -445,7 +578,10 @@ class KalshiSandbox(SandboxApp):
         return int(raw)
 
     def _orderbook(self, request: Request, params: dict[str, str]) -> Response:
-        return Response.json(orderbook_json(self.engine.market(params["ticker"]), self._depth(request)))
+        market = self.engine.markets.get(params["ticker"])
+        if market is None:  # the real API answers 200 with two empty sides (kalshi.md 3.11)
+            return Response.json({"orderbook_fp": {"yes_dollars": [], "no_dollars": []}})
+        return Response.json(orderbook_json(market, self._depth(request)))
 
     def _orderbooks(self, request: Request, _: dict[str, str]) -> Response:
         tickers = request.args("tickers")
@@ -461,25 +597,37 @@ class KalshiSandbox(SandboxApp):
     # -- portfolio -------------------------------------------------------------------------------------
     def _balance(self, request: Request, _: dict[str, str], account: Account) -> Response:
         value = sum((p.exposure for p in account.positions.values()), ZERO)
-        return Response.json(balance_json(account, value))
+        return Response.json(balance_json(account, value, self.clock() // 1000))
 
     def _positions(self, request: Request, _: dict[str, str], account: Account) -> Response:
-        ticker = request.arg("ticker")
-        only_open = "position" in request.args("count_filter")
-        rows = [
-            position_json(t, p)
-            for t, p in account.positions.items()
-            if (not ticker or t == ticker) and (not only_open or p.position != 0)
-        ]
-        return Response.json({**_page(request, rows, "market_positions"), "event_positions": []})
+        ticker, event = request.arg("ticker"), request.arg("event_ticker")
+        filters = set(request.args("count_filter"))
+        if filters - {"position", "total_traded"}:
+            raise KalshiError(400, "invalid_parameters", "count_filter takes position and total_traded")
+        rows = []
+        by_event: dict[str, list[Any]] = {}
+        for t, p in account.positions.items():
+            market = self.engine.markets.get(t)
+            event_ticker = market.event_ticker if market else ""
+            if (ticker and t != ticker) or (event and event_ticker != event):
+                continue
+            if "position" in filters and p.position == 0:
+                continue
+            if "total_traded" in filters and p.traded == 0:
+                continue
+            rows.append(position_json(t, p))
+            by_event.setdefault(event_ticker, []).append(p)
+        body = _page(request, rows, "market_positions")
+        body["event_positions"] = [event_position_json(e, ps) for e, ps in by_event.items() if e]
+        return Response.json(body)
 
     def _fills(self, request: Request, _: dict[str, str], account: Account) -> Response:
-        ticker, order_id = request.arg("ticker"), request.arg("order_id")
+        tickers, order_id = set(request.args("ticker")), request.arg("order_id")
         rows = [
             fill_json(f)
             for f in reversed(self.engine.fills)
             if f["account"] == account.key_id
-            and (not ticker or f["ticker"] == ticker)
+            and (not tickers or f["ticker"] in tickers)
             and (not order_id or f["order_id"] == order_id)
         ]
         return Response.json(_page(request, rows, "fills"))
@@ -495,6 +643,8 @@ class KalshiSandbox(SandboxApp):
 
     def _orders(self, request: Request, _: dict[str, str], account: Account) -> Response:
         ticker, status = request.arg("ticker"), request.arg("status")
+        if status and status not in ("resting", "canceled", "executed"):
+            raise KalshiError(400, "invalid_parameters", "status is resting, canceled or executed")
         events = set(request.args("event_ticker"))
         rows = [
             order_json(o)
@@ -507,79 +657,200 @@ class KalshiSandbox(SandboxApp):
         return Response.json(_page(request, rows, "orders"))
 
     def _get_order(self, request: Request, params: dict[str, str], account: Account) -> Response:
-        order = self.engine.orders.get(params["order_id"])
-        if order is None or order.account != account.key_id:
-            raise KalshiError(404, "not_found", f"order {params['order_id']} not found")
-        return Response.json({"order": order_json(order)})
+        return Response.json({"order": order_json(self.engine.own_order(account, params["order_id"]))})
 
-    def _cancel_order(self, request: Request, params: dict[str, str], account: Account) -> Response:
-        order, reduced = self.engine.cancel(account, params["order_id"])
-        return Response.json(
-            {"order": order_json(order), "reduced_by": int(reduced), "reduced_by_fp": format_count(reduced)}
+    def _queue_position(self, request: Request, params: dict[str, str], account: Account) -> Response:
+        order = self.engine.own_order(account, params["order_id"])
+        if order.status != "resting":
+            raise KalshiError(400, "invalid_parameters", "the order is not resting")
+        return Response.json({"queue_position_fp": count(self.engine.queue_position(order))})
+
+    def _queue_positions(self, request: Request, _: dict[str, str], account: Account) -> Response:
+        tickers, event = set(request.args("market_tickers")), request.arg("event_ticker")
+        if not tickers and not event:
+            raise KalshiError(400, "invalid_parameters", "market_tickers or event_ticker is required")
+        rows = [
+            {
+                "order_id": o.order_id,
+                "market_ticker": o.ticker,
+                "queue_position_fp": count(self.engine.queue_position(o)),
+            }
+            for o in self.engine.orders.values()
+            if o.account == account.key_id
+            and o.status == "resting"
+            and (not tickers or o.ticker in tickers)
+            and (not event or self.engine.markets[o.ticker].event_ticker == event)
+        ]
+        return Response.json({"queue_positions": rows})
+
+    # -- V2 order writes -------------------------------------------------------------------------------
+    def _body(self, request: Request) -> Mapping[str, Any]:
+        body = request.json()
+        if not isinstance(body, Mapping):
+            raise KalshiError(400, "invalid_parameters", "expected a JSON object")
+        return body
+
+    def _trader(self, account: Account) -> None:
+        if account.key_id == HOUSE:
+            raise KalshiError(403, "forbidden", "the house account cannot trade over HTTP")
+
+    def _submit(self, request: Request, account: Account, body: Mapping[str, Any]) -> SbOrder:
+        """Validate a ``CreateOrderV2Request`` and hand it to the engine with any pending order fault."""
+        self._trader(account)
+        if not isinstance(body.get("ticker"), str) or not body.get("ticker"):
+            raise KalshiError(400, "missing_parameters", "ticker is required")
+        market = self.engine.market(body["ticker"])
+        order, post_only, reduce_only = build_order(body, account.key_id, market)
+        return self.engine.place(
+            account,
+            market,
+            order,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            fault=self.order_fault(request),
         )
 
-    def _create_order(self, request: Request, _: dict[str, str], account: Account) -> Response:
-        body = request.json()
-        if not isinstance(body, Mapping):
-            raise KalshiError(400, "invalid_parameters", "expected a JSON object")
-        order = self._submit(request, account, body)
-        return Response.json({"order": order_json(order)}, 201)
-
-    def _create_order_v2(self, request: Request, _: dict[str, str], account: Account) -> Response:
-        body = request.json()
-        if not isinstance(body, Mapping):
-            raise KalshiError(400, "invalid_parameters", "expected a JSON object")
-        side = body.get("side")
-        if side not in ("bid", "ask"):
-            raise KalshiError(400, "invalid_parameters", "side must be bid or ask")
-        if body.get("time_in_force") not in TIME_IN_FORCE - {None}:
-            raise KalshiError(400, "invalid_parameters", "time_in_force is required")
-        # V2 side is the book side of YES: bid = buy YES, ask = sell YES (kalshi.md 3.9).
-        legacy = {
-            "ticker": body.get("ticker"),
-            "client_order_id": body.get("client_order_id"),
-            "side": "yes",
-            "action": "buy" if side == "bid" else "sell",
-            "yes_price_dollars": body.get("price"),
-            "count_fp": body.get("count"),
-            "time_in_force": body.get("time_in_force"),
-            "post_only": body.get("post_only"),
-            "expiration_ts": body.get("expiration_time"),
-        }
-        order = self._submit(request, account, legacy)
-        filled = order.filled
-        cost = order.taker_cost + order.maker_cost
+    def _created(self, order: SbOrder) -> dict[str, Any]:
+        """A flat ``CreateOrderV2Response`` (no ``order`` wrapper, kalshi.md 3.8)."""
         out: dict[str, Any] = {
             "order_id": order.order_id,
             "client_order_id": order.client_order_id,
-            "fill_count": format_count(filled),
-            "remaining_count": format_count(order.remaining),
+            "fill_count": count(order.filled),
+            "remaining_count": count(order.remaining),
             "ts_ms": self.clock(),
         }
-        if filled > 0:
-            out["average_fill_price"] = format_dollars(cost / filled)
-            out["average_fee_paid"] = format_dollars((order.taker_fees + order.maker_fees) / filled)
-        return Response.json(out, 201)
+        if order.filled > 0:
+            # A YES price, like the request's ``price`` (UNCERTAIN for asks; the reference shows a bid).
+            yes_cost = sum_yes_cost(order)
+            out["average_fill_price"] = str((yes_cost / order.filled).quantize(Decimal("0.0001")))
+            out["average_fee_paid"] = money((order.taker_fees + order.maker_fees) / order.filled)
+        return out
 
-    def _cancel_order_v2(self, request: Request, params: dict[str, str], account: Account) -> Response:
+    def _create_order(self, request: Request, _: dict[str, str], account: Account) -> Response:
+        return Response.json(self._created(self._submit(request, account, self._body(request))), 201)
+
+    def _batch_create(self, request: Request, _: dict[str, str], account: Account) -> Response:
+        self._trader(account)
+        orders = self._body(request).get("orders")
+        if not isinstance(orders, list) or not orders:
+            raise KalshiError(400, "invalid_parameters", "orders must be a non-empty list")
+        if len(orders) > BATCH_LIMIT:
+            raise KalshiError(400, "invalid_parameters", f"at most {BATCH_LIMIT} orders per batch")
+        out = []
+        for entry in orders:
+            try:
+                if not isinstance(entry, Mapping):
+                    raise KalshiError(400, "invalid_parameters", "each order must be an object")
+                out.append(self._created(self._submit(request, account, entry)))
+            except KalshiError as exc:
+                client_id = entry.get("client_order_id") if isinstance(entry, Mapping) else None
+                out.append(
+                    {
+                        "client_order_id": client_id,
+                        "error": {"code": exc.code, "message": exc.message, "details": ""},
+                    }
+                )
+        return Response.json({"orders": out}, 201)
+
+    def _cancelled(self, order: SbOrder, reduced: Decimal) -> dict[str, Any]:
+        return {
+            "order_id": order.order_id,
+            "client_order_id": order.client_order_id,
+            "reduced_by": count(reduced),
+            "ts_ms": self.clock(),
+        }
+
+    def _cancel_order(self, request: Request, params: dict[str, str], account: Account) -> Response:
         order, reduced = self.engine.cancel(account, params["order_id"])
+        return Response.json(self._cancelled(order, reduced))
+
+    def _batch_cancel(self, request: Request, _: dict[str, str], account: Account) -> Response:
+        orders = self._body(request).get("orders")
+        if not isinstance(orders, list) or not orders:
+            raise KalshiError(400, "invalid_parameters", "orders must be a non-empty list")
+        out = []
+        for entry in orders:
+            order_id = str(entry.get("order_id") or "") if isinstance(entry, Mapping) else ""
+            try:
+                order, reduced = self.engine.cancel(account, order_id)
+                out.append(self._cancelled(order, reduced))
+            except KalshiError as exc:
+                out.append(
+                    {
+                        "order_id": order_id,
+                        "reduced_by": "0.00",
+                        "error": {"code": exc.code, "message": exc.message, "details": ""},
+                    }
+                )
+        return Response.json({"orders": out})
+
+    def _cancel_all(self, request: Request, _: dict[str, str], account: Account) -> Response:
+        self.engine.cancel_everything(account)
+        return Response(204)
+
+    def _amend_order(self, request: Request, params: dict[str, str], account: Account) -> Response:
+        body = self._body(request)
+        order = self.engine.own_order(account, params["order_id"])
+        market = self.engine.market(order.ticker)
+        side = body.get("side")
+        if side not in ("bid", "ask") or not isinstance(body.get("ticker"), str):
+            raise KalshiError(400, "invalid_parameters", "ticker and side (bid|ask) are required")
+        amended = self.engine.amend(
+            account,
+            order.order_id,
+            str(body["ticker"]),
+            str(side),
+            price_param(body.get("price"), market),
+            count_param(body.get("count")),
+        )
+        updated = body.get("updated_client_order_id")
+        if isinstance(updated, str) and updated:
+            amended.client_order_id = updated
+            account.client_ids.add(updated)
+        out: dict[str, Any] = {
+            "order_id": amended.order_id,
+            "client_order_id": amended.client_order_id,
+            "remaining_count": count(amended.remaining),
+            "fill_count": count(amended.filled),
+            "ts_ms": self.clock(),
+        }
+        return Response.json(out)
+
+    def _decrease_order(self, request: Request, params: dict[str, str], account: Account) -> Response:
+        body = self._body(request)
+        order = self.engine.own_order(account, params["order_id"])
+        by, to = body.get("reduce_by"), body.get("reduce_to")
+        if (by is None) == (to is None):
+            raise KalshiError(400, "invalid_parameters", "give exactly one of reduce_by or reduce_to")
+        remaining = order.remaining
+        target = (
+            count_param(to, "reduce_to", allow_zero=True)
+            if to is not None
+            else remaining - count_param(by, "reduce_by")
+        )
+        decreased = self.engine.decrease(account, order.order_id, max(target, ZERO))
         return Response.json(
             {
-                "order_id": order.order_id,
-                "client_order_id": order.client_order_id,
-                "reduced_by": format_count(reduced),
+                "order_id": decreased.order_id,
+                "client_order_id": decreased.client_order_id,
+                "remaining_count": count(decreased.remaining),
                 "ts_ms": self.clock(),
             }
         )
 
-    def _submit(self, request: Request, account: Account, body: Mapping[str, Any]) -> SbOrder:
-        """Validate a ``CreateOrderRequest`` and hand it to the engine with any pending order fault."""
-        if account.key_id == HOUSE:
-            raise KalshiError(403, "forbidden", "the house account cannot trade over HTTP")
-        if not isinstance(body.get("ticker"), str) or not body.get("ticker"):
-            raise KalshiError(400, "missing_parameters", "ticker is required")
-        market = self.engine.market(body["ticker"])
-        order, post_only, max_cost = build_order(body, account.key_id, market)
-        return self.engine.place(
-            account, market, order, post_only=post_only, max_cost=max_cost, fault=self.order_fault(request)
-        )
+
+#: Creates per batch. V1 capped batches at 20; the V2 hard cap is UNCERTAIN (it "scales with the
+#: write budget", kalshi.md 3.8), so the sandbox keeps the old 20.
+BATCH_LIMIT = 20
+
+
+def sum_yes_cost(order: SbOrder) -> Decimal:
+    """What the order's fills cost in YES terms (costs are kept in the outcome's terms)."""
+    own = order.taker_cost + order.maker_cost
+    return own if order.book == "bid" else order.filled - own
+
+
+def _json_number(value: Any) -> int | float:
+    """A JSON number for fields the SDK wants as numbers (``fee_multiplier``), whatever the scenario gave."""
+    number = Decimal(str(value))
+    return int(number) if number == number.to_integral_value() else float(number)

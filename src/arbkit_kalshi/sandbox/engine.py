@@ -1,15 +1,14 @@
-"""The Kalshi sandbox's exchange state: markets, accounts, orders, matching, fees, settlement.
+"""The Kalshi sandbox's exchange state: markets, accounts, V2 orders, matching, fees, settlement.
 
-Everything is in YES-price terms on one :class:`arbkit.sandbox.BinaryBook` per market: a
-buy-YES at p and a sell-NO at 1-p are bids at p; a buy-NO at q and a sell-YES at 1-q are
-asks at 1-q (reference: kalshi.md 3.8 "Price semantics"). Positions are one signed count
-per market, as Kalshi nets them (3.4): buying NO while long YES closes YES and pays back
-``1 - price`` per contract.
+Every order is a bid or an ask on one YES book per market (:class:`arbkit.sandbox.BinaryBook`),
+at a YES price, as V2 writes them (kalshi.md 3.8): a bid adds YES contracts, an ask adds NO
+contracts. Positions are one signed count per market, as Kalshi nets them (3.4): an ask while
+long YES closes YES and pays back ``price`` per contract; an ask while flat opens NO.
 
 Money is ``Decimal`` dollars. Resting orders reserve the cash their opening part may cost;
-taker fees follow the market's series fee type (:func:`arbkit_kalshi.parse.fee_schedule`),
-accumulated per order and rounded up to the cent (5). The "house" account supplies the
-scenario's liquidity with unlimited funds and is never charged.
+fees follow the series fee type with the sandbox's own formula
+(:mod:`arbkit_kalshi.sandbox.verify`), rounded up to $0.000001 per execution (5). The "house"
+account supplies the scenario's liquidity with unlimited funds and is never charged.
 """
 
 from __future__ import annotations
@@ -21,17 +20,58 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import attrs
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from arbkit.fees import FeeSchedule, NoFees
 from arbkit.sandbox import BinaryBook, BookSide, RestingOrder
-from arbkit_kalshi.parse import fee_schedule
+from arbkit_kalshi.sandbox.verify import PublicKey, fee_for
 
-__all__ = ["HOUSE", "Account", "Engine", "KalshiError", "SbMarket", "SbOrder", "SbPosition"]
+__all__ = [
+    "HOUSE",
+    "STRUCTURES",
+    "Account",
+    "Engine",
+    "KalshiError",
+    "SbMarket",
+    "SbOrder",
+    "SbPosition",
+    "on_grid",
+]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+UNIT = Decimal("0.0001")
 HOUSE = "house"
+
+
+def _bands(*parts: tuple[str, str, str]) -> tuple[tuple[Decimal, Decimal, Decimal], ...]:
+    return tuple((Decimal(a), Decimal(b), Decimal(c)) for a, b, c in parts)
+
+
+def _tapered(edge: str, center: str) -> tuple[tuple[Decimal, Decimal, Decimal], ...]:
+    return _bands(("0", "0.1", edge), ("0.1", "0.9", center), ("0.9", "1", edge))
+
+
+#: The venue's price level structures as ``(start, end, step)`` bands (kalshi.md 4.5).
+STRUCTURES: dict[str, tuple[tuple[Decimal, Decimal, Decimal], ...]] = {
+    "linear_cent": _bands(("0", "1", "0.01")),
+    "deci_cent": _bands(("0", "1", "0.001")),
+    "tapered_deci_cent": _tapered("0.001", "0.01"),
+    "center_whole_edge_half_cent": _tapered("0.005", "0.01"),
+    "center_whole_edge_quint_cent": _tapered("0.002", "0.01"),
+    "center_half_edge_half_cent": _tapered("0.005", "0.005"),
+    "center_half_edge_quint_cent": _tapered("0.002", "0.005"),
+    "center_half_edge_deci_cent": _tapered("0.001", "0.005"),
+    "center_quint_edge_quint_cent": _tapered("0.002", "0.002"),
+    "center_quint_edge_deci_cent": _tapered("0.001", "0.002"),
+    "center_centi_edge_centi_cent": _bands(("0", "1", "0.0001")),
+    "center_deci_edge_centi_cent": _bands(
+        ("0", "0.01", "0.0001"), ("0.01", "0.99", "0.001"), ("0.99", "1", "0.0001")
+    ),
+}
+
+
+def on_grid(bands: Sequence[tuple[Decimal, Decimal, Decimal]], price: Decimal) -> bool:
+    """Whether ``price`` is valid: inside (0, 1) and a whole step from the start of some band."""
+    return ZERO < price < ONE and any(a <= price <= b and (price - a) % step == 0 for a, b, step in bands)
 
 
 class KalshiError(Exception):
@@ -64,14 +104,15 @@ class SbMarket:
     close_time: str = "2030-01-01T00:00:00Z"
     rules_primary: str = ""
     rules_secondary: str = ""
-    fractional: bool = False
-    tick: Decimal = Decimal("0.01")
+    price_level_structure: str = "linear_cent"
+    bands: tuple[tuple[Decimal, Decimal, Decimal], ...] = STRUCTURES["linear_cent"]
     settlement_value: Decimal | None = None
     settled_time: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict)
     book: BinaryBook = attrs.field(factory=BinaryBook)
     volume: Decimal = ZERO
     last_price: Decimal | None = None
+    trades: list[dict[str, Any]] = attrs.field(factory=list)
 
 
 @attrs.define
@@ -83,7 +124,7 @@ class SbPosition:
     realized: Decimal = ZERO
     fees: Decimal = ZERO
     traded: Decimal = ZERO
-    resting_orders: int = 0
+    updated_time: str = attrs.field(factory=now_iso)
 
 
 @attrs.define
@@ -91,7 +132,7 @@ class Account:
     """A user (keyed by API key id) or the house."""
 
     key_id: str
-    public_key: rsa.RSAPublicKey | None
+    public_key: PublicKey | None
     balance: Decimal
     positions: dict[str, SbPosition] = attrs.field(factory=dict)
     client_ids: set[str] = attrs.field(factory=set)
@@ -104,17 +145,17 @@ class Account:
 
 @attrs.define
 class SbOrder:
-    """An order as the sandbox keeps it; :mod:`~arbkit_kalshi.sandbox.wire` renders it."""
+    """A V2 order as the sandbox keeps it (``book`` is ``bid`` or ``ask``, ``yes_price`` its limit)."""
 
     order_id: str
     account: str
     ticker: str
-    side: str
-    action: str
+    book: str
     yes_price: Decimal
     count: Decimal
     client_order_id: str
-    time_in_force: str | None
+    time_in_force: str
+    self_trade_prevention: str = "taker_at_cross"
     status: str = "resting"
     filled: Decimal = ZERO
     taker_cost: Decimal = ZERO
@@ -122,27 +163,27 @@ class SbOrder:
     taker_fees: Decimal = ZERO
     maker_fees: Decimal = ZERO
     reserved: Decimal = ZERO
-    expiration_ts: int | None = None
+    expiration_time: int | None = None
+    cancel_order_on_pause: bool = False
+    #: Sent with ``reduce_only`` (an exit: it may only shrink the position).
+    reduce_only: bool = False
     created_time: str = attrs.field(factory=now_iso)
     updated_time: str = attrs.field(factory=now_iso)
-    taker_fills: list[tuple[Decimal, Decimal]] = attrs.field(factory=list)
-    maker_fills: list[tuple[Decimal, Decimal]] = attrs.field(factory=list)
 
     @property
     def book_side(self) -> BookSide:
-        """BID when the order adds YES exposure (buy YES / sell NO), else ASK."""
-        buys_yes = (self.side == "yes") == (self.action == "buy")
-        return BookSide.BID if buys_yes else BookSide.ASK
+        """BID adds YES contracts; ASK adds NO contracts."""
+        return BookSide.BID if self.book == "bid" else BookSide.ASK
+
+    @property
+    def outcome_side(self) -> str:
+        """``yes`` for a bid, ``no`` for an ask (kalshi.md 3.7)."""
+        return "yes" if self.book == "bid" else "no"
 
     @property
     def direction(self) -> int:
         """+1 when a fill adds YES contracts to the position, -1 when it adds NO."""
-        return 1 if self.book_side is BookSide.BID else -1
-
-    @property
-    def side_price(self) -> Decimal:
-        """The limit in the order's own terms (the ``side`` contract's price)."""
-        return self.yes_price if self.side == "yes" else ONE - self.yes_price
+        return 1 if self.book == "bid" else -1
 
     @property
     def remaining(self) -> Decimal:
@@ -172,13 +213,15 @@ class Engine:
         self.settlements: list[dict[str, Any]] = []
 
     # -- set-up ------------------------------------------------------------------------------
-    def fees_of(self, market: SbMarket) -> FeeSchedule:
-        """The market's fee schedule (series fee type and multiplier, event overrides)."""
+    def fee_terms(self, market: SbMarket) -> tuple[str, Decimal]:
+        """``(fee_type, multiplier)`` of a market: the event's overrides win over the series."""
         series = self.series.get(market.series_ticker, {})
         event = self.events.get(market.event_ticker, {})
         fee_type = event.get("fee_type_override") or series.get("fee_type") or "quadratic"
-        multiplier = Decimal(str(event.get("fee_multiplier_override") or series.get("fee_multiplier") or 1))
-        return fee_schedule(fee_type, multiplier) or NoFees()
+        raw = event.get("fee_multiplier_override")
+        if raw is None:
+            raw = series.get("fee_multiplier", 1)
+        return str(fee_type), Decimal(str(raw))
 
     def set_book(
         self, ticker: str, yes_bids: Sequence[Sequence[Any]] = (), no_bids: Sequence[Sequence[Any]] = ()
@@ -192,10 +235,11 @@ class Engine:
             self._house(market, BookSide.ASK, ONE - Decimal(str(price)), Decimal(str(size)))
 
     def _house(self, market: SbMarket, side: BookSide, price: Decimal, size: Decimal) -> None:
-        if not ZERO < price < ONE or size <= 0:
-            raise KalshiError(400, "invalid_parameters", f"bad house level {price} x {size}")
-        crossing = market.book.fillable(side, price, HOUSE)
-        if crossing > 0:
+        if not on_grid(market.bands, price) or size <= 0:
+            raise KalshiError(
+                400, "invalid_parameters", f"bad house level {price} x {size} for {market.ticker}"
+            )
+        if market.book.fillable(side, price, HOUSE) > 0:
             raise KalshiError(400, "invalid_parameters", "house YES and NO bids must not cross")
         market.book.add(RestingOrder(f"house-{uuid.uuid4()}", HOUSE, side, price, size))
 
@@ -203,14 +247,29 @@ class Engine:
         """A market by ticker, or a 404 error."""
         market = self.markets.get(ticker)
         if market is None:
-            raise KalshiError(404, "not_found", f"market {ticker} not found")
+            raise KalshiError(404, "market_not_found", f"market {ticker} not found")
         return market
 
     def position(self, account: Account, ticker: str) -> SbPosition:
         """The account's position row for a market (created empty)."""
         return account.positions.setdefault(ticker, SbPosition())
 
+    def own_order(self, account: Account, order_id: str) -> SbOrder:
+        """The caller's order, or 404 (another account's order does not exist for the caller)."""
+        order = self.orders.get(order_id)
+        if order is None or order.account != account.key_id:
+            raise KalshiError(404, "not_found", f"order {order_id} not found")
+        return order
+
     # -- orders --------------------------------------------------------------------------------
+    def _closable(self, account: Account, ticker: str, direction: int) -> Decimal:
+        pos = self.position(account, ticker).position
+        return max(ZERO, -pos) if direction > 0 else max(ZERO, pos)
+
+    def _reserve_for(self, account: Account, order: SbOrder, count: Decimal) -> Decimal:
+        opening = max(ZERO, count - self._closable(account, order.ticker, order.direction))
+        return opening * _own(order.direction, order.yes_price)
+
     def place(
         self,
         account: Account,
@@ -218,13 +277,14 @@ class Engine:
         order: SbOrder,
         *,
         post_only: bool = False,
-        max_cost: Decimal | None = None,
+        reduce_only: bool = False,
         fault: Any = None,
     ) -> SbOrder:
         """Validate funds, match, and rest or cancel the remainder per time in force."""
-        if market.status not in ("active", "open"):
+        if market.status != "active":
             raise KalshiError(400, "market_closed", f"market {market.ticker} is not open for trading")
         if order.client_order_id and order.client_order_id in account.client_ids:
+            # 409 per SDK-3.34; the code string is UNCERTAIN (FIX calls it ORDER_ALREADY_EXISTS).
             raise KalshiError(
                 409, "order_already_exists", "an order with this client_order_id already exists"
             )
@@ -233,72 +293,76 @@ class Engine:
             raise KalshiError(400, "invalid_order", getattr(fault, "message", "order rejected"))
         if kind == "insufficient":
             raise KalshiError(400, "insufficient_balance", "insufficient balance for this order")
+        if reduce_only:
+            order.count = min(order.count, self._closable(account, market.ticker, order.direction))
         book, side, limit = market.book, order.book_side, order.yes_price
         fillable = ZERO if kind == "no_fill" else book.fillable(side, limit, account.key_id)
-        if post_only and fillable > 0:
-            raise KalshiError(400, "post_only_cross", "post only order would cross the book")
-        fees = self.fees_of(market)
-        pos = self.position(account, market.ticker)
-        closable = max(ZERO, -pos.position) if order.direction > 0 else max(ZERO, pos.position)
-        reserve = max(ZERO, order.count - closable) * _own(order.direction, limit)
-        if not account.is_house and account.balance < reserve + fees.fee(order.side_price, order.count):
+        fee_type, multiplier = self.fee_terms(market)
+        reserve = self._reserve_for(account, order, order.count)
+        worst_fee = fee_for(fee_type, multiplier, order.count, limit, taker=True) if order.count else ZERO
+        if order.count > 0 and not account.is_house and account.balance < reserve + worst_fee:
             raise KalshiError(400, "insufficient_balance", "insufficient balance for this order")
-        if (
-            max_cost is not None
-            and self._walk_cost(book, side, limit, order.count, account.key_id) > max_cost
-        ):
-            order.status = "canceled"  # buy_max_cost implies fill-or-kill (kalshi.md 3.8)
-            return self._record(account, order)
-        target = ZERO if kind == "no_fill" else order.count
-        if kind == "partial_fill":
-            ratio = Decimal(str(getattr(fault, "fill_ratio", "0.5")))
-            target = (min(fillable, order.count) * ratio).quantize(Decimal("0.01"))
-            if not market.fractional:
-                target = target.to_integral_value(rounding=ROUND_FLOOR)
-        elif order.time_in_force == "fill_or_kill" and fillable < order.count:
+        self._record(account, order)
+        if order.count <= 0 or (post_only and fillable > 0):
+            order.status = "canceled"  # ReduceOnlyCancel / PostOnlyCrossCancel
+            return order
+        if kind != "partial_fill" and order.time_in_force == "fill_or_kill" and fillable < order.count:
             order.status = "canceled"
-            return self._record(account, order)
+            return order
         if not account.is_house:
             account.balance -= reserve
         order.reserved = reserve
-        self._record(account, order)
-        for match in book.take(order.order_id, account.key_id, side, limit, target) if target > 0 else []:
-            self._execute(
-                market, order, account, match.maker_order_id, match.maker_account, match.price, match.size
-            )
-        keep = (
-            order.time_in_force in (None, "good_till_canceled")
-            and kind != "partial_fill"
-            and order.filled < order.count
-        )
+        target = ZERO if kind == "no_fill" else order.count
+        if kind == "partial_fill":
+            ratio = Decimal(str(getattr(fault, "fill_ratio", "0.5")))
+            target = (min(fillable, order.count) * ratio).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+            if order.count == order.count.to_integral_value():
+                # A fault, not venue behaviour: a whole-contract order is partly filled in whole contracts.
+                target = target.to_integral_value(rounding=ROUND_FLOOR)
+        stopped = self._match(market, order, account, target)
+        keep = order.time_in_force == "good_till_canceled" and kind != "partial_fill" and not stopped
         if order.filled >= order.count:
             order.status = "executed"
         elif keep:
             book.add(RestingOrder(order.order_id, account.key_id, side, limit, order.count - order.filled))
-            self.position(account, market.ticker).resting_orders += 1
         else:
             order.status = "canceled"
         if order.status != "resting":
             self._release(account, order)
         return order
 
+    def _match(self, market: SbMarket, order: SbOrder, account: Account, target: Decimal) -> bool:
+        """Take liquidity up to ``target`` contracts; ``True`` if self-trade prevention stopped it."""
+        book, side, limit = market.book, order.book_side, order.yes_price
+        crossing_own = [
+            o
+            for o in book.orders(account.key_id)
+            if o.side is side.opposite and (o.price <= limit if side is BookSide.BID else o.price >= limit)
+        ]
+        stopped = False
+        if crossing_own and order.self_trade_prevention == "maker":
+            for resting in crossing_own:  # cancel our resting orders, keep matching
+                self.cancel(account, resting.order_id)
+        elif crossing_own:
+            # taker_at_cross: fill only at prices better than our own order, then cancel the rest.
+            stopped = True
+            if side is BookSide.BID:
+                limit = min(o.price for o in crossing_own) - UNIT
+            else:
+                limit = max(o.price for o in crossing_own) + UNIT
+        left = target - order.filled
+        if left > 0 and ZERO < limit < ONE:
+            for match in book.take(order.order_id, account.key_id, side, limit, left):
+                self._execute(
+                    market, order, account, match.maker_order_id, match.maker_account, match.price, match.size
+                )
+        return stopped
+
     def _record(self, account: Account, order: SbOrder) -> SbOrder:
         self.orders[order.order_id] = order
         if order.client_order_id:
             account.client_ids.add(order.client_order_id)
         return order
-
-    def _walk_cost(
-        self, book: BinaryBook, side: BookSide, limit: Decimal, count: Decimal, account: str
-    ) -> Decimal:
-        cost, left = ZERO, count
-        for price, size in book.levels(side.opposite):
-            if left <= 0 or (price > limit if side is BookSide.BID else price < limit):
-                break
-            qty = min(left, size)
-            cost += qty * _own(1 if side is BookSide.BID else -1, price)
-            left -= qty
-        return cost
 
     def _release(self, account: Account, order: SbOrder) -> None:
         if not account.is_house:
@@ -318,6 +382,16 @@ class Engine:
         trade_id = str(uuid.uuid4())
         market.volume += size
         market.last_price = price
+        when = now_iso()
+        market.trades.append(
+            {
+                "trade_id": trade_id,
+                "yes_price": price,
+                "count": size,
+                "taker_book_side": taker.book,
+                "created_time": when,
+            }
+        )
         self._fill(market, taker, taker_account, price, size, taker=True, trade_id=trade_id)
         maker = self.orders.get(maker_id)
         maker_account = self.accounts.get(maker_account_id)
@@ -325,7 +399,6 @@ class Engine:
             self._fill(market, maker, maker_account, price, size, taker=False, trade_id=trade_id)
             if maker.filled >= maker.count:
                 maker.status = "executed"
-                self.position(maker_account, market.ticker).resting_orders -= 1
                 self._release(maker_account, maker)
 
     def _fill(
@@ -339,21 +412,17 @@ class Engine:
         taker: bool,
         trade_id: str,
     ) -> None:
-        own_side = yes_price if order.side == "yes" else ONE - yes_price
+        own = _own(order.direction, yes_price)
         order.filled += qty
         order.updated_time = now_iso()
-        fills = order.taker_fills if taker else order.maker_fills
-        fills.append((own_side, qty))
+        fee_type, multiplier = self.fee_terms(market)
+        fee = fee_for(fee_type, multiplier, qty, yes_price, taker=taker)
         if taker:
-            order.taker_cost += own_side * qty
+            order.taker_cost += own * qty
+            order.taker_fees += fee
         else:
-            order.maker_cost += own_side * qty
-        fee_total = self.fees_of(market).order_fee(fills, taker=taker)
-        fee = fee_total - (order.taker_fees if taker else order.maker_fees)
-        if taker:
-            order.taker_fees = fee_total
-        else:
-            order.maker_fees = fee_total
+            order.maker_cost += own * qty
+            order.maker_fees += fee
         if not account.is_house:
             self._account_fill(account, market.ticker, order, yes_price, qty, fee)
         self.fills.append(
@@ -363,14 +432,12 @@ class Engine:
                 "order_id": order.order_id,
                 "account": account.key_id,
                 "ticker": market.ticker,
-                "side": order.side,
-                "action": order.action,
+                "book_side": order.book,
                 "yes_price": yes_price,
                 "count": qty,
                 "is_taker": taker,
                 "fee_cost": fee,
                 "created_time": now_iso(),
-                "client_order_id": order.client_order_id,
             }
         )
 
@@ -396,20 +463,105 @@ class Engine:
         pos.position += d * qty
         pos.fees += fee
         pos.traded += qty * own
+        pos.updated_time = now_iso()
 
     def cancel(self, account: Account, order_id: str) -> tuple[SbOrder, Decimal]:
         """Cancel what remains of an order; 404 when it is not the caller's resting order."""
-        order = self.orders.get(order_id)
-        if order is None or order.account != account.key_id or order.status != "resting":
-            raise KalshiError(404, "not_found", f"order {order_id} not found")
+        order = self.own_order(account, order_id)
+        if order.status != "resting":
+            raise KalshiError(404, "not_found", f"order {order_id} is not resting")
         market = self.market(order.ticker)
         reduced = order.count - order.filled
         market.book.cancel(order_id)
         order.status = "canceled"
         order.updated_time = now_iso()
-        self.position(account, order.ticker).resting_orders -= 1
         self._release(account, order)
         return order, reduced
+
+    def cancel_everything(self, account: Account) -> int:
+        """Cancel every resting order of one account (``DELETE /portfolio/events/orders``)."""
+        resting = [o for o in self.orders.values() if o.account == account.key_id and o.status == "resting"]
+        for order in resting:
+            self.cancel(account, order.order_id)
+        return len(resting)
+
+    def decrease(self, account: Account, order_id: str, new_remaining: Decimal) -> SbOrder:
+        """Shrink a resting order in place (it keeps its queue position); 0 cancels it."""
+        order = self.own_order(account, order_id)
+        if order.status != "resting":
+            raise KalshiError(404, "not_found", f"order {order_id} is not resting")
+        remaining = order.count - order.filled
+        if new_remaining >= remaining or new_remaining < 0:
+            raise KalshiError(400, "invalid_parameters", "a decrease must leave fewer contracts than remain")
+        if new_remaining == 0:
+            self.cancel(account, order_id)
+            return order
+        resting = self.market(order.ticker).book.get(order_id)
+        assert resting is not None
+        resting.remaining = new_remaining
+        released = order.reserved * (remaining - new_remaining) / remaining
+        order.reserved -= released
+        account.balance += released
+        order.count = order.filled + new_remaining
+        order.updated_time = now_iso()
+        return order
+
+    def amend(
+        self, account: Account, order_id: str, ticker: str, book: str, price: Decimal, total: Decimal
+    ) -> SbOrder:
+        """Change price and/or total count; a smaller size at the same price keeps queue position.
+
+        Otherwise the order leaves the book and is matched again at its new price (an amend
+        can cross and fill), keeping its id.
+        """
+        order = self.own_order(account, order_id)
+        if order.status != "resting":
+            raise KalshiError(404, "not_found", f"order {order_id} is not resting")
+        if ticker != order.ticker:
+            raise KalshiError(400, "order_ticker_mismatch", "ticker does not match the order")
+        if book != order.book:
+            raise KalshiError(400, "order_side_mismatch", "side does not match the order")
+        if total <= order.filled:
+            raise KalshiError(
+                400, "invalid_order_size", "count is the total and must exceed the filled count"
+            )
+        market = self.market(order.ticker)
+        if price == order.yes_price and total <= order.count:
+            return self.decrease(account, order_id, total - order.filled) if total < order.count else order
+        market.book.cancel(order_id)
+        self._release(account, order)
+        order.yes_price, order.count = price, total
+        reserve = self._reserve_for(account, order, total - order.filled)
+        if account.balance < reserve:
+            order.status = "canceled"
+            raise KalshiError(400, "insufficient_balance", "insufficient balance for the amended order")
+        account.balance -= reserve
+        order.reserved = reserve
+        order.updated_time = now_iso()
+        self._match(market, order, account, total)
+        if order.filled >= order.count:
+            order.status = "executed"
+            self._release(account, order)
+        else:
+            market.book.add(
+                RestingOrder(order.order_id, account.key_id, order.book_side, price, total - order.filled)
+            )
+        return order
+
+    def queue_position(self, order: SbOrder) -> Decimal:
+        """Contracts resting ahead of ``order`` at its price (0-indexed: 0 = first in line)."""
+        market = self.market(order.ticker)
+        mine = market.book.get(order.order_id)
+        if mine is None:
+            return ZERO
+        return sum(
+            (
+                o.remaining
+                for o in market.book.orders()
+                if o.side is mine.side and o.price == mine.price and o.seq < mine.seq
+            ),
+            ZERO,
+        )
 
     def cancel_all(self, market: SbMarket) -> None:
         """Cancel every resting order of a market (users' and the house's)."""
@@ -419,32 +571,37 @@ class Engine:
             account = self.accounts.get(resting.account)
             if order is not None and account is not None:
                 order.status = "canceled"
-                self.position(account, market.ticker).resting_orders -= 1
                 self._release(account, order)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def set_status(self, ticker: str, status: str) -> None:
         """Move a market to a lifecycle status; reactivating a paused market cancels resting orders."""
         market = self.market(ticker)
+        if status not in MARKET_STATUSES:
+            raise KalshiError(400, "invalid_parameters", f"unknown market status {status!r}")
         if market.status == "inactive" and status == "active":
             self.cancel_all(market)  # kalshi.md 4.3: reactivation cancels all resting orders
         market.status = status
 
     def resolve(self, ticker: str, result: str, settlement_value: Decimal | None = None) -> SbMarket:
-        """Determine and settle a market: ``yes``, ``no``, ``void`` or ``scalar``; pays positions."""
+        """Determine and settle a market: ``yes``, ``no`` or ``scalar`` (``void`` = scalar); pays positions.
+
+        The SDK's enums have no ``void`` (kalshi.md 4.4): a void market is a ``scalar`` result
+        with its refund value (how the real API reports voids is UNCERTAIN).
+        """
         market = self.market(ticker)
         result = result.lower()
         if result == "yes":
-            value: Decimal | None = ONE
+            value: Decimal = ONE
         elif result == "no":
             value = ZERO
         elif result in ("void", "scalar"):
-            value = settlement_value
-            if result == "scalar" and value is None:
-                raise KalshiError(400, "invalid_parameters", "a scalar result needs settlement_value")
+            if settlement_value is None:
+                raise KalshiError(400, "invalid_parameters", f"a {result} result needs settlement_value")
+            value, result = settlement_value, "scalar"
         else:
             raise KalshiError(400, "invalid_parameters", f"unknown result {result!r}")
-        if value is not None and not ZERO <= value <= ONE:
+        if not ZERO <= value <= ONE:
             raise KalshiError(400, "invalid_parameters", "settlement_value must be within [0, 1]")
         self.cancel_all(market)
         market.result, market.settlement_value = result, value
@@ -454,8 +611,7 @@ class Engine:
             if account.is_house or pos is None or pos.position == 0:
                 continue
             size = abs(pos.position)
-            # A void market without a value refunds the cost basis.
-            revenue = pos.exposure if value is None else size * (value if pos.position > 0 else ONE - value)
+            revenue = size * (value if pos.position > 0 else ONE - value)
             account.balance += revenue
             self.settlements.append(
                 {
@@ -474,4 +630,11 @@ class Engine:
             )
             pos.realized += revenue - pos.exposure
             pos.position, pos.exposure = ZERO, ZERO
+            pos.updated_time = market.settled_time
         return market
+
+
+#: The Market object's status vocabulary (kalshi.md 4.3; the SDK rejects anything else).
+MARKET_STATUSES = frozenset(
+    {"initialized", "inactive", "active", "closed", "determined", "disputed", "amended", "finalized"}
+)
