@@ -85,7 +85,50 @@ def trading_state() -> ResponseReturnValue:
     service = _service()
     view = state_view(service.bot.state(), service.settings, history_limit=_limit(50))
     view["trading_enabled"] = service.bot.trade_enabled
+    view["controls"] = service.bot.control_state().to_dict()
     return jsonify(view)
+
+
+@bp.post("/trading/pause")
+@require_token
+def trading_pause() -> ResponseReturnValue:
+    """Stop new trades (kept across restarts) until resumed. Body ``{"reason": "..."}`` (optional)."""
+    reason = _reason("paused from the API")
+    state = _service().bot.pause(reason)
+    return jsonify(state.to_dict())
+
+
+@bp.post("/trading/resume")
+@require_token
+def trading_resume() -> ResponseReturnValue:
+    """Trade again after a pause or a kill."""
+    state = _service().bot.resume()
+    return jsonify(state.to_dict())
+
+
+@bp.post("/trading/kill")
+@require_token
+def trading_kill() -> ResponseReturnValue:
+    """Cancel every resting order on every venue and stop trading until resumed.
+
+    Body ``{"confirm": "kill", "reason": "..."}``: the confirmation guards against a stray click.
+    """
+    body = _json_object()
+    if body.get("confirm") != "kill":
+        raise BadRequest('send {"confirm": "kill"} to cancel every resting order and stop trading')
+    service = _service()
+    cancelled = service.bot.kill(_reason("killed from the API", body))
+    view = service.bot.control_state().to_dict()
+    view["cancelled"] = cancelled
+    return jsonify(view)
+
+
+def _reason(default: str, body: dict[str, Any] | None = None) -> str:
+    data = _json_object() if body is None else body
+    reason = data.get("reason", default)
+    if not isinstance(reason, str) or len(reason) > 200:
+        raise BadRequest("reason must be a string of at most 200 characters")
+    return reason.strip() or default
 
 
 @bp.post("/trading/reset")

@@ -160,8 +160,10 @@ class PolymixService:
 
         ``code`` is one of ``job_failed``, ``venue_failing`` (the last scan could not reach a
         venue, or got an error from it), ``credentials_unverified`` (live: a venue's account
-        could not be checked at start, so trading on it is blocked) and ``scans_stalled`` (no
-        scan has finished for three monitor intervals).
+        could not be checked at start, so trading on it is blocked), ``trading_paused`` /
+        ``trading_killed`` (the operator controls), ``trading_halted`` (the system stopped itself,
+        e.g. its journal could not be written) and ``scans_stalled`` (no scan has finished for
+        three monitor intervals).
         """
         reasons: list[dict[str, Any]] = []
         for name, stats in jobs.items():
@@ -194,6 +196,17 @@ class PolymixService:
                     "message": f"{error.venue}: {what} ({error.message}); trading on it is blocked",
                 }
             )
+        controls = self.bot.control_state()
+        if not controls.trading_allowed:
+            reasons.append(
+                {
+                    "code": f"trading_{controls.state}",
+                    "message": f"trading is {controls.state}: {controls.reason}",
+                }
+            )
+        halted = getattr(self.bot.trading, "halted", None)
+        if isinstance(halted, str) and controls.trading_allowed:
+            reasons.append({"code": "trading_halted", "message": f"trading halted: {halted}"})
         monitor = self.stats["monitor"]
         interval = self.settings.monitor_interval_seconds
         last = monitor.last_finished

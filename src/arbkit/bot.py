@@ -8,6 +8,7 @@ an embedding user, the Flask example and the scheduler script call the same code
     bot = arbkit.Bot.from_settings(arbkit.Settings.from_env())
     report = bot.scan_and_trade()     # one step: scan, then trade what passes the risk chain
     bot.settle()                      # one step: settle resolved markets
+    bot.reconcile()                   # live: compare the store with every venue (every 60 s)
     bot.state().balance
 
 Neither step raises on a venue's error: failures go to the trading system's error
@@ -25,11 +26,13 @@ import attrs
 
 from arbkit.chat import chat_notifiers
 from arbkit.config import Settings
+from arbkit.controls import Controls, ControlState
 from arbkit.errors import ConfigError
 from arbkit.exchange import Exchange
 from arbkit.models import utcnow
 from arbkit.notify import Event, LogNotifier, Notifier
 from arbkit.opportunity import Opportunity
+from arbkit.reconcile import ReconcileReport
 from arbkit.risk import RiskChain
 from arbkit.scanner import Scanner, ScanResult
 from arbkit.settlement import Settlement
@@ -82,14 +85,19 @@ class Bot:
         trade_enabled: bool = True,
         allow_repeat: bool = False,
         max_trades_per_cycle: int | None = None,
+        controls: Controls | None = None,
     ) -> None:
         self.scanner = scanner
         self.trading = trading
         self.trade_enabled = trade_enabled
         self.allow_repeat = allow_repeat
         self.max_trades_per_cycle = max_trades_per_cycle
+        self.controls = controls
+        self._controls_seen: ControlState | None = None
+        self._last_cancel: dict[str, str] = {}
         if scanner.on_error is None:
             scanner.on_error = self._record
+        self.sync_controls()
 
     @classmethod
     def from_settings(
@@ -141,6 +149,7 @@ class Bot:
             settings, exchanges=built, on_error=cls._sink(system), clock=clock, **dict(scanner_options or {})
         )
         bot_options.setdefault("trade_enabled", settings.live_trading or settings.paper_trading_enabled)
+        bot_options.setdefault("controls", Controls(settings.data_dir / f"{settings.mode}_controls.json"))
         return cls(scanner, system, **bot_options)
 
     @staticmethod
@@ -159,8 +168,72 @@ class Bot:
     def _held_keys(self) -> set[str]:
         return {t.opportunity.key for t in self.trading.state().open_positions}
 
+    # -- operator controls (arbkit.controls) ------------------------------------------------------
+
+    def control_state(self) -> ControlState:
+        """Running, paused or killed (always ``running`` without a controls file)."""
+        return self.controls.read() if self.controls is not None else ControlState()
+
+    def sync_controls(self) -> ControlState:
+        """Apply the controls file (another process may have changed it): halt, resume, cancel."""
+        state = self.control_state()
+        seen, self._controls_seen = self._controls_seen, state
+        if seen == state:
+            return state
+        was_allowed = seen is None or seen.trading_allowed
+        if not state.trading_allowed:
+            halt = getattr(self.trading, "halt", None)
+            if callable(halt):
+                halt(f"{state.state}: {state.reason}")
+            if state.state == "killed" and (seen is None or seen.state != "killed"):
+                self.cancel_resting()
+        elif not was_allowed:
+            resume = getattr(self.trading, "resume_trading", None)
+            if callable(resume):
+                resume()
+        return state
+
+    def pause(self, reason: str = "paused by the operator") -> ControlState:
+        """No new trades until :meth:`resume`, across restarts; scans and settlement go on."""
+        self._require_controls().pause(reason)
+        return self.sync_controls()
+
+    def kill(self, reason: str = "killed by the operator") -> dict[str, str]:
+        """Pause, and cancel every order resting on every venue (live only). Returns per venue
+        ``"cancelled"`` or what went wrong; :meth:`resume` is the only way back."""
+        self._require_controls().kill(reason)
+        self._controls_seen = None  # so that sync_controls cancels even if already paused
+        self.sync_controls()
+        return dict(self._last_cancel)
+
+    def resume(self) -> ControlState:
+        """Trade again after :meth:`pause` or :meth:`kill`."""
+        self._require_controls().resume()
+        return self.sync_controls()
+
+    def _require_controls(self) -> Controls:
+        if self.controls is None:
+            raise ConfigError("this Bot has no controls file (build it with Bot.from_settings or controls=)")
+        return self.controls
+
+    def cancel_resting(self) -> dict[str, str]:
+        """Cancel what rests on each venue (live mode only: paper orders never rest on a venue)."""
+        outcome: dict[str, str] = {}
+        if self.trading.mode == "live":
+            for venue, client in self.scanner.exchanges.items():
+                outcome[venue] = _cancel_everything(client)
+                if outcome[venue] != "cancelled":
+                    logger.error("kill: %s: %s", venue, outcome[venue])
+        self._last_cancel = outcome
+        return outcome
+
     def scan_and_trade(self) -> CycleReport:
         """Scan once and send each opportunity (best first) to the trading system. Never raises."""
+        try:
+            self.sync_controls()
+        except Exception as exc:  # a bug: record it and trade on what the system itself allows
+            logger.exception("controls failed")
+            self._record(exc, "controls", "read controls")
         try:
             balances_of = getattr(self.trading, "balances", None)
             balances = balances_of() if callable(balances_of) else None
@@ -202,6 +275,23 @@ class Bot:
             self._record(exc, "settlement", "check settlements")
             return []
 
+    def reconcile(self) -> ReconcileReport | None:
+        """One run of the reconciliation job (live only; ``None`` in paper mode). Never raises.
+
+        Resolves unknown legs, settles, and compares stored positions, cash and open orders
+        with every venue (:mod:`arbkit.reconcile`); mismatches are recorded and alerted.
+        """
+        reconcile = getattr(self.trading, "reconcile", None)
+        if not callable(reconcile):
+            return None
+        try:
+            report = reconcile()
+        except Exception as exc:
+            logger.exception("reconciliation failed")
+            self._record(exc, "reconciliation", "reconcile")
+            return None
+        return report if isinstance(report, ReconcileReport) else None
+
     def state(self) -> TradingState:
         """The trading system's state."""
         return self.trading.state()
@@ -216,3 +306,22 @@ class Bot:
         store = getattr(self.trading, "store", None)
         if store is not None:
             store.close()
+
+
+def _cancel_everything(client: Exchange) -> str:
+    """Cancel every resting order of one client: its ``cancel_all`` if it has one, else one by one."""
+    try:
+        cancel_all = getattr(client, "cancel_all", None)
+        if callable(cancel_all):
+            cancel_all()
+            return "cancelled"
+        lister = getattr(client, "orders", None)
+        if not callable(lister):
+            return "cannot list or cancel orders on this venue: check it by hand"
+        for order in lister():
+            if not order.status.is_final:
+                market = client.market(order.market_id)
+                client.cancel_order(order.id, market=market)
+        return "cancelled"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -5,6 +5,9 @@
     arbkit exchanges                      # the installed venues
     arbkit status                         # mode, where state is kept, balance, P&L, limits, open trades
     arbkit scan [--limit 20] [--json]     # one scan, the opportunities as a table
+    arbkit pause | resume                 # stop / restart new trades (kept across restarts)
+    arbkit kill --yes                     # cancel every resting order on every venue, stop trading
+    arbkit reconcile                      # live: the store against every venue, once
     arbkit sandbox kalshi --port 8701     # run a venue's sandbox (any installed adapter's)
 
 Settings come from ``.env`` (``--env-file``) and the environment, as everywhere else
@@ -196,6 +199,76 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _bot(args: argparse.Namespace) -> tuple[Bot, Settings]:
+    settings = _settings(args)
+    return Bot.from_settings(settings), settings
+
+
+def cmd_pause(args: argparse.Namespace, out: TextIO) -> int:
+    """Stop new trades (kept across restarts; a running service notices at its next cycle)."""
+    bot, _ = _bot(args)
+    try:
+        state = bot.pause(args.reason)
+    finally:
+        bot.close()
+    print(f"{state.state}: {state.reason}", file=out)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace, out: TextIO) -> int:
+    """Trade again."""
+    bot, _ = _bot(args)
+    try:
+        state = bot.resume()
+    finally:
+        bot.close()
+    print(state.state, file=out)
+    return 0
+
+
+def cmd_kill(args: argparse.Namespace, out: TextIO) -> int:
+    """Cancel every resting order on every venue (live) and stop trading until resumed."""
+    if not args.yes:
+        print("kill cancels every resting order on every venue: add --yes to confirm", file=sys.stderr)
+        return 2
+    bot, _ = _bot(args)
+    try:
+        cancelled = bot.kill(args.reason)
+    finally:
+        bot.close()
+    print(f"killed: {args.reason}", file=out)
+    for venue, outcome in cancelled.items():
+        print(f"  {venue}: {outcome}", file=out)
+    return 0 if all(outcome == "cancelled" for outcome in cancelled.values()) else 1
+
+
+def cmd_reconcile(args: argparse.Namespace, out: TextIO) -> int:
+    """One reconciliation run (live): stored positions, cash and open orders against every venue."""
+    bot, settings = _bot(args)
+    try:
+        if settings.mode != "live":
+            print(
+                "reconcile compares a live store with the venues: LIVE_TRADING is not true", file=sys.stderr
+            )
+            return 2
+        report = bot.reconcile()
+    finally:
+        bot.close()
+    if report is None:
+        print("reconciliation failed: see the log", file=sys.stderr)
+        return 1
+    if report.ok:
+        print("reconciled: the store agrees with every venue", file=out)
+        return 0
+    for mismatch in report.mismatches:
+        print(f"mismatch: {mismatch.venue}: {mismatch.kind}: {mismatch.message}", file=out)
+    for trade_id in report.unresolved:
+        print(f"unresolved: trade {trade_id} has a leg whose outcome is still unknown", file=out)
+    for error in report.errors:
+        print(f"error: {error}", file=out)
+    return 1
+
+
 def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     """Run an installed venue's sandbox with the remaining arguments."""
     runners = sandbox_runners()
@@ -219,6 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--limit", type=int, default=20, help="opportunities to show (20)")
     scan.add_argument("--json", action="store_true", help="print JSON instead of a table")
     scan.set_defaults(run=cmd_scan)
+    pause = commands.add_parser("pause", help="stop new trades until resume (kept across restarts)")
+    pause.add_argument("--reason", default="paused from the shell")
+    pause.set_defaults(run=cmd_pause)
+    commands.add_parser("resume", help="trade again after pause or kill").set_defaults(run=cmd_resume)
+    kill = commands.add_parser("kill", help="cancel every resting order and stop trading (--yes)")
+    kill.add_argument("--yes", action="store_true", help="confirm")
+    kill.add_argument("--reason", default="killed from the shell")
+    kill.set_defaults(run=cmd_kill)
+    reconcile = commands.add_parser("reconcile", help="compare the live store with every venue, once")
+    reconcile.set_defaults(run=cmd_reconcile)
     sandbox = commands.add_parser("sandbox", help="run a venue's sandbox: arbkit sandbox NAME [ARGS]")
     sandbox.add_argument("venue", help="the venue (arbkit exchanges lists them)")
     sandbox.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the sandbox (--port, ...)")

@@ -133,7 +133,14 @@ def test_every_post_is_documented_as_needing_the_token_and_refused_without_it(po
     client = polymix_app.test_client()
     paths = yaml.safe_load(SPEC.read_text(encoding="utf-8"))["paths"]
     posts = [path for path, item in paths.items() if "post" in item]
-    assert posts == ["/api/trading/reset", "/api/scan", "/api/settle"]
+    assert posts == [
+        "/api/trading/pause",
+        "/api/trading/resume",
+        "/api/trading/kill",
+        "/api/trading/reset",
+        "/api/scan",
+        "/api/settle",
+    ]
     for path in posts:
         assert paths[path]["post"]["security"] == [{"bearerAuth": []}]
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
