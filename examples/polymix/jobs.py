@@ -3,7 +3,9 @@
 ``monitor`` (scan, match, detect, risk-check, trade: :meth:`arbkit.Bot.scan_and_trade`) and
 ``settlement`` (:meth:`arbkit.Bot.settle`) run on their own intervals with
 ``max_instances=1`` (a slow scan is never run twice at once) and ``coalesce=True``
-(ticks missed while it ran collapse into one). A job that fails is logged by the
+(ticks missed while it ran collapse into one). A live service adds ``reconciliation``
+(:meth:`arbkit.Bot.reconcile`, every 60 s): unknown legs resolved, stored positions, cash
+and open orders compared with every venue, mismatches alerted. A job that fails is logged by the
 service and simply runs again on its next tick; it never stops the scheduler.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from arbkit.models import utcnow
+from arbkit.reconcile import DEFAULT_INTERVAL_SECONDS
 
 from .service import PolymixService
 
@@ -27,6 +30,7 @@ def build_scheduler(
     monitor_seconds: float | None = None,
     settlement_seconds: float | None = None,
     first_run_delay: float = 0.5,
+    reconcile_seconds: float = DEFAULT_INTERVAL_SECONDS,
 ) -> Any:
     """A (not yet started) scheduler running ``service.monitor`` and ``service.settle``.
 
@@ -52,4 +56,13 @@ def build_scheduler(
         name="check_trading_settlements",
         next_run_time=first + timedelta(seconds=first_run_delay),
     )
+    # Live only (paper has no venue state to compare): arbkit.reconcile, every 60 s by default.
+    if getattr(service.bot.trading, "reconcile", None) is not None:
+        scheduler.add_job(
+            service.bot.reconcile,
+            "interval",
+            seconds=reconcile_seconds,
+            id="reconciliation",
+            name="reconcile_with_venues",
+        )
     return scheduler

@@ -411,7 +411,9 @@ class PolymarketClient:
         with self._lock:
             if coid is not None and coid in self._prepared:
                 prepared = self._prepared[coid]
-                if prepared.request != request:
+                # The same order in a market read again later (status, books) is still the same.
+                same_market = prepared.request.market.id == request.market.id
+                if not same_market or attrs.evolve(prepared.request, market=request.market) != request:
                     raise ValidationError(f"client_order_id {coid!r} was already used for a different order")
                 return prepared
         market = request.market

@@ -52,6 +52,7 @@ class Venues:
         for app in (self.kalshi_app, self.poly_app):
             app.faults.clear()
             app.requests.clear()
+            app.handled.clear()
         self.kalshi_app.load_scenario(sc.kalshi_scenario())
         self.kalshi_app.add_account(self.key_id, self.public_pem, sc.KALSHI_BALANCE)
         with self.poly_app.lock:

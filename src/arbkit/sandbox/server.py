@@ -173,6 +173,9 @@ class SandboxApp:
         self.faults = FaultPlan()
         self.lock = threading.RLock()
         self.requests: Counter[str] = Counter()
+        #: Requests whose handling has finished (answered or dropped), by ``"METHOD path"``:
+        #: a test waits on this for a request still in flight (a latency fault) to land.
+        self.handled: Counter[str] = Counter()
         self._add_control_routes()
 
     # -- hooks for subclasses -------------------------------------------------------------
@@ -320,9 +323,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(size) if size else b""
         request = Request(self.command, self.path, dict(self.headers.items()), body)
+        app = self.server.app
         try:
-            response = self.server.app.dispatch(request)
+            response = app.dispatch(request)
         except _Drop:
+            with app.lock:
+                app.handled[f"{request.method} {request.path}"] += 1
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -330,7 +336,10 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a sandbox bug must answer 500, not hang the client
             log.exception("sandbox handler failed")
             response = Response.json({"error": "internal sandbox error"}, 500)
-        self._send(response)
+        with app.lock:
+            app.handled[f"{request.method} {request.path}"] += 1
+        with contextlib.suppress(OSError):  # the client may have timed out and gone
+            self._send(response)
 
     def _send(self, response: Response) -> None:
         try:
