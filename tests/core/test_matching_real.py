@@ -16,6 +16,8 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arbkit.matching import DEFAULT_POLICY, MarketMatch, ResolutionPolicy, match_markets
 from arbkit.models import Market
@@ -160,3 +162,94 @@ def test_the_game_time_decides_not_the_close_time() -> None:
     for market in fixture["polymarket"]["markets"]:
         market["gameStartTime"] = "2026-01-24 20:00:00+00"  # five hours before Kalshi's window
     assert [m for m in match_markets(venues(fixture)) if not is_line(m)] == []
+
+
+LINED = [f for f in MATCHED if f["kalshi"].get("_lines")]
+
+
+@pytest.mark.parametrize("fixture", LINED, ids=[f["league"] for f in LINED])
+def test_lines_pair_the_line_team_and_over_with_the_same_contracts_on_both_venues(
+    fixture: dict[str, Any],
+) -> None:
+    lines = [m for m in match_markets(venues(fixture)) if is_line(m)]
+    assert len(lines) == len(fixture["kalshi"]["_lines"])
+    for match in lines:
+        assert match.tradable, match.refusals
+        first = match.groups[0]
+        (kalshi_yes,) = [r for r in first.refs if r.exchange == "kalshi"]
+        (poly,) = [r for r in first.refs if r.exchange == "polymarket"]
+        assert kalshi_yes.outcome_id == "yes"
+        info = poly.market.meta["game"]
+        if info.market_type == "total":
+            assert first.name == OVER
+            assert poly.market.outcome(poly.outcome_id).name == "Over"
+        else:  # the line team: Kalshi's suffix team, Polymarket's first-listed outcome
+            assert kalshi_yes.market.id.rsplit("-", 1)[1].startswith(first.name)
+            assert poly.outcome_id == poly.market.outcomes[0].id
+            assert info.line == kalshi_yes.market.meta["game"].line
+
+
+def test_a_spread_on_the_other_team_is_not_the_same_line() -> None:
+    (fixture,) = [f for f in MATCHED if f["league"] == "nba"]
+    moved = copy.deepcopy(fixture)
+    for market in moved["polymarket"]["markets"]:
+        if "-spread-" in market["slug"]:  # the same number, on the away team
+            market["slug"] = market["slug"].replace("spread-home", "spread-away")
+            market["outcomes"] = json.dumps(list(reversed(json.loads(market["outcomes"]))))
+            market["clobTokenIds"] = json.dumps(list(reversed(json.loads(market["clobTokenIds"]))))
+    kinds = {m.markets[0].meta["game"].market_type for m in match_markets(venues(moved)) if is_line(m)}
+    assert kinds == {"total"}
+
+
+def _moneyline_markets(fixture: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in fixture["polymarket"]["markets"] if m["sportsMarketType"] == "moneyline"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_outcome_order_market_order_and_title_order_keeps_every_token_on_its_team(
+    data: st.DataObject,
+) -> None:
+    fixture = copy.deepcopy(data.draw(st.sampled_from(MATCHED)))
+    event = fixture["polymarket"]
+    for market in _moneyline_markets(fixture):
+        outcomes, tokens = json.loads(market["outcomes"]), json.loads(market["clobTokenIds"])
+        if data.draw(st.booleans()):  # the venue may list either token first; each keeps its label
+            market["outcomes"], market["clobTokenIds"] = json.dumps(outcomes[::-1]), json.dumps(tokens[::-1])
+    if data.draw(st.booleans()) and " vs. " in event["title"]:
+        left, right = event["title"].split(" vs. ", 1)
+        event["title"] = f"{right} vs. {left}"
+        for market in _moneyline_markets(fixture):
+            if market["question"] == f"{left} vs. {right}":
+                market["question"] = event["title"]
+    event["markets"] = data.draw(st.permutations(event["markets"]))
+    match = moneyline(match_markets(venues(fixture)))
+    assert match.tradable, match.refusals
+    got = team_of(match)
+    for token, team in fixture["truth"]["polymarket"].items():
+        assert got[("polymarket", token)] == team
+
+
+@pytest.mark.parametrize("fixture", MATCHED, ids=[f["polymarket"]["slug"] for f in MATCHED])
+def test_an_inverted_venue_mapping_is_refused_with_the_market_named(fixture: dict[str, Any]) -> None:
+    """A mapping that contradicts the contracts' own words (labels, questions) is never traded."""
+    markets = venues(fixture)
+    team_markets = [m for m in markets["polymarket"] if m.meta["game"].market_type == "moneyline"]
+    first, *rest = team_markets
+    info = first.meta["game"]
+    if len(first.outcomes) == 2 and len(info.outcome_teams) == 2:  # a two-team market: swap its mapping
+        (a, code_a), (b, code_b) = info.outcome_teams.items()
+        swapped = [
+            attrs.evolve(
+                first, meta={**first.meta, "game": attrs.evolve(info, outcome_teams={a: code_b, b: code_a})}
+            )
+        ]
+    else:  # soccer: the home market claims to be the away team's (its question still names the home team)
+        away = next(c for c in info.teams if c != next(iter(info.outcome_teams.values())))
+        yes = next(iter(info.outcome_teams))
+        swapped = [
+            attrs.evolve(first, meta={**first.meta, "game": attrs.evolve(info, outcome_teams={yes: away})})
+        ]
+    match = moneyline(match_markets({"kalshi": markets["kalshi"], "polymarket": swapped + rest}))
+    assert not match.tradable
+    assert any(first.id in reason for reason in match.refusals), match.refusals

@@ -222,6 +222,10 @@ def _claims(
             label = info.outcome_names.get(outcome_id, outcome_id)
             votes_text = "; ".join(f"{sorted(s)} say {t}" for t, s in sorted(strong.items()))
             problems.append(f"{market.exchange} outcome {label!r} of {market.id}: {votes_text}")
+            # Kept where its own words put it, so the game stays whole and the match is returned
+            # refused, with the reason (a dropped contract would hide the game without one).
+            team = next((t for t, sig in sorted(strong.items()) if "suffix" not in sig), min(strong))
+            claims[outcome_id] = (team, frozenset(by_team[team]))
             continue
         team = next(iter(strong)) if strong else max(by_team, key=lambda t: len(by_team[t]))
         claims[outcome_id] = (team, frozenset(by_team[team]))
