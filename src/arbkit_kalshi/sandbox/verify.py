@@ -8,8 +8,10 @@ formula (section 5), never importing :mod:`arbkit_kalshi.auth` or :mod:`arbkit.f
 
 >>> taker_fee(Decimal(1), Decimal("10"), Decimal("0.50"))
 Decimal('0.175000')
->>> taker_fee(Decimal(1), Decimal("1.03"), Decimal("0.0103"))
-Decimal('0.000715')
+>>> taker_fee(Decimal(1), Decimal("4"), Decimal("0.49"))  # kalshi.md 10: 0.07 x 4 x 0.49 x 0.51
+Decimal('0.069972')
+>>> taker_fee(Decimal(1), Decimal("1.03"), Decimal("0.0103"))  # 0.000734965... rounded up
+Decimal('0.000735')
 """
 
 from __future__ import annotations
