@@ -20,15 +20,20 @@ per leg, so Kalshi rounds once per order). All arithmetic is ``Decimal``.
 How it searches: without per-order rounding, profit is a concave function of ``S``
 (the ladders are sorted best first, so each extra contract costs at least as much as
 the one before), and money committed only grows with ``S``. Rounding moves each leg's
-fee by less than a known slack (the schedule's ``quantum`` per fill). So the search
+fee by a known slack (nothing below the unrounded fee for Kalshi's round-up, half a
+``quantum`` per fill for Polymarket's per-fill rounding). So the search
 
-1. bisects the largest size every cap, the books and the ROI can allow (with the slack);
-2. finds where the unrounded profit peaks below that;
-3. walks away from the peak on both sides, pricing exactly every size whose unrounded
+1. finds where the unrounded profit peaks (the first level boundary past which one more
+   contract costs $1 or more), and, if a cap, the books or the ROI cannot allow that size
+   even with the slack, bisects the largest size they can;
+2. walks away from the peak on both sides, pricing exactly every size whose unrounded
    profit plus the slack could still beat the best exact profit found so far, and stops
    on each side at the first that cannot (at most :data:`MAX_EXACT_CANDIDATES` sizes in
-   all; past that the best found is returned: the sizes left out differ from it by less
-   than the rounding slack).
+   all, which only a plateau of near-zero marginal profit reaches; past that the best
+   found so far is returned).
+
+Measured: about 0.7 ms per set of two 8-level legs (ten times the former bisection, which
+missed the arbitrage on 359 of 715 budgets of a fractional Kalshi market).
 
 A size that fails a cap by a cent of fee rounding is therefore never the answer, but
 the next size down is still found; and a minimum order above the point where the
@@ -37,13 +42,14 @@ marginal contract stops paying is still bought when the whole order pays.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_CEILING, Decimal
 
 import attrs
 
-from arbkit.fees import FeeSchedule
+from arbkit.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
 from arbkit.models import BookLevel, Market
 
 __all__ = [
@@ -182,11 +188,29 @@ def _fee_rate(fees: FeeSchedule, price: Decimal) -> Decimal:
 
 
 def _slack(quote: LegQuote) -> Decimal:
-    """How far rounding can move this leg's fee from its unrounded value (either way)."""
+    """How far below its unrounded value rounding can bring this leg's fee, at most.
+
+    Kalshi's fee (:class:`QuadraticFee`) is rounded *up* once per order: never below. A
+    per-fill fee rounded half-even (:class:`PowerFee`) can lose half a quantum per fill.
+    Any other schedule: a whole quantum (or a cent) per fill.
+    """
+    fees = quote.fees
+    if isinstance(fees, NoFees | QuadraticFee):
+        return ZERO
+    quantum = getattr(fees, "quantum", None)
+    if not isinstance(quantum, Decimal) or quantum < ZERO:
+        quantum = DEFAULT_FEE_QUANTUM
+    if isinstance(fees, PowerFee):
+        return quantum / 2 * len(quote.asks)
+    return quantum * (len(quote.asks) + 1)
+
+
+def _probe_error(quote: LegQuote) -> Decimal:
+    """Per contract, how far the probed fee rate may sit above the true one (its rounding)."""
     quantum = getattr(quote.fees, "quantum", None)
     if not isinstance(quantum, Decimal) or quantum < ZERO:
         quantum = DEFAULT_FEE_QUANTUM
-    return quantum * (len(quote.asks) + 1)
+    return quantum / _RATE_PROBE
 
 
 @attrs.frozen
@@ -198,23 +222,57 @@ class _Raw:
     reserves: tuple[Decimal, ...]
 
 
-def _raw(quotes: Sequence[LegQuote], size: Decimal) -> _Raw:
+class _Ladder:
+    """One leg's ask ladder prepared for unrounded pricing in ``O(log levels)``."""
+
+    __slots__ = ("ends", "starts", "units")
+
+    def __init__(self, quote: LegQuote) -> None:
+        self.ends: list[Decimal] = []  # cumulative size at the end of each level
+        self.starts: list[Decimal] = []  # unrounded money for everything before each level
+        self.units: list[Decimal] = []  # price + fee rate of each level
+        size = amount = ZERO
+        for level in quote.asks:
+            unit = level.price + _fee_rate(quote.fees, level.price)
+            self.starts.append(amount)
+            self.units.append(unit)
+            size += level.size
+            amount += level.size * unit
+            self.ends.append(size)
+
+    def price(self, size: Decimal) -> tuple[Decimal, Decimal]:
+        """Unrounded money for ``size`` and the unit (price + fee rate) of the last level used."""
+        index = min(bisect.bisect_left(self.ends, size), len(self.ends) - 1)
+        before = self.ends[index - 1] if index else ZERO
+        unit = self.units[index]
+        return self.starts[index] + (size - before) * unit, unit
+
+
+def _raw(ladders: Sequence[_Ladder], size: Decimal) -> _Raw:
     legs = []
     reserves = []
-    for q in quotes:
-        amount = ZERO
-        remaining = size
-        limit = q.asks[0].price
-        for level in q.asks:
-            if remaining <= ZERO:
-                break
-            take = level.size if level.size < remaining else remaining
-            amount += take * (level.price + _fee_rate(q.fees, level.price))
-            limit = level.price
-            remaining -= take
+    for ladder in ladders:
+        amount, unit = ladder.price(size)
         legs.append(amount)
-        reserves.append(max(amount, size * (limit + _fee_rate(q.fees, limit))))
+        reserves.append(max(amount, size * unit))
     return _Raw(sum(legs, ZERO), tuple(legs), tuple(reserves))
+
+
+def _cutoff(ladders: Sequence[_Ladder]) -> Decimal:
+    """The size at which the marginal contract stops paying (unrounded): the start of the first
+    stretch where the legs' units (price + fee rate) sum to $1 or more, else the full depth."""
+    index = [0] * len(ladders)
+    size = ZERO
+    while True:
+        if sum((ladder.units[i] for ladder, i in zip(ladders, index, strict=True)), ZERO) >= ONE:
+            return size
+        ends = [ladder.ends[i] for ladder, i in zip(ladders, index, strict=True)]
+        size = min(ends)
+        for n, ladder in enumerate(ladders):
+            if ladder.ends[index[n]] == size:
+                index[n] += 1
+                if index[n] == len(ladder.ends):
+                    return size
 
 
 def _largest(low: int, high: int, ok: Callable[[int], bool]) -> int | None:
@@ -260,6 +318,8 @@ def size_set(
     highest = int(depth / lot)
     if highest < lowest:
         return None
+    ladders = [_Ladder(q) for q in quotes]
+    probe = sum((_probe_error(q) for q in quotes), ZERO)
     slacks = [_slack(q) for q in quotes]
     slack = sum(slacks, ZERO)
     rate = min_roi_percent / HUNDRED
@@ -294,29 +354,29 @@ def size_set(
     #    as the size grows, so bisection finds it.
     def may_pass(lots: int) -> bool:
         size = lots * lot
-        raw = _raw(quotes, size)
+        raw = _raw(ladders, size)
         for limit, members, on_reserve in caps:
             figures = raw.reserves if on_reserve else raw.legs
-            if sum((figures[i] - slacks[i] for i in members), ZERO) > limit:
+            if sum((figures[i] - slacks[i] for i in members), ZERO) - size * probe > limit:
                 return False
-        return size - (raw.total - slack) * (ONE + rate) >= ZERO
+        return size - (raw.total - slack - size * probe) * (ONE + rate) >= ZERO
 
-    top = _largest(lowest, highest, may_pass)
-    if top is None:
-        return None
-
-    # 2. The peak of the unrounded profit on [lowest, top] (it is concave in the size).
     def raw_profit(lots: int) -> Decimal:
-        return lots * lot - _raw(quotes, lots * lot).total
+        return lots * lot - _raw(ladders, lots * lot).total
 
-    low, high = lowest, top
-    while low < high:
-        middle = (low + high) // 2
-        if raw_profit(middle + 1) > raw_profit(middle):
-            low = middle + 1
-        else:
-            high = middle
-    peak = low
+    # 2. Where the unrounded profit peaks: the first level boundary (on any leg) past which
+    #    one more contract costs $1 or more. It is piecewise linear and concave in the size.
+    cutoff = _cutoff(ladders)
+    peak = min(max(int(cutoff / lot), lowest), highest)
+    if peak < highest and raw_profit(peak + 1) > raw_profit(peak):
+        peak += 1
+    if may_pass(peak):
+        top = highest  # the walk right of the peak stops at the first size that cannot pass
+    else:
+        found_top = _largest(lowest, peak, may_pass)
+        if found_top is None:
+            return None
+        top = peak = found_top
     best: SetSize | None = None
 
     def consider(lots: int) -> None:
@@ -327,19 +387,19 @@ def size_set(
         if best is None or (candidate.profit, -candidate.size) > (best.profit, -best.size):
             best = candidate
 
-    for lots in {peak, top, lowest, max(lowest, peak - 1), min(top, peak + 1)}:
+    for lots in {peak, lowest, max(lowest, peak - 1), min(top, peak + 1)}:
         consider(lots)
 
     # 3. Every size that could still beat the best: its unrounded profit plus the slack is
     #    above the best exact profit so far. Walking away from the peak on each side, the
     #    unrounded profit only falls, so the first size that cannot beat ends that side.
     def could_beat(lots: int) -> bool:
-        return raw_profit(lots) + slack > (best.profit if best is not None else ZERO)
+        return raw_profit(lots) + slack + lots * lot * probe > (best.profit if best is not None else ZERO)
 
     budget_left = MAX_EXACT_CANDIDATES
     for side in (range(peak, top + 1), range(peak - 1, lowest - 1, -1)):
         for lots in side:
-            if budget_left <= 0 or not could_beat(lots):
+            if budget_left <= 0 or not could_beat(lots) or (lots > peak and not may_pass(lots)):
                 break
             consider(lots)
             budget_left -= 1
