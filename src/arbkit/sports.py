@@ -188,6 +188,20 @@ class PairMap(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, key: object) -> bool:
+        return any(k == key for k, _ in self._items)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, else ``default`` (one scan, no exception on a miss)."""
+        for k, v in self._items:
+            if k == key:
+                return v
+        return default
+
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """The ``(key, value)`` pairs in order, without a view object (hot loops use this)."""
+        return self._items
+
     def __repr__(self) -> str:
         return f"PairMap({dict(self._items)!r})"
 

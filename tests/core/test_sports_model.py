@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 import pytest
 
 from arbkit import ValidationError
-from arbkit.sports import DRAW, GameInfo, PairMap, league_by_kalshi_series, league_by_poly_prefix
+from arbkit.sports import (
+    DRAW,
+    LEAGUES,
+    GameInfo,
+    PairMap,
+    kalshi_series_kind,
+    league_by_kalshi_series,
+    league_by_poly_prefix,
+)
 
 
 def test_pair_map_reads_like_a_dict_and_cannot_be_changed() -> None:
@@ -50,6 +58,8 @@ def test_game_info_keeps_maps_read_only() -> None:
         ({"market_type": "props"}, "unknown market type"),
         ({"home": "BOS"}, "not one of the game's teams"),
         ({"start_time": datetime(2026, 1, 1)}, "timezone-aware"),
+        ({"expected_end": datetime(2026, 1, 1, 3)}, "expected_end must be timezone-aware"),
+        ({"line_team": "LAL", "market_type": "spread"}, "not one of the game's teams"),
     ],
 )
 def test_game_info_refuses_nonsense(kwargs: dict[str, object], message: str) -> None:
@@ -71,3 +81,29 @@ def test_leagues_are_found_by_each_venues_name() -> None:
     assert cfb is not None
     assert cfb.key == "ncaaf"
     assert league_by_kalshi_series("KXNOPE") is None
+
+
+def test_line_series_name_their_league_and_market_type() -> None:
+    found = kalshi_series_kind("KXNBASPREAD")
+    assert found is not None
+    assert (found[0].key, found[1]) == ("nba", "spread")
+    found = kalshi_series_kind("kxepltotal")
+    assert found is not None
+    assert (found[0].key, found[1]) == ("epl", "total")
+    assert kalshi_series_kind("KXMLSSPREAD") is None  # the reference lists no MLS lines
+    assert kalshi_series_kind("KXNHLGAME") == (LEAGUES["nhl"], "moneyline")
+
+
+def test_which_leagues_can_end_level() -> None:
+    assert {key for key, league in LEAGUES.items() if league.ties} == {
+        "nfl",
+        *(key for key, league in LEAGUES.items() if league.sport == "soccer"),
+    }
+
+
+def test_pair_map_lookups_need_no_exception() -> None:
+    names = PairMap({"yes": "Rutgers"})
+    assert "yes" in names
+    assert "no" not in names
+    assert names.get("no", "-") == "-"
+    assert names.pairs() == (("yes", "Rutgers"),)

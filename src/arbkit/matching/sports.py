@@ -39,7 +39,7 @@ from arbkit.matching.model import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.matching.resolution import DEFAULT_POLICY, Difference, ResolutionPolicy, compare
 from arbkit.matching.teams import TeamTable, default_teams, normalize_name
 from arbkit.models import Market
-from arbkit.sports import DRAW, GAME_META_KEY, LEAGUES, OVER, UNDER, GameInfo
+from arbkit.sports import DRAW, GAME_META_KEY, LEAGUES, OVER, UNDER, GameInfo, PairMap
 
 __all__ = ["Game", "games", "match_games"]
 
@@ -162,56 +162,65 @@ def _resolve_teams(
     return canonical, confidence, problems, known
 
 
+def _plain(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value.pairs()) if isinstance(value, PairMap) else dict(value)
+
+
 def _claims(
     market: Market, info: GameInfo, canonical: Mapping[str, str], table: TeamTable
 ) -> tuple[dict[str, tuple[str, frozenset[str]]], dict[str, str], list[str]]:
     """Outcome id -> (team, signals) for the outcomes the venue says who they pay on."""
+    outcome_names, outcome_teams = _plain(info.outcome_names), _plain(info.outcome_teams)
     teams = list(dict.fromkeys(canonical[c] for c in info.teams))
     codes = {canonical[c]: c for c in info.teams}
-    votes: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    votes: dict[str, dict[str, set[str]]] = {}
+
+    def vote(outcome_id: str, team: str, signal: str) -> None:
+        votes.setdefault(outcome_id, {}).setdefault(team, set()).add(signal)
+
     words: dict[str, str] = {}
     yes_no = {o.name.strip().casefold() for o in market.outcomes} <= {"yes", "no"} or {
         o.id.casefold() for o in market.outcomes
     } <= {"yes", "no"}
-    labelled = [o for o in market.outcomes if o.id in info.outcome_names]
-    for outcome_id, code in info.outcome_teams.items():
+    labelled = [o for o in market.outcomes if o.id in outcome_names]
+    for outcome_id, code in outcome_teams.items():
         team = code if code in (DRAW, OVER, UNDER) else canonical.get(code)
         if team is None:
             return {}, {}, [f"{market.id}: outcome {outcome_id!r} names {code!r}, not a team of the game"]
         # A Yes/No market's suffix is the venue's structure; a two-team market's mapping comes
         # from its labels, which are counted below, so it is not a signal of its own there.
         if yes_no or not labelled:
-            votes[outcome_id][team].add("suffix")
+            vote(outcome_id, team, "suffix")
     for outcome in labelled:
-        text = normalize_name(info.outcome_names[outcome.id])
+        text = normalize_name(outcome_names[outcome.id])
         if not text:
             continue
         words[outcome.id] = text
         if text in _DRAW_WORDS:
-            votes[outcome.id][DRAW].add("name")
+            vote(outcome.id, DRAW, "name")
             continue
         if text in (OVER, UNDER):
-            votes[outcome.id][text].add("name")
+            vote(outcome.id, text, "name")
             continue
         spelled = [t for t in teams if _code_spells(text, codes[t])]
         if len(spelled) == 1:
-            votes[outcome.id][spelled[0]].add("code")
+            vote(outcome.id, spelled[0], "code")
         by_name = table.resolve_name(info.league, text)
         if by_name is not None:
-            votes[outcome.id][by_name].add("name")
+            vote(outcome.id, by_name, "name")
     if not yes_no and len(market.outcomes) == len(info.teams) == 2 and info.market_type == "moneyline":
         for outcome, code in zip(
             market.outcomes, info.teams, strict=True
         ):  # outcomes in the venue's team order
-            votes[outcome.id][canonical[code]].add("order")
+            vote(outcome.id, canonical[code], "order")
     claims: dict[str, tuple[str, frozenset[str]]] = {}
     problems: list[str] = []
     if not yes_no and labelled:  # the adapter read the labels too: it must agree with what they say
-        for outcome_id, code in info.outcome_teams.items():
+        for outcome_id, code in outcome_teams.items():
             said = {t for t, sig in votes.get(outcome_id, {}).items() if sig & STRONG}
             mapped = canonical.get(code, code)
             if said and mapped not in said:
-                label = info.outcome_names.get(outcome_id, outcome_id)
+                label = outcome_names.get(outcome_id, outcome_id)
                 problems.append(
                     f"{market.exchange} maps outcome {label!r} of {market.id} to {mapped}, "
                     f"its label says {sorted(said)}"
@@ -219,7 +228,7 @@ def _claims(
     for outcome_id, by_team in votes.items():
         strong = {t: s & STRONG for t, s in by_team.items() if s & STRONG}
         if len(strong) > 1:
-            label = info.outcome_names.get(outcome_id, outcome_id)
+            label = outcome_names.get(outcome_id, outcome_id)
             votes_text = "; ".join(f"{sorted(s)} say {t}" for t, s in sorted(strong.items()))
             problems.append(f"{market.exchange} outcome {label!r} of {market.id}: {votes_text}")
             # Kept where its own words put it, so the game stays whole and the match is returned
