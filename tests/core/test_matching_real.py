@@ -253,3 +253,14 @@ def test_an_inverted_venue_mapping_is_refused_with_the_market_named(fixture: dic
     match = moneyline(match_markets({"kalshi": markets["kalshi"], "polymarket": swapped + rest}))
     assert not match.tradable
     assert any(first.id in reason for reason in match.refusals), match.refusals
+
+
+def test_polymarkets_home_and_away_fields_are_checked_against_the_codes() -> None:
+    (fixture,) = [f for f in MATCHED if f["league"] == "nba"]
+    event = copy.deepcopy(fixture)
+    event["polymarket"]["homeTeamName"] = "New York Knicks"  # the slug says Houston is at home
+    match = moneyline(match_markets(venues(event)))
+    assert not match.tradable
+    assert any("the home team" in r for r in match.refusals), match.refusals
+    event["polymarket"]["homeTeamName"] = "Houston Rockets"
+    assert moneyline(match_markets(venues(event))).tradable

@@ -6,8 +6,9 @@ every :class:`MarketMatch` says how it was made (``method``), how sure it is
 and whether the resolution policy allows trading it.
 
 * :func:`match_markets` returns what may be traded: explicit pairs from the user's
-  file first (they always win), then sports games matched through the team alias
-  table; matches below ``min_confidence`` are dropped.
+  file first (they always win), then sports games (moneylines, spreads, totals) matched
+  through the team alias table, each contract's team confirmed by two signals; matches
+  below ``min_confidence`` are dropped.
 * :func:`proposals` returns generic text-similarity candidates, unconfirmed: they
   are never traded until a user confirms them.
 
@@ -60,8 +61,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Matches below this confidence are not returned by :func:`match_markets`. A sports game
-#: whose team codes are only identical on both venues (not in the alias table) and that
-#: has no start time on one venue scores 0.9 x 0.95 = 0.855 and passes.
+#: whose teams are known by the alias table (codes or names) or the same name on both venues,
+#: with a start time and Kalshi's expected expiration, scores 1; one whose codes are only
+#: identical on both venues, with dates only, scores 0.9 x 0.95 = 0.855 and passes. A contract
+#: whose team is not confirmed twice is refused whatever its confidence (see ``sports.py``).
 DEFAULT_MIN_CONFIDENCE = Decimal("0.85")
 
 
