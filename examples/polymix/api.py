@@ -163,10 +163,26 @@ def _opportunities() -> ResponseReturnValue:
     report = service.last_report
     scan = None if report is None else report.scan
     limit = _limit(100)
+    recent = [life.to_dict() for life in service.recent_opportunities()[:limit]]
     if scan is None:
-        return jsonify(opportunities=[], scanned_at=None, scan_seconds=None, markets=0, matches=0, errors=[])
+        return jsonify(
+            opportunities=[],
+            scanned_at=None,
+            scan_seconds=None,
+            markets=0,
+            matches=0,
+            errors=[],
+            recent=recent,
+        )
+    views = []
+    for opportunity in scan.opportunities[:limit]:
+        view = opportunity_view(opportunity)
+        first = service.first_seen(opportunity.key) or scan.started_at
+        view["first_seen"] = first.isoformat()
+        views.append(view)
     return jsonify(
-        opportunities=[opportunity_view(o) for o in scan.opportunities[:limit]],
+        opportunities=views,
+        recent=recent,
         scanned_at=scan.started_at.isoformat(),
         scan_seconds=round(scan.seconds, 4),
         markets=scan.market_count,

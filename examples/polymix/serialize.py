@@ -35,6 +35,7 @@ def trade_view(trade: Trade) -> dict[str, Any]:
         "expected_profit": str(expected.expected_profit),
         "expected_roi_percent": str(expected.roi_percent.quantize(Decimal("0.01"))),
         "realised_pnl": _s(trade.realised_pnl),
+        "unwind_proceeds": str(trade.unwind_proceeds),
         "flags": list(trade.flags),
         "note": trade.note,
         "legs": [
@@ -55,6 +56,8 @@ def trade_view(trade: Trade) -> dict[str, Any]:
                 "status": leg.status.value,
                 "error": leg.error,
                 "payout": _s(leg.payout),
+                "unwound_size": str(leg.unwound_size),
+                "unwind_proceeds": str(leg.unwind_proceeds),
             }
             for leg in trade.legs
         ],
@@ -95,6 +98,7 @@ def limits_view(settings: Settings) -> dict[str, Any]:
         "max_position_size": _s(limits.max_position_size),
         "max_daily_trades": limits.max_daily_trades,
         "daily_loss_limit": _s(limits.daily_loss_limit),
+        "max_market_exposure": _s(settings.max_market_exposure),
     }
 
 

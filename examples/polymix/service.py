@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,8 +22,9 @@ import attrs
 from arbkit import Bot, CycleReport, Settings
 from arbkit.models import utcnow
 from arbkit.notify import mode_label
+from arbkit.opportunity import Opportunity
 
-__all__ = ["JobStats", "PolymixService"]
+__all__ = ["JobStats", "OpportunityLife", "PolymixService"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,55 @@ class JobStats:
         }
 
 
+#: How many past opportunities the service remembers for the dashboard.
+RECENT_OPPORTUNITIES = 50
+
+
+@attrs.frozen
+class OpportunityLife:
+    """One opportunity's life across scans: when first and last seen, when gone, the best it was."""
+
+    key: str
+    title: str
+    first_seen: datetime
+    last_seen: datetime
+    best_profit: Decimal
+    best_roi_percent: Decimal
+    gone_at: datetime | None = None
+
+    @classmethod
+    def start(cls, opportunity: Opportunity, at: datetime) -> OpportunityLife:
+        """First seen now."""
+        return cls(opportunity.key, opportunity.title, at, at, opportunity.profit, opportunity.roi_percent)
+
+    def seen(self, opportunity: Opportunity, at: datetime) -> OpportunityLife:
+        """Seen again in the scan at ``at``."""
+        return attrs.evolve(
+            self,
+            last_seen=at,
+            best_profit=max(self.best_profit, opportunity.profit),
+            best_roi_percent=max(self.best_roi_percent, opportunity.roi_percent),
+        )
+
+    @property
+    def lived_seconds(self) -> float:
+        """From the first scan that saw it to the first that did not (or the last that did)."""
+        return ((self.gone_at or self.last_seen) - self.first_seen).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (amounts as strings)."""
+        return {
+            "key": self.key,
+            "title": self.title,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "gone_at": None if self.gone_at is None else self.gone_at.isoformat(),
+            "lived_seconds": round(self.lived_seconds, 3),
+            "best_profit": str(self.best_profit),
+            "best_roi_percent": str(self.best_roi_percent.quantize(Decimal("0.01"))),
+        }
+
+
 class PolymixService:
     """One :class:`arbkit.Bot` (paper or live, from ``LIVE_TRADING``) and its last results.
 
@@ -68,6 +120,10 @@ class PolymixService:
         self.last_settlements = 0
         self.stats = {"monitor": JobStats("monitor"), "settlement": JobStats("settlement")}
         self._lock = threading.Lock()
+        #: Opportunities alive in the last scan: key -> their life so far.
+        self.alive: dict[str, OpportunityLife] = {}
+        #: Opportunities that have gone, newest last.
+        self.gone: deque[OpportunityLife] = deque(maxlen=RECENT_OPPORTUNITIES)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> PolymixService:
@@ -119,6 +175,8 @@ class PolymixService:
                 # double the service's peak (measured by benchmarks/bench_memory.py).
                 report = attrs.evolve(report, scan=attrs.evolve(report.scan, books=()))
             self.last_report = report
+            if report.scan is not None:
+                self._track(report.scan.opportunities, report.scan.started_at)
             if report.error:
                 raise RuntimeError(report.error)
             executed = len(report.executed)
@@ -132,6 +190,31 @@ class PolymixService:
 
         result = self._run("monitor", step)
         return result if isinstance(result, CycleReport) else self.last_report
+
+    def _track(self, opportunities: Sequence[Opportunity], at: datetime) -> None:
+        """Follow each opportunity from the first scan that saw it to the first that did not."""
+        with self._lock:
+            seen = set()
+            for opportunity in opportunities:
+                seen.add(opportunity.key)
+                life = self.alive.get(opportunity.key)
+                if life is None:
+                    self.alive[opportunity.key] = OpportunityLife.start(opportunity, at)
+                else:
+                    self.alive[opportunity.key] = life.seen(opportunity, at)
+            for key in [k for k in self.alive if k not in seen]:
+                self.gone.append(attrs.evolve(self.alive.pop(key), gone_at=at))
+
+    def first_seen(self, key: str) -> datetime | None:
+        """When the scans first saw the opportunity with ``key`` (``None`` if they never did)."""
+        with self._lock:
+            life = self.alive.get(key)
+        return None if life is None else life.first_seen
+
+    def recent_opportunities(self) -> list[OpportunityLife]:
+        """Opportunities that have gone, newest first."""
+        with self._lock:
+            return list(reversed(self.gone))
 
     def settle(self) -> int:
         """PolyMix's ``check_trading_settlements``: settle what has resolved; returns how many."""

@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -109,8 +110,75 @@ def test_dashboard_shows_the_paper_banner_trades_and_the_pnl_chart(
     opportunities = browser.find_elements(By.CSS_SELECTOR, "#opportunities tbody tr[data-row=opportunities]")
     assert len(opportunities) == 4  # the last scan's (taken before the game resolved)
     assert browser.find_elements(By.CSS_SELECTOR, "#positions tbody tr[data-row=positions]")
+    # The numbers read back as the API gives them, rounded to the cent (never cut).
+    state = client.get("/api/trading/state").get_json()
+    assert browser.find_element(By.ID, "balance").text == dollars(state["balance"])
+    assert browser.find_element(By.ID, "realized").text == dollars(state["realised_pnl"])
+    # The chart has a dollar axis with the zero line and a time axis.
+    y_labels = [t.text for t in chart.find_elements(By.CSS_SELECTOR, "text.ylabel")]
+    assert "$0.00" in y_labels
+    assert dollars(state["pnl_history"][-1]["pnl"]) in y_labels
+    assert len(chart.find_elements(By.CSS_SELECTOR, "text.xlabel")) == 3
+    assert chart.find_elements(By.CSS_SELECTOR, "line.zero")
+    assert len(chart.find_elements(By.CSS_SELECTOR, "circle.dot")) == 1
+    limits = browser.find_element(By.ID, "limits").text
+    assert "max position" in limits
+    assert "max per market" in limits
+    assert "trading running" in limits
+    settled_cells = settled_row.find_elements(By.TAG_NAME, "td")
+    assert settled_cells[-1].text not in ("", "–")  # the settlement time
+    page = browser.page_source
+    assert "🔴" not in page  # no emoji font needed
+    assert "📄" not in page
     shot = tmp_path / "dashboard.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
     if os.environ.get("POLYMIX_SCREENSHOT"):  # keep a copy to look at
         shutil.copy(shot, os.environ["POLYMIX_SCREENSHOT"])
+
+
+def dollars(value: str) -> str:
+    """What the dashboard shows for an amount: rounded half away from zero to the cent, grouped."""
+    amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+@pytest.mark.slow
+def test_the_dashboard_controls_pause_resume_and_kill_after_confirmation(
+    browser: object, served: tuple[str, Flask]
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    url, app = served
+    client = app.test_client()
+    browser.get(url + "/")
+    wait = WebDriverWait(browser, 20)
+    state = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#control-state[data-state=running]"))
+    assert state.text == "running"
+
+    browser.find_element(By.ID, "pause").click()
+    browser.switch_to.alert.dismiss()  # "no": nothing happens
+    assert client.get("/api/trading/state").get_json()["controls"]["state"] == "running"
+
+    browser.find_element(By.ID, "pause").click()
+    browser.switch_to.alert.accept()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#control-state[data-state=paused]"))
+    assert client.get("/api/trading/state").get_json()["controls"]["state"] == "paused"
+    assert client.post("/api/scan").get_json()["executed"] == 0
+    banner = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#alert [data-code=trading_paused]"))
+    assert "paused" in banner.text
+
+    browser.find_element(By.ID, "resume").click()
+    browser.switch_to.alert.accept()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#control-state[data-state=running]"))
+
+    browser.find_element(By.ID, "kill").click()
+    assert "cancel every resting order" in browser.switch_to.alert.text
+    browser.switch_to.alert.accept()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#control-state[data-state=killed]"))
+    assert "kill: trading is killed" in browser.find_element(By.ID, "control-result").text
+    assert client.get("/api/trading/state").get_json()["controls"]["state"] == "killed"
