@@ -29,7 +29,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from arbkit.errors import ConfigError
 
@@ -62,12 +62,15 @@ def signing_message(timestamp_ms: int | str, method: str, path: str) -> bytes:
     return f"{timestamp_ms}{method.upper()}{path.split('?', 1)[0]}".encode()
 
 
-def load_private_key(pem: str | bytes | os.PathLike[str] | rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
-    """Parse an RSA private key from PEM text/bytes (PKCS#1 or PKCS#8) or a PEM file path.
+PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+
+
+def load_private_key(pem: str | bytes | os.PathLike[str] | PrivateKey) -> PrivateKey:
+    """Parse an RSA (PKCS#1 or PKCS#8) or Ed25519 private key from PEM text/bytes or a PEM file path.
 
     Raises :class:`~arbkit.errors.ConfigError` naming the problem, never the key.
     """
-    if isinstance(pem, rsa.RSAPrivateKey):
+    if isinstance(pem, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
         return pem
     if isinstance(pem, os.PathLike) or (isinstance(pem, str) and "-----BEGIN" not in pem):
         path = Path(pem).expanduser()
@@ -83,10 +86,10 @@ def load_private_key(pem: str | bytes | os.PathLike[str] | rsa.RSAPrivateKey) ->
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise ConfigError(
-            "the Kalshi private key is not an unencrypted PEM RSA key", variable="KALSHI_SECRET"
+            "the Kalshi private key is not an unencrypted PEM RSA or Ed25519 key", variable="KALSHI_SECRET"
         ) from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigError("the Kalshi private key must be an RSA key", variable="KALSHI_SECRET")
+    if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        raise ConfigError("the Kalshi private key must be an RSA or Ed25519 key", variable="KALSHI_SECRET")
     return key
 
 
@@ -123,7 +126,7 @@ class KalshiSigner:
     def __init__(
         self,
         api_key_id: str,
-        private_key: str | bytes | os.PathLike[str] | rsa.RSAPrivateKey,
+        private_key: str | bytes | os.PathLike[str] | PrivateKey,
         *,
         clock: Callable[[], int] = _now_ms,
     ) -> None:
@@ -137,7 +140,9 @@ class KalshiSigner:
         return f"KalshiSigner(api_key_id={self.api_key_id!r})"
 
     def sign(self, message: bytes) -> str:
-        """Base64 RSA-PSS signature of ``message`` (randomised: two calls differ)."""
+        """Base64 signature of ``message``: RSA-PSS (randomised: two calls differ) or Ed25519 (2026 keys)."""
+        if isinstance(self._key, ed25519.Ed25519PrivateKey):
+            return base64.b64encode(self._key.sign(message)).decode("ascii")
         return base64.b64encode(self._key.sign(message, _PSS, hashes.SHA256())).decode("ascii")
 
     def headers(self, method: str, path: str, *, timestamp_ms: int | None = None) -> dict[str, str]:

@@ -239,7 +239,7 @@ class KalshiClient:
 
     def _write(self, method: str, path: str, body: Any = None, *, params: Any = None, cost: int = 1) -> Any:
         if self._writes is not None:
-            for _ in range(max(1, cost)):  # batches bill per item (kalshi.md 6)
+            for _ in range(max(1, cost)):  # batches bill per item (kalshi.md 6), in create-sized slots
                 self._writes.acquire()
         answer = self.transport.request(method, path, params=params or None, json_body=body, signed=True)
         if deprecated_body(answer):
@@ -572,7 +572,7 @@ class KalshiClient:
         """
         path = f"{V2_ORDERS}/{quote(order_id, safe='')}"
         try:
-            answer = self._write("DELETE", path, params=self._route(market), cost=2)
+            answer = self._write("DELETE", path, params=self._route(market))
         except NotFound as exc:
             try:
                 found = self.get_order(order_id, market=market)
@@ -594,7 +594,9 @@ class KalshiClient:
         if not order_ids:
             return {}
         entries = [{"order_id": oid, **self._route(market)} for oid in order_ids]
-        answer = self._write("DELETE", V2_ORDERS + "/batched", {"orders": entries}, cost=2 * len(entries))
+        # A cancel costs 2 tokens, a create 10 (kalshi.md 6): five cancels per write slot.
+        cost = -(-len(entries) // 5)
+        answer = self._write("DELETE", V2_ORDERS + "/batched", {"orders": entries}, cost=cost)
         out: dict[str, Decimal | ExchangeError] = {}
         for item in _items(answer, "orders", len(entries)):
             oid = str(item.get("order_id") or "")

@@ -420,3 +420,19 @@ def test_an_ed25519_key_is_verified_from_its_public_key(
     good = get(key.sign(f"{ts}GET{path}".encode()))
     assert (good.status_code, good.json()["balance_dollars"]) == (200, "7.0000")
     assert get(key.sign(f"{ts}GET{path}?x=1".encode())).status_code == 401
+
+
+def test_the_client_signs_with_an_ed25519_key_too(sandbox: KalshiSandbox, server: SandboxServer) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    sandbox.add_account("ed-client", public.decode(), "3.25")
+    with KalshiClient(base_url=server.url, api_key_id="ed-client", private_key=pem, rate_limit=None) as ed:
+        assert ed.balance().available == D("3.25")
