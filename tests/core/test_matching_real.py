@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from arbkit.arbitrage import find_opportunities
+from arbkit.fees import NoFees
 from arbkit.matching import DEFAULT_POLICY, MarketMatch, ResolutionPolicy, match_markets
-from arbkit.models import Market
+from arbkit.models import Market, OrderBook
 from arbkit.sports import OVER, UNDER
 from arbkit_kalshi.parse import build_markets
 from arbkit_kalshi.parse import parse_event as kalshi_event
@@ -28,6 +31,7 @@ from arbkit_polymarket.parse import parse_event as poly_event
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "real_games.json").read_text("utf-8"))
 MATCHED = FIXTURES["matched"]
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def venues(fixture: dict[str, Any]) -> dict[str, list[Market]]:
@@ -264,3 +268,30 @@ def test_polymarkets_home_and_away_fields_are_checked_against_the_codes() -> Non
     assert any("the home team" in r for r in match.refusals), match.refusals
     event["polymarket"]["homeTeamName"] = "Houston Rockets"
     assert moneyline(match_markets(venues(event))).tradable
+
+
+@pytest.mark.parametrize(("league", "found"), [("nba", 1), ("nfl", 0)])
+def test_detection_buys_a_team_no_as_the_other_team_only_where_games_cannot_tie(
+    league: str, found: int
+) -> None:
+    (fixture,) = [f for f in MATCHED if f["league"] == league]
+    markets = {
+        venue: [attrs.evolve(m, fees=NoFees()) for m in listed] for venue, listed in venues(fixture).items()
+    }
+    match = moneyline(match_markets(markets))
+    away_ticker = next(iter(fixture["truth"]["kalshi"]))  # Kalshi lists the away team first
+    away = fixture["truth"]["kalshi"][away_ticker]
+    (poly_away,) = [t for t, team in fixture["truth"]["polymarket"].items() if team == away]
+    (poly_market,) = [m for m in markets["polymarket"] if m.meta["game"].market_type == "moneyline"]
+    books = {
+        # Polymarket's away token and Kalshi's NO on the away team at 0.40 each: $0.80 for a set
+        # that pays $1 only if "not the away team" means "the home team wins".
+        (away_ticker, "no"): OrderBook.build(
+            "kalshi", away_ticker, "no", asks=[("0.40", "100")], timestamp=NOW
+        ),
+        (poly_market.id, poly_away): OrderBook.build(
+            "polymarket", poly_market.id, poly_away, asks=[("0.40", "100")], timestamp=NOW
+        ),
+    }
+    opportunities = find_opportunities([match], books, bet_amount=D(100), now=NOW)
+    assert len(opportunities) == found
