@@ -4,8 +4,9 @@
   hash over a precomputed EIP-712 domain separator, a libsecp256k1 signature through
   coincurve) against ``py-clob-client-v2``'s ``OrderBuilder.build_order`` for the same
   token, price, size and tick (eth-account's ``encode_typed_data`` + ``sign_message``).
-* Kalshi: :class:`KalshiSigner` headers for one request against ``kalshi-python-sync``'s
-  ``KalshiAuth.create_auth_headers`` (both one RSA-PSS-2048 signature through ``cryptography``).
+* Kalshi: :class:`KalshiSigner` headers for one request against ``kalshi-python-sync`` 3.34's
+  ``KalshiAuth.create_auth_headers`` (both one RSA-PSS-2048 signature through ``cryptography``),
+  timed inside the SDK's own Python 3.13 virtualenv (:mod:`benchmarks.kalshi_sdk`).
 
 Without the SDKs (``pip install '.[bench]'``) the rows have no baseline. The digest and
 signature parity of the two Polymarket paths is checked by :func:`sdk_parity` here and by
@@ -17,9 +18,11 @@ Run with ``python -m benchmarks.bench_orderprep``. Target (issue 10): <= 0.25 ms
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -28,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from arbkit.models import Market, OrderRequest, Outcome, Side, TimeInForce
 from arbkit_kalshi.auth import KalshiSigner
 from arbkit_polymarket.client import PolymarketClient
+from benchmarks import kalshi_sdk
 
 #: A well-known test key (Hardhat account #1); never holds anything.
 PRIVATE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -35,7 +39,7 @@ TOKEN_ID = "71321045679252212594626385532706912750332728571942532289631379312455
 CONDITION_ID = "0x5f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
 PRICE = Decimal("0.47")
 SIZE = Decimal("25")
-KALSHI_PATH = "/trade-api/v2/portfolio/orders"
+KALSHI_PATH = "/trade-api/v2/portfolio/events/orders"
 
 
 def _per_call(fn: Callable[[], object], calls: int, rounds: int = 5) -> float:
@@ -180,15 +184,13 @@ def run(calls: int = 200) -> list[dict[str, Any]]:
     signer = KalshiSigner("key-id", pem)
     arbkit_s = _per_call(lambda: signer.headers("POST", KALSHI_PATH), calls)
     baseline_s = None
-    note = "official SDK not installed"
-    try:
-        from kalshi_python_sync.auth import KalshiAuth
-    except ImportError:
-        pass
-    else:
-        auth = KalshiAuth("key-id", pem)
-        baseline_s = _per_call(lambda: auth.create_auth_headers("POST", KALSHI_PATH), calls)
-        note = "kalshi-python-sync KalshiAuth.create_auth_headers"
+    note = "official SDK not built (make kalshi-sdk)"
+    if kalshi_sdk.sdk_python() is not None:
+        with tempfile.TemporaryDirectory() as folder:
+            key_file = Path(folder) / "key.pem"
+            key_file.write_text(pem)
+            baseline_s = float(kalshi_sdk.run("sign", str(key_file), str(calls))["seconds"])
+        note = "kalshi-python-sync 3.34 KalshiAuth.create_auth_headers, in its Python 3.13 venv"
     rows.append(
         _row(
             f"Kalshi request signature, RSA-PSS-2048 (baseline: {note})",

@@ -10,9 +10,9 @@ Baselines, measured in the same run against the same servers:
 * PolyMix's polling way: one ``GET /markets/{ticker}/orderbook`` per Kalshi market and one
   ``GET /book?token_id=`` per Polymarket token, sequentially on one keep-alive session,
   parsed with arbkit's parsers and fed to the same detector (so only the fetching differs);
-* the official SDKs, when installed (``pip install '.[bench]'``): ``kalshi-python-sync``'s
-  ``MarketApi.get_market_orderbook`` per market (it has no batch call; the raw
-  ``_without_preload_content`` form, see :func:`_sdk_kalshi`) and
+* the official SDKs, when installed (``pip install '.[bench]'``, ``make kalshi-sdk``):
+  ``kalshi-python-sync`` 3.34's ``MarketApi.get_market_orderbook`` per market (it has no batch
+  call; run in its own Python 3.13 virtualenv, see :func:`_sdk_kalshi`) and
   ``py-clob-client-v2``'s ``ClobClient.get_order_books`` in chunks of 100 tokens, the same
   chunk arbkit uses (the CLOB's cap is undocumented). They only fetch: no matching and no
   detection is charged to them.
@@ -26,11 +26,13 @@ from __future__ import annotations
 import json
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -48,6 +50,7 @@ from arbkit_kalshi.sandbox import KalshiSandbox
 from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.parse import parse_book
 from arbkit_polymarket.sandbox import PolymarketSandbox
+from benchmarks import kalshi_sdk
 
 SEED = 20260410
 GAMES = 500
@@ -239,26 +242,24 @@ def sequential_cycle(
     return list(find_opportunities(matches, books, bet_amount=BET))
 
 
-def _sdk_kalshi(k_url: str, tickers: list[str]) -> Callable[[], int] | None:
-    try:
-        from kalshi_python_sync.api.market_api import MarketApi
-        from kalshi_python_sync.api_client import ApiClient
-        from kalshi_python_sync.configuration import Configuration
-    except ImportError:
+def _sdk_kalshi(
+    k_url: str, tickers: list[str], counter: RequestCounter, repeat: int
+) -> tuple[float, int] | None:
+    """``(median seconds, requests)`` of the Kalshi SDK fetching every book, or ``None`` without it.
+
+    kalshi-python-sync 3.34 runs in its own Python 3.13 virtualenv and times itself there
+    (:mod:`benchmarks.kalshi_sdk`); its typed ``get_market_orderbook`` parses every book with the
+    SDK's strict models (the sandbox serves the shapes it requires). It has no batch call.
+    """
+    if kalshi_sdk.sdk_python() is None:
         return None
-    api = MarketApi(ApiClient(Configuration(host=f"{k_url}/trade-api/v2")))
-
-    def fetch() -> int:
-        # The SDK's pydantic model wants strings where the sandbox's legacy ``orderbook`` object
-        # carries integer counts (as kalshi.md 3.11 shows them), so its validating call refuses
-        # them; the raw call is the SDK's own request path with a plain JSON decode.
-        got = 0
-        for ticker in tickers:
-            response = api.get_market_orderbook_without_preload_content(ticker)
-            got += bool(json.loads(response.data))
-        return got
-
-    return fetch
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tickers.json"
+        path.write_text(json.dumps(tickers))
+        counter.reset()
+        seconds = kalshi_sdk.run("fetch", k_url, str(path), str(repeat))["seconds"]
+        requests_made = counter.total() // repeat
+    return statistics.median(seconds), requests_made
 
 
 def _sdk_polymarket(p_url: str, tokens: list[str]) -> Callable[[], int] | None:
@@ -344,13 +345,18 @@ def run(games: int = GAMES, repeat: int = 5) -> list[dict[str, Any]]:
 
         k_tickers = [m.id for m in listed["kalshi"]]
         p_tokens = [o.id for m in listed["polymarket"] for o in m.outcomes]
-        sdk_k, sdk_p = _sdk_kalshi(k_server.url, k_tickers), _sdk_polymarket(p_server.url, p_tokens)
+        sdk_k, sdk_p = (
+            _sdk_kalshi(k_server.url, k_tickers, counter, 3),
+            _sdk_polymarket(p_server.url, p_tokens),
+        )
         sdk_requests: int | None = None
-        sdk_note = "official SDKs not installed (pip install '.[bench]')"
+        sdk_note = "official SDKs not installed (pip install '.[bench]'; make kalshi-sdk)"
         if sdk_k is not None and sdk_p is not None:
-            sdk_s, sdk_requests, _ = _timed(lambda: (sdk_k(), sdk_p()), counter, 3)
+            poly_s, poly_requests, _ = _timed(sdk_p, counter, 3)
+            sdk_s, sdk_requests = sdk_k[0] + poly_s, sdk_k[1] + poly_requests
             sdk_note = (
-                f"official SDKs, fetch only: kalshi-python-sync, {len(k_tickers)} x get_market_orderbook; "
+                f"official SDKs, fetch only: kalshi-python-sync 3.34, "
+                f"{len(k_tickers)} x get_market_orderbook; "
                 f"py-clob-client-v2 get_order_books x100"
             )
             rows.append(
