@@ -52,6 +52,8 @@ _EASTERN = ZoneInfo("America/New_York")
 #: Kalshi's expected_expiration_time is about 3 h (MLB, soccer) to 6 h (NFL) after the start
 #: (sports.md section 3): the start lies between these two offsets before it (UNCERTAIN).
 EXPECTED_END_AFTER_START = (timedelta(hours=1), timedelta(hours=8))
+#: A start window this narrow (a start time, or Kalshi's expected expiration) counts as a time.
+NARROW_WINDOW = timedelta(hours=12)
 _DRAW_WORDS = frozenset({"draw", "tie", "the draw"})
 
 
@@ -353,7 +355,11 @@ def _same_game(a: Game, b: Game, policy: ResolutionPolicy) -> Decimal | None:
     )
     if window_a is not None and window_b is not None and exact:
         gap = max(window_a[0] - window_b[1], window_b[0] - window_a[1], timedelta(0))
-        return Decimal(1) if gap <= policy.max_start_gap else None
+        if gap > policy.max_start_gap:
+            return None
+        # A start inside the other venue's whole-day window is a date match, not a time match.
+        narrow = all(w[1] - w[0] <= NARROW_WINDOW for w in (window_a, window_b))
+        return Decimal(1) if narrow else DATE_ONLY
     if a.day is None or b.day is None or abs((a.day - b.day).days) > 1:
         return None
     return DATE_ONLY
