@@ -7,6 +7,18 @@ L1 ClobAuth signatures and L2 HMACs with a timestamp window, the EIP-712 order s
 recovered against the market's exchange contract (neg-risk or standard) and compared
 with the API key's address, V1 orders, off-grid prices, amount precision, minimum sizes
 and balances, each refused with the reference's status and ``{"error": ...}`` body.
+Every check is the sandbox's own (:mod:`.verify`, eth-account and hmac directly), never
+the code arbkit's client signs with.
+
+Sports taker delay (reference 5.7): on a market with ``secondsDelay`` > 0 an order that
+would match at once answers ``status: "delayed"`` and is matched ``taker_delay`` seconds
+later (the market's ``secondsDelay`` unless the sandbox was given another delay); until
+then ``GET /data/order/{id}`` shows it ``DELAYED``. Due orders are matched before the next
+request is handled (or by :meth:`PolymarketSandbox.settle_delayed`), so no thread races a test.
+
+Heartbeats (reference 5.11): the first accepted ``POST /v1/heartbeats`` enrols the API key;
+each send must carry the id the last one returned (else 400 ``Invalid Heartbeat ID``);
+``heartbeat_timeout`` seconds without an accepted send cancel every open order of the key.
 """
 
 from __future__ import annotations
@@ -16,24 +28,25 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from arbkit.models import Side
 from arbkit.sandbox import HttpError, Request, Response, SandboxApp
 from arbkit.sandbox.faults import Fault
-from arbkit_polymarket.auth import clob_auth_digest, hmac_signature
-from arbkit_polymarket.crypto import checksum, recover_address, typed_digest
-from arbkit_polymarket.orders import (
+from arbkit_polymarket.sandbox.engine import Engine, OrderRecord, SandboxMarket
+from arbkit_polymarket.sandbox.render import RenderMixin
+from arbkit_polymarket.sandbox.verify import (
     CHAIN_ID,
     EXCHANGE,
     NEG_RISK_EXCHANGE,
-    TICK_SIZES,
-    exchange_domain,
-    order_struct_hash,
+    TICK_DECIMALS,
+    checksum,
+    expected_hmac,
+    recover_clob_auth,
+    recover_order,
 )
-from arbkit_polymarket.sandbox.engine import Engine, OrderRecord
-from arbkit_polymarket.sandbox.render import RenderMixin
 
 __all__ = ["PolymarketSandbox"]
 
@@ -42,6 +55,11 @@ MAX_SKEW_SECONDS = 30
 UNITS = Decimal(10**6)
 V1_FIELDS = ("taker", "nonce", "feeRateBps")
 ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
+#: ``POST /orders`` takes at most this many orders (reference 5.7).
+BATCH_LIMIT = 15
+#: ``DELETE /orders`` takes at most this many ids (reference 5.8).
+CANCEL_LIMIT = 3000
+HEARTBEAT_TIMEOUT = 10.0
 _ORDER_FIELDS = (
     "salt",
     "maker",
@@ -66,22 +84,35 @@ def _decimals(value: Decimal) -> int:
 
 
 class PolymarketSandbox(RenderMixin, SandboxApp):
-    """A loopback Polymarket (CLOB V2 + Gamma + Data API) with a matching engine per market."""
+    """A loopback Polymarket (CLOB V2 + Gamma + Data API) with a matching engine per market.
+
+    ``taker_delay`` (seconds) replaces every delayed market's ``secondsDelay`` (tests use a
+    short one); ``None`` keeps each market's own (about 3 s on real sports markets).
+    """
 
     venue = "polymarket"
 
-    def __init__(self, *, chain_id: int = CHAIN_ID) -> None:
+    def __init__(
+        self,
+        *,
+        chain_id: int = CHAIN_ID,
+        taker_delay: float | None = None,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+    ) -> None:
         super().__init__()
         self.chain_id = chain_id
         self.engine = Engine()
         # api key -> {"address", "secret", "passphrase", "nonce"}
         self.api_keys: dict[str, dict[str, Any]] = {}
-        self._domains = {
-            False: exchange_domain(EXCHANGE, chain_id),
-            True: exchange_domain(NEG_RISK_EXCHANGE, chain_id),
-        }
         self.clock = time.time
+        self.engine.clock = lambda: self.clock()
         self.funders: dict[str, str] = {}  # owner EOA -> proxy/Safe wallet
+        self.taker_delay = taker_delay
+        self.heartbeat_timeout = heartbeat_timeout
+        # delayed orders: (due time, order, its fault) in arrival order
+        self.delayed: list[tuple[float, OrderRecord, Fault | None]] = []
+        # api key -> [expected heartbeat id, deadline]
+        self.heartbeats: dict[str, list[Any]] = {}
         self._add_routes()
 
     # -- errors ---------------------------------------------------------------------------------
@@ -99,6 +130,47 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         }
         return {"error": message if message != "injected fault" else defaults.get(status, message)}
 
+    # -- time-driven venue behaviour (delayed takers, heartbeat expiry) ---------------------------
+    def dispatch(self, request: Request) -> Response:
+        """Carry out what is due (delayed matches, heartbeat cancels), then handle the request."""
+        if not request.path.startswith("/_sandbox/faults"):
+            self.settle_delayed()
+        return super().dispatch(request)
+
+    def settle_delayed(self) -> int:
+        """Match the delayed orders whose delay has passed and expire stale heartbeats.
+
+        Returns how many delayed orders were matched.
+        """
+        with self.lock:
+            now = self.clock()
+            for key, (_, deadline) in list(self.heartbeats.items()):
+                if now >= deadline:  # the dead-man switch: cancel all of the key's orders
+                    del self.heartbeats[key]
+                    for order in list(self.engine.orders.values()):
+                        if order.owner == key:
+                            self.engine.cancel(order)
+            due = [entry for entry in self.delayed if entry[0] <= now]
+            self.delayed = [entry for entry in self.delayed if entry[0] > now]
+            for _, record, fault in due:
+                if record.status != "DELAYED":  # cancelled while it waited
+                    continue
+                market = self.engine.markets[record.market]
+                try:
+                    if market.closed or not self.engine.can_afford(record, market, record.price):
+                        raise _bad("not enough balance / allowance")
+                    self._execute(record, market, fault)
+                except HttpError as exc:  # FOK not filled, FAK without a match: killed
+                    record.status = "CANCELED"
+                    record.error = str(exc.payload.get("error", "")) if isinstance(exc.payload, dict) else ""
+            return len(due)
+
+    def delay_of(self, market: SandboxMarket) -> float:
+        """Seconds a marketable order waits on ``market`` (0: no taker delay)."""
+        if market.seconds_delay <= 0:
+            return 0.0
+        return float(market.seconds_delay) if self.taker_delay is None else self.taker_delay
+
     # -- authentication ---------------------------------------------------------------------------
     def _fresh(self, timestamp: str | None, error: str) -> int:
         try:
@@ -110,32 +182,33 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         return ts
 
     def verify_l1(self, request: Request) -> tuple[str, int]:
-        """Check ClobAuth headers; returns (address, nonce)."""
+        """Check ClobAuth headers with eth-account; returns (address, nonce)."""
         error = "Invalid L1 Request headers"
         address, signature = request.header("POLY_ADDRESS"), request.header("POLY_SIGNATURE")
         nonce_text = request.header("POLY_NONCE") or "0"
-        ts = self._fresh(request.header("POLY_TIMESTAMP"), error)
+        timestamp = request.header("POLY_TIMESTAMP") or ""
+        self._fresh(timestamp, error)
         if not address or not signature or not nonce_text.isdigit():
             raise _bad(error, 401)
         try:
             address = checksum(address)
-            digest = clob_auth_digest(address, ts, int(nonce_text), self.chain_id)
-            recovered = recover_address(digest, bytes.fromhex(signature.removeprefix("0x")))
-        except ValueError:
+            recovered = recover_clob_auth(address, timestamp, int(nonce_text), signature, self.chain_id)
+        except (ValueError, TypeError):
             raise _bad(error, 401) from None
         if recovered != address:
             raise _bad(error, 401)
         return address, int(nonce_text)
 
     def verify_l2(self, request: Request) -> dict[str, Any]:
-        """Check the HMAC headers over ``timestamp + METHOD + path + body``; returns the key record."""
+        """Recompute the HMAC over ``timestamp + METHOD + path + body``; returns the key record."""
         error = "Unauthorized/Invalid api key"
         key = request.header("POLY_API_KEY") or ""
         record = self.api_keys.get(key)
         if record is None:
             raise _bad(error, 401)
-        ts = self._fresh(request.header("POLY_TIMESTAMP"), error)
-        expected = hmac_signature(record["secret"], ts, request.method, request.path, request.body)
+        timestamp = request.header("POLY_TIMESTAMP") or ""
+        self._fresh(timestamp, error)
+        expected = expected_hmac(record["secret"], timestamp, request.method, request.path, request.body)
         given = request.header("POLY_SIGNATURE") or ""
         address = (request.header("POLY_ADDRESS") or "").lower()
         passphrase = request.header("POLY_PASSPHRASE") or ""
@@ -243,13 +316,21 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         r = self.router
         r.add("GET", "/auth/derive-api-key", self._derive)
         r.add("POST", "/auth/api-key", self._create)
+        r.add("GET", "/auth/api-keys", self._list_keys)
+        r.add("DELETE", "/auth/api-key", self._delete_key)
+        r.add("GET", "/auth/ban-status/closed-only", self._closed_only)
         r.add("POST", "/order", self._post_order)
+        r.add("POST", "/orders", self._post_orders)
         r.add("DELETE", "/order", self._cancel)
+        r.add("DELETE", "/orders", self._cancel_many)
+        r.add("DELETE", "/cancel-all", self._cancel_all)
+        r.add("DELETE", "/cancel-market-orders", self._cancel_market)
         r.add("GET", "/data/order/{order_id}", self._get_order)
         r.add("GET", "/data/orders", self._list_orders)
         r.add("GET", "/data/trades", self._list_trades)
         r.add("GET", "/balance-allowance", self._balance)
         r.add("GET", "/balance-allowance/update", self._balance)
+        r.add("POST", "/v1/heartbeats", self._heartbeat)
         self.add_public_routes()
 
     def _derive(self, request: Request, _: dict[str, str]) -> Response:
@@ -263,13 +344,76 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         raise _bad("Could not derive api key!", 404)
 
     def _create(self, request: Request, _: dict[str, str]) -> Response:
+        # A repeated create answers the same (deterministic) credentials for (address, nonce):
+        # both SDKs then use them as they are (reference 4.2).
         address, nonce = self.verify_l1(request)
         with self.lock:
             return Response.json(self.create_api_key(address, nonce))
 
+    def _list_keys(self, request: Request, _: dict[str, str]) -> Response:
+        key = self.verify_l2(request)
+        with self.lock:
+            keys = [k for k, rec in self.api_keys.items() if rec["address"] == key["address"]]
+        return Response.json({"apiKeys": keys})
+
+    def _delete_key(self, request: Request, _: dict[str, str]) -> Response:
+        key = self.verify_l2(request)
+        with self.lock:
+            self.api_keys.pop(key["key"], None)
+            self.heartbeats.pop(key["key"], None)
+        return Response.json("OK")
+
+    def _closed_only(self, request: Request, _: dict[str, str]) -> Response:
+        self.verify_l2(request)
+        return Response.json({"closed_only": False})
+
+    # -- orders ---------------------------------------------------------------------------------------
     def _post_order(self, request: Request, _: dict[str, str]) -> Response:
         key = self.verify_l2(request)
         body = request.json()
+        fault = self.order_fault(request)
+        with self.lock:
+            return Response.json(self._submit(body, key, fault))
+
+    def _post_orders(self, request: Request, _: dict[str, str]) -> Response:
+        key = self.verify_l2(request)
+        body = request.json()
+        if not isinstance(body, list) or not body:
+            raise _bad("Invalid order payload")
+        if len(body) > BATCH_LIMIT:
+            raise _bad("Payload exceeds the limit")
+        fault = self.order_fault(request)
+        out = []
+        with self.lock:
+            for item in body:
+                # One answer per order; an order refused on its own merits is a success:false
+                # entry, not a failed batch [UNCERTAIN: the venue's per-item error text].
+                try:
+                    out.append(self._submit(item, key, fault))
+                except HttpError as exc:
+                    message = exc.payload.get("error", "") if isinstance(exc.payload, dict) else ""
+                    out.append(self._rejected(str(message)))
+        return Response.json(out)
+
+    @staticmethod
+    def _rejected(message: str) -> dict[str, Any]:
+        """``success: false`` with every key of a ``SendOrderResponse`` (the SDKs require them all).
+
+        [A venue capture shows ``orderID: null`` in such a reply; the official py-sdk parser
+        needs a string, so the sandbox sends ``""``.]
+        """
+        return {
+            "success": False,
+            "errorMsg": message,
+            "orderID": "",
+            "status": "",
+            "makingAmount": "",
+            "takingAmount": "",
+            "transactionsHashes": [],
+            "tradeIDs": [],
+        }
+
+    def _submit(self, body: Any, key: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
         if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
             raise _bad("Invalid order payload")
         order = body["order"]
@@ -280,33 +424,29 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         order_type = body.get("orderType", "GTC")
         if order_type not in ORDER_TYPES or any(f not in order for f in _ORDER_FIELDS):
             raise _bad("Invalid order payload")
-        with self.lock:
-            return Response.json(self._accept(order, order_type, key, request))
+        post_only = body.get("postOnly", False) is True
+        if post_only and order_type not in ("GTC", "GTD"):
+            raise _bad("invalid post-only order: only GTC and GTD orders may be post-only")
+        return self._accept(order, order_type, key, fault, post_only)
 
     def _verify_signature(self, order: dict[str, Any], neg_risk: bool) -> str:
         try:
-            struct_hash = order_struct_hash(
-                salt=int(order["salt"]),
-                maker=checksum(order["maker"]),
-                signer=checksum(order["signer"]),
-                token_id=int(order["tokenId"]),
-                maker_amount=int(order["makerAmount"]),
-                taker_amount=int(order["takerAmount"]),
-                side=0 if order["side"] == "BUY" else 1,
-                signature_type=int(order["signatureType"]),
-                timestamp_ms=int(order["timestamp"]),
-                metadata=str(order.get("metadata") or "0x" + "00" * 32),
-                builder=str(order.get("builder") or "0x" + "00" * 32),
-            )
-            digest = typed_digest(self._domains[neg_risk], struct_hash)
-            recovered = recover_address(digest, bytes.fromhex(str(order["signature"]).removeprefix("0x")))
-        except (ValueError, TypeError):
+            signer, order_id = recover_order(order, neg_risk=neg_risk, chain_id=self.chain_id)
+            claimed = checksum(order["signer"])
+        except (ValueError, TypeError, KeyError):
             raise _bad("invalid signature") from None
-        if recovered != checksum(order["signer"]):
+        if signer != claimed:
             raise _bad("invalid signature")
-        return "0x" + digest.hex()
+        return order_id
 
-    def _accept(self, order: dict[str, Any], order_type: str, key: dict[str, Any], request: Request) -> Any:
+    def _accept(
+        self,
+        order: dict[str, Any],
+        order_type: str,
+        key: dict[str, Any],
+        fault: Fault | None,
+        post_only: bool,
+    ) -> dict[str, Any]:
         engine = self.engine
         market = engine.by_token.get(str(order["tokenId"]))
         if market is None:
@@ -325,7 +465,10 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         if order_id in engine.orders:
             raise _bad(f"order {order_id} already exists")
         side = Side.BUY if order["side"] == "BUY" else Side.SELL
-        maker_units, taker_units = int(order["makerAmount"]), int(order["takerAmount"])
+        try:
+            maker_units, taker_units = int(order["makerAmount"]), int(order["takerAmount"])
+        except (TypeError, ValueError):
+            raise _bad("Invalid order payload") from None
         if maker_units <= 0 or taker_units <= 0:
             raise _bad("invalid amounts")
         shares_units, money_units = (
@@ -354,23 +497,33 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
             original_size=shares,
             order_type=order_type,
             expiration=expiration,
+            created_at=int(self.clock()),
         )
-        fault = self.order_fault(request)
         if fault is not None and fault.kind == "reject":
             message = fault.message if fault.message != "injected fault" else "order rejected by the sandbox"
             if fault.status == 200:  # the other rejection shape: HTTP 200 with success false
-                return {"success": False, "errorMsg": message, "orderID": None}
+                return self._rejected(message)
             raise _bad(message)
         if (fault is not None and fault.kind == "insufficient") or not engine.can_afford(
             record, market, price
         ):
             raise _bad("not enough balance / allowance")
-        return self._match(record, market, fault)
+        crosses = engine.fillable(market, record.token, record.side, record.price, record.maker.lower()) > 0
+        if post_only and crosses:
+            raise _bad("invalid post-only order: order crosses book")
+        delay = self.delay_of(market)
+        if delay > 0 and (crosses or marketable):
+            # Sports taker delay: accepted now, matched when the delay ends (reference 5.7).
+            record.status = "DELAYED"
+            engine.orders[record.id] = record
+            self.delayed.append((self.clock() + delay, record, fault))
+            return self._response(record, "delayed", [])
+        return self._execute(record, market, fault)
 
     def _check_amounts(
         self, tick: Decimal, side: Side, shares: Decimal, money: Decimal, price: Decimal, marketable: bool
     ) -> None:
-        _, _, amount_dp = TICK_SIZES[tick]
+        _, _, amount_dp = TICK_DECIMALS[tick]
         word = side.value
         if marketable:
             maker_dp, taker_dp = (2, 4)
@@ -392,7 +545,7 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         if off_grid or not tick <= price <= 1 - tick:
             raise _bad(f"invalid price ({price.normalize()}), min: {tick} - max: {1 - tick}")
 
-    def _match(self, record: OrderRecord, market: Any, fault: Fault | None) -> dict[str, Any]:
+    def _execute(self, record: OrderRecord, market: SandboxMarket, fault: Fault | None) -> dict[str, Any]:
         engine = self.engine
         available = engine.fillable(market, record.token, record.side, record.price, record.maker.lower())
         if fault is not None and fault.kind == "no_fill":
@@ -408,15 +561,22 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
                 "FAK orders are partially filled or killed if no match is found."
             )
         engine.orders[record.id] = record
+        record.status = "LIVE"
         trades = engine.execute(record, record.price, take) if take > 0 else []
         shares = sum((Decimal(t["size"]) for t in trades), Decimal(0))
-        money = sum((Decimal(t["size"]) * Decimal(t["price"]) for t in trades), Decimal(0))
         if record.order_type in ("GTC", "GTD") and shares < record.original_size:
             engine.rest(record)
             status = "live"
         else:
             record.status = "MATCHED" if shares >= record.original_size else "CANCELED"
             status = "matched"
+        return self._response(record, status, trades)
+
+    @staticmethod
+    def _response(record: OrderRecord, status: str, trades: list[dict[str, Any]]) -> dict[str, Any]:
+        """A ``SendOrderResponse`` with all eight keys, amounts as decimal strings (``""`` = none)."""
+        shares = sum((Decimal(t["size"]) for t in trades), Decimal(0))
+        money = sum((Decimal(t["size"]) * Decimal(t["price"]) for t in trades), Decimal(0))
         making, taking = (money, shares) if record.side is Side.BUY else (shares, money)
         return {
             "success": True,
@@ -425,28 +585,81 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
             "status": status,
             "makingAmount": str(making) if trades else "",
             "takingAmount": str(taking) if trades else "",
-            "transactionsHashes": [],
+            "transactionsHashes": [t["transaction_hash"] for t in trades],
             "tradeIDs": [t["id"] for t in trades],
         }
 
+    # -- cancels --------------------------------------------------------------------------------------
     def _owned(self, key: dict[str, Any], order_id: str) -> OrderRecord | None:
         order = self.engine.orders.get(order_id)
         return order if order is not None and order.owner == key["key"] else None
+
+    def _cancel_ids(self, key: dict[str, Any], ids: list[str]) -> dict[str, Any]:
+        canceled: list[str] = []
+        not_canceled: dict[str, str] = {}
+        for order_id in ids:
+            order = self._owned(key, order_id)
+            if order is None:
+                not_canceled[order_id] = "order not found"
+            elif order.status == "DELAYED":
+                order.status = "CANCELED"
+                canceled.append(order_id)
+            elif self.engine.cancel(order):
+                canceled.append(order_id)
+            else:
+                not_canceled[order_id] = "already canceled or matched"
+        return {"canceled": canceled, "not_canceled": not_canceled}
+
+    def _open_ids(
+        self, key: dict[str, Any], market: str | None = None, asset: str | None = None
+    ) -> list[str]:
+        return [
+            o.id
+            for o in self.engine.orders.values()
+            if o.owner == key["key"]
+            and o.status in ("LIVE", "DELAYED")
+            and (market is None or o.market == market)
+            and (asset is None or o.token == asset)
+        ]
 
     def _cancel(self, request: Request, _: dict[str, str]) -> Response:
         key = self.verify_l2(request)
         body = request.json()
         order_id = body.get("orderID") if isinstance(body, dict) else None
-        if not isinstance(order_id, str):
+        if not isinstance(order_id, str) or not order_id:
             raise _bad("Invalid payload")
         with self.lock:
-            order = self._owned(key, order_id)
-            if order is None:
-                return Response.json({"canceled": [], "not_canceled": {order_id: "order not found"}})
-            if self.engine.cancel(order):
-                return Response.json({"canceled": [order_id], "not_canceled": {}})
-            return Response.json({"canceled": [], "not_canceled": {order_id: "already canceled or matched"}})
+            return Response.json(self._cancel_ids(key, [order_id]))
 
+    def _cancel_many(self, request: Request, _: dict[str, str]) -> Response:
+        key = self.verify_l2(request)
+        body = request.json()
+        if not isinstance(body, list) or not all(isinstance(i, str) and i for i in body):
+            raise _bad("Invalid payload")
+        if len(body) > CANCEL_LIMIT:
+            raise _bad("Payload exceeds the limit")
+        with self.lock:
+            return Response.json(self._cancel_ids(key, list(dict.fromkeys(body))))
+
+    def _cancel_all(self, request: Request, _: dict[str, str]) -> Response:
+        key = self.verify_l2(request)
+        with self.lock:
+            return Response.json(self._cancel_ids(key, self._open_ids(key)))
+
+    def _cancel_market(self, request: Request, _: dict[str, str]) -> Response:
+        key = self.verify_l2(request)
+        body = request.json()
+        if not isinstance(body, dict):
+            raise _bad("Invalid payload")
+        market, asset = body.get("market"), body.get("asset_id")
+        if (market is None and asset is None) or not all(
+            v is None or (isinstance(v, str) and v) for v in (market, asset)
+        ):
+            raise _bad("Invalid payload")
+        with self.lock:
+            return Response.json(self._cancel_ids(key, self._open_ids(key, market, asset)))
+
+    # -- reads ----------------------------------------------------------------------------------------
     def _get_order(self, request: Request, params: dict[str, str]) -> Response:
         key = self.verify_l2(request)
         with self.lock:
@@ -457,28 +670,70 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
 
     def _list_orders(self, request: Request, _: dict[str, str]) -> Response:
         key = self.verify_l2(request)
-        market = request.arg("market")
+        wanted_id, market, asset = request.arg("id"), request.arg("market"), request.arg("asset_id")
         with self.lock:
             rows = [
-                self.render_order(o)
-                for o in self.engine.orders.values()
-                if o.owner == key["key"] and o.status == "LIVE" and (market is None or o.market == market)
+                self.render_order(self.engine.orders[oid])
+                for oid in self._open_ids(key, market, asset)
+                if wanted_id is None or oid == wanted_id
             ]
         return Response.json(self.page(rows, request))
 
     def _list_trades(self, request: Request, _: dict[str, str]) -> Response:
+        """The key's trades, newest first, filtered by ``id``, ``market``, ``asset_id``,
+        ``maker_address`` and ``after``/``before`` (unix seconds, on ``match_time``)."""
         key = self.verify_l2(request)
-        market = request.arg("market")
+        wanted_id, market, asset = request.arg("id"), request.arg("market"), request.arg("asset_id")
+        maker = (request.arg("maker_address") or "").lower()
+        try:
+            after = int(request.arg("after") or 0)
+            before = int(request.arg("before") or 0)
+        except ValueError:
+            raise _bad("Invalid payload") from None
         rows = []
         with self.lock:
             for trade in reversed(self.engine.trades):
+                if wanted_id is not None and trade["id"] != wanted_id:
+                    continue
                 if market is not None and trade["market"] != market:
                     continue
+                if asset is not None and trade["asset_id"] != asset:
+                    continue
+                matched = int(trade["match_time"])
+                if (after and matched < after) or (before and matched > before):
+                    continue
+                public = {k: v for k, v in trade.items() if k != "fee"}
                 if trade["owner"] == key["key"]:
-                    rows.append({k: v for k, v in trade.items() if k != "fee"})
+                    row = public
                 elif any(m["owner"] == key["key"] for m in trade["maker_orders"]):
-                    rows.append({**{k: v for k, v in trade.items() if k != "fee"}, "trader_side": "MAKER"})
+                    row = {**public, "trader_side": "MAKER"}
+                else:
+                    continue
+                if maker and maker not in self._trade_makers(row, key):
+                    continue
+                rows.append(row)
         return Response.json(self.page(rows, request))
+
+    @staticmethod
+    def _trade_makers(row: dict[str, Any], key: dict[str, Any]) -> set[str]:
+        if row["trader_side"] == "TAKER":
+            return {str(row["maker_address"]).lower()}
+        return {str(m["maker_address"]).lower() for m in row["maker_orders"] if m["owner"] == key["key"]}
+
+    # -- heartbeats -----------------------------------------------------------------------------------
+    def _heartbeat(self, request: Request, _: dict[str, str]) -> Response:
+        key = self.verify_l2(request)
+        body = request.json()
+        given = body.get("heartbeat_id") if isinstance(body, dict) else None
+        if not isinstance(given, str):
+            raise _bad("Invalid payload")
+        with self.lock:
+            expected = self.heartbeats.get(key["key"], [""])[0]
+            if given != expected:
+                raise HttpError(400, {"error_msg": "Invalid Heartbeat ID", "heartbeat_id": expected})
+            next_id = str(uuid.uuid4())
+            self.heartbeats[key["key"]] = [next_id, self.clock() + self.heartbeat_timeout]
+        return Response.json({"heartbeat_id": next_id})
 
     def _balance(self, request: Request, _: dict[str, str]) -> Response:
         key = self.verify_l2(request)

@@ -8,7 +8,8 @@ receives tokens, a SELL gives tokens and receives pUSD (a YES buyer matched with
 buyer mints a pair; a YES seller matched with a NO seller merges one).
 
 Resting orders reserve what they may spend (pUSD for BUYs, tokens for SELLs). Taker
-fees follow the market's schedule per fill and are debited in pUSD
+fees follow the market's schedule per fill (the sandbox's own formula, :mod:`.verify`) and
+are debited in pUSD
 [UNCERTAIN which asset the real V2 exchange debits: reference section 7]. The "house"
 account supplies scenario liquidity and has no balance limits. This module knows
 nothing about HTTP; :mod:`.app` speaks the wire protocol on top of it.
@@ -16,6 +17,7 @@ nothing about HTTP; :mod:`.app` speaks the wire protocol on top of it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 from collections import defaultdict
@@ -24,9 +26,9 @@ from typing import Any
 
 import attrs
 
-from arbkit.fees import FeeSchedule, NoFees
 from arbkit.models import Side
 from arbkit.sandbox import BinaryBook, BookSide, Match, RestingOrder
+from arbkit_polymarket.sandbox.verify import SandboxFee
 
 __all__ = ["HOUSE", "Account", "Engine", "OrderRecord", "SandboxMarket"]
 
@@ -48,7 +50,8 @@ class SandboxMarket:
     tick_size: Decimal = Decimal("0.01")
     min_order_size: Decimal = Decimal(5)
     neg_risk: bool = False
-    fees: FeeSchedule = attrs.field(factory=NoFees)
+    fees: SandboxFee = attrs.field(factory=SandboxFee)
+    seconds_delay: int = 0  # sports taker delay (``secondsDelay``); 0 = none
     fee_details: dict[str, Any] | None = None
     event: dict[str, Any] = attrs.field(factory=dict)
     extra: dict[str, Any] = attrs.field(factory=dict)
@@ -95,6 +98,7 @@ class OrderRecord:
     created_at: int = attrs.field(factory=lambda: int(time.time()))
     trades: list[str] = attrs.field(factory=list)
     reserved: Decimal = ZERO
+    error: str = ""  # why a delayed order was killed when its delay ended
 
 
 class Engine:
@@ -107,6 +111,7 @@ class Engine:
         self.orders: dict[str, OrderRecord] = {}
         self.trades: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.clock: Any = time.time  # the app's clock (unix seconds)
 
     # -- set-up ---------------------------------------------------------------------------------
     def add_market(self, market: SandboxMarket) -> None:
@@ -215,7 +220,7 @@ class Engine:
                 outcome=market.outcome_of(taker.token),
             )
         trade_id = f"trade-{next(_trade_ids)}"
-        now = str(int(time.time()))
+        now = str(int(self.clock()))
         trade = {
             "id": trade_id,
             "taker_order_id": taker.id,
@@ -232,7 +237,8 @@ class Engine:
             "bucket_index": 0,
             "owner": taker.owner,
             "maker_address": taker.maker,
-            "transaction_hash": "0x" + "00" * 32,
+            # A made-up settlement hash per trade (the SDKs wait for one before reporting a fill settled).
+            "transaction_hash": "0x" + hashlib.sha256(trade_id.encode()).hexdigest(),
             "trader_side": "TAKER",
             "maker_orders": [{**maker_entry, "matched_amount": str(qty), "fee_rate_bps": "0"}],
             "fee": str(fee),

@@ -14,12 +14,9 @@ import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from arbkit.errors import ValidationError
-from arbkit.fees import NoFees, PowerFee
 from arbkit.sandbox import BookSide, HttpError, Request, Response, Router
-from arbkit_polymarket.crypto import checksum
-from arbkit_polymarket.orders import TICK_SIZES
 from arbkit_polymarket.sandbox.engine import Engine, OrderRecord, SandboxMarket
+from arbkit_polymarket.sandbox.verify import TICK_DECIMALS, SandboxFee, checksum
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,6 +25,14 @@ __all__ = ["RenderMixin"]
 
 ONE = Decimal(1)
 BOOKS_LIMIT = 500
+#: CLOB market listings -> whether the rows are the simplified shape (reference section 2.5).
+LISTINGS = {
+    "/markets": False,
+    "/simplified-markets": True,
+    "/sampling-markets": False,
+    "/sampling-simplified-markets": True,
+}
+NO_BOOK = "No orderbook exists for the requested token id"
 GAMMA_PAGE_MAX = 100
 
 
@@ -98,7 +103,7 @@ class RenderMixin:
             for account in data.get("accounts", []):
                 try:
                     address = checksum(str(account["address"]))
-                except (KeyError, ValidationError):
+                except (KeyError, ValueError):
                     raise _bad("scenario: an account needs a 0x address") from None
                 target = engine.account(address)
                 target.cash += _dec(account.get("balance", 0), "balance")
@@ -118,14 +123,14 @@ class RenderMixin:
         if len(tokens) != 2 or len(outcomes) != 2:
             raise _bad("scenario: a market has exactly two tokens and two outcomes")
         tick = _dec(raw.get("tick_size", "0.01"), "tick_size")
-        if tick not in TICK_SIZES:
+        if tick not in TICK_DECIMALS:
             raise _bad(f"scenario: unknown tick size {tick}")
         fees_raw = raw.get("fees")
         fee_details = None
-        fees: Any = NoFees()
+        fees = SandboxFee()
         if fees_raw:
             rate, exponent = _dec(fees_raw["rate"], "fee rate"), int(fees_raw.get("exponent", 1))
-            fees = PowerFee(rate=rate, exponent=exponent)
+            fees = SandboxFee(rate=rate, exponent=exponent)
             fee_details = {"r": rate, "e": exponent, "to": True}
         known = {
             "condition_id",
@@ -148,6 +153,7 @@ class RenderMixin:
             neg_risk=bool(raw.get("neg_risk", False)),
             fees=fees,
             fee_details=fee_details,
+            seconds_delay=int(_dec(raw.get("secondsDelay", 0), "secondsDelay")),
             event=event,
             extra={k: v for k, v in raw.items() if k not in known},
         )
@@ -199,7 +205,7 @@ class RenderMixin:
             "min_order_size": str(market.min_order_size),
             "tick_size": str(market.tick_size),
             "neg_risk": market.neg_risk,
-            "last_trade_price": "0.5",
+            "last_trade_price": self.last_trade(market, token)[0],
         }
         # Reference 2.8: SHA-1 of the compact summary with "hash" empty.
         payload["hash"] = hashlib.sha1(  # noqa: S324 - the venue's content hash, not security
@@ -259,6 +265,21 @@ class RenderMixin:
         r.add("POST", "/books", self._books)
         r.add("GET", "/clob-markets/{condition_id}", self._clob_market_info)
         r.add("GET", "/markets/{condition_id}", self._clob_market)
+        for path, simplified in LISTINGS.items():
+            r.add("GET", path, self._listing(simplified))
+        r.add("GET", "/markets-by-token/{token_id}", self._market_by_token)
+        r.add("GET", "/tick-size", self._tick_size)
+        r.add("GET", "/tick-size/{token_id}", self._tick_size)
+        r.add("GET", "/neg-risk", self._neg_risk)
+        r.add("GET", "/fee-rate", self._fee_rate)
+        r.add("GET", "/midpoint", self._quote("mid"))
+        r.add("GET", "/spread", self._quote("spread"))
+        r.add("GET", "/price", self._price)
+        r.add("GET", "/last-trade-price", self._last_trade_price)
+        r.add("POST", "/midpoints", self._quotes("mid"))
+        r.add("POST", "/spreads", self._quotes("spread"))
+        r.add("POST", "/prices", self._prices)
+        r.add("POST", "/last-trades-prices", self._last_trades_prices)
         r.add("GET", "/gamma/events/keyset", self._gamma_events)
         r.add("GET", "/gamma/events", self._gamma_events)
         r.add("GET", "/gamma/events/slug/{slug}", self._gamma_event)
@@ -311,7 +332,8 @@ class RenderMixin:
                 "r": None,
                 "ao": market.accepting_orders,
                 "mos": market.min_order_size,
-                "sd": int(market.extra.get("secondsDelay", 0)),
+                "sd": market.seconds_delay,
+                "itode": market.seconds_delay > 0,
             }
             if market.neg_risk:  # omitted when false, as on the real host
                 body["nr"] = True
@@ -321,31 +343,213 @@ class RenderMixin:
 
     def _clob_market(self, request: Request, params: dict[str, str]) -> Response:
         with self.lock:
-            market = self._known(params["condition_id"])
-            tokens = [
-                {
-                    "outcome": o,
-                    "price": self.engine.payout(market, t) if market.result else Decimal("0.5"),
-                    "token_id": t,
-                    "winner": market.winner == t,
-                }
-                for t, o in zip(market.tokens, market.outcomes, strict=True)
-            ]
-            return Response.json(
-                {
-                    "condition_id": market.condition_id,
-                    "question": market.question,
-                    "market_slug": market.slug,
-                    "closed": market.closed,
-                    "active": True,
-                    "accepting_orders": market.accepting_orders,
-                    "minimum_order_size": market.min_order_size,
-                    "minimum_tick_size": market.tick_size,
-                    "neg_risk": market.neg_risk,
-                    "is_50_50_outcome": market.result == "50-50",
-                    "tokens": tokens,
-                }
-            )
+            return Response.json(self.clob_market_row(self._known(params["condition_id"])))
+
+    # -- CLOB market listings, lookups and prices -----------------------------------------------------
+    #: Rows per page of the CLOB market listings (the real host pages by 1000).
+    market_page_size = 1000
+
+    def clob_market_row(self, market: SandboxMarket) -> dict[str, Any]:
+        """A full CLOB market (``GET /markets/{condition_id}``, the rows of ``GET /markets``)."""
+        tokens = [
+            {
+                "outcome": o,
+                "price": self.engine.payout(market, t) if market.result else self._token_mid(market, t),
+                "token_id": t,
+                "winner": market.winner == t,
+            }
+            for t, o in zip(market.tokens, market.outcomes, strict=True)
+        ]
+        game_start = market.extra.get("gameStartTime")
+        return {
+            "enable_order_book": True,
+            "active": True,
+            "closed": market.closed,
+            "archived": False,
+            "accepting_orders": market.accepting_orders,
+            "accepting_order_timestamp": None,
+            "minimum_order_size": market.min_order_size,
+            "minimum_tick_size": market.tick_size,
+            "condition_id": market.condition_id,
+            "question_id": "0x" + hashlib.sha256(market.condition_id.encode()).hexdigest(),
+            "question": market.question,
+            "description": str(market.extra.get("description", "")),
+            "market_slug": market.slug,
+            "end_date_iso": market.extra.get("endDate"),
+            "game_start_time": game_start,
+            "seconds_delay": market.seconds_delay,
+            "fpmm": "",
+            "maker_base_fee": 0,
+            "taker_base_fee": 1000 if market.fee_details is not None else 0,
+            "notifications_enabled": True,
+            "neg_risk": market.neg_risk,
+            "neg_risk_market_id": "",
+            "neg_risk_request_id": "",
+            "icon": "",
+            "image": "",
+            "rewards": {"rates": None, "min_size": 0, "max_spread": 0},
+            "is_50_50_outcome": market.result == "50-50",
+            "tokens": tokens,
+            "tags": [t.get("label") for t in market.event.get("tags", []) if isinstance(t, dict)],
+        }
+
+    def simplified_market_row(self, market: SandboxMarket) -> dict[str, Any]:
+        """A row of ``GET /simplified-markets``."""
+        row = self.clob_market_row(market)
+        keys = ("condition_id", "rewards", "tokens", "active", "closed", "archived", "accepting_orders")
+        return {k: row[k] for k in keys}
+
+    def _listing(self, simplified: bool) -> Callable[[Request, dict[str, str]], Response]:
+        def handler(request: Request, _: dict[str, str]) -> Response:
+            sampling = request.path.startswith("/sampling")
+            with self.lock:
+                markets = [m for m in self.engine.markets.values() if not sampling or m.accepting_orders]
+                rows = [
+                    self.simplified_market_row(m) if simplified else self.clob_market_row(m) for m in markets
+                ]
+            return Response.json(self.page(rows, request, self.market_page_size))
+
+        return handler
+
+    def _token_arg(self, request: Request, params: dict[str, str]) -> tuple[SandboxMarket, str]:
+        token = params.get("token_id") or request.arg("token_id")
+        return self._market_of_token(token), str(token)
+
+    def _market_by_token(self, request: Request, params: dict[str, str]) -> Response:
+        with self.lock:
+            market, _ = self._token_arg(request, params)
+            body = {
+                "condition_id": market.condition_id,
+                "primary_token_id": market.tokens[0],
+                "secondary_token_id": market.tokens[1],
+            }
+            return Response.json(body)
+
+    def _tick_size(self, request: Request, params: dict[str, str]) -> Response:
+        with self.lock:
+            market, _ = self._token_arg(request, params)
+            # A JSON number, as the reference's example shows (both SDKs accept a number or a string).
+            return Response.json({"minimum_tick_size": market.tick_size})
+
+    def _neg_risk(self, request: Request, params: dict[str, str]) -> Response:
+        with self.lock:
+            market, _ = self._token_arg(request, params)
+            return Response.json({"neg_risk": market.neg_risk})
+
+    def _fee_rate(self, request: Request, params: dict[str, str]) -> Response:
+        # The legacy V1 flag (1000 = fees on), not the rate charged (reference section 7).
+        with self.lock:
+            market, _ = self._token_arg(request, params)
+            return Response.json({"base_fee": 1000 if market.fee_details is not None else 0})
+
+    def best_prices(self, market: SandboxMarket, token: str) -> tuple[Decimal | None, Decimal | None]:
+        """(best bid, best ask) of one token."""
+        book = market.book
+        bids, asks = book.levels(BookSide.BID), book.levels(BookSide.ASK)
+        if not market.is_yes(token):
+            bids, asks = [(ONE - p, s) for p, s in asks], [(ONE - p, s) for p, s in bids]
+        return (max(p for p, _ in bids) if bids else None, min(p for p, _ in asks) if asks else None)
+
+    def _token_mid(self, market: SandboxMarket, token: str) -> Decimal:
+        bid, ask = self.best_prices(market, token)
+        return (bid + ask) / 2 if bid is not None and ask is not None else Decimal("0.5")
+
+    def _quote_value(self, market: SandboxMarket, token: str, what: str) -> str:
+        bid, ask = self.best_prices(market, token)
+        if bid is None or ask is None:
+            # [UNCERTAIN what the host answers for a one-sided book; the sandbox says no book.]
+            raise _bad(NO_BOOK, 404)
+        return str((bid + ask) / 2 if what == "mid" else ask - bid)
+
+    def _quote(self, what: str) -> Callable[[Request, dict[str, str]], Response]:
+        def handler(request: Request, params: dict[str, str]) -> Response:
+            with self.lock:
+                market, token = self._token_arg(request, params)
+                return Response.json({what: self._quote_value(market, token, what)})
+
+        return handler
+
+    def _token_list(self, request: Request, with_side: bool = False) -> list[dict[str, Any]]:
+        body = request.json()
+        if not isinstance(body, list) or not all(isinstance(i, dict) and "token_id" in i for i in body):
+            raise _bad("Invalid payload")
+        if len(body) > BOOKS_LIMIT:
+            raise _bad("Payload exceeds the limit")
+        if with_side and not all(i.get("side") in ("BUY", "SELL") for i in body):
+            raise _bad("Invalid side")
+        return body
+
+    def _quotes(self, what: str) -> Callable[[Request, dict[str, str]], Response]:
+        def handler(request: Request, _: dict[str, str]) -> Response:
+            out: dict[str, str] = {}
+            with self.lock:
+                for item in self._token_list(request):
+                    token = str(item["token_id"])
+                    market = self.engine.by_token.get(token)
+                    if market is not None and None not in self.best_prices(market, token):
+                        out[token] = self._quote_value(market, token, what)
+            return Response.json(out)
+
+        return handler
+
+    def _side_price(self, market: SandboxMarket, token: str, side: str | None) -> str:
+        # Reference 2.3: side=BUY answers the best bid, side=SELL the best ask.
+        if side not in ("BUY", "SELL"):
+            raise _bad("Invalid side")
+        bid, ask = self.best_prices(market, token)
+        price = bid if side == "BUY" else ask
+        if price is None:
+            raise _bad(NO_BOOK, 404)
+        return str(price)
+
+    def _price(self, request: Request, params: dict[str, str]) -> Response:
+        with self.lock:
+            market, token = self._token_arg(request, params)
+            return Response.json({"price": self._side_price(market, token, request.arg("side"))})
+
+    def _prices(self, request: Request, _: dict[str, str]) -> Response:
+        out: dict[str, dict[str, str]] = {}
+        with self.lock:
+            for item in self._token_list(request, with_side=True):
+                token = str(item["token_id"])
+                market = self.engine.by_token.get(token)
+                if market is None:
+                    continue
+                bid, ask = self.best_prices(market, token)
+                price = bid if item["side"] == "BUY" else ask
+                if price is not None:
+                    out.setdefault(token, {})[str(item["side"])] = str(price)
+        return Response.json(out)
+
+    def last_trade(self, market: SandboxMarket, token: str) -> tuple[str, str]:
+        """(price, taker side) of the last trade in a token's terms; ``("0.5", "")`` before any."""
+        for trade in reversed(self.engine.trades):
+            if trade["market"] != market.condition_id:
+                continue
+            price, side = Decimal(trade["price"]), str(trade["side"])
+            if trade["asset_id"] != token:  # the complement: 1 - p, the opposite interest
+                price, side = ONE - price, "SELL" if side == "BUY" else "BUY"
+            return str(price), side
+        return "0.5", ""
+
+    def _last_trade_price(self, request: Request, params: dict[str, str]) -> Response:
+        with self.lock:
+            market, token = self._token_arg(request, params)
+            price, side = self.last_trade(market, token)
+            return Response.json({"price": price, "side": side})
+
+    def _last_trades_prices(self, request: Request, _: dict[str, str]) -> Response:
+        out = []
+        with self.lock:
+            for item in self._token_list(request):
+                token = str(item["token_id"])
+                market = self.engine.by_token.get(token)
+                if market is None:
+                    continue
+                price, side = self.last_trade(market, token)
+                if side:  # sparse: tokens without trades are left out
+                    out.append({"token_id": token, "price": price, "side": side})
+        return Response.json(out)
 
     def _closed_filter(self, request: Request) -> bool | None:
         value = request.arg("closed")
