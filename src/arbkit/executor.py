@@ -358,16 +358,10 @@ class OrderExecutor:
         # What the venue says was paid, exactly; an average x size only when it gave no total.
         order.cost = placed.fill_cost if placed.fill_cost is not None else order.filled * price
         order.fees = placed.fees
-        fees = run.market.fees if run.market is not None else None
-        unpriced = order.fees == ZERO and order.filled > ZERO and fees is not None
-        if (exact or unpriced) and order.filled > ZERO:
-            # The venue's fills: exact prices, and fees per fill (Polymarket charges each fill at
-            # its own price; its order payloads carry no fee, its client prices each fill).
+        if exact and order.filled > ZERO:
             self._exact_fills(run, order)
-        if order.fees == ZERO and order.filled > ZERO and fees is not None and not order.fills:
-            # No fills to be had: price the fee from the schedule at the average fill price
-            # (an approximation: a fee concave in the price is overstated a little).
-            order.fees = fees.order_fee([(order.cost / order.filled, order.filled)], taker=True)
+        # An order the venue reported no fee for (Polymarket's payloads carry none) is priced
+        # per fill once the trade is hedged (_price_unreported_fees): never delaying the hedge.
         if placed.status.is_final:
             order.state = DONE
         elif placed.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
@@ -580,7 +574,23 @@ class OrderExecutor:
             remaining -= order.filled
 
     # -- the record --------------------------------------------------------------------------
+    def _price_unreported_fees(self, legs: Sequence[LegRun]) -> None:
+        """Fees the venue did not report, from its fills: each fill at its own price (Polymarket
+        charges per fill; its client prices each one). Only when the fills cannot be had is the
+        fee priced from the schedule at the average price (overstated a little: the fee is
+        concave in the price). Runs after hedging, so it never delays a hedge."""
+        for run in legs:
+            fees = run.market.fees if run.market is not None else None
+            for order in run.orders:
+                if fees is None or order.filled <= ZERO or order.fees != ZERO or order.fills:
+                    continue
+                if order.order_id:
+                    self._exact_fills(run, order)
+                if order.fees == ZERO and not order.fills:
+                    order.fees = fees.order_fee([(order.cost / order.filled, order.filled)], taker=True)
+
     def _build(self, skeleton: Trade, legs: Sequence[LegRun], now: datetime) -> Trade:
+        self._price_unreported_fees(legs)
         records = [leg_record(run) for run in legs]
         held = [run.held for run in legs]
         bought = sum((run.total(Side.BUY) for run in legs), ZERO)
