@@ -40,7 +40,10 @@ def test_discovery_groups_events_and_attaches_fees(public_client: KalshiClient) 
         "KXEPLGAME-25DEC27CFCAVL-TIE"
     ]
     assert len(public_client.markets(limit=2)) == 2
-    assert public_client.markets(event_id="KXFEDDECISION-26JUN")[0].size_increment == D("0.01")
+    fed = public_client.markets(event_id="KXFEDDECISION-26JUN")[0]
+    assert fed.size_increment == D("0.01")
+    # The bundled scenario's Fed market quotes on tapered_deci_cent: 0.1 cent near 0 and 1.
+    assert (fed.tick_size, fed.meta["price_level_structure"]) == (D("0.001"), "tapered_deci_cent")
 
 
 def test_discovery_follows_cursors(public_client: KalshiClient, sandbox: KalshiSandbox) -> None:
