@@ -328,3 +328,36 @@ def test_new_arb_notice_counts_what_unwinds_brought_back() -> None:
         "Lakers at Celtics (6 contracts, cost $7.00, $0.40 back from unwinds, expected -$0.60)"
     )
     assert event.data["expected_profit"] == "-0.60"
+
+
+def test_a_counter_stored_twice_over_is_recounted_when_the_system_starts(tmp_path: Path) -> None:
+    # An older version added a recovered UNWOUND trade's loss again when recovery corrected it:
+    # the stored counter says $2.00 for a $1.00 loss. Opening the store recounts from the records.
+    from arbkit.store import DailyCounters, Ledger
+
+    unwound = trade(
+        (
+            leg(
+                0, filled_size="10", paid="4.00", unwound_size="10", unwind_proceeds="3.00", status="unwound"
+            ),
+            leg(1),
+        ),
+        TradeStatus.UNWOUND,
+        realised_pnl="-1.00",
+    )
+    store = JsonFileStore(tmp_path / "paper_trading_data.json")
+    store.append_trade(unwound, Ledger("paper", D(100), D(99), DailyCounters(T0.date(), 1, D(2))))
+    alpha, beta = FakeExchange("alpha"), FakeExchange("beta")
+    a = alpha.add_market(binary_market("alpha", "A"))
+    b = beta.add_market(binary_market("beta", "B"))
+    alpha.set_book(a, "yes", [("0.40", "100")])
+    beta.set_book(b, "no", [("0.50", "100")])
+    system = PaperTradingSystem(
+        initial_balance=D(100),
+        store=JsonFileStore(tmp_path / "paper_trading_data.json"),
+        risk=RiskChain([DailyLossLimit(D("1.50"))]),
+        exchanges={"alpha": alpha, "beta": beta},
+        clock=Clock(),
+    )
+    assert system.state().daily_loss == D("1.00")
+    assert system.execute(arb(a, b)).executed  # $1.00 lost of $1.50: still trading
