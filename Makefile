@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.arbkit-installed
 
-.PHONY: install test lint format demo bench clean kalshi-sdk
+.PHONY: install test lint format demo bench clean kalshi-sdk soak
 
 # The official Kalshi SDK that judges the sandbox in tests/conformance (kalshi-python-sync 3.34.0)
 # needs Python >= 3.13: it gets its own virtualenv. KALSHI_SDK=none skips building it (the
@@ -67,6 +67,14 @@ demo: $(STAMP)
 # installed by the dev extra, are among the baselines); prints one table.
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# The money path's model-based test (tests/moneypath), run long: random trades, faults, crashes,
+# restarts, settlements and reconciliation on both sandboxes. SOAK_EXAMPLES x SOAK_STEPS steps.
+SOAK_EXAMPLES ?= 200
+SOAK_STEPS ?= 25
+soak: $(STAMP)
+	ARBKIT_SOAK_EXAMPLES=$(SOAK_EXAMPLES) ARBKIT_SOAK_STEPS=$(SOAK_STEPS) \
+		$(PY) -m pytest tests/moneypath -q -x -s -p no:logging
 
 clean:
 	rm -rf $(VENV) $(KALSHI_SDK_VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""The live tests' sandboxes and accounts, shared with the model-based test."""
+
+from tests.live.conftest import _keys, _servers, venues
+
+__all__ = ["_keys", "_servers", "venues"]
