@@ -44,8 +44,14 @@ mirror (a bid for the first at p is an ask for the second at 1-p). Any other mar
 is copied into the Gamma market as is. The control API (``/_sandbox/...``, see
 :mod:`arbkit.sandbox.server`) loads scenarios, moves books (``{"condition_id", "bids",
 "asks"}``), resolves (``{"condition_id", "winner": token}`` or ``"result": "50-50"|"void"``)
-and injects faults. Sandbox simplifications: orders fill at once even in markets with a
-taker delay; resolution redeems tokens into pUSD immediately.
+and injects faults.
+
+Sports taker delay: a market with ``"secondsDelay": 3`` answers a marketable order with
+``status: "delayed"`` and matches it when the delay has passed (``PolymarketSandbox(
+taker_delay=0.05)`` shortens every such delay; ``settle_delayed()`` matches what is due).
+Every request is checked by the sandbox's own code (:mod:`.verify`: eth-account EIP-712,
+hmac, the published fee formula), never by the code arbkit's client signs with.
+Sandbox simplification: resolution redeems tokens into pUSD immediately.
 """
 
 from arbkit_polymarket.sandbox.app import PolymarketSandbox
