@@ -19,7 +19,8 @@ start is its first half):
    by any trade, is a mismatch (where the client can list orders).
 
 Every mismatch is added to the system's error history and notified (an ``error`` event
-titled "Reconciliation mismatch"); nothing is corrected silently. The run never raises on
+titled "Reconciliation mismatch"; one that stands from run to run is alerted once, and is in
+every report); nothing is corrected silently. The run never raises on
 a venue error: a venue that cannot be asked is reported and skipped.
 """
 
@@ -96,6 +97,7 @@ class Reconciler:
     def __init__(self, system: RealTradingSystem) -> None:
         self.system = system
         self._baseline: tuple[Decimal, Decimal] | None = None
+        self._alerted: set[str] = set()
         self.last: ReconcileReport | None = None
 
     def run(self) -> ReconcileReport:
@@ -113,8 +115,11 @@ class Reconciler:
         mismatches.extend(self._cash(ledger_cash, errors))
         mismatches.extend(self._open_orders(trades, errors))
         report = ReconcileReport(system._clock(), recovered, unresolved, tuple(mismatches), tuple(errors))
+        current = {m.message for m in mismatches}
         for mismatch in mismatches:
-            system.report_mismatch(mismatch)
+            if mismatch.message not in self._alerted:  # a standing mismatch is alerted once
+                system.report_mismatch(mismatch)
+        self._alerted = current
         self.last = report
         if not report.ok:
             logger.warning(

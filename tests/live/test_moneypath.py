@@ -351,3 +351,34 @@ def test_reconciliation_reports_a_position_no_trade_records(
 def _request(venues: Venues, *, size: Decimal) -> OrderRequest:
     market = venues.kalshi().market(sc.KALSHI_TICKER)
     return OrderRequest(market, "yes", Side.BUY, D("0.40"), size, TimeInForce.IOC, client_order_id="stray-1")
+
+
+@pytest.fixture
+def sports_delay(venues: Venues) -> Any:
+    """The Polymarket market becomes a sports market with a taker delay (0.3 s in the sandbox)."""
+    scenario = sc.poly_scenario()
+    scenario["events"][0]["markets"][0]["secondsDelay"] = 3
+    with venues.poly_app.lock:
+        venues.poly_app.engine = PolyEngine()
+        venues.poly_app.delayed.clear()
+    venues.poly_app.load_scenario(scenario)
+    venues.poly_app.add_account(venues.poly_address, sc.POLY_BALANCE)
+    venues.poly_app.taker_delay = 0.3
+    yield venues
+    venues.poly_app.taker_delay = None
+
+
+def test_the_polymarket_sandbox_delayed_order_fills_after_the_taker_delay_and_is_never_cancelled(
+    live_system: SystemFactory, sports_delay: Venues
+) -> None:
+    venues = sports_delay
+    system = live_system()
+
+    trade = system.execute(sc.opportunity(venues.kalshi(), venues.poly())).trade
+
+    assert trade is not None
+    assert trade.status is TradeStatus.OPEN, trade.note
+    assert [leg.held_size for leg in trade.legs] == [D(10), D(10)]
+    assert venues.poly_app.requests["DELETE /order"] == 0  # never cancelled as if resting
+    assert_matches_venues(system, trade, venues)
+    assert_journal_consistent(system, trade)

@@ -14,6 +14,8 @@ void, 50-50, and the two venues disagreeing), and reconciliation runs. After eve
   venue orders;
 * the daily loss counter equals the realised losses of the records.
 
+Half the examples trade a sports market, where Polymarket answers ``delayed`` (a taker delay).
+
 CI runs a few derandomized examples (``tests/conftest.py``); ``make soak`` runs it long
 (``ARBKIT_SOAK_EXAMPLES`` examples of ``ARBKIT_SOAK_STEPS`` steps).
 """
@@ -33,6 +35,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -47,6 +50,7 @@ from arbkit.reconcile import stored_positions
 from arbkit.risk import BalanceCheck, RiskChain
 from arbkit.store import JsonFileStore
 from arbkit.trade import LegStatus
+from arbkit_polymarket.sandbox.engine import Engine as PolyEngine
 from tests.live import scenarios as sc
 from tests.live.conftest import Venues
 
@@ -110,7 +114,7 @@ class CrashingJournal(Journal):
 
 
 def settings_for_run() -> settings:
-    examples = int(os.environ.get("ARBKIT_SOAK_EXAMPLES", "4"))
+    examples = int(os.environ.get("ARBKIT_SOAK_EXAMPLES", "6"))
     steps = int(os.environ.get("ARBKIT_SOAK_STEPS", "10"))
     return settings(
         max_examples=examples,
@@ -133,6 +137,22 @@ class MoneyPath(RuleBasedStateMachine):
         self.resolved = False
         self.trades = 0
         self.build(crash_after=None)
+
+    @initialize(sports=st.booleans())
+    def market(self, sports: bool) -> None:
+        """Half the examples trade a sports market: Polymarket answers ``delayed`` (0.3 s here)."""
+        if not sports:
+            return
+        self.seen["sports market (delayed)"] += 1
+        app = self.venues.poly_app
+        scenario = sc.poly_scenario()
+        scenario["events"][0]["markets"][0]["secondsDelay"] = 3
+        with app.lock:
+            app.engine = PolyEngine()
+            app.delayed.clear()
+        app.load_scenario(scenario)
+        app.add_account(self.venues.poly_address, sc.POLY_BALANCE)
+        app.taker_delay = 0.3
 
     # -- the system, as a process would build it ------------------------------------------------
     def build(self, crash_after: int | None, *, recover: bool = False) -> None:
@@ -284,6 +304,7 @@ class MoneyPath(RuleBasedStateMachine):
         assert state.daily_loss == sum((t.realised_loss for t in trades), D(0)), trades
 
     def teardown(self) -> None:
+        self.venues.poly_app.taker_delay = None
         if self.system is not None:
             with contextlib.suppress(Crash, PersistenceError):
                 self.system.close()
