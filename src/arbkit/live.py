@@ -12,10 +12,11 @@ history) and differs only in how a trade is carried out: by the
 
 At start it refuses to run without credentials for every configured venue
 (:class:`~arbkit.errors.ConfigError` naming what is missing), logs
-``LIVE TRADING ENABLED - real trades will be executed`` once, and reconciles every
-unfinished journal entry. Before each trade the risk chain's balance policy is given
-each venue's own ``balance()`` (a venue that cannot be asked counts as unknown, so the
-trade is refused: the check fails closed).
+``LIVE TRADING ENABLED - real trades will be executed`` once, and runs the reconciliation
+job once (:mod:`arbkit.reconcile`: every unfinished journal entry is finished, resolved
+trades settled, and the store compared with every venue). Before each trade the risk
+chain's balance policy is given each venue's own ``balance()`` (a venue that cannot be
+asked counts as unknown, so the trade is refused: the check fails closed).
 """
 
 from __future__ import annotations
@@ -124,7 +125,9 @@ class RealTradingSystem(BaseTradingSystem):
         self._balance_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="arbkit-balance")
         logger.warning(BANNER)
         if recover_on_start:
-            self.recover()
+            # The reconciliation job's first run: finish what a crash interrupted (recover()),
+            # settle, and compare the store with every venue, so a difference is alerted at once.
+            self.reconciler.run()
 
     @classmethod
     def from_settings(

@@ -382,3 +382,16 @@ def test_the_polymarket_sandbox_delayed_order_fills_after_the_taker_delay_and_is
     assert venues.poly_app.requests["DELETE /order"] == 0  # never cancelled as if resting
     assert_matches_venues(system, trade, venues)
     assert_journal_consistent(system, trade)
+
+
+def test_a_start_reports_a_venue_position_the_store_does_not_hold(
+    live_system: SystemFactory, venues: Venues
+) -> None:
+    venues.kalshi().place_order(_request(venues, size=D(3)))  # bought outside this store
+
+    system = live_system(recover_on_start=True)
+
+    errors = system.state().recent_errors
+    assert any(e.operation == "reconcile position" and "holds 3" in e.message for e in errors), errors
+    assert system.reconciler.last is not None
+    assert not system.reconciler.last.ok
