@@ -452,7 +452,8 @@ class KalshiClient:
 
     def _remember(self, order_id: str, client_order_id: str | None, intent: Intent) -> None:
         with self._lock:
-            self._intents[order_id] = intent
+            if order_id:
+                self._intents[order_id] = intent
             if client_order_id:
                 self._intents[f"c:{client_order_id}"] = intent
             while len(self._intents) > _INTENTS:
