@@ -27,10 +27,10 @@ FAULTS: dict[str, tuple[str, dict[str, Any], TradeStatus]] = {
     "insufficient_balance": ("insufficient", {}, UNWOUND),
     # Half fills: the short leg is topped up at its limit price.
     "partial_fill": ("partial_fill", {"fill_ratio": D("0.5")}, OPEN),
-    # Certainly not taken: sent again under the same client order id.
+    # Before the handler, though the client cannot tell: unknown, looked up, then fenced by the
+    # identical order (same client order id / signed order), which the venue takes once.
     "429": ("status", {"status": 429}, OPEN),
     "503_before_acceptance": ("status", {"status": 503}, OPEN),
-    # May or may not have been taken: reconciled first, then sent again only if absent.
     "500_before_acceptance": ("status", {"status": 500}, OPEN),
     "dropped_before_acceptance": ("drop", {}, OPEN),
     # Taken, but the answer was lost: found by reconciliation, never sent twice.
