@@ -92,7 +92,8 @@ class LegSize:
     """The exact price of one leg at the chosen size.
 
     ``cost`` and ``fee`` are what the fills cost (walked level by level); ``reserve`` is
-    what the venue holds back from the balance for the order (see :func:`order_reserve`).
+    what the venue holds back from the balance for the order (:func:`order_reserve`; sized
+    without balances, it is left at ``cost + fee``).
     """
 
     cost: Decimal
@@ -169,21 +170,26 @@ def order_reserve(
     return limit_price * size + max(limit_fee, fill_fee)
 
 
-_rate_cache: dict[tuple[FeeSchedule, Decimal], Decimal] = {}
+#: Probed fee rates per schedule object, keyed by ``id`` (the schedule is kept alive with its
+#: table, so an id is never reused while cached): hashing an attrs schedule on every lookup
+#: cost more than the sizing itself.
+_rate_tables: dict[int, tuple[FeeSchedule, dict[Decimal, Decimal]]] = {}
 
 
 def _fee_rate(fees: FeeSchedule, price: Decimal) -> Decimal:
     """Fee per contract at ``price`` before per-order rounding (probed on a large order)."""
-    try:
-        return _rate_cache[fees, price]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable third-party schedule: compute every time
-        return fees.fee(price, _RATE_PROBE) / _RATE_PROBE
-    rate = fees.fee(price, _RATE_PROBE) / _RATE_PROBE
-    if len(_rate_cache) > 100_000:
-        _rate_cache.clear()
-    _rate_cache[fees, price] = rate
+    entry = _rate_tables.get(id(fees))
+    if entry is None or entry[0] is not fees:
+        if len(_rate_tables) > 1_000:
+            _rate_tables.clear()
+        entry = _rate_tables[id(fees)] = (fees, {})
+    table = entry[1]
+    rate = table.get(price)
+    if rate is None:
+        rate = fees.fee(price, _RATE_PROBE) / _RATE_PROBE
+        if len(table) > 100_000:
+            table.clear()
+        table[price] = rate
     return rate
 
 
@@ -223,25 +229,37 @@ class _Raw:
 
 
 class _Ladder:
-    """One leg's ask ladder prepared for unrounded pricing in ``O(log levels)``."""
+    """One leg's ask ladder prepared for unrounded pricing in ``O(log levels)``, level by level
+    as far as it is read (most searches never look past the first few levels)."""
 
-    __slots__ = ("ends", "starts", "units")
+    __slots__ = ("amount", "asks", "ends", "fees", "starts", "units")
 
     def __init__(self, quote: LegQuote) -> None:
+        self.asks = quote.asks
+        self.fees = quote.fees
         self.ends: list[Decimal] = []  # cumulative size at the end of each level
         self.starts: list[Decimal] = []  # unrounded money for everything before each level
         self.units: list[Decimal] = []  # price + fee rate of each level
-        size = amount = ZERO
-        for level in quote.asks:
-            unit = level.price + _fee_rate(quote.fees, level.price)
-            self.starts.append(amount)
-            self.units.append(unit)
-            size += level.size
-            amount += level.size * unit
-            self.ends.append(size)
+        self.amount = ZERO
+        self.extend()
+
+    def extend(self) -> bool:
+        """Prepare one more level; ``False`` when the ladder has none left."""
+        index = len(self.ends)
+        if index == len(self.asks):
+            return False
+        level = self.asks[index]
+        unit = level.price + _fee_rate(self.fees, level.price)
+        self.starts.append(self.amount)
+        self.units.append(unit)
+        self.amount += level.size * unit
+        self.ends.append((self.ends[-1] if self.ends else ZERO) + level.size)
+        return True
 
     def price(self, size: Decimal) -> tuple[Decimal, Decimal]:
         """Unrounded money for ``size`` and the unit (price + fee rate) of the last level used."""
+        while size > self.ends[-1] and self.extend():
+            pass
         index = min(bisect.bisect_left(self.ends, size), len(self.ends) - 1)
         before = self.ends[index - 1] if index else ZERO
         unit = self.units[index]
@@ -266,12 +284,11 @@ def _cutoff(ladders: Sequence[_Ladder]) -> Decimal:
     while True:
         if sum((ladder.units[i] for ladder, i in zip(ladders, index, strict=True)), ZERO) >= ONE:
             return size
-        ends = [ladder.ends[i] for ladder, i in zip(ladders, index, strict=True)]
-        size = min(ends)
+        size = min(ladder.ends[i] for ladder, i in zip(ladders, index, strict=True))
         for n, ladder in enumerate(ladders):
             if ladder.ends[index[n]] == size:
                 index[n] += 1
-                if index[n] == len(ladder.ends):
+                if index[n] == len(ladder.ends) and not ladder.extend():
                     return size
 
 
@@ -331,20 +348,21 @@ def size_set(
             fills, cost = walk_asks(q.asks, size)
             fee = q.fees.order_fee(fills)
             limit = fills[-1][0]
-            reserve = max(cost + fee, order_reserve(q.fees, limit, size, fill_fee=fee))
+            reserve = cost + fee
+            if balances is not None:
+                reserve = max(reserve, order_reserve(q.fees, limit, size, fill_fee=fee))
             legs.append(LegSize(cost=cost, fee=fee, limit_price=limit, reserve=reserve))
         return SetSize(size=size, legs=tuple(legs))
 
-    def feasible(found: SetSize) -> bool:
-        total = found.total
+    def feasible(found: SetSize, total: Decimal) -> bool:
         profit = found.size - total
         if profit <= ZERO or profit * HUNDRED < min_roi_percent * total:
             return False
         for limit, members, on_reserve in caps:
-            spent = sum(
-                (found.legs[i].reserve if on_reserve else found.legs[i].cost + found.legs[i].fee)
-                for i in members
-            )
+            spent = ZERO
+            for i in members:
+                leg = found.legs[i]
+                spent += leg.reserve if on_reserve else leg.cost + leg.fee
             if spent > limit:
                 return False
         return True
@@ -354,6 +372,9 @@ def size_set(
     #    as the size grows, so bisection finds it.
     def may_pass(lots: int) -> bool:
         size = lots * lot
+        if not caps:
+            total = sum((ladder.price(size)[0] for ladder in ladders), ZERO)
+            return size - (total - slack - size * probe) * (ONE + rate) >= ZERO
         raw = _raw(ladders, size)
         for limit, members, on_reserve in caps:
             figures = raw.reserves if on_reserve else raw.legs
@@ -362,7 +383,8 @@ def size_set(
         return size - (raw.total - slack - size * probe) * (ONE + rate) >= ZERO
 
     def raw_profit(lots: int) -> Decimal:
-        return lots * lot - _raw(ladders, lots * lot).total
+        size = lots * lot
+        return size - sum((ladder.price(size)[0] for ladder in ladders), ZERO)
 
     # 2. Where the unrounded profit peaks: the first level boundary (on any leg) past which
     #    one more contract costs $1 or more. It is piecewise linear and concave in the size.
@@ -378,23 +400,30 @@ def size_set(
             return None
         top = peak = found_top
     best: SetSize | None = None
+    best_profit = ZERO
+
+    seen: set[int] = set()
 
     def consider(lots: int) -> None:
-        nonlocal best
-        candidate = price(lots)
-        if not feasible(candidate):
+        nonlocal best, best_profit
+        if lots in seen:
             return
-        if best is None or (candidate.profit, -candidate.size) > (best.profit, -best.size):
+        seen.add(lots)
+        candidate = price(lots)
+        total = sum((leg.cost + leg.fee for leg in candidate.legs), ZERO)
+        if not feasible(candidate, total):
+            return
+        profit = candidate.size - total
+        if best is None or profit > best_profit:  # ties keep the smaller size (seen first or not)
+            best, best_profit = candidate, profit
+        elif profit == best_profit and candidate.size < best.size:
             best = candidate
-
-    for lots in {peak, lowest, max(lowest, peak - 1), min(top, peak + 1)}:
-        consider(lots)
 
     # 3. Every size that could still beat the best: its unrounded profit plus the slack is
     #    above the best exact profit so far. Walking away from the peak on each side, the
     #    unrounded profit only falls, so the first size that cannot beat ends that side.
     def could_beat(lots: int) -> bool:
-        return raw_profit(lots) + slack + lots * lot * probe > (best.profit if best is not None else ZERO)
+        return raw_profit(lots) + slack + lots * lot * probe > best_profit
 
     budget_left = MAX_EXACT_CANDIDATES
     for side in (range(peak, top + 1), range(peak - 1, lowest - 1, -1)):
