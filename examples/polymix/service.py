@@ -279,6 +279,18 @@ class PolymixService:
                     "message": f"{error.venue}: {what} ({error.message}); trading on it is blocked",
                 }
             )
+        verified = getattr(self.bot.trading, "verified", None)
+        if isinstance(verified, set):
+            for venue in getattr(self.bot.trading, "venues", ()):
+                if venue not in verified:
+                    reasons.append(
+                        {
+                            "code": "credentials_unverified",
+                            "venue": venue,
+                            "message": f"{venue} has not answered a balance request since start: its "
+                            "credentials are unverified and trading on it is blocked until it answers",
+                        }
+                    )
         controls = self.bot.control_state()
         if not controls.trading_allowed:
             reasons.append(

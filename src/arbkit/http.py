@@ -160,6 +160,7 @@ class HttpTransport:
         signer: RequestSigner | None = None,
         error_mapper: ErrorMapper | None = None,
         session: requests.Session | None = None,
+        credentials_hint: str = "",
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -168,6 +169,8 @@ class HttpTransport:
         self.timeout = timeout
         self.signer = signer
         self.error_mapper = error_mapper
+        #: What to set when a signed request is made without credentials (the adapter's variables).
+        self.credentials_hint = credentials_hint
         self._requests = 0
         self._lock = threading.Lock()
         retry = _CappedRetry(
@@ -226,8 +229,9 @@ class HttpTransport:
         auth = None
         if signed:
             if self.signer is None:
+                hint = f": set {self.credentials_hint}" if self.credentials_hint else ""
                 raise AuthenticationError(
-                    "this request needs credentials, and none were configured", exchange=self.exchange
+                    f"this request needs credentials, and none were configured{hint}", exchange=self.exchange
                 )
             auth = _SigningAuth(self.signer)
         with self._lock:

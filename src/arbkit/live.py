@@ -114,6 +114,8 @@ class RealTradingSystem(BaseTradingSystem):
             self.venues = tuple(self.exchanges)
         if not self.venues:
             raise ConfigError("live trading needs at least one exchange", variable="ARBKIT_EXCHANGES")
+        #: Venues whose account has answered a balance request (credentials verified).
+        self.verified: set[str] = set()
         self._check_credentials()
         if not isinstance(journal, Journal):
             folder = settings.data_dir if settings is not None else Path()
@@ -164,8 +166,23 @@ class RealTradingSystem(BaseTradingSystem):
                 missing.append(f"{venue} ({exc})")
             except ArbkitError as exc:  # reachable later perhaps; the balance check fails closed
                 self._remember_error(exc, venue=venue, operation="balance at start", now=self._clock())
+                logger.warning(
+                    "%s did not answer at start (%s): its credentials are unverified, and trading on it "
+                    "is blocked until it answers a balance request",
+                    venue,
+                    type(exc).__name__,
+                )
             else:
-                logger.info("%s balance at start: %s %s", venue, balance.available, balance.currency)
+                self.verified.add(venue)
+                if balance.available <= 0:
+                    logger.warning(
+                        "%s account has no cash available (%s %s): nothing can be bought there until funded",
+                        venue,
+                        balance.available,
+                        balance.currency,
+                    )
+                else:
+                    logger.info("%s balance at start: %s %s", venue, balance.available, balance.currency)
         if missing:
             raise ConfigError(
                 "live trading needs working credentials for every configured exchange; missing or "
@@ -181,6 +198,7 @@ class RealTradingSystem(BaseTradingSystem):
         for venue, future in futures.items():
             try:
                 balances[venue] = future.result().available
+                self.verified.add(venue)
             except ArbkitError as exc:
                 self._remember_error(exc, venue=venue, operation="balance", now=self._clock())
         return balances

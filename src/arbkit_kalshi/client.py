@@ -190,6 +190,7 @@ class KalshiClient:
             signer=signer,
             error_mapper=map_error,
             session=session,
+            credentials_hint="KALSHI_API_KEY and KALSHI_SECRET (or KALSHI_PRIVATE_KEY_PATH)",
         )
         if self_trade_prevention not in SELF_TRADE_PREVENTION:
             raise ConfigError(f"self_trade_prevention must be one of {', '.join(SELF_TRADE_PREVENTION)}")

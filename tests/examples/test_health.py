@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
+from eth_account import Account
 from flask import Flask
 
+import arbkit
 from arbkit.models import utcnow
 from arbkit.sandbox.faults import Fault
 
 from .conftest import Venues
+from .test_live_mode import live_credentials
 
 
 def health(app: Flask) -> dict[str, object]:
@@ -72,3 +77,40 @@ def test_a_venue_that_could_not_be_set_up_is_reported(make_app: Callable[..., Fl
     reasons = [r for r in body["reasons"] if r.get("venue") == "nosuchvenue"]  # type: ignore[union-attr]
     assert reasons
     assert "trading on it is blocked" in reasons[0]["message"]
+
+
+def test_a_live_venue_that_does_not_answer_at_start_is_unverified_until_it_does(
+    make_app: Callable[..., Flask], venues: Venues, caplog: pytest.LogCaptureFixture
+) -> None:
+    venues.polymarket.faults.add(Fault("status", path="*balance*", status=503, times=None))
+    with caplog.at_level(logging.WARNING, logger="arbkit.live"):
+        app = make_app({**live_credentials(venues), "ARBKIT_API_TOKEN": "t0k"})
+    assert "credentials are unverified, and trading on it is blocked" in caplog.text
+    body = health(app)
+    assert body["status"] == "degraded"
+    unverified = [r for r in body["reasons"] if r["code"] == "credentials_unverified"]  # type: ignore[union-attr]
+    assert [r["venue"] for r in unverified] == ["polymarket"]
+    venues.polymarket.faults.clear()
+    app.test_client().post("/api/scan", headers={"Authorization": "Bearer t0k"})  # asks for balances again
+    assert not [r for r in health(app)["reasons"] if r["code"] == "credentials_unverified"]  # type: ignore[union-attr]
+
+
+def test_an_unfunded_live_account_is_a_warning(
+    make_app: Callable[..., Flask], venues: Venues, caplog: pytest.LogCaptureFixture
+) -> None:
+    wallet = Account.create()
+    venues.polymarket.add_account(wallet.address, 0)  # opened, never funded
+    credentials = {**live_credentials(venues), "POLYMARKET_PRIVATE_KEY": "0x" + bytes(wallet.key).hex()}
+    with caplog.at_level(logging.WARNING, logger="arbkit.live"):
+        make_app(credentials)
+    assert "polymarket account has no cash available" in caplog.text
+
+
+def test_live_start_without_credentials_names_every_missing_variable(
+    make_app: Callable[..., Flask],
+) -> None:
+    with pytest.raises(arbkit.ConfigError) as raised:
+        make_app({"LIVE_TRADING": "true"})
+    message = str(raised.value)
+    for variable in ("POLYMARKET_PRIVATE_KEY", "KALSHI_API_KEY", "KALSHI_SECRET", "KALSHI_PRIVATE_KEY_PATH"):
+        assert variable in message
