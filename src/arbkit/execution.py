@@ -135,6 +135,8 @@ class OrderAttempt:
     created_at: datetime | None = None
     #: The order's executions as the venue reported them (when it was asked for them).
     fills: list[LegFill] = attrs.field(factory=list)
+    #: Known only from the stored record (sent after the journal failed): looked up, never re-sent.
+    adopted: bool = False
 
     def intent(self, leg: TradeLeg) -> dict[str, Any]:
         """The journal record of this order's intent."""

@@ -82,6 +82,7 @@ from arbkit.models import Order, OrderRequest, OrderStatus, Side, TimeInForce, u
 from arbkit.opportunity import Opportunity
 from arbkit.trade import (
     LegFill,
+    LegStatus,
     OpportunitySummary,
     Trade,
     TradeLeg,
@@ -184,7 +185,12 @@ class OrderExecutor:
         )
 
     def resume(
-        self, entry: JournalEntry, *, now: datetime, clients: Callable[[str], Exchange]
+        self,
+        entry: JournalEntry,
+        *,
+        now: datetime,
+        clients: Callable[[str], Exchange],
+        known: Trade | None = None,
     ) -> ExecutionReport:
         """Finish an interrupted trade: reconcile every order of ``entry``, fence the unseen, hedge.
 
@@ -193,6 +199,10 @@ class OrderExecutor:
         refuses a duplicate if the first landed). An order that cannot be decided stays
         unknown (the trade is then ``exposure`` with the entry unfinished, for the next
         reconciliation). Raises only when a venue cannot be asked at all.
+
+        ``known`` is the stored record of the trade, if any: orders it lists that the journal
+        lacks (sent after the journal failed) are adopted from the venue by their ids, so
+        recovery never forgets an order the process did send.
         """
         self._errors = []
         self._journal_failure = None
@@ -227,6 +237,19 @@ class OrderExecutor:
             run.orders.append(order)
         for run in legs:
             run.market = run.client.market(run.record.market_id)
+            if known is not None and run.index < len(known.legs):
+                stored = known.legs[run.index]
+                entry_order = run.orders[0] if run.orders else None
+                if (
+                    stored.status is LegStatus.REJECTED
+                    and entry_order is not None
+                    and entry_order.state == NEW
+                ):
+                    # The store holds the venue's refusal the journal missed: never re-send it.
+                    entry_order.state = REJECTED
+                    entry_order.error = stored.error or "refused by the venue (from the stored record)"
+                    self._journal(entry.trade_id, RESULT, **entry_order.result())
+                self._adopt(run, stored)
             for order in run.orders:
                 if order.state in (NEW, UNKNOWN, RESTING, NOT_PLACED, IN_FLIGHT):
                     self._resolve(entry.trade_id, run, order)
@@ -335,8 +358,61 @@ class OrderExecutor:
         if pause > 0:
             time.sleep(pause)
 
+    def _adopt(self, run: LegRun, leg: TradeLeg) -> None:
+        """Add the orders a stored leg records but the journal does not (see :meth:`resume`)."""
+        journalled_cids = {o.client_order_id for o in run.orders}
+        journalled_ids = {o.order_id for o in run.orders if o.order_id}
+        wanted: list[tuple[str | None, str | None]] = [
+            (cid, None) for cid in leg.client_order_ids if cid not in journalled_cids
+        ]
+        wanted += [(None, oid) for oid in leg.order_ids if oid not in journalled_ids]
+        for cid, oid in wanted:
+            found: Order | None = None
+            try:
+                if cid is not None:
+                    found = run.client.find_order(cid, market=run.market)
+                if found is None and oid is not None:
+                    found = run.client.get_order(oid, market=run.market)
+            except OrderNotFound:
+                found = None
+            except ArbkitError as exc:  # cannot be read now: unknown until a later run reads it
+                self._error(run.record.exchange, f"adopt order {cid or oid}", exc)
+                order = OrderAttempt(
+                    run.index, _purpose(cid), cid or f"adopted-{oid}", Side.BUY, ZERO, ZERO, adopted=True
+                )
+                order.order_id, order.state = oid, UNKNOWN
+                order.error = f"order {cid or oid} is on the stored record but cannot be read"
+                run.orders.append(order)
+                continue
+            if found is None:
+                continue  # the venue has no such order: it was refused or never sent
+            if found.id in journalled_ids or (found.client_order_id or "") in journalled_cids:
+                continue
+            coid = found.client_order_id or cid or f"adopted-{found.id}"
+            purpose = _purpose(coid)
+            order = OrderAttempt(
+                run.index,
+                purpose,
+                coid,
+                # The side it was sent with (a netting venue may report a sell as a buy of NO).
+                Side.SELL if purpose == "unwind" else Side.BUY,
+                found.price,
+                found.size,
+                order_id=found.id,
+                adopted=True,
+            )
+            self._apply(run, order, found, exact=True)
+            run.orders.append(order)
+            journalled_ids.add(found.id)
+            journalled_cids.add(order.client_order_id)
+
     def _resolve(self, trade_id: str, run: LegRun, order: OrderAttempt) -> None:
         """Recovery: decide an order the journal left undecided (look up, then fence by re-send)."""
+        if order.adopted:  # known only from the store: looked up, never re-sent
+            if not self._reconcile(run, order):
+                order.state = UNKNOWN
+            self._journal(trade_id, RESULT, **order.result())
+            return
         was_acknowledged = order.state in (RESTING, IN_FLIGHT)
         if self._reconcile(run, order):
             self._journal(trade_id, RESULT, **order.result())
@@ -357,6 +433,8 @@ class OrderExecutor:
         price = placed.average_price if placed.average_price else order.price
         # What the venue says was paid, exactly; an average x size only when it gave no total.
         order.cost = placed.fill_cost if placed.fill_cost is not None else order.filled * price
+        if _complement(run, placed.outcome_id, placed.side, order.side):
+            order.cost = order.filled - order.cost  # the same contracts, at 1 - the price
         order.fees = placed.fees
         if exact and order.filled > ZERO:
             self._exact_fills(run, order)
@@ -409,6 +487,12 @@ class OrderExecutor:
         except ArbkitError as exc:
             self._error(run.record.exchange, f"fills of {order.order_id}", exc)
             return
+        fills = [
+            attrs.evolve(f, outcome_id=run.record.outcome_id, side=order.side, price=Decimal(1) - f.price)
+            if _complement(run, f.outcome_id, f.side, order.side)
+            else f
+            for f in fills
+        ]
         size = sum((f.size for f in fills), ZERO)
         if fills and size == order.filled:
             order.cost = sum((f.price * f.size for f in fills), ZERO)
@@ -630,6 +714,26 @@ class OrderExecutor:
         return attrs.evolve(
             skeleton, legs=tuple(records), status=status, updated_at=now, note="; ".join(notes)[:1000]
         )
+
+
+def _complement(run: LegRun, outcome_id: str, side: Side, sent: Side) -> bool:
+    """Whether the venue reports our order as the opposite trade of the other outcome.
+
+    A netting venue read back by a process that did not send the order (after a restart)
+    may report selling YES at p as buying NO at 1 - p (Kalshi's V2 YES book: an ask is a NO
+    bid). In a binary market those are the same contracts; the record keeps our terms.
+    """
+    return outcome_id != run.record.outcome_id and side is not sent
+
+
+def _purpose(client_order_id: str | None) -> str:
+    """An adopted order's purpose, read from its client order id (``-u<n>`` unwind, ``-t<n>`` top-up)."""
+    tail = (client_order_id or "").rsplit("-", 1)[-1]
+    if tail[:1] == "u" and tail[1:].isdigit():
+        return "unwind"
+    if tail[:1] == "t" and tail[1:].isdigit():
+        return "topup"
+    return "entry"
 
 
 def _coarsest_increment(legs: Sequence[LegRun]) -> Decimal:

@@ -307,7 +307,9 @@ class RealTradingSystem(BaseTradingSystem):
             for entry in unfinished:
                 now = self._clock()
                 try:
-                    report = self.executor.resume(entry, now=now, clients=self.client)
+                    index = self._index.get(entry.trade_id)
+                    known = self._trades[index] if index is not None else None
+                    report = self.executor.resume(entry, now=now, clients=self.client, known=known)
                 except Exception as exc:
                     venue = getattr(exc, "exchange", None) or "journal"
                     record = self._remember_error(

@@ -395,3 +395,26 @@ def test_a_start_reports_a_venue_position_the_store_does_not_hold(
     assert any(e.operation == "reconcile position" and "holds 3" in e.message for e in errors), errors
     assert system.reconciler.last is not None
     assert not system.reconciler.last.ok
+
+
+def test_a_restart_after_a_journal_failure_keeps_the_orders_the_journal_missed(
+    live_system: SystemFactory, venues: Venues, tmp_path: Path
+) -> None:
+    venues.fault("polymarket", "reject")
+    path = tmp_path / "j.jsonl"
+    system = live_system(journal=FailingJournal(path, 2))  # the disk fills after the first result
+    trade = system.execute(sc.opportunity(venues.kalshi(), venues.poly())).trade
+    assert trade is not None
+    assert trade.status is TradeStatus.UNWOUND  # sold back, though the journal missed the sells
+    system.close()
+
+    # The disk is fixed; the next process recovers from a journal without the unwind orders.
+    restarted = live_system(journal=path, recover_on_start=True)
+
+    again = restarted.trade(trade.id)
+    assert again.status is TradeStatus.UNWOUND, again.note
+    assert again.legs[0].unwound_size == trade.legs[0].unwound_size
+    assert_matches_venues(restarted, again, venues)
+    assert restarted.reconciler.last is not None
+    assert restarted.reconciler.last.mismatches == ()
+    assert restarted.halted is None
