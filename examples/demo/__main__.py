@@ -52,6 +52,7 @@ def demo_environment(kalshi_base_url: str, polymarket_url: str, data_dir: Path) 
         "KALSHI_BASE_URL": kalshi_base_url,
         "POLYMARKET_CLOB_URL": polymarket_url,
         "POLYMARKET_GAMMA_URL": polymarket_url + "/gamma",
+        "POLYMARKET_DATA_URL": polymarket_url + "/data-api",
         "ARBKIT_EXCHANGES": "polymarket,kalshi",
         "ARBKIT_DATA_DIR": str(data_dir),
         "MONITOR_INTERVAL_SECONDS": "5",

@@ -12,13 +12,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest, Conflict, Forbidden
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden, ServiceUnavailable
 
 from arbkit.errors import ValidationError
 from arbkit.trade import TradeStatus
 
 from .auth import require_token
-from .serialize import match_view, opportunity_view, state_view, trade_view
+from .serialize import match_view, opportunity_view, reconcile_view, state_view, trade_view
 from .service import PolymixService
 
 __all__ = ["bp"]
@@ -86,6 +86,9 @@ def trading_state() -> ResponseReturnValue:
     view = state_view(service.bot.state(), service.settings, history_limit=_limit(50))
     view["trading_enabled"] = service.bot.trade_enabled
     view["controls"] = service.bot.control_state().to_dict()
+    view["reconciliation"] = (
+        None if service.last_reconcile is None else reconcile_view(service.last_reconcile)
+    )
     return jsonify(view)
 
 
@@ -251,6 +254,19 @@ def scan_now() -> ResponseReturnValue:
         skipped=len(report.skipped),
         error=report.error,
     )
+
+
+@bp.post("/reconcile")
+@require_token
+def reconcile_now() -> ResponseReturnValue:
+    """Run the reconciliation job now (live): unknown legs resolved, store compared with every venue."""
+    service = _service()
+    if service.mode != "live":
+        raise Conflict("reconciliation compares a live store with the venues; this service is paper trading")
+    report = service.reconcile()
+    if report is None:
+        raise ServiceUnavailable("the reconciliation run failed (see the service log)")
+    return jsonify(reconcile_view(report))
 
 
 @bp.post("/settle")

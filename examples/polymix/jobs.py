@@ -59,7 +59,7 @@ def build_scheduler(
     # Live only (paper has no venue state to compare): arbkit.reconcile, every 60 s by default.
     if getattr(service.bot.trading, "reconcile", None) is not None:
         scheduler.add_job(
-            service.bot.reconcile,
+            service.reconcile,
             "interval",
             seconds=reconcile_seconds,
             id="reconciliation",

@@ -10,9 +10,18 @@ from arbkit import Trade, TradingState
 from arbkit.config import Settings
 from arbkit.notify import mode_label
 from arbkit.opportunity import Opportunity
+from arbkit.reconcile import ReconcileReport
 from arbkit.trade import TradeStatus
 
-__all__ = ["limits_view", "match_view", "opportunity_view", "pnl_history", "state_view", "trade_view"]
+__all__ = [
+    "limits_view",
+    "match_view",
+    "opportunity_view",
+    "pnl_history",
+    "reconcile_view",
+    "state_view",
+    "trade_view",
+]
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -182,4 +191,27 @@ def match_view(match: Any) -> dict[str, Any]:
         "markets": [
             {"exchange": m.exchange, "id": m.id, "title": m.title, "status": m.status.value} for m in markets
         ],
+    }
+
+
+def reconcile_view(report: ReconcileReport) -> dict[str, Any]:
+    """One reconciliation run: when, whether all agreed, and every difference found."""
+    return {
+        "time": report.time.isoformat(),
+        "ok": report.ok,
+        "recovered": [t.id for t in report.recovered],
+        "unresolved": list(report.unresolved),
+        "mismatches": [
+            {
+                "venue": m.venue,
+                "kind": m.kind,
+                "message": m.message,
+                "market_id": m.market_id,
+                "outcome_id": m.outcome_id,
+                "stored": _s(m.stored),
+                "found": _s(m.found),
+            }
+            for m in report.mismatches
+        ],
+        "errors": list(report.errors),
     }

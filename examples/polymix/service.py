@@ -23,6 +23,7 @@ from arbkit import Bot, CycleReport, Settings
 from arbkit.models import utcnow
 from arbkit.notify import mode_label
 from arbkit.opportunity import Opportunity
+from arbkit.reconcile import ReconcileReport
 
 __all__ = ["JobStats", "OpportunityLife", "PolymixService"]
 
@@ -119,6 +120,9 @@ class PolymixService:
         self.last_report: CycleReport | None = None
         self.last_settlements = 0
         self.stats = {"monitor": JobStats("monitor"), "settlement": JobStats("settlement")}
+        if getattr(bot.trading, "reconcile", None) is not None:
+            self.stats["reconciliation"] = JobStats("reconciliation")
+        self.last_reconcile: ReconcileReport | None = None
         self._lock = threading.Lock()
         #: Opportunities alive in the last scan: key -> their life so far.
         self.alive: dict[str, OpportunityLife] = {}
@@ -216,6 +220,21 @@ class PolymixService:
         with self._lock:
             return list(reversed(self.gone))
 
+    def reconcile(self) -> ReconcileReport | None:
+        """One run of the reconciliation job (live only: ``None`` in paper mode); remembers its report."""
+        if getattr(self.bot.trading, "reconcile", None) is None:
+            return None
+
+        def step() -> ReconcileReport | None:
+            report = self.bot.reconcile()
+            if report is None:
+                raise RuntimeError("the reconciliation run failed (see the log)")
+            self.last_reconcile = report
+            return report
+
+        result = self._run("reconciliation", step)
+        return result if isinstance(result, ReconcileReport) else None
+
     def settle(self) -> int:
         """PolyMix's ``check_trading_settlements``: settle what has resolved; returns how many."""
 
@@ -243,7 +262,8 @@ class PolymixService:
 
         ``code`` is one of ``job_failed``, ``venue_failing`` (the last scan could not reach a
         venue, or got an error from it), ``credentials_unverified`` (live: a venue's account
-        could not be checked at start, so trading on it is blocked), ``trading_paused`` /
+        could not be checked at start, so trading on it is blocked), ``reconciliation_mismatch``
+        (the last reconciliation found the store and a venue apart), ``trading_paused`` /
         ``trading_killed`` (the operator controls), ``trading_halted`` (the system stopped itself,
         e.g. its journal could not be written) and ``scans_stalled`` (no scan has finished for
         three monitor intervals).
@@ -291,6 +311,19 @@ class PolymixService:
                             "credentials are unverified and trading on it is blocked until it answers",
                         }
                     )
+        last = self.last_reconcile
+        if last is not None and not last.ok:
+            details = [m.message for m in last.mismatches] + [
+                f"unresolved trade {t}" for t in last.unresolved
+            ]
+            details += list(last.errors)
+            reasons.append(
+                {
+                    "code": "reconciliation_mismatch",
+                    "message": f"the store and the venues disagree (reconciled {last.time.isoformat()}): "
+                    + "; ".join(details[:5]),
+                }
+            )
         controls = self.bot.control_state()
         if not controls.trading_allowed:
             reasons.append(

@@ -101,6 +101,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "POLYMARKET_SIGNATURE_TYPE": "0 EOA, 1 Poly proxy, 2 Gnosis Safe, 3 deposit wallet (0)",
     "POLYMARKET_CLOB_URL": "CLOB base URL (https://clob.polymarket.com)",
     "POLYMARKET_GAMMA_URL": "Gamma base URL (https://gamma-api.polymarket.com)",
+    "POLYMARKET_DATA_URL": "Data API base URL, for positions (https://data-api.polymarket.com)",
     "KALSHI_API_KEY": "Kalshi API key id (a UUID)",
     "KALSHI_SECRET": "Kalshi RSA private key, PEM text (secret)",
     "KALSHI_PRIVATE_KEY_PATH": "path to the Kalshi RSA private key PEM file",
@@ -331,6 +332,7 @@ class Settings:
     polymarket_signature_type: int = 0
     polymarket_clob_url: str | None = None
     polymarket_gamma_url: str | None = None
+    polymarket_data_url: str | None = None
     #: Not a secret by itself, but an account identifier: kept out of reprs and logs all the same.
     kalshi_api_key: str | None = attrs.field(default=None, repr=lambda v: "None" if v is None else "'***'")
     kalshi_secret: Secret | None = None
@@ -464,6 +466,7 @@ class Settings:
             polymarket_signature_type=r.integer("POLYMARKET_SIGNATURE_TYPE", 0, minimum=0, maximum=3) or 0,
             polymarket_clob_url=r.url("POLYMARKET_CLOB_URL"),
             polymarket_gamma_url=r.url("POLYMARKET_GAMMA_URL"),
+            polymarket_data_url=r.url("POLYMARKET_DATA_URL"),
             kalshi_api_key=r.text("KALSHI_API_KEY"),
             kalshi_secret=kalshi_secret,
             kalshi_private_key_path=Path(key_path).expanduser() if key_path else None,

@@ -202,6 +202,8 @@ class PolymarketClient:
                 options["clob_url"] = settings.polymarket_clob_url
             if settings.polymarket_gamma_url:
                 options["gamma_url"] = settings.polymarket_gamma_url
+            if settings.polymarket_data_url:
+                options["data_url"] = settings.polymarket_data_url
             options = {k: v for k, v in options.items() if v is not None}
         options.update(overrides)
         return cls(**options)

@@ -36,6 +36,7 @@ class Venues:
             "KALSHI_BASE_URL": self.kalshi_server.url + PREFIX,
             "POLYMARKET_CLOB_URL": self.polymarket_server.url,
             "POLYMARKET_GAMMA_URL": self.polymarket_server.url + "/gamma",
+            "POLYMARKET_DATA_URL": self.polymarket_server.url + "/data-api",
             "ARBKIT_DATA_DIR": str(data_dir),
             "TRADING_RESET_CONFIRM_KEY": RESET_KEY,
         }

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from eth_account import Account
 from flask import Flask
 
 import arbkit
-from arbkit.models import utcnow
+from arbkit.models import OrderRequest, Side, utcnow
 from arbkit.sandbox.faults import Fault
 
 from .conftest import Venues
@@ -114,3 +115,40 @@ def test_live_start_without_credentials_names_every_missing_variable(
     message = str(raised.value)
     for variable in ("POLYMARKET_PRIVATE_KEY", "KALSHI_API_KEY", "KALSHI_SECRET", "KALSHI_PRIVATE_KEY_PATH"):
         assert variable in message
+
+
+def test_a_position_the_store_does_not_hold_is_a_reconciliation_mismatch_in_health_and_state(
+    make_app: Callable[..., Flask], venues: Venues
+) -> None:
+    app = make_app({**live_credentials(venues), "ARBKIT_API_TOKEN": "t0k"})
+    auth = {"Authorization": "Bearer t0k"}
+    client = app.test_client()
+    clean = client.post("/api/reconcile", headers=auth)
+    assert clean.status_code == 200
+    assert clean.get_json()["ok"] is True
+    assert health(app)["status"] == "ok"
+
+    kalshi = app.extensions["polymix"].bot.scanner.exchanges["kalshi"]  # bought by hand, behind arbkit's back
+    market = next(m for m in kalshi.markets() if m.outcomes)
+    kalshi.place_order(
+        OrderRequest(market, market.outcomes[0].id, Side.BUY, Decimal("0.99"), Decimal(3), "IOC")
+    )
+    found = client.post("/api/reconcile", headers=auth).get_json()
+    assert found["ok"] is False
+    kinds = {(m["venue"], m["kind"]) for m in found["mismatches"]}
+    assert ("kalshi", "position") in kinds  # contracts no trade records
+    assert ("all", "cash") in kinds  # and the cash that paid for them
+    body = health(app)
+    assert body["status"] == "degraded"
+    mismatch = [r for r in body["reasons"] if r["code"] == "reconciliation_mismatch"]  # type: ignore[union-attr]
+    assert mismatch
+    assert market.id in mismatch[0]["message"]
+    state = client.get("/api/trading/state").get_json()
+    assert state["reconciliation"]["ok"] is False
+    assert health(app)["jobs"]["reconciliation"]["runs"] == 2  # type: ignore[index]
+
+
+def test_reconcile_in_paper_mode_is_a_conflict(make_app: Callable[..., Flask]) -> None:
+    response = make_app().test_client().post("/api/reconcile")
+    assert response.status_code == 409
+    assert "paper" in response.get_json()["message"]

@@ -139,6 +139,7 @@ def test_every_post_is_documented_as_needing_the_token_and_refused_without_it(po
         "/api/trading/kill",
         "/api/trading/reset",
         "/api/scan",
+        "/api/reconcile",
         "/api/settle",
     ]
     for path in posts:

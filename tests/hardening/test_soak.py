@@ -203,6 +203,7 @@ def environment(venues: Venues, data_dir: Path) -> dict[str, str]:
         "KALSHI_BASE_URL": venues.kalshi_url + PREFIX,
         "POLYMARKET_CLOB_URL": venues.polymarket_url,
         "POLYMARKET_GAMMA_URL": venues.polymarket_url + "/gamma",
+        "POLYMARKET_DATA_URL": venues.polymarket_url + "/data-api",
         "ARBKIT_DATA_DIR": str(data_dir),
         "ARBKIT_HTTP_TIMEOUT": "3",
         "TRADING_RESET_CONFIRM_KEY": "soak-reset",
@@ -265,6 +266,11 @@ def soak(app: Flask, venues: Venues) -> Outcome:
         app.extensions["polymix_scheduler"] = None
         with requests.Session() as session:
             session.headers["Authorization"] = f"Bearer {API_TOKEN}"
+            if app.extensions["polymix"].mode == "live":
+                # The reconciliation job (every 60 s in the service) resolves the legs whose
+                # fate the faults left unknown; run it now rather than wait for its tick.
+                reconciled = session.post(base + "/api/reconcile", timeout=120)
+                assert reconciled.status_code == 200, reconciled.text
             scanned = session.post(base + "/api/scan", timeout=60)
             assert scanned.status_code == 200, scanned.text
             for _ in range(3):  # every resolved game is settled once the venues answer again
