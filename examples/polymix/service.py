@@ -24,6 +24,7 @@ from arbkit.models import utcnow
 from arbkit.notify import mode_label
 from arbkit.opportunity import Opportunity
 from arbkit.reconcile import ReconcileReport
+from arbkit.trade import TradeStatus
 
 __all__ = ["JobStats", "OpportunityLife", "PolymixService"]
 
@@ -122,7 +123,6 @@ class PolymixService:
         self.stats = {"monitor": JobStats("monitor"), "settlement": JobStats("settlement")}
         if getattr(bot.trading, "reconcile", None) is not None:
             self.stats["reconciliation"] = JobStats("reconciliation")
-        self.last_reconcile: ReconcileReport | None = None
         self._lock = threading.Lock()
         #: Opportunities alive in the last scan: key -> their life so far.
         self.alive: dict[str, OpportunityLife] = {}
@@ -229,11 +229,16 @@ class PolymixService:
             report = self.bot.reconcile()
             if report is None:
                 raise RuntimeError("the reconciliation run failed (see the log)")
-            self.last_reconcile = report
             return report
 
         result = self._run("reconciliation", step)
         return result if isinstance(result, ReconcileReport) else None
+
+    @property
+    def last_reconcile(self) -> ReconcileReport | None:
+        """The last reconciliation run (the one at start included), ``None`` before it or in paper mode."""
+        last = getattr(getattr(self.bot.trading, "reconciler", None), "last", None)
+        return last if isinstance(last, ReconcileReport) else None
 
     def settle(self) -> int:
         """PolyMix's ``check_trading_settlements``: settle what has resolved; returns how many."""
@@ -263,12 +268,14 @@ class PolymixService:
         ``code`` is one of ``job_failed``, ``venue_failing`` (the last scan could not reach a
         venue, or got an error from it), ``credentials_unverified`` (live: a venue's account
         could not be checked at start, so trading on it is blocked), ``reconciliation_mismatch``
-        (the last reconciliation found the store and a venue apart), ``trading_paused`` /
+        (the last reconciliation found the store and a venue apart), ``exposure_open`` (a trade
+        holds an unhedged position), ``trading_paused`` /
         ``trading_killed`` (the operator controls), ``trading_halted`` (the system stopped itself,
         e.g. its journal could not be written) and ``scans_stalled`` (no scan has finished for
         three monitor intervals).
         """
         reasons: list[dict[str, Any]] = []
+        state = self.bot.state()
         for name, stats in jobs.items():
             if stats["last_error"]:
                 reasons.append({"code": "job_failed", "job": name, "message": stats["last_error"]})
@@ -285,7 +292,7 @@ class PolymixService:
                 reasons.append(
                     {"code": "venue_failing", "venue": venue, "message": f"{where}: {operation}: {message}"}
                 )
-        for error in self.bot.state().recent_errors:
+        for error in state.recent_errors:
             if error.operation != "connect" or error.venue in self.bot.scanner.exchanges:
                 continue
             if self.mode == "live":
@@ -311,6 +318,15 @@ class PolymixService:
                             "credentials are unverified and trading on it is blocked until it answers",
                         }
                     )
+        exposed = [t for t in state.open_positions if t.status is TradeStatus.EXPOSURE]
+        if exposed:
+            reasons.append(
+                {
+                    "code": "exposure_open",
+                    "message": f"{len(exposed)} trade(s) hold an unhedged position: "
+                    + "; ".join(f"{t.opportunity.title} ({t.note[:120]})" for t in exposed[:3]),
+                }
+            )
         last = self.last_reconcile
         if last is not None and not last.ok:
             details = [m.message for m in last.mismatches] + [

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 from eth_account import Account
 from flask import Flask
@@ -14,6 +15,7 @@ from flask import Flask
 import arbkit
 from arbkit.models import OrderRequest, Side, utcnow
 from arbkit.sandbox.faults import Fault
+from arbkit.trade import TradeStatus
 
 from .conftest import Venues
 from .test_live_mode import live_credentials
@@ -152,3 +154,18 @@ def test_reconcile_in_paper_mode_is_a_conflict(make_app: Callable[..., Flask]) -
     response = make_app().test_client().post("/api/reconcile")
     assert response.status_code == 409
     assert "paper" in response.get_json()["message"]
+
+
+def test_an_open_unhedged_position_degrades_health(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    app.test_client().post("/api/scan")
+    bot = app.extensions["polymix"].bot
+    state = bot.state()
+    exposed = attrs.evolve(state.open_positions[0], status=TradeStatus.EXPOSURE, note="second leg refused")
+    patched = attrs.evolve(state, open_positions=(exposed, *state.open_positions[1:]))
+    monkeypatch.setattr(bot, "state", lambda: patched)
+    reasons = health(app)["reasons"]
+    assert [r["code"] for r in reasons] == ["exposure_open"]  # type: ignore[union-attr]
+    assert "second leg refused" in reasons[0]["message"]  # type: ignore[index]
