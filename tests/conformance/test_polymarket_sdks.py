@@ -303,6 +303,11 @@ def test_py_sdk_full_order_lifecycle(
     assert again.credentials == client.credentials
     again.close()
 
+    # Markets come from Gamma in the py-sdk (GET /markets/keyset, /markets/slug/{slug}).
+    listed = {m.condition_id for m in client.list_markets(closed=False).iter_items()}
+    assert listed == {BILL, ALICE, GAME}
+    assert client.get_market(slug="bill-pass").condition_id == BILL
+
     book = client.get_order_book(token_id=BILL_YES)
     assert book.bids[-1].price == Decimal("0.45")
     assert book.asks[-1].price == Decimal("0.47")
@@ -365,6 +370,11 @@ def test_py_sdk_full_order_lifecycle(
     balance = client.get_balance_allowance(asset_type="COLLATERAL")
     assert Decimal(balance.balance) == sandbox.balance_of(address) * 10**6
     sandbox.resolve(BILL, winner=BILL_NO)
+    resolved = client.get_market(slug="bill-pass")
+    assert resolved.state.closed is True
+    assert resolved.resolution.uma_resolution_status == "resolved"
+    assert (resolved.outcomes.yes.price, resolved.outcomes.no.price) == (0, 1)  # NO won
+    assert BILL not in {m.condition_id for m in client.list_markets(closed=False).iter_items()}
     with pytest.raises(RequestRejectedError):
         client.place_limit_order(token_id=BILL_YES, price="0.40", size="10", side="BUY")
     client.close()

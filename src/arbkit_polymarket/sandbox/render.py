@@ -217,7 +217,7 @@ class RenderMixin:
         """A Gamma market object (JSON-inside-JSON arrays, as captured)."""
         resolved = market.result is not None
         data: dict[str, Any] = {
-            "id": str(abs(hash(market.condition_id)) % 10**7),
+            "id": str(int(hashlib.sha256(market.condition_id.encode()).hexdigest()[:12], 16) % 10**7),
             "question": market.question,
             "conditionId": market.condition_id,
             "slug": market.slug,
@@ -285,6 +285,9 @@ class RenderMixin:
         r.add("GET", "/gamma/events/slug/{slug}", self._gamma_event)
         r.add("GET", "/gamma/events/{event_id}", self._gamma_event)
         r.add("GET", "/gamma/markets", self._gamma_markets)
+        r.add("GET", "/gamma/markets/keyset", self._gamma_markets)
+        r.add("GET", "/gamma/markets/slug/{slug}", self._gamma_market)
+        r.add("GET", "/gamma/markets/{market_id}", self._gamma_market)
         r.add("GET", "/data-api/positions", self._positions)
 
     def _market_of_token(self, token: str | None) -> SandboxMarket:
@@ -586,6 +589,7 @@ class RenderMixin:
     def _gamma_markets(self, request: Request, _: dict[str, str]) -> Response:
         closed = self._closed_filter(request)
         ids, slugs = set(request.args("condition_ids")), set(request.args("slug"))
+        tokens = set(request.args("clob_token_ids"))
         with self.lock:
             rows = [
                 self.gamma_market(m)
@@ -593,8 +597,26 @@ class RenderMixin:
                 if (closed is None or m.closed == closed)
                 and (not ids or m.condition_id in ids)
                 and (not slugs or m.slug in slugs)
+                and (not tokens or tokens & set(m.tokens))
             ]
-        return Response.json(rows)
+        if not request.path.endswith("/keyset"):
+            return Response.json(rows)
+        limit = min(int(request.arg("limit") or GAMMA_PAGE_MAX), GAMMA_PAGE_MAX)
+        start = _offset(request.arg("after_cursor"))
+        chunk = rows[start : start + limit]
+        body: dict[str, Any] = {"markets": chunk}
+        if start + len(chunk) < len(rows):
+            body["next_cursor"] = _cursor(start + len(chunk))  # absent on the last page
+        return Response.json(body)
+
+    def _gamma_market(self, request: Request, params: dict[str, str]) -> Response:
+        wanted = params.get("slug") or params.get("market_id")
+        with self.lock:
+            for market in self.engine.markets.values():
+                row = self.gamma_market(market)
+                if wanted in (market.slug, row["id"], market.condition_id):
+                    return Response.json(row)
+        raise _bad("market not found", 404)
 
     def _positions(self, request: Request, _: dict[str, str]) -> Response:
         user = (request.arg("user") or "").lower()
