@@ -224,3 +224,32 @@ def test_batches_are_limited_to_fifteen_orders(client: Any, sandbox: PolymarketS
         "transactionsHashes": [],
         "tradeIDs": [],
     }
+
+
+def test_a_missed_heartbeat_cancels_resting_and_delayed_orders(
+    delayed: tuple[PolymarketSandbox, Clock],
+) -> None:
+    app, clock = delayed
+    app.heartbeat_timeout = 1.0
+    account = Account.create()
+    app.add_account(account.address, 1000)
+    with SandboxServer(app) as server:
+        client = make_client(server, "0x" + bytes(account.key).hex())
+        market = client.market(NBA)
+        waiting = client.place_order(
+            OrderRequest(market, KNICKS, Side.BUY, D("0.47"), D("10"), time_in_force="FOK")
+        )
+        resting = client.place_order(OrderRequest(market, KNICKS, Side.BUY, D("0.30"), D("10")))
+        beat = client.clob.post("/v1/heartbeats", json_body={"heartbeat_id": ""}, signed=True)
+        assert beat["heartbeat_id"]
+        with pytest.raises(BadRequest) as stale:
+            client.clob.post("/v1/heartbeats", json_body={"heartbeat_id": "not-it"}, signed=True)
+        assert stale.value.status_code == 400
+        clock.offset += 0.5
+        assert client.get_order(resting.id).status is OrderStatus.OPEN
+        clock.offset += 1.0  # past the deadline of the last accepted send
+        assert client.get_order(resting.id).status is OrderStatus.CANCELED
+        assert client.get_order(waiting.id).status is OrderStatus.CANCELED
+        assert app.balance_of(account.address) == 1000
+        assert app.heartbeats == {}
+        client.close()

@@ -148,7 +148,11 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
                 if now >= deadline:  # the dead-man switch: cancel all of the key's orders
                     del self.heartbeats[key]
                     for order in list(self.engine.orders.values()):
-                        if order.owner == key:
+                        if order.owner != key:
+                            continue
+                        if order.status == "DELAYED":
+                            order.status = "CANCELED"
+                        else:
                             self.engine.cancel(order)
             due = [entry for entry in self.delayed if entry[0] <= now]
             self.delayed = [entry for entry in self.delayed if entry[0] > now]
