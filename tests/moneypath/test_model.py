@@ -114,7 +114,7 @@ class CrashingJournal(Journal):
 
 
 def settings_for_run() -> settings:
-    examples = int(os.environ.get("ARBKIT_SOAK_EXAMPLES", "6"))
+    examples = int(os.environ.get("ARBKIT_SOAK_EXAMPLES", "10"))
     steps = int(os.environ.get("ARBKIT_SOAK_STEPS", "10"))
     return settings(
         max_examples=examples,
@@ -194,9 +194,18 @@ class MoneyPath(RuleBasedStateMachine):
         fault=FAULTS,
         size=st.integers(1, 10),
         kalshi_first=st.booleans(),
-        crash_after=st.one_of(st.none(), st.integers(1, 8)),
+        crash_after=st.one_of(st.none(), st.integers(1, 10)),
+        times=st.integers(1, 3),
     )
-    def trade(self, venue: str, fault: Any, size: int, kalshi_first: bool, crash_after: int | None) -> None:
+    def trade(
+        self,
+        venue: str,
+        fault: Any,
+        size: int,
+        kalshi_first: bool,
+        crash_after: int | None,
+        times: int = 1,
+    ) -> None:
         assert self.system is not None
         if self.resolved:
             return  # the market is closed: nothing left to trade in this example
@@ -205,8 +214,8 @@ class MoneyPath(RuleBasedStateMachine):
         if crash_after is not None:
             self.journal.crash_after = crash_after
         if fault is not None:
-            kind, options = fault
-            self.venues.fault(venue, kind, **options)
+            kind, options = fault  # on the first `times` orders: entries, re-sends, unwinds
+            self.venues.fault(venue, kind, times=times, **options)
         v = self.venues
         opportunity = (
             sc.opportunity(v.kalshi(), v.poly(), size=D(size), kalshi_first=kalshi_first)
