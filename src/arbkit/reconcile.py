@@ -14,7 +14,8 @@ start is its first half):
 3. **Positions**: the contracts held per (venue, market, outcome) by open trades must equal
    each venue's own positions; a venue position no trade records is a mismatch too.
 4. **Cash**: the ledger's cash change since the first run must equal the venues' summed
-   cash change (``Balance.total`` when a venue reports it, else ``available``).
+   cash change (``Balance.total`` when a venue reports it, else ``available``), to the
+   precision the venues report (Kalshi's balance is truncated to $0.0001).
 5. **Open orders**: a venue order still resting in a market arbkit trades, not recorded
    by any trade, is a mismatch (where the client can list orders).
 
@@ -43,6 +44,9 @@ __all__ = ["DEFAULT_INTERVAL_SECONDS", "Mismatch", "ReconcileReport", "Reconcile
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
+#: The coarsest balance precision the cash comparison allows per venue and reading (Kalshi's
+#: ``balance_dollars`` is truncated to $0.0001, kalshi.md 3.3; pUSD balances are exact).
+MAX_REPORTED_STEP = Decimal("0.0001")
 #: How often the PolyMix scheduler runs the job.
 DEFAULT_INTERVAL_SECONDS = 60.0
 
@@ -96,7 +100,7 @@ class Reconciler:
 
     def __init__(self, system: RealTradingSystem) -> None:
         self.system = system
-        self._baseline: tuple[Decimal, Decimal] | None = None
+        self._baseline: tuple[Decimal, Decimal, Decimal] | None = None
         self._alerted: set[str] = set()
         self.last: ReconcileReport | None = None
 
@@ -107,13 +111,15 @@ class Reconciler:
         system.check_settlements()
         errors: list[str] = []
         mismatches: list[Mismatch] = []
+        # The venues are read under the trading lock: no trade can move money between reading
+        # the store and reading the venues (a snapshot taken apart reports a false mismatch).
         with system._lock:
             trades = list(system._trades)
             ledger_cash = system._ledger.balance
+            mismatches.extend(self._positions(trades, errors))
+            mismatches.extend(self._cash(ledger_cash, errors))
+            mismatches.extend(self._open_orders(trades, errors))
         unresolved = tuple(t.id for t in trades if any(leg.status is LegStatus.UNKNOWN for leg in t.legs))
-        mismatches.extend(self._positions(trades, errors))
-        mismatches.extend(self._cash(ledger_cash, errors))
-        mismatches.extend(self._open_orders(trades, errors))
         report = ReconcileReport(system._clock(), recovered, unresolved, tuple(mismatches), tuple(errors))
         current = {m.message for m in mismatches}
         for mismatch in mismatches:
@@ -172,18 +178,20 @@ class Reconciler:
 
     def _cash(self, ledger_cash: Decimal, errors: list[str]) -> list[Mismatch]:
         total = ZERO
+        precision = ZERO  # what the venues' figures can hide (Kalshi reports $0.0001, truncated)
         for venue in self.system.venues:
             balance = self._ask(venue, "balance", errors, self.system.client(venue).balance)
             if balance is None:
                 return []  # a partial sum would be a false alarm
-            value = balance.total if balance.total is not None else balance.available  # type: ignore[attr-defined]
+            value: Decimal = balance.total if balance.total is not None else balance.available  # type: ignore[attr-defined]
             total += value
+            precision += min(_step(value), MAX_REPORTED_STEP)
         if self._baseline is None:
-            self._baseline = (ledger_cash, total)
+            self._baseline = (ledger_cash, total, precision)
             return []
-        ledger0, venues0 = self._baseline
+        ledger0, venues0, precision0 = self._baseline
         moved_ledger, moved_venues = ledger_cash - ledger0, total - venues0
-        if moved_ledger == moved_venues:
+        if abs(moved_ledger - moved_venues) < precision + precision0:
             return []
         return [
             Mismatch(
@@ -230,3 +238,9 @@ class Reconciler:
                         )
                     )
         return out
+
+
+def _step(value: Decimal) -> Decimal:
+    """The last digit a venue's figure carries (``1000.0000`` -> 0.0001): what it may have cut."""
+    exponent = value.as_tuple().exponent
+    return Decimal(1).scaleb(exponent) if isinstance(exponent, int) else ZERO

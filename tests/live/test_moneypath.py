@@ -418,3 +418,18 @@ def test_a_restart_after_a_journal_failure_keeps_the_orders_the_journal_missed(
     assert restarted.reconciler.last is not None
     assert restarted.reconciler.last.mismatches == ()
     assert restarted.halted is None
+
+
+def test_reconciliation_allows_only_the_precision_kalshi_reports_its_balance_in(
+    live_system: SystemFactory, venues: Venues
+) -> None:
+    system = live_system()
+    assert system.reconcile().ok  # the baseline
+    for size in (D(3), D(7)):  # fees of 6 decimals; Kalshi's balance is truncated to $0.0001
+        trade = system.execute(sc.opportunity(venues.kalshi(), venues.poly(), size=size)).trade
+        assert trade is not None
+        assert trade.status is TradeStatus.OPEN
+    assert system.reconcile().mismatches == ()
+    venues.kalshi_app.engine.accounts[venues.key_id].balance -= D("0.01")  # a cent goes missing
+    (mismatch,) = system.reconcile().mismatches
+    assert mismatch.kind == "cash"
