@@ -267,11 +267,10 @@ class OpportunitySummary:
 
     @classmethod
     def of(cls, opportunity: Opportunity) -> OpportunitySummary:
-        """Summarise an opportunity (the match's own ``description``/``str`` when it has one)."""
+        """Summarise an opportunity (its match's ``description`` when it has one, never a repr)."""
         match = opportunity.match
-        description = ""
-        if match is not None:
-            description = str(getattr(match, "description", "") or match)
+        described = getattr(match, "description", None)
+        description = described if isinstance(described, str) else ""
         if not description:
             description = " / ".join(f"{leg.exchange}:{leg.market.title}" for leg in opportunity.legs)
         return cls(

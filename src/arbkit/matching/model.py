@@ -179,6 +179,17 @@ class MarketMatch:
         text = "|".join(sorted(str(ref) for group in self.groups for ref in group.refs))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    @property
+    def description(self) -> str:
+        """One line for records and people: how it was matched and which contract is which outcome,
+        e.g. ``sports match, confidence 0.95: BUF = kalshi KX...-BUF yes + polymarket 0xab... 123...``."""
+        groups = "; ".join(
+            f"{group.name} = "
+            + " + ".join(f"{r.market.exchange} {r.market.id} {r.outcome_id}" for r in group.refs)
+            for group in self.groups
+        )
+        return f"{self.method} match, confidence {self.confidence}: {groups}"
+
     def confirm(self) -> MarketMatch:
         """This match, confirmed by a user (generic proposals are not traded until confirmed)."""
         return attrs.evolve(self, confirmed=True)
