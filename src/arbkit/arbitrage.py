@@ -33,29 +33,43 @@ __all__ = ["detect", "find_opportunities"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+HUNDRED = Decimal(100)
 _OPEN = MarketStatus.OPEN
 
 
 def _sources(
     match: MarketMatch, books: Mapping[BookKey, OrderBook], oldest: datetime | None
 ) -> list[list[tuple[Decimal, OutcomeRef, OrderBook]]] | None:
-    """Per outcome group, the tradable contracts with asks, cheapest first; ``None`` if a group has none."""
+    """Per outcome group, the tradable contracts with asks; ``None`` if a group has none.
+
+    Also ``None`` as soon as the groups' best asks sum to $1 or more: fees are never
+    negative, so no set can then pay, and most matched pairs end here, before any sizing
+    (or sorting: the best set is picked by :func:`_rank`, whatever the order tried).
+    """
     groups = []
+    floor = ZERO
     for group in match.groups:
         found = []
+        cheapest: Decimal | None = None
         for ref in group.refs:
             market = ref.market
             if market.fees is None or market.status is not _OPEN:
                 continue
             book = books.get((market.id, ref.outcome_id))
-            if book is None or not book.asks:
+            if book is None:
                 continue
-            if oldest is not None and book.timestamp < oldest:
+            asks = book.asks
+            if not asks or (oldest is not None and book.timestamp < oldest):
                 continue
-            found.append((book.asks[0].price, ref, book))
-        if not found:
+            price = asks[0].price
+            found.append((price, ref, book))
+            if cheapest is None or price < cheapest:
+                cheapest = price
+        if cheapest is None:
             return None
-        found.sort(key=lambda source: (source[0], str(source[1])))
+        floor += cheapest
+        if floor >= ONE:
+            return None
         groups.append(found)
     return groups
 
@@ -90,11 +104,9 @@ def detect(
     sources = _sources(match, books, oldest)
     if sources is None:
         return None
-    # Fees are never negative, so best asks summing to $1 or more rule out every set.
-    if sum((group[0][0] for group in sources), ZERO) >= ONE:
-        return None
     budget = bet_amount if max_position is None else min(bet_amount, max_position)
     best: Opportunity | None = None
+    best_rank = (ZERO, ZERO)
     for combination in itertools.product(*sources):
         if sum((source[0] for source in combination), ZERO) >= ONE:
             continue
@@ -123,14 +135,42 @@ def detect(
             detected_at=now,
             kind="binary" if len(legs) == 2 else f"{len(legs)}-way",
         )
-        if best is None or _rank(opportunity) < _rank(best):
-            best = opportunity
+        if best is None:
+            best, best_rank = opportunity, _figures(opportunity)
+            continue
+        rank = _figures(opportunity)
+        if rank < best_rank or (rank == best_rank and opportunity.key < best.key):
+            best, best_rank = opportunity, rank
     return best
+
+
+def _figures(opportunity: Opportunity) -> tuple[Decimal, Decimal]:
+    """``(-profit, -roi_percent)``, computed as :class:`Opportunity` does but summing once."""
+    total = opportunity.total_cost
+    profit = opportunity.payout - total
+    return -profit, (-(profit / total * HUNDRED) if total else ZERO)
 
 
 def _rank(opportunity: Opportunity) -> tuple[Decimal, Decimal, str]:
     """Sort key: highest profit first, then highest ROI, then the stable key (deterministic)."""
     return (-opportunity.profit, -opportunity.roi_percent, opportunity.key)
+
+
+def _sort(found: list[Opportunity]) -> None:
+    """Sort by :func:`_rank`, hashing the key only where profit and ROI tie (it costs the most)."""
+    ranked = sorted(((_figures(o), n) for n, o in enumerate(found)), key=lambda item: item[0])
+    ordered = []
+    start = 0
+    while start < len(ranked):
+        end = start + 1
+        while end < len(ranked) and ranked[end][0] == ranked[start][0]:
+            end += 1
+        run = [found[n] for _, n in ranked[start:end]]
+        if len(run) > 1:
+            run.sort(key=lambda o: o.key)
+        ordered.extend(run)
+        start = end
+    found[:] = ordered
 
 
 def find_opportunities(
@@ -164,5 +204,5 @@ def find_opportunities(
         )
         if opportunity is not None:
             found.append(opportunity)
-    found.sort(key=_rank)
+    _sort(found)
     return found

@@ -23,17 +23,24 @@ the one before), and money committed only grows with ``S``. Rounding moves each 
 fee by a known slack (nothing below the unrounded fee for Kalshi's round-up, half a
 ``quantum`` per fill for Polymarket's per-fill rounding). So the search
 
-1. finds where the unrounded profit peaks (the first level boundary past which one more
-   contract costs $1 or more), and, if a cap, the books or the ROI cannot allow that size
-   even with the slack, bisects the largest size they can;
-2. walks away from the peak on both sides, pricing exactly every size whose unrounded
+1. rejects at once a set whose first contract, at the best asks plus the unrounded fee
+   rates, costs $1 or more (the profit can then only fall, and the slack cannot lift
+   the smallest size above zero): most matched pairs end here;
+2. walks the ladders together, level boundary by level boundary, to where the unrounded
+   profit peaks (the first boundary past which one more contract costs $1 or more) or,
+   first, to where a cap, the books or the ROI stop allowing a larger size even with the
+   slack (solved within that stretch, where every bound is linear in the size);
+3. walks away from the peak on both sides, pricing exactly every size whose unrounded
    profit plus the slack could still beat the best exact profit found so far, and stops
    on each side at the first that cannot (at most :data:`MAX_EXACT_CANDIDATES` sizes in
    all, which only a plateau of near-zero marginal profit reaches; past that the best
    found so far is returned).
 
-Measured: about 0.7 ms per set of two 8-level legs (ten times the former bisection, which
-missed the arbitrage on 359 of 715 budgets of a fractional Kalshi market).
+Each ladder is prepared level by level only as far as the search reads it: cumulative
+size, cost, unrounded money and (for :class:`~arbkit.fees.QuadraticFee` and
+:class:`~arbkit.fees.PowerFee`, whose formulas are known exactly) the fee before each
+level, so a size is priced exactly in ``O(log levels)`` with one rounding per leg. Any
+other schedule is priced through its own ``order_fee`` on the walked fills.
 
 A size that fails a cap by a cent of fee rounding is therefore never the answer, but
 the next size down is still found; and a minimum order above the point where the
@@ -45,7 +52,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 import attrs
 
@@ -172,7 +179,7 @@ def order_reserve(
 
 #: Probed fee rates per schedule object, keyed by ``id`` (the schedule is kept alive with its
 #: table, so an id is never reused while cached): hashing an attrs schedule on every lookup
-#: cost more than the sizing itself.
+#: cost more than the sizing itself. Only schedules whose formula is not known are probed.
 _rate_tables: dict[int, tuple[FeeSchedule, dict[Decimal, Decimal]]] = {}
 
 
@@ -193,54 +200,78 @@ def _fee_rate(fees: FeeSchedule, price: Decimal) -> Decimal:
     return rate
 
 
-def _slack(quote: LegQuote) -> Decimal:
-    """How far below its unrounded value rounding can bring this leg's fee, at most.
+def _quantum(fees: FeeSchedule) -> Decimal:
+    quantum = getattr(fees, "quantum", None)
+    if not isinstance(quantum, Decimal) or quantum < ZERO:
+        quantum = DEFAULT_FEE_QUANTUM
+    return quantum
+
+
+def _slack(fees: FeeSchedule, levels: int) -> Decimal:
+    """How far below its unrounded value rounding can bring a leg's fee, at most.
 
     Kalshi's fee (:class:`QuadraticFee`) is rounded *up* once per order: never below. A
     per-fill fee rounded half-even (:class:`PowerFee`) can lose half a quantum per fill.
     Any other schedule: a whole quantum (or a cent) per fill.
     """
-    fees = quote.fees
     if isinstance(fees, NoFees | QuadraticFee):
         return ZERO
-    quantum = getattr(fees, "quantum", None)
-    if not isinstance(quantum, Decimal) or quantum < ZERO:
-        quantum = DEFAULT_FEE_QUANTUM
     if isinstance(fees, PowerFee):
-        return quantum / 2 * len(quote.asks)
-    return quantum * (len(quote.asks) + 1)
+        return _quantum(fees) / 2 * levels
+    return _quantum(fees) * (levels + 1)
 
 
-def _probe_error(quote: LegQuote) -> Decimal:
-    """Per contract, how far the probed fee rate may sit above the true one (its rounding)."""
-    quantum = getattr(quote.fees, "quantum", None)
-    if not isinstance(quantum, Decimal) or quantum < ZERO:
-        quantum = DEFAULT_FEE_QUANTUM
-    return quantum / _RATE_PROBE
+_NO_FEE, _QUADRATIC, _POWER, _OTHER = 0, 1, 2, 3
 
-
-@attrs.frozen
-class _Raw:
-    """Unrounded figures of one size: cost + fee rate per leg, and each leg's reserve bound."""
-
-    total: Decimal
-    legs: tuple[Decimal, ...]
-    reserves: tuple[Decimal, ...]
+#: One prepared level: contracts before it, price, the fee formula's price factor, exact cost
+#: and fee (for a quadratic fee: unrounded) of everything before it, unrounded money (cost +
+#: fee rate) before it, and its unit (price + fee rate).
+_Level = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
 
 
 class _Ladder:
-    """One leg's ask ladder prepared for unrounded pricing in ``O(log levels)``, level by level
-    as far as it is read (most searches never look past the first few levels)."""
+    """One leg's ask ladder prepared for pricing a size in ``O(log levels)``, level by level
+    as far as it is read (most searches never look past the first level or two).
 
-    __slots__ = ("amount", "asks", "ends", "fees", "starts", "units")
+    For :class:`QuadraticFee`, :class:`PowerFee` and :class:`NoFees` (exact types: a
+    subclass may change the formula) the exact fee is computed here in the same order of
+    operations as the schedule's ``order_fee`` on the walked fills, so the figures are
+    identical to walking them; any other schedule is asked through ``order_fee`` and its
+    unrounded rate is probed (:func:`_fee_rate`), off by at most ``probe`` per contract.
+    """
 
-    def __init__(self, quote: LegQuote) -> None:
-        self.asks = quote.asks
-        self.fees = quote.fees
-        self.ends: list[Decimal] = []  # cumulative size at the end of each level
-        self.starts: list[Decimal] = []  # unrounded money for everything before each level
-        self.units: list[Decimal] = []  # price + fee rate of each level
-        self.amount = ZERO
+    __slots__ = ("_cost", "_end", "_fee", "_money", "asks", "ends", "exponent", "fees", "kind",
+                 "levels", "probe", "quantum", "rate", "slack")  # fmt: skip
+
+    def __init__(self, asks: tuple[BookLevel, ...], fees: FeeSchedule) -> None:
+        self.asks = asks
+        self.fees = fees
+        kind = type(fees)
+        self.rate = ZERO
+        self.exponent = 1
+        self.quantum = DEFAULT_FEE_QUANTUM
+        self.probe = ZERO
+        if kind is QuadraticFee:
+            self.kind = _QUADRATIC
+            self.rate = fees.rate * fees.multiplier  # type: ignore[attr-defined]
+            self.quantum = fees.quantum  # type: ignore[attr-defined]
+            self.slack = ZERO
+        elif kind is PowerFee:
+            self.kind = _POWER
+            self.rate = fees.rate  # type: ignore[attr-defined]
+            self.exponent = fees.exponent  # type: ignore[attr-defined]
+            self.quantum = fees.quantum  # type: ignore[attr-defined]
+            self.slack = _slack(fees, len(asks))
+        elif kind is NoFees:
+            self.kind = _NO_FEE
+            self.slack = ZERO
+        else:
+            self.kind = _OTHER
+            self.probe = _quantum(fees) / _RATE_PROBE
+            self.slack = _slack(fees, len(asks))
+        self.ends: list[Decimal] = []  # contracts up to the end of each level
+        self.levels: list[_Level] = []
+        self._end = self._cost = self._fee = self._money = ZERO
         self.extend()
 
     def extend(self) -> bool:
@@ -249,47 +280,89 @@ class _Ladder:
         if index == len(self.asks):
             return False
         level = self.asks[index]
-        unit = level.price + _fee_rate(self.fees, level.price)
-        self.starts.append(self.amount)
-        self.units.append(unit)
-        self.amount += level.size * unit
-        self.ends.append((self.ends[-1] if self.ends else ZERO) + level.size)
+        price = level.price
+        size = level.size
+        kind = self.kind
+        if kind == _QUADRATIC:
+            # QuadraticFee._raw: rate x multiplier x C x P x (1 - P), summed, rounded once.
+            factor = price
+            rate = self.rate * price * (ONE - price)
+            fee = self._fee + self.rate * size * price * (ONE - price)
+        elif kind == _POWER:
+            # PowerFee.fee: C x rate x (P x (1 - P)) ** exponent, rounded per fill.
+            factor = (price * (ONE - price)) ** self.exponent
+            rate = self.rate * factor
+            fee = self._fee + (size * self.rate * factor).quantize(self.quantum, rounding=ROUND_HALF_EVEN)
+        elif kind == _NO_FEE:
+            factor = rate = fee = ZERO
+        else:
+            factor = fee = ZERO
+            rate = _fee_rate(self.fees, price)
+        unit = price + rate
+        self.levels.append((self._end, price, factor, self._cost, self._fee, self._money, unit))
+        self._end += size
+        self.ends.append(self._end)
+        self._cost += price * size
+        self._fee = fee
+        self._money += size * unit
         return True
 
-    def price(self, size: Decimal) -> tuple[Decimal, Decimal]:
-        """Unrounded money for ``size`` and the unit (price + fee rate) of the last level used."""
-        while size > self.ends[-1] and self.extend():
-            pass
-        index = min(bisect.bisect_left(self.ends, size), len(self.ends) - 1)
-        before = self.ends[index - 1] if index else ZERO
-        unit = self.units[index]
-        return self.starts[index] + (size - before) * unit, unit
+    def locate(self, size: Decimal) -> int:
+        """The index of the level the ``size``-th contract is bought at; ``-1`` past the depth."""
+        ends = self.ends
+        while size > ends[-1]:
+            if not self.extend():
+                return -1
+        return bisect.bisect_left(ends, size)
+
+    def exact(self, index: int, size: Decimal, reserve: bool) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """``(cost, fee, limit price, reserve)`` of buying ``size`` (its last level at ``index``).
+
+        Without ``reserve`` the reserve is left at ``cost + fee``.
+        """
+        begin, price, factor, cost, fee, _, _ = self.levels[index]
+        take = size - begin
+        cost += price * take
+        kind = self.kind
+        limit_fee = ZERO
+        if kind == _QUADRATIC:
+            rate = self.rate
+            fee = (fee + rate * take * price * (ONE - price)).quantize(self.quantum, rounding=ROUND_CEILING)
+            if reserve:
+                limit_fee = (rate * size * price * (ONE - price)).quantize(
+                    self.quantum, rounding=ROUND_CEILING
+                )
+        elif kind == _POWER:
+            fee += (take * self.rate * factor).quantize(self.quantum, rounding=ROUND_HALF_EVEN)
+            if reserve:
+                limit_fee = (size * self.rate * factor).quantize(self.quantum, rounding=ROUND_HALF_EVEN)
+        elif kind == _OTHER:
+            fills, cost = walk_asks(self.asks, size)
+            fee = self.fees.order_fee(fills)
+            if reserve:
+                limit_fee = self.fees.fee(price, size)
+        committed = cost + fee
+        if not reserve:
+            return cost, fee, price, committed
+        # order_reserve(fees, price, size, fill_fee=fee), never below cost + fee.
+        return cost, fee, price, max(committed, price * size + max(limit_fee, fee))
 
 
-def _raw(ladders: Sequence[_Ladder], size: Decimal) -> _Raw:
-    legs = []
-    reserves = []
-    for ladder in ladders:
-        amount, unit = ladder.price(size)
-        legs.append(amount)
-        reserves.append(max(amount, size * unit))
-    return _Raw(sum(legs, ZERO), tuple(legs), tuple(reserves))
+#: ``(lot, smallest number of lots)`` per set of ``(size_increment, min_order_size)``.
+_lot_cache: dict[tuple[tuple[Decimal, Decimal], ...], tuple[Decimal, int]] = {}
 
 
-def _cutoff(ladders: Sequence[_Ladder]) -> Decimal:
-    """The size at which the marginal contract stops paying (unrounded): the start of the first
-    stretch where the legs' units (price + fee rate) sum to $1 or more, else the full depth."""
-    index = [0] * len(ladders)
-    size = ZERO
-    while True:
-        if sum((ladder.units[i] for ladder, i in zip(ladders, index, strict=True)), ZERO) >= ONE:
-            return size
-        size = min(ladder.ends[i] for ladder, i in zip(ladders, index, strict=True))
-        for n, ladder in enumerate(ladders):
-            if ladder.ends[index[n]] == size:
-                index[n] += 1
-                if index[n] == len(ladder.ends) and not ladder.extend():
-                    return size
+def _lot_and_lowest(markets: Sequence[Market]) -> tuple[Decimal, int]:
+    key = tuple((m.size_increment, m.min_order_size) for m in markets)
+    found = _lot_cache.get(key)
+    if found is None:
+        lot = common_lot([increment for increment, _ in key])
+        minimum = max(max(smallest for _, smallest in key), lot)
+        lowest = int((minimum / lot).to_integral_value(rounding=ROUND_CEILING))
+        if len(_lot_cache) > 10_000:
+            _lot_cache.clear()
+        found = _lot_cache[key] = (lot, lowest)
+    return found
 
 
 def _largest(low: int, high: int, ok: Callable[[int], bool]) -> int | None:
@@ -303,6 +376,22 @@ def _largest(low: int, high: int, ok: Callable[[int], bool]) -> int | None:
         else:
             high = middle - 1
     return low
+
+
+def _settle(guess: int, low: int, high: int, ok: Callable[[int], bool]) -> int | None:
+    """:func:`_largest`, starting from a ``guess`` that is usually right or one off."""
+    if high < low:
+        return None
+    guess = min(max(guess, low), high)
+    if ok(guess):
+        if guess == high or not ok(guess + 1):
+            return guess
+        return _largest(guess + 1, high, ok)
+    if guess == low:
+        return None
+    if ok(guess - 1):
+        return guess - 1
+    return _largest(low, guess - 2, ok)
 
 
 def size_set(
@@ -321,6 +410,18 @@ def size_set(
     """
     if not quotes or any(not q.asks for q in quotes):
         return None
+    ladders = [_Ladder(q.asks, q.fees) for q in quotes]
+    lot, lowest = _lot_and_lowest([q.market for q in quotes])
+    slacks = [ladder.slack for ladder in ladders]
+    slack = sum(slacks, ZERO)
+    probe = sum((ladder.probe for ladder in ladders), ZERO)
+
+    # 1. The first contract at the best asks and the unrounded fee rates: at $1 or more, the
+    #    unrounded profit only falls from zero, and the slack cannot lift the smallest size.
+    first = sum((ladder.levels[0][6] for ladder in ladders), ZERO)
+    if first >= ONE and lowest * lot * (ONE - first + probe) + slack <= ZERO:
+        return None
+
     caps: list[tuple[Decimal, tuple[int, ...], bool]] = []  # (limit, legs, on reserves)
     if budget is not None:
         caps.append((budget, tuple(range(len(quotes))), False))
@@ -328,108 +429,156 @@ def size_set(
         for exchange in sorted({q.market.exchange for q in quotes}):
             members = tuple(i for i, q in enumerate(quotes) if q.market.exchange == exchange)
             caps.append((balances.get(exchange, ZERO), members, True))
-    lot = common_lot([q.market.size_increment for q in quotes])
-    minimum = max(max(q.market.min_order_size for q in quotes), lot)
-    lowest = int((minimum / lot).to_integral_value(rounding=ROUND_CEILING))
-    depth = min(sum((level.size for level in q.asks), ZERO) for q in quotes)
-    highest = int(depth / lot)
-    if highest < lowest:
-        return None
-    ladders = [_Ladder(q) for q in quotes]
-    probe = sum((_probe_error(q) for q in quotes), ZERO)
-    slacks = [_slack(q) for q in quotes]
-    slack = sum(slacks, ZERO)
-    rate = min_roi_percent / HUNDRED
+    rate = ONE + min_roi_percent / HUNDRED
 
-    def price(lots: int) -> SetSize:
-        size = lots * lot
-        legs = []
-        for q in quotes:
-            fills, cost = walk_asks(q.asks, size)
-            fee = q.fees.order_fee(fills)
-            limit = fills[-1][0]
-            reserve = cost + fee
-            if balances is not None:
-                reserve = max(reserve, order_reserve(q.fees, limit, size, fill_fee=fee))
-            legs.append(LegSize(cost=cost, fee=fee, limit_price=limit, reserve=reserve))
-        return SetSize(size=size, legs=tuple(legs))
+    def exceeds(size: Decimal, money: Sequence[Decimal], units: Sequence[Decimal]) -> list[Decimal]:
+        """How far each bound is exceeded at ``size`` (a size may pass only if none is positive).
 
-    def feasible(found: SetSize, total: Decimal) -> bool:
-        profit = found.size - total
-        if profit <= ZERO or profit * HUNDRED < min_roi_percent * total:
-            return False
+        Each bound holds for every size an exact check would pass (the unrounded figures less
+        every leg's rounding slack), and only tightens as the size grows.
+        """
+        off = size * probe
+        found = []
         for limit, members, on_reserve in caps:
-            spent = ZERO
+            spent = -off - limit
             for i in members:
-                leg = found.legs[i]
-                spent += leg.reserve if on_reserve else leg.cost + leg.fee
-            if spent > limit:
-                return False
-        return True
+                figure = money[i]
+                if on_reserve:
+                    held = size * units[i]
+                    if held > figure:
+                        figure = held
+                spent += figure - slacks[i]
+            found.append(spent)
+        found.append((sum(money, ZERO) - slack - off) * rate - size)  # the ROI
+        return found
 
-    # 1. The largest size the caps and the ROI could allow, with every leg's rounding slack.
-    #    Each bound below holds for every size an exact check would pass, and only tightens
-    #    as the size grows, so bisection finds it.
+    def figures(size: Decimal) -> tuple[list[int], list[Decimal], list[Decimal]] | None:
+        """Per leg the level index, unrounded money and unit at ``size``; ``None`` past the depth."""
+        indexes = []
+        money = []
+        units = []
+        for ladder in ladders:
+            index = ladder.locate(size)
+            if index < 0:
+                return None
+            begin, _, _, _, _, before, unit = ladder.levels[index]
+            indexes.append(index)
+            money.append(before + (size - begin) * unit)
+            units.append(unit)
+        return indexes, money, units
+
     def may_pass(lots: int) -> bool:
         size = lots * lot
-        if not caps:
-            total = sum((ladder.price(size)[0] for ladder in ladders), ZERO)
-            return size - (total - slack - size * probe) * (ONE + rate) >= ZERO
-        raw = _raw(ladders, size)
-        for limit, members, on_reserve in caps:
-            figures = raw.reserves if on_reserve else raw.legs
-            if sum((figures[i] - slacks[i] for i in members), ZERO) - size * probe > limit:
-                return False
-        return size - (raw.total - slack - size * probe) * (ONE + rate) >= ZERO
+        found = figures(size)
+        return found is not None and max(exceeds(size, found[1], found[2])) <= ZERO
 
-    def raw_profit(lots: int) -> Decimal:
-        size = lots * lot
-        return size - sum((ladder.price(size)[0] for ladder in ladders), ZERO)
+    # 2. Walk the ladders together, one stretch between level boundaries at a time: every
+    #    figure is linear in the size within a stretch. Stop where the unrounded profit peaks
+    #    (the stretch costs $1 or more per contract), where a bound is exceeded first (the
+    #    largest size it allows is then in this stretch), or at the depth of the books.
+    at = [0] * len(ladders)
+    start = ZERO
+    top: int | None = None
+    while True:
+        levels = [ladder.levels[at[i]] for i, ladder in enumerate(ladders)]
+        units = [level[6] for level in levels]
+        if sum(units, ZERO) >= ONE:
+            break
+        end = min(ladder.ends[at[i]] for i, ladder in enumerate(ladders))
+        over_end = exceeds(end, [level[5] + (end - level[0]) * level[6] for level in levels], units)
+        if max(over_end) > ZERO:
+            over_start = exceeds(start, [level[5] + (start - level[0]) * level[6] for level in levels], units)
+            guess = end
+            for low, high in zip(over_start, over_end, strict=True):
+                if high > ZERO:
+                    guess = min(guess, start if low >= ZERO else start + (end - start) * -low / (high - low))
+            top = _settle(int(guess / lot), lowest, int(end / lot), may_pass)
+            if top is None:
+                return None
+            break
+        exhausted = False
+        for i, ladder in enumerate(ladders):
+            if ladder.ends[at[i]] == end:
+                at[i] += 1
+                if at[i] == len(ladder.ends) and not ladder.extend():
+                    exhausted = True
+        if exhausted:  # the depth: every bound holds there and the profit still rises
+            top = int(end / lot)
+            if top < lowest:
+                return None
+            break
+        start = end
 
-    # 2. Where the unrounded profit peaks: the first level boundary (on any leg) past which
-    #    one more contract costs $1 or more. It is piecewise linear and concave in the size.
-    cutoff = _cutoff(ladders)
-    peak = min(max(int(cutoff / lot), lowest), highest)
-    if peak < highest and raw_profit(peak + 1) > raw_profit(peak):
-        peak += 1
-    if may_pass(peak):
-        top = highest  # the walk right of the peak stops at the first size that cannot pass
-    else:
-        found_top = _largest(lowest, peak, may_pass)
-        if found_top is None:
+    if top is not None:  # capped: the unrounded profit rises all the way to the top
+        peak = top
+    else:  # the peak is at ``start``, or the next lot
+        peak = max(int(start / lot), lowest)
+        here = figures(peak * lot)
+        if here is None:  # the smallest order is deeper than the books
             return None
-        top = peak = found_top
-    best: SetSize | None = None
-    best_profit = ZERO
-
-    seen: set[int] = set()
-
-    def consider(lots: int) -> None:
-        nonlocal best, best_profit
-        if lots in seen:
-            return
-        seen.add(lots)
-        candidate = price(lots)
-        total = sum((leg.cost + leg.fee for leg in candidate.legs), ZERO)
-        if not feasible(candidate, total):
-            return
-        profit = candidate.size - total
-        if best is None or profit > best_profit:  # ties keep the smaller size (seen first or not)
-            best, best_profit = candidate, profit
-        elif profit == best_profit and candidate.size < best.size:
-            best = candidate
+        after = figures((peak + 1) * lot)
+        if after is not None and lot - sum(after[1], ZERO) + sum(here[1], ZERO) > ZERO:
+            peak += 1
+        if not may_pass(peak):
+            top = _settle(peak - 1, lowest, peak - 1, may_pass)
+            if top is None:
+                return None
+            peak = top
 
     # 3. Every size that could still beat the best: its unrounded profit plus the slack is
     #    above the best exact profit so far. Walking away from the peak on each side, the
     #    unrounded profit only falls, so the first size that cannot beat ends that side.
-    def could_beat(lots: int) -> bool:
-        return raw_profit(lots) + slack + lots * lot * probe > best_profit
-
+    with_reserve = balances is not None
+    best: tuple[Decimal, list[tuple[Decimal, Decimal, Decimal, Decimal]]] | None = None
+    best_profit = ZERO
     budget_left = MAX_EXACT_CANDIDATES
-    for side in (range(peak, top + 1), range(peak - 1, lowest - 1, -1)):
-        for lots in side:
-            if budget_left <= 0 or not could_beat(lots) or (lots > peak and not may_pass(lots)):
+    count = len(ladders)
+    for lots, step in ((peak, 1), (peak - 1, -1)):
+        while budget_left > 0 and lots >= lowest and (top is None or lots <= top):
+            size = lots * lot
+            bound = size + slack + size * probe if probe else size + slack
+            indexes = []
+            for ladder in ladders:
+                ends = ladder.ends
+                index = bisect.bisect_left(ends, size) if size <= ends[-1] else ladder.locate(size)
+                if index < 0:
+                    break
+                begin, _, _, _, _, before, unit = ladder.levels[index]
+                bound -= before + (size - begin) * unit
+                indexes.append(index)
+            # A smaller size that only ties the best still wins the tie: it must be priced.
+            if (
+                len(indexes) < count
+                or bound < best_profit
+                or bound <= ZERO
+                or (step > 0 and bound == best_profit)
+            ):
                 break
-            consider(lots)
+            if top is None and lots > peak and not may_pass(lots):
+                break
             budget_left -= 1
-    return best
+            lots += step
+            priced = [ladder.exact(i, size, with_reserve) for ladder, i in zip(ladders, indexes, strict=True)]
+            total = ZERO
+            for cost, fee, _, _ in priced:
+                total += cost + fee
+            profit = size - total
+            if profit <= ZERO or profit * HUNDRED < min_roi_percent * total:
+                continue
+            if best is not None and (profit < best_profit or (profit == best_profit and size >= best[0])):
+                continue
+            for limit, members, on_reserve in caps:
+                spent = ZERO
+                for i in members:
+                    leg = priced[i]
+                    spent += leg[3] if on_reserve else leg[0] + leg[1]
+                if spent > limit:
+                    break
+            else:
+                best, best_profit = (size, priced), profit
+    if best is None:
+        return None
+    return SetSize(
+        size=best[0],
+        legs=tuple(LegSize(cost=c, fee=f, limit_price=p, reserve=r) for c, f, p, r in best[1]),
+    )
