@@ -223,6 +223,42 @@ def _slack(fees: FeeSchedule, levels: int) -> Decimal:
 
 _NO_FEE, _QUADRATIC, _POWER, _OTHER = 0, 1, 2, 3
 
+_Terms = tuple[int, Decimal, int, Decimal, Decimal, Decimal, Decimal]
+
+#: :func:`_terms` per schedule object, keyed by ``id`` (the schedule is kept alive with them).
+_terms_cache: dict[int, tuple[FeeSchedule, _Terms]] = {}
+
+
+def _terms(fees: FeeSchedule) -> _Terms:
+    """``(kind, rate, exponent, quantum, slack per level, slack once, probe)`` of a schedule.
+
+    ``rate`` is ``rate x multiplier`` for a quadratic fee (the product ``QuadraticFee._raw``
+    starts with); a ladder of ``n`` levels gets the slack ``per level x n + once``
+    (:func:`_slack`).
+    """
+    entry = _terms_cache.get(id(fees))
+    if entry is not None and entry[0] is fees:
+        return entry[1]
+    kind = type(fees)
+    found: _Terms
+    if kind is QuadraticFee:
+        rate = fees.rate * fees.multiplier  # type: ignore[attr-defined]
+        found = (_QUADRATIC, rate, 1, fees.quantum, ZERO, ZERO, ZERO)  # type: ignore[attr-defined]
+    elif kind is PowerFee:
+        per_level = _slack(fees, 1)
+        found = (_POWER, fees.rate, fees.exponent, fees.quantum, per_level, ZERO, ZERO)  # type: ignore[attr-defined]
+    elif kind is NoFees:
+        found = (_NO_FEE, ZERO, 1, DEFAULT_FEE_QUANTUM, ZERO, ZERO, ZERO)
+    else:
+        once = _slack(fees, 0)
+        per_level = _slack(fees, 1) - once
+        found = (_OTHER, ZERO, 1, _quantum(fees), per_level, once, _quantum(fees) / _RATE_PROBE)
+    if len(_terms_cache) > 1_000:
+        _terms_cache.clear()
+    _terms_cache[id(fees)] = (fees, found)
+    return found
+
+
 #: One prepared level: contracts before it, price, the fee formula's price factor, exact cost
 #: and fee (for a quadratic fee: unrounded) of everything before it, unrounded money (cost +
 #: fee rate) before it, and its unit (price + fee rate).
@@ -246,64 +282,52 @@ class _Ladder:
     def __init__(self, asks: tuple[BookLevel, ...], fees: FeeSchedule) -> None:
         self.asks = asks
         self.fees = fees
-        kind = type(fees)
-        self.rate = ZERO
-        self.exponent = 1
-        self.quantum = DEFAULT_FEE_QUANTUM
-        self.probe = ZERO
-        if kind is QuadraticFee:
-            self.kind = _QUADRATIC
-            self.rate = fees.rate * fees.multiplier  # type: ignore[attr-defined]
-            self.quantum = fees.quantum  # type: ignore[attr-defined]
-            self.slack = ZERO
-        elif kind is PowerFee:
-            self.kind = _POWER
-            self.rate = fees.rate  # type: ignore[attr-defined]
-            self.exponent = fees.exponent  # type: ignore[attr-defined]
-            self.quantum = fees.quantum  # type: ignore[attr-defined]
-            self.slack = _slack(fees, len(asks))
-        elif kind is NoFees:
-            self.kind = _NO_FEE
-            self.slack = ZERO
-        else:
-            self.kind = _OTHER
-            self.probe = _quantum(fees) / _RATE_PROBE
-            self.slack = _slack(fees, len(asks))
+        self.kind, self.rate, self.exponent, self.quantum, per_level, once, self.probe = _terms(fees)
+        self.slack = per_level * len(asks) + once if per_level or once else ZERO
         self.ends: list[Decimal] = []  # contracts up to the end of each level
         self.levels: list[_Level] = []
         self._end = self._cost = self._fee = self._money = ZERO
         self.extend()
 
     def extend(self) -> bool:
-        """Prepare one more level; ``False`` when the ladder has none left."""
+        """Prepare one more level; ``False`` when the ladder has none left.
+
+        The exact fee of a whole level is added only when the level after it is prepared
+        (most sizes end in the first level, so its fee is never needed whole).
+        """
         index = len(self.ends)
         if index == len(self.asks):
             return False
+        kind = self.kind
+        if index and kind != _NO_FEE and kind != _OTHER:
+            _, before_price, before_factor, _, _, _, _ = self.levels[-1]
+            before_size = self.asks[index - 1].size
+            if kind == _QUADRATIC:
+                # QuadraticFee._raw: rate x multiplier x C x P x (1 - P), summed, rounded once.
+                self._fee += self.rate * before_size * before_price * (ONE - before_price)
+            else:
+                # PowerFee.fee: C x rate x (P x (1 - P)) ** exponent, rounded per fill.
+                whole = before_size * self.rate * before_factor
+                self._fee += whole.quantize(self.quantum, rounding=ROUND_HALF_EVEN)
         level = self.asks[index]
         price = level.price
         size = level.size
-        kind = self.kind
         if kind == _QUADRATIC:
-            # QuadraticFee._raw: rate x multiplier x C x P x (1 - P), summed, rounded once.
             factor = price
             rate = self.rate * price * (ONE - price)
-            fee = self._fee + self.rate * size * price * (ONE - price)
         elif kind == _POWER:
-            # PowerFee.fee: C x rate x (P x (1 - P)) ** exponent, rounded per fill.
             factor = (price * (ONE - price)) ** self.exponent
             rate = self.rate * factor
-            fee = self._fee + (size * self.rate * factor).quantize(self.quantum, rounding=ROUND_HALF_EVEN)
         elif kind == _NO_FEE:
-            factor = rate = fee = ZERO
+            factor = rate = ZERO
         else:
-            factor = fee = ZERO
+            factor = ZERO
             rate = _fee_rate(self.fees, price)
         unit = price + rate
         self.levels.append((self._end, price, factor, self._cost, self._fee, self._money, unit))
         self._end += size
         self.ends.append(self._end)
         self._cost += price * size
-        self._fee = fee
         self._money += size * unit
         return True
 
@@ -492,9 +516,17 @@ def size_set(
             for low, high in zip(over_start, over_end, strict=True):
                 if high > ZERO:
                     guess = min(guess, start if low >= ZERO else start + (end - start) * -low / (high - low))
-            top = _settle(int(guess / lot), lowest, int(end / lot), may_pass)
-            if top is None:
+            # Every bound is linear within the stretch and the divisions round to nearest,
+            # so ``guess`` never falls below the true crossing: one lot more always fails,
+            # and only a guess one lot too far (or a reserve at the stretch's start) needs
+            # a step back.
+            top = int(guess / lot)
+            if top < lowest:
                 return None
+            if not may_pass(top):
+                top = _settle(top - 1, lowest, top - 1, may_pass)
+                if top is None:
+                    return None
             break
         exhausted = False
         for i, ladder in enumerate(ladders):
@@ -519,7 +551,8 @@ def size_set(
         after = figures((peak + 1) * lot)
         if after is not None and lot - sum(after[1], ZERO) + sum(here[1], ZERO) > ZERO:
             peak += 1
-        if not may_pass(peak):
+            here = after
+        if max(exceeds(peak * lot, here[1], here[2])) > ZERO:
             top = _settle(peak - 1, lowest, peak - 1, may_pass)
             if top is None:
                 return None
@@ -580,5 +613,5 @@ def size_set(
         return None
     return SetSize(
         size=best[0],
-        legs=tuple(LegSize(cost=c, fee=f, limit_price=p, reserve=r) for c, f, p, r in best[1]),
+        legs=tuple([LegSize(cost=c, fee=f, limit_price=p, reserve=r) for c, f, p, r in best[1]]),
     )
