@@ -68,6 +68,20 @@ def test_a_minimum_above_the_marginal_cutoff_is_bought_when_the_whole_order_pays
     assert (opp.size, opp.profit) == (D("1.4"), D("0.02"))
 
 
+def test_of_sizes_earning_the_same_the_smallest_is_bought() -> None:
+    # Polymarket YES 5 @ 0.48 without fees, Kalshi NO 5 @ 0.50 (fee 7% x C x 0.25, rounded up):
+    # 5 contracts cost 4.90 + 0.09 fee and earn $0.01; 4 cost 3.92 + exactly 0.07 and earn $0.01
+    # too. The search starts at 5, where the marginal contract stops paying; 4's unrounded profit
+    # equals the best found, and the same profit for less money at risk is the better trade.
+    poly = poly_market("P", fees=NoFees())
+    kalshi = kalshi_market("K", fees=KALSHI_FEE)
+    legs = quotes(poly, kalshi, [("0.48", "5"), ("0.49", "3")], [("0.50", "5"), ("0.51", "2")])
+    found = size_set(legs, budget=None, min_roi_percent=D(0))
+    assert found is not None
+    assert (found.size, found.profit) == (D(4), D("0.01"))
+    assert [leg.fee for leg in found.legs] == [D(0), D("0.07")]
+
+
 def test_balance_covers_what_the_venue_reserves_not_the_walked_cost() -> None:
     # Kalshi NO asks 10 @ 0.50 and 10 @ 0.60: 20 contracts walk to $11.00, but the IOC order at the
     # 0.60 limit reserves 20 * 0.60 = $12.00 (+ fee). With $11.50 on Kalshi, sizing to the walked
