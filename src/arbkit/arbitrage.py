@@ -97,14 +97,27 @@ def detect(
     Matches that are not :attr:`~arbkit.matching.MarketMatch.tradable` (refused by the
     resolution policy, or unconfirmed proposals) give ``None``.
     """
-    if not match.tradable:
-        return None
     now = now or utcnow()
     oldest = now - max_book_age if max_book_age is not None else None
+    budget = bet_amount if max_position is None else min(bet_amount, max_position)
+    return _detect(match, books, budget, min_roi_percent, balances, now, oldest)
+
+
+def _detect(
+    match: MarketMatch,
+    books: Mapping[BookKey, OrderBook],
+    budget: Decimal,
+    min_roi_percent: Decimal,
+    balances: Mapping[str, Decimal] | None,
+    now: datetime,
+    oldest: datetime | None,
+) -> Opportunity | None:
+    """:func:`detect` with its arguments resolved (called once per match of a scan)."""
+    if not match.tradable:
+        return None
     sources = _sources(match, books, oldest)
     if sources is None:
         return None
-    budget = bet_amount if max_position is None else min(bet_amount, max_position)
     best: Opportunity | None = None
     best_rank = (ZERO, ZERO)
     for combination in itertools.product(*sources):
@@ -190,18 +203,11 @@ def find_opportunities(
     of several to take with one balance is the trading system's job.
     """
     now = now or utcnow()
+    oldest = now - max_book_age if max_book_age is not None else None
+    budget = bet_amount if max_position is None else min(bet_amount, max_position)
     found = []
     for match in matches:
-        opportunity = detect(
-            match,
-            books,
-            bet_amount=bet_amount,
-            min_roi_percent=min_roi_percent,
-            max_position=max_position,
-            balances=balances,
-            now=now,
-            max_book_age=max_book_age,
-        )
+        opportunity = _detect(match, books, budget, min_roi_percent, balances, now, oldest)
         if opportunity is not None:
             found.append(opportunity)
     _sort(found)
