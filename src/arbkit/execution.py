@@ -87,6 +87,9 @@ class ExecutionConfig:
     * ``in_flight_seconds``: how long to follow an order the venue holds undecided (Polymarket
       ``delayed``: about 3 s on sports markets) before leaving it to the reconciliation job.
     * ``max_topups``: extra orders per partly filled leg.
+    * ``max_residual_dollars``: a leg's excess over the hedged size that its venue cannot trade
+      (refused as below its minimum) ends the trade open with the residual recorded only while
+      worth at most this at its limit price; anything larger is exposure.
     * ``cancel_attempts``: tries of each cancel.
     """
 
@@ -102,6 +105,7 @@ class ExecutionConfig:
     retry_pause_seconds: float = 0.05
     max_topups: int = 1
     cancel_attempts: int = 3
+    max_residual_dollars: Decimal = Decimal(1)
 
 
 @attrs.frozen
@@ -137,6 +141,9 @@ class OrderAttempt:
     fills: list[LegFill] = attrs.field(factory=list)
     #: Known only from the stored record (sent after the journal failed): looked up, never re-sent.
     adopted: bool = False
+    #: Refused by the client before sending because the venue cannot express it (below its
+    #: minimum size or notional): no order of that size can be traded there.
+    inexpressible: bool = False
 
     def intent(self, leg: TradeLeg) -> dict[str, Any]:
         """The journal record of this order's intent."""

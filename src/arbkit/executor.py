@@ -54,7 +54,7 @@ from decimal import Decimal
 
 import attrs
 
-from arbkit.errors import ArbkitError, OrderNotFound, PersistenceError, RateLimited
+from arbkit.errors import ArbkitError, OrderNotFound, PersistenceError, RateLimited, ValidationError
 from arbkit.exchange import Exchange
 from arbkit.execution import (
     DONE,
@@ -302,6 +302,7 @@ class OrderExecutor:
             order.order_id = str(order_id_for(self._request(run, order)))
         except ArbkitError as exc:  # the venue would refuse it (size, tick, minimum, credentials)
             order.state, order.error = REJECTED, str(exc)
+            order.inexpressible = isinstance(exc, ValidationError)
             run.hard_failure = order.purpose == "entry"
             self._error(run.record.exchange, f"prepare order {order.client_order_id}", exc)
 
@@ -689,12 +690,16 @@ class OrderExecutor:
             status = TradeStatus.UNWOUND
         elif all(h == held[0] for h in held):
             status = TradeStatus.OPEN
-        elif min(held) > ZERO and residual < _coarsest_increment(legs):
-            # No venue can trade the difference (under the coarsest leg's size increment, e.g.
-            # 51 Kalshi contracts against 50.9945 Polymarket shares): hedged, residual recorded.
+        elif min(held) > ZERO and all(
+            _untradeable_excess(run, min(held), legs, self.config.max_residual_dollars) for run in legs
+        ):
+            # No venue can trade the difference: under the coarsest leg's size increment (51
+            # Kalshi contracts against 50.9945 Polymarket shares), or an unwind the venue cannot
+            # express (0.0176 shares is under Polymarket's $1 marketable minimum). Hedged on
+            # min(held); the excess is a small extra long position, recorded.
             status = TradeStatus.OPEN
             notes.append(
-                f"unhedged residual of {residual} contracts (below the venues' order size step): "
+                f"unhedged residual of {residual} contracts (too small for the venues to trade): "
                 + ", ".join(f"{r.record.exchange} x{r.held}" for r in legs)
             )
         else:
@@ -734,6 +739,20 @@ def _purpose(client_order_id: str | None) -> str:
     if tail[:1] == "t" and tail[1:].isdigit():
         return "topup"
     return "entry"
+
+
+def _untradeable_excess(run: LegRun, hedged: Decimal, legs: Sequence[LegRun], cap: Decimal) -> bool:
+    """Whether what ``run`` holds above ``hedged`` is too small for its venue to sell back.
+
+    Under the coarsest size step of the legs, or (worth at most ``cap`` dollars) its last
+    unwind was refused by the client before sending as inexpressible (the venue's minimum
+    size or notional).
+    """
+    excess = run.held - hedged
+    if excess < _coarsest_increment(legs):
+        return True
+    unwinds = [o for o in run.orders if o.purpose == "unwind"]
+    return bool(unwinds) and unwinds[-1].inexpressible and excess * run.record.limit_price <= cap
 
 
 def _coarsest_increment(legs: Sequence[LegRun]) -> Decimal:
