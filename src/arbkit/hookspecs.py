@@ -60,3 +60,13 @@ def arbkit_register_sandboxes(register: Register) -> None:
     ``main(argv)`` runs that sandbox from the command line (``arbkit sandbox NAME ARGS...``)
     until interrupted and returns an exit status; ``argv`` are the arguments after the name.
     """
+
+
+@hookspec
+def arbkit_register_streams(register: Register) -> None:
+    """Called once. Call ``register(name, factory)`` per venue that streams market data.
+
+    ``factory(settings=None, **options)`` returns an :class:`arbkit.streams.MarketStream`;
+    ``name`` is the venue's exchange name. Options the factory does not know raise
+    :class:`~arbkit.errors.ConfigError`.
+    """

@@ -24,6 +24,7 @@ from arbkit.errors import ConfigError, UnknownExchangeError
 
 if TYPE_CHECKING:
     from arbkit.exchange import Exchange
+    from arbkit.streams import MarketStream
 
 __all__ = [
     "exchange",
@@ -34,6 +35,8 @@ __all__ = [
     "risk_policy_factories",
     "sandbox_runners",
     "store_factories",
+    "stream",
+    "streams",
 ]
 
 ENTRY_POINT_GROUP = "arbkit"
@@ -136,3 +139,21 @@ def risk_policy_factories() -> dict[str, Callable[..., Any]]:
 def sandbox_runners() -> dict[str, Callable[..., Any]]:
     """Each installed venue sandbox's command-line entry, ``main(argv) -> int``, by venue name."""
     return dict(_registry("arbkit_register_sandboxes"))
+
+
+def streams() -> list[str]:
+    """Names of the venues whose plugins offer a market data stream, sorted."""
+    return sorted(_registry("arbkit_register_streams"))
+
+
+def stream(name: str, settings: Any = None, **options: Any) -> MarketStream:
+    """Build the streaming client of venue ``name`` (see :class:`arbkit.streams.MarketStream`).
+
+    Unknown names raise :class:`~arbkit.errors.UnknownExchangeError` listing the venues that stream.
+    """
+    factories = _registry("arbkit_register_streams")
+    factory = factories.get(name)
+    if factory is None:
+        raise UnknownExchangeError(name, sorted(factories))
+    feed: MarketStream = factory(settings=settings, **options)
+    return feed

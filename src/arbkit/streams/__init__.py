@@ -1,0 +1,19 @@
+"""Streaming market data: the stream contract, the local book store, record and replay."""
+
+from arbkit.streams.feed import (
+    FeedSink,
+    FeedState,
+    FeedStatus,
+    FrameDecoder,
+    MarketEvent,
+    MarketStream,
+)
+
+__all__ = [
+    "FeedSink",
+    "FeedState",
+    "FeedStatus",
+    "FrameDecoder",
+    "MarketEvent",
+    "MarketStream",
+]
