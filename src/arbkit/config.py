@@ -102,11 +102,13 @@ KNOWN_VARIABLES: dict[str, str] = {
     "POLYMARKET_CLOB_URL": "CLOB base URL (https://clob.polymarket.com)",
     "POLYMARKET_GAMMA_URL": "Gamma base URL (https://gamma-api.polymarket.com)",
     "POLYMARKET_DATA_URL": "Data API base URL, for positions (https://data-api.polymarket.com)",
+    "POLYMARKET_WS_URL": "WebSocket base URL (wss://ws-subscriptions-clob.polymarket.com/ws)",
     "KALSHI_API_KEY": "Kalshi API key id (a UUID)",
     "KALSHI_SECRET": "Kalshi RSA private key, PEM text (secret)",
     "KALSHI_PRIVATE_KEY_PATH": "path to the Kalshi RSA private key PEM file",
     "KALSHI_ENV": "prod or demo (prod)",
     "KALSHI_BASE_URL": "explicit Kalshi REST base URL, overriding KALSHI_ENV",
+    "KALSHI_WS_URL": "explicit Kalshi WebSocket URL, overriding KALSHI_ENV",
     "TRADING_RESET_CONFIRM_KEY": "key required by POST /api/trading/reset (secret)",
     "ARBKIT_API_TOKEN": "bearer token required by mutating endpoints when set (secret)",
     "ARBKIT_EXCHANGES": "comma-separated exchanges to scan (polymarket,kalshi)",
@@ -263,6 +265,9 @@ class _Reader:
     def url(self, name: str) -> str | None:
         return self.text(name, _is_url, "must be an http:// or https:// URL with a host")
 
+    def ws_url(self, name: str) -> str | None:
+        return self.text(name, _is_ws_url, "must be a ws:// or wss:// URL with a host")
+
 
 def _limits(r: _Reader, prefix: str, *, live: bool) -> TradingLimits:
     max_position = r.decimal(f"{prefix}_MAX_POSITION_SIZE", Decimal(1000) if live else None, positive=True)
@@ -280,6 +285,11 @@ def _limits(r: _Reader, prefix: str, *, live: bool) -> TradingLimits:
         max_daily_trades=max_trades,
         daily_loss_limit=loss_limit,
     )
+
+
+def _is_ws_url(value: str) -> bool:
+    scheme, sep, rest = value.partition("://")
+    return bool(sep) and scheme in ("ws", "wss") and _is_url(f"http://{rest}")
 
 
 def _is_url(value: str) -> bool:
@@ -333,12 +343,14 @@ class Settings:
     polymarket_clob_url: str | None = None
     polymarket_gamma_url: str | None = None
     polymarket_data_url: str | None = None
+    polymarket_ws_url: str | None = None
     #: Not a secret by itself, but an account identifier: kept out of reprs and logs all the same.
     kalshi_api_key: str | None = attrs.field(default=None, repr=lambda v: "None" if v is None else "'***'")
     kalshi_secret: Secret | None = None
     kalshi_private_key_path: Path | None = None
     kalshi_env: str = "prod"
     kalshi_base_url: str | None = None
+    kalshi_ws_url: str | None = None
     reset_confirm_key: Secret | None = None
     api_token: Secret | None = None
     exchanges: tuple[str, ...] = ("polymarket", "kalshi")
@@ -467,11 +479,13 @@ class Settings:
             polymarket_clob_url=r.url("POLYMARKET_CLOB_URL"),
             polymarket_gamma_url=r.url("POLYMARKET_GAMMA_URL"),
             polymarket_data_url=r.url("POLYMARKET_DATA_URL"),
+            polymarket_ws_url=r.ws_url("POLYMARKET_WS_URL"),
             kalshi_api_key=r.text("KALSHI_API_KEY"),
             kalshi_secret=kalshi_secret,
             kalshi_private_key_path=Path(key_path).expanduser() if key_path else None,
             kalshi_env=r.choice("KALSHI_ENV", "prod", ("prod", "demo")),
             kalshi_base_url=r.url("KALSHI_BASE_URL"),
+            kalshi_ws_url=r.ws_url("KALSHI_WS_URL"),
             reset_confirm_key=r.secret("TRADING_RESET_CONFIRM_KEY"),
             api_token=r.secret("ARBKIT_API_TOKEN"),
             exchanges=exchanges,
