@@ -39,7 +39,10 @@ __all__ = [
     "GRID_META_KEY",
     "EventData",
     "SeriesFees",
+    "bid_levels",
+    "books_from_bids",
     "build_markets",
+    "complement",
     "event_fees",
     "fee_schedule",
     "market_status",
@@ -357,7 +360,12 @@ def build_markets(event: EventData, fees_by_series: Mapping[str, FeeSchedule | N
     ]
 
 
-def _levels(value: Any, *, what: str) -> list[tuple[Decimal, Decimal]]:
+def bid_levels(value: Any, *, what: str) -> list[tuple[Decimal, Decimal]]:
+    """``[[price, count], ...]`` strings -> ``(price, size)`` pairs; empty levels dropped.
+
+    ``None`` is an empty side. Prices must lie inside (0, 1); anything else that is not a
+    list of two strings raises :class:`InvalidResponse`.
+    """
     if value is None:
         return []  # live bodies send [] (kalshi.md 3.11); null is tolerated as empty
     if not isinstance(value, list):
@@ -386,8 +394,8 @@ def _bid_ladders(
     if not isinstance(fp, Mapping):
         raise _fail("orderbook response has no orderbook_fp")
     return (
-        _levels(fp.get("yes_dollars"), what="yes_dollars"),
-        _levels(fp.get("no_dollars"), what="no_dollars"),
+        bid_levels(fp.get("yes_dollars"), what="yes_dollars"),
+        bid_levels(fp.get("no_dollars"), what="no_dollars"),
     )
 
 
@@ -402,13 +410,46 @@ def parse_orderbook(
     """
     data = obj(body, "orderbook response")
     yes_bids, no_bids = _bid_ladders(data)
+    return books_from_bids(ticker, yes_bids, no_bids, timestamp=timestamp)
+
+
+def complement(level: BookLevel) -> BookLevel:
+    """The other outcome's ask that a bid is: a YES bid at p is a NO ask at 1-p (and back)."""
+    return BookLevel(ONE - level.price, level.size)
+
+
+def books_from_bids(
+    ticker: str,
+    yes_bids: Sequence[tuple[Decimal, Decimal]],
+    no_bids: Sequence[tuple[Decimal, Decimal]],
+    *,
+    timestamp: datetime | None = None,
+    source: str = "rest",
+) -> tuple[OrderBook, OrderBook]:
+    """``(yes_book, no_book)`` from Kalshi's two bid ladders, in any order (kalshi.md 3.11, 11.5).
+
+    Kalshi publishes only bids: a NO bid at q is a YES ask at 1-q of the same size, and a
+    YES bid at p is a NO ask at 1-p. REST and the WebSocket stream both build books here.
+    """
     when = timestamp or utcnow()
     try:
         yes = OrderBook.build(
-            EXCHANGE, ticker, "yes", bids=yes_bids, asks=[(ONE - p, s) for p, s in no_bids], timestamp=when
+            EXCHANGE,
+            ticker,
+            "yes",
+            bids=yes_bids,
+            asks=[(ONE - p, s) for p, s in no_bids],
+            timestamp=when,
+            source=source,
         )
         no = OrderBook.build(
-            EXCHANGE, ticker, "no", bids=no_bids, asks=[(ONE - p, s) for p, s in yes_bids], timestamp=when
+            EXCHANGE,
+            ticker,
+            "no",
+            bids=no_bids,
+            asks=[(ONE - p, s) for p, s in yes_bids],
+            timestamp=when,
+            source=source,
         )
     except ArbkitError as exc:
         raise _fail(f"orderbook of {ticker!r} is malformed: {exc}") from None
