@@ -40,12 +40,14 @@ from arbkit.errors import (
     RateLimited,
     RequestTimeout,
     RiskRejected,
+    TradeNotFound,
     UnknownExchangeError,
     ValidationError,
     is_retryable,
 )
 from arbkit.exchange import Exchange
 from arbkit.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
+from arbkit.flatten import FlattenPlan, plan_flatten
 from arbkit.hookspecs import hookimpl
 from arbkit.http import HttpTransport
 from arbkit.live import RealTradingSystem
@@ -104,6 +106,7 @@ __all__ = [
     "ExchangeUnavailable",
     "FeeSchedule",
     "Fill",
+    "FlattenPlan",
     "HttpTransport",
     "InsufficientFunds",
     "InvalidResponse",
@@ -154,6 +157,7 @@ __all__ = [
     "TelegramNotifier",
     "TimeInForce",
     "Trade",
+    "TradeNotFound",
     "TradeResult",
     "TradeStatus",
     "TradeStore",
@@ -172,6 +176,7 @@ __all__ = [
     "hookimpl",
     "is_retryable",
     "match_markets",
+    "plan_flatten",
     "plugin_manager",
     "proposals",
     "reload_plugins",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -37,6 +38,7 @@ from arbkit.risk import RiskChain
 from arbkit.scanner import Scanner, ScanResult
 from arbkit.settlement import Settlement
 from arbkit.store import TradeStore
+from arbkit.trade import Trade
 from arbkit.trading import BaseTradingSystem, PaperTradingSystem, TradeResult, TradingState, TradingSystem
 
 __all__ = ["Bot", "CycleReport"]
@@ -210,6 +212,11 @@ class Bot:
         """Trade again after :meth:`pause` or :meth:`kill`."""
         self._require_controls().resume()
         return self.sync_controls()
+
+    def flatten(self, trade_id: str, *, max_loss: Decimal | None = None) -> Trade:
+        """Sell back what trade ``trade_id`` holds at the best bids, losing at most ``max_loss``
+        dollars (:meth:`arbkit.trading.BaseTradingSystem.flatten`); works while paused or killed."""
+        return self.trading.flatten(trade_id, max_loss=max_loss)
 
     def _require_controls(self) -> Controls:
         if self.controls is None:

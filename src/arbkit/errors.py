@@ -14,6 +14,7 @@ Hierarchy::
     ├── ConfigError (ValueError)
     ├── ValidationError (ValueError)
     ├── UnknownExchangeError (LookupError)
+    ├── TradeNotFound (LookupError)
     ├── ExchangeError
     │   ├── NetworkError
     │   │   ├── RequestTimeout
@@ -56,6 +57,7 @@ __all__ = [
     "RateLimited",
     "RequestTimeout",
     "RiskRejected",
+    "TradeNotFound",
     "UnknownExchangeError",
     "ValidationError",
     "is_retryable",
@@ -90,6 +92,14 @@ class UnknownExchangeError(ArbkitError, LookupError):
         self.available = tuple(available)
         listed = ", ".join(self.available) or "none"
         super().__init__(f"unknown exchange {name!r}; installed exchanges: {listed}")
+
+
+class TradeNotFound(ArbkitError, LookupError):
+    """No recorded trade has that id."""
+
+    def __init__(self, trade_id: str) -> None:
+        self.trade_id = trade_id
+        super().__init__(f"no trade {trade_id!r} is recorded")
 
 
 class ExchangeError(ArbkitError):

@@ -77,6 +77,7 @@ from arbkit.execution import (
     order_fate,
     reason,
 )
+from arbkit.flatten import FlattenPlan
 from arbkit.journal import INTENT, Journal, JournalEntry
 from arbkit.models import Order, OrderRequest, OrderStatus, Side, TimeInForce, utcnow
 from arbkit.opportunity import Opportunity
@@ -206,6 +207,16 @@ class OrderExecutor:
         """
         self._errors = []
         self._journal_failure = None
+        skeleton, legs = self._rebuild(entry, clients=clients, known=known)
+        self._hedge(entry.trade_id, legs, deadline=time.monotonic(), topups=False)
+        return ExecutionReport(
+            self._build(skeleton, legs, now), tuple(self._errors), journal_failure=self._journal_failure
+        )
+
+    def _rebuild(
+        self, entry: JournalEntry, *, clients: Callable[[str], Exchange], known: Trade | None
+    ) -> tuple[Trade, list[LegRun]]:
+        """The legs of a journalled trade with every order's fate decided as far as the venues tell."""
         intent = entry.intent
         if intent is None:
             raise ArbkitError(f"journal entry {entry.trade_id} has no intent record")
@@ -254,10 +265,54 @@ class OrderExecutor:
                 if order.state in (NEW, UNKNOWN, RESTING, NOT_PLACED, IN_FLIGHT):
                     self._resolve(entry.trade_id, run, order)
             run.hard_failure = any(o.state == REJECTED and o.purpose == "entry" for o in run.orders)
-        self._hedge(entry.trade_id, legs, deadline=time.monotonic(), topups=False)
+        return skeleton, legs
+
+    def flatten(
+        self,
+        entry: JournalEntry,
+        plan: FlattenPlan,
+        *,
+        now: datetime,
+        clients: Callable[[str], Exchange],
+        known: Trade | None = None,
+    ) -> ExecutionReport:
+        """Sell back what each leg of a journalled trade holds, at no worse than the plan's prices.
+
+        The trade is rebuilt as :meth:`resume` does (so an order still undecided is looked up
+        first, and nothing is sold while any leg is unknown), then one immediate-or-cancel
+        sell per leg goes out at once, sized at what the leg holds now (never more than the
+        plan), limited at the plan's worst price. The entry must already hold a ``flatten``
+        record (it reopens the entry, so a crash here is finished by recovery).
+        """
+        self._errors = []
+        self._journal_failure = None
+        skeleton, legs = self._rebuild(entry, clients=clients, known=known)
+        if not any(run.unknown for run in legs):
+            work = []
+            for run in legs:
+                step = plan.leg(run.index)
+                if step is None or run.market is None:
+                    continue
+                size = min(floor_to(run.held, run.market.size_increment), step.size)
+                if size > ZERO:
+                    work.append((run, self._sell_back(entry.trade_id, run, step.worst_price, size)))
+            self._run_all(work)
         return ExecutionReport(
             self._build(skeleton, legs, now), tuple(self._errors), journal_failure=self._journal_failure
         )
+
+    def _sell_back(self, trade_id: str, run: LegRun, price: Decimal, size: Decimal) -> Callable[[], None]:
+        number = sum(1 for o in run.orders if o.purpose == "unwind") + 1
+        order = OrderAttempt(
+            run.index,
+            "unwind",
+            f"{run.record.client_order_id}-u{number}",
+            Side.SELL,
+            price,
+            size,
+            created_at=utcnow(),
+        )
+        return lambda: self._send_extra(trade_id, run, order)
 
     # -- the journal -------------------------------------------------------------------------
     def _journal(self, trade_id: str, step: str, **data: object) -> bool:

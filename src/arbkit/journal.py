@@ -47,7 +47,7 @@ import attrs
 from arbkit.errors import PersistenceError
 from arbkit.models import utcnow
 
-__all__ = ["CRASH_AT_STEP_ENV", "FINAL", "INTENT", "Journal", "JournalEntry", "JournalRecord"]
+__all__ = ["CRASH_AT_STEP_ENV", "FINAL", "FLATTEN", "INTENT", "Journal", "JournalEntry", "JournalRecord"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 CRASH_AT_STEP_ENV = "ARBKIT_TEST_CRASH_AT_STEP"
 INTENT = "intent"
 FINAL = "final"
+#: Reopens a finished trade: its sell-back is about to be sent (see ``RealTradingSystem.flatten``).
+FLATTEN = "flatten"
 
 
 def _default(value: object) -> object:
@@ -85,8 +87,13 @@ class JournalEntry:
 
     @property
     def finished(self) -> bool:
-        """True once the trade's final record was written."""
-        return any(r.step == FINAL for r in self.records)
+        """True once a final record was written after the last record that reopened the trade."""
+        for record in reversed(self.records):
+            if record.step == FINAL:
+                return True
+            if record.step == FLATTEN:
+                return False
+        return False
 
     @property
     def intent(self) -> JournalRecord | None:

@@ -40,15 +40,16 @@ from arbkit.errors import (
 )
 from arbkit.exchange import Exchange
 from arbkit.executor import ExecutionConfig, ExecutionReport, OrderExecutor
-from arbkit.journal import FINAL, Journal
-from arbkit.models import utcnow
+from arbkit.flatten import FlattenPlan
+from arbkit.journal import FINAL, FLATTEN, INTENT, Journal
+from arbkit.models import Market, OrderBook, utcnow
 from arbkit.notify import Event, EventKind, Notifier, Severity
 from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex
 from arbkit.reconcile import Mismatch, Reconciler, ReconcileReport
 from arbkit.risk import RiskChain
 from arbkit.store import TradeStore
-from arbkit.trade import LegStatus, Trade, TradeResult, TradeStatus
+from arbkit.trade import LegStatus, Trade, TradeResult, trade_to_dict
 from arbkit.trading import BaseTradingSystem, BooksArg
 from arbkit.trading_events import trade_events
 
@@ -339,36 +340,52 @@ class RealTradingSystem(BaseTradingSystem):
 
     def _record_recovered(self, trade: Trade, now: datetime) -> Trade:
         """Put a recovered trade in the ledger and the store (correcting an earlier record)."""
-        ledger = self._ledger
-        old = self._trades[self._index[trade.id]] if trade.id in self._index else None
-        moved = trade.unwind_proceeds - trade.total_cost
-        daily = ledger.daily
-        realised = ledger.realised_pnl
-        if old is not None:
-            moved -= old.unwind_proceeds - old.total_cost
-            realised -= old.realised_pnl or ZERO
-        elif trade.filled:
-            daily = attrs.evolve(daily, trades=daily.trades + 1)
-        if trade.status is TradeStatus.UNWOUND:
-            pnl = trade.unwind_proceeds - trade.total_cost
-            trade = attrs.evolve(trade, realised_pnl=pnl)
-            realised += pnl
-        self._ledger = attrs.evolve(
-            ledger, balance=ledger.balance + moved, daily=daily, realised_pnl=realised
+        return self._record_correction(trade, now)
+
+    # -- flattening ---------------------------------------------------------------------------
+    def _unwind_allowance(self) -> Decimal:
+        return self.executor.config.max_unwind_loss_per_contract
+
+    def _flatten(
+        self,
+        trade: Trade,
+        plan: FlattenPlan,
+        *,
+        markets: Mapping[int, Market],
+        books: Mapping[int, OrderBook],
+        now: datetime,
+    ) -> Trade:
+        """Journal the sell-back (reopening the trade's entry), send it, record what the venues did.
+
+        A journal that cannot be written refuses the flatten before any order is sent. A
+        crash after the ``flatten`` record leaves the entry unfinished: recovery rebuilds
+        the trade from the venues and brings its legs to equal size.
+        """
+        entry = self.journal.entry(trade.id)
+        if entry is None or entry.intent is None:
+            # A trade the journal does not know (an older journal): its orders are adopted
+            # from the venues by the ids on the record.
+            skeleton = attrs.evolve(trade, legs=tuple(attrs.evolve(leg, fills=()) for leg in trade.legs))
+            self.journal.append(trade.id, INTENT, trade=trade_to_dict(skeleton), orders=[])
+        self.journal.append(
+            trade.id,
+            FLATTEN,
+            max_loss=None if plan.max_loss is None else str(plan.max_loss),
+            legs=[
+                {"leg": leg.index, "size": str(leg.size), "worst_price": str(leg.worst_price)}
+                for leg in plan.legs
+            ],
         )
-        try:
-            if old is not None:
-                self._trades[self._index[trade.id]] = trade
-                self._ledger = self._counted(self._ledger)  # recounted: a correction never counts twice
-                self.store.update_trade(trade, self._ledger)
-            else:
-                self._index[trade.id] = len(self._trades)
-                self._trades.append(trade)
-                self._ledger = self._counted(self._ledger)
-                self.store.append_trade(trade, self._ledger)
-        except PersistenceError as exc:
-            self._remember_error(exc, venue="store", operation=f"save recovered trade {trade.id}", now=now)
-        return trade
+        entry = self.journal.entry(trade.id)
+        assert entry is not None
+        report = self.executor.flatten(entry, plan, now=now, clients=self.client, known=trade)
+        self._remember_report(report, now)
+        if report.journal_failure is not None:
+            self._trip(f"the trade journal failed flattening trade {trade.id}", [])
+        return report.trade
+
+    def _after_flatten(self, trade: Trade) -> None:
+        self._finish_journal(trade)
 
     def __repr__(self) -> str:
         return f"RealTradingSystem(venues={list(self.venues)!r}, journal={self.journal!r})"

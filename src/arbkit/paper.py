@@ -21,12 +21,13 @@ from decimal import ROUND_FLOOR, Decimal
 
 import attrs
 
-from arbkit.models import BookLevel, MarketStatus, OrderBook, Side
+from arbkit.flatten import FlattenPlan, walk_bids
+from arbkit.models import BookLevel, Market, MarketStatus, OrderBook, Side
 from arbkit.opportunity import Leg, Opportunity
 from arbkit.sizing import common_lot
 from arbkit.trade import LegFill, LegStatus, OpportunitySummary, Trade, TradeLeg, TradeStatus, client_order_id
 
-__all__ = ["BookIndex", "depth_within", "simulate_execution", "walk_levels"]
+__all__ = ["BookIndex", "depth_within", "simulate_execution", "simulate_flatten", "walk_levels"]
 
 ZERO = Decimal(0)
 
@@ -146,4 +147,64 @@ def simulate_execution(
         created_at=now,
         updated_at=now,
         note=note,
+    )
+
+
+def simulate_flatten(
+    trade: Trade,
+    plan: FlattenPlan,
+    markets: Mapping[int, Market],
+    books: Mapping[int, OrderBook],
+    *,
+    now: datetime,
+) -> Trade:
+    """``trade`` after immediate-or-cancel sells of the plan's sizes, no lower than its prices.
+
+    Each leg sells into the current bids of its outcome from the best down to the leg's
+    worst price; proceeds are net of the market's fee on those fills. The trade is
+    ``unwound`` once no leg holds anything, else it keeps its status with what is left.
+    """
+    legs = list(trade.legs)
+    for step in plan.legs:
+        leg, market, book = legs[step.index], markets[step.index], books[step.index]
+        fills = [(p, s) for p, s in walk_bids(book.bids, step.size) if p >= step.worst_price]
+        sold = sum((s for _, s in fills), ZERO)
+        if sold <= ZERO:
+            continue
+        fee = market.fees.order_fee(fills, taker=True) if market.fees else ZERO
+        per_fill = [market.fees.fee(p, s) if market.fees else ZERO for p, s in fills]
+        if sum(per_fill, ZERO) != fee:
+            per_fill = [ZERO] * len(fills)
+        order_id = f"paper-{leg.client_order_id}-u{sum(1 for f in leg.fills if f.side is Side.SELL) + 1}"
+        unwound = leg.unwound_size + sold
+        legs[step.index] = attrs.evolve(
+            leg,
+            unwound_size=unwound,
+            unwind_proceeds=leg.unwind_proceeds + sum((p * s for p, s in fills), ZERO) - fee,
+            fills=leg.fills
+            + tuple(
+                LegFill(Side.SELL, p, s, f, order_id=order_id)
+                for (p, s), f in zip(fills, per_fill, strict=True)
+            ),
+            status=LegStatus.UNWOUND if unwound >= leg.filled_size else leg.status,
+        )
+    held = [leg.held_size for leg in legs]
+    if all(h <= ZERO for h in held):
+        status = TradeStatus.UNWOUND
+    elif all(h == held[0] for h in held):
+        status = trade.status
+    else:
+        status = TradeStatus.EXPOSURE
+    note = (
+        "flattened"
+        if status is TradeStatus.UNWOUND
+        else "flatten left "
+        + ", ".join(f"{leg.exchange} x{leg.held_size}" for leg in legs if leg.held_size > ZERO)
+    )
+    return attrs.evolve(
+        trade,
+        legs=tuple(legs),
+        status=status,
+        updated_at=now,
+        note="; ".join(n for n in (trade.note, note) if n)[:1000],
     )

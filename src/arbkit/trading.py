@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from arbkit.config import Secret, Settings, TradingLimits
-from arbkit.errors import PersistenceError, ValidationError
+from arbkit.errors import PersistenceError, RiskRejected, TradeNotFound, ValidationError
 from arbkit.exchange import Exchange
-from arbkit.models import utcnow
+from arbkit.flatten import FlattenPlan, plan_flatten
+from arbkit.models import Market, OrderBook, utcnow
 from arbkit.notify import Event, EventKind, Notifier, NotifierHub, Severity
 from arbkit.opportunity import Opportunity
-from arbkit.paper import BookIndex, simulate_execution
+from arbkit.paper import BookIndex, simulate_execution, simulate_flatten
 from arbkit.risk import RiskChain, RiskContext, RiskDecision, RiskVerdict, default_chain
 from arbkit.settlement import Settlement, fetch_resolutions, settle_trade
 from arbkit.store import MAX_ERRORS, DailyCounters, Ledger, TradeStore, open_store
@@ -87,6 +88,10 @@ class TradingSystem(Protocol):
 
     def check_settlements(self) -> list[Settlement]:
         """Settle every open trade whose markets have resolved; returns what was settled."""
+        ...
+
+    def flatten(self, trade_id: str, *, max_loss: Decimal | None = None) -> Trade:
+        """Sell back what a trade holds at the best bids, losing at most ``max_loss`` dollars."""
         ...
 
     def reset(self, confirm: str) -> None:
@@ -415,6 +420,111 @@ class BaseTradingSystem(abc.ABC):
     def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
         """Place (or simulate) the legs and return the trade record. Called under the lock."""
 
+    # -- flattening ---------------------------------------------------------------------------
+    def flatten(self, trade_id: str, *, max_loss: Decimal | None = None) -> Trade:
+        """Sell back everything trade ``trade_id`` holds at the venues' best bids, within a loss bound.
+
+        ``max_loss`` bounds, in dollars, what the contracts sold may lose against what they
+        cost with fees, even if every sell fills at its limit; ``None`` limits each leg to its
+        average entry price less the unwind allowance per contract (the executor's rule).
+        The sells are immediate-or-cancel, priced from the current books
+        (:func:`arbkit.flatten.plan_flatten`); a bound that cannot be kept at the current
+        bids is refused with :class:`~arbkit.errors.RiskRejected` before anything is sent.
+        Returns the trade as recorded afterwards: ``unwound`` once nothing is held, else
+        still holding what did not sell. Raises :class:`~arbkit.errors.TradeNotFound` for
+        an unknown id and :class:`~arbkit.errors.ValidationError` for a trade with no position.
+        """
+        events: list[Event] = []
+        with self._lock:
+            now = self._clock()
+            index = self._index.get(trade_id)
+            if index is None:
+                raise TradeNotFound(trade_id)
+            trade = self._trades[index]
+            if not trade.status.holds_position:
+                raise ValidationError(f"trade {trade_id} is {trade.status.value}: it holds no position")
+            if any(leg.status is LegStatus.UNKNOWN for leg in trade.legs):
+                raise RiskRejected(
+                    [
+                        f"trade {trade_id} has an order whose outcome is unknown: "
+                        "reconcile it before flattening"
+                    ]
+                )
+            markets: dict[int, Market] = {}
+            books: dict[int, OrderBook] = {}
+            for i, leg in enumerate(trade.legs):
+                if leg.held_size > ZERO:
+                    client = self.client(leg.exchange)
+                    markets[i] = client.market(leg.market_id)
+                    books[i] = client.order_book(markets[i], leg.outcome_id)
+            plan = plan_flatten(
+                trade,
+                markets,
+                books,
+                max_loss=max_loss,
+                max_loss_per_contract=self._unwind_allowance(),
+            )
+            flattened = self._flatten(trade, plan, markets=markets, books=books, now=now)
+            flattened = self._record_correction(flattened, now)
+            events.extend(trade_events(self.mode, flattened, now))
+            self._after_flatten(flattened)
+        self._emit(events)
+        return flattened
+
+    def _unwind_allowance(self) -> Decimal:
+        """How far below its average entry price a leg may be sold back without a dollar bound."""
+        return Decimal("0.10")
+
+    @abc.abstractmethod
+    def _flatten(
+        self,
+        trade: Trade,
+        plan: FlattenPlan,
+        *,
+        markets: Mapping[int, Market],
+        books: Mapping[int, OrderBook],
+        now: datetime,
+    ) -> Trade:
+        """Send (or simulate) the plan's sells and return the trade as it is now. Under the lock."""
+
+    def _after_flatten(self, trade: Trade) -> None:  # noqa: B027 - a hook, empty on paper
+        """After the flattened trade is stored (live: its journal entry is finished). Under the lock."""
+
+    def _record_correction(self, trade: Trade, now: datetime) -> Trade:
+        """Put a changed (or recovered) trade in the ledger and the store, correcting its earlier
+        record: cash moves by the difference, the day's trade count only for a new trade, the
+        daily loss recounted (caller holds the lock)."""
+        ledger = self._ledger
+        old = self._trades[self._index[trade.id]] if trade.id in self._index else None
+        moved = trade.unwind_proceeds - trade.total_cost
+        daily = ledger.daily
+        realised = ledger.realised_pnl
+        if old is not None:
+            moved -= old.unwind_proceeds - old.total_cost
+            realised -= old.realised_pnl or ZERO
+        elif trade.filled:
+            daily = attrs.evolve(daily, trades=daily.trades + 1)
+        if trade.status is TradeStatus.UNWOUND:
+            pnl = trade.unwind_proceeds - trade.total_cost
+            trade = attrs.evolve(trade, realised_pnl=pnl)
+            realised += pnl
+        self._ledger = attrs.evolve(
+            ledger, balance=ledger.balance + moved, daily=daily, realised_pnl=realised
+        )
+        try:
+            if old is not None:
+                self._trades[self._index[trade.id]] = trade
+                self._ledger = self._counted(self._ledger)  # recounted: a correction never counts twice
+                self.store.update_trade(trade, self._ledger)
+            else:
+                self._index[trade.id] = len(self._trades)
+                self._trades.append(trade)
+                self._ledger = self._counted(self._ledger)
+                self.store.append_trade(trade, self._ledger)
+        except PersistenceError as exc:
+            self._remember_error(exc, venue="store", operation=f"save trade {trade.id}", now=now)
+        return trade
+
     def state(self) -> TradingState:
         """A consistent snapshot (taken under the lock)."""
         with self._lock:
@@ -560,6 +670,17 @@ class PaperTradingSystem(BaseTradingSystem):
             if key not in current:
                 current[key] = self.client(leg.exchange).order_book(leg.market, leg.outcome_id)
         return simulate_execution(opportunity, current, trade_id=trade_id, mode=self.mode, now=now)
+
+    def _flatten(
+        self,
+        trade: Trade,
+        plan: FlattenPlan,
+        *,
+        markets: Mapping[int, Market],
+        books: Mapping[int, OrderBook],
+        now: datetime,
+    ) -> Trade:
+        return simulate_flatten(trade, plan, markets, books, now=now)
 
 
 def __getattr__(name: str) -> Any:
