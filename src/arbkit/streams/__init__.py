@@ -1,5 +1,6 @@
 """Streaming market data: the stream contract, the local book store, record and replay."""
 
+from arbkit.streams.books import BookStore, ChangeFeed, FeedInterrupted
 from arbkit.streams.feed import (
     FeedSink,
     FeedState,
@@ -10,6 +11,9 @@ from arbkit.streams.feed import (
 )
 
 __all__ = [
+    "BookStore",
+    "ChangeFeed",
+    "FeedInterrupted",
     "FeedSink",
     "FeedState",
     "FeedStatus",
