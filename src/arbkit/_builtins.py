@@ -7,17 +7,32 @@ through the same hooks a third-party plugin implements, so ``store_factories()``
 
 from __future__ import annotations
 
+from typing import Any
+
 from arbkit.chat import DiscordNotifier, SlackNotifier, TelegramNotifier
+from arbkit.errors import ConfigError
 from arbkit.hookspecs import Register, hookimpl
 from arbkit.notify import LogNotifier, WebhookNotifier
-from arbkit.store import JsonFileStore, SqliteStore
+from arbkit.store import JsonFileStore, SqliteStore, TradeStore
+
+
+def _postgres_store(url: Any, **options: Any) -> TradeStore:
+    """The PostgreSQL store, imported on first use (it needs the ``postgres`` extra)."""
+    try:
+        from arbkit.postgres.store import PostgresStore
+    except ImportError:
+        raise ConfigError(
+            "the postgres store needs psycopg: pip install 'arbkit[postgres]'", variable="ARBKIT_STORE_URL"
+        ) from None
+    return PostgresStore(url, **options)
 
 
 @hookimpl
 def arbkit_register_stores(register: Register) -> None:
-    """``json`` (PolyMix's files) and ``sqlite``."""
+    """``json`` (PolyMix's files), ``sqlite`` and ``postgres`` (``url=``, ``mode=``)."""
     register("json", JsonFileStore)
     register("sqlite", SqliteStore)
+    register("postgres", _postgres_store)
 
 
 @hookimpl

@@ -113,7 +113,8 @@ KNOWN_VARIABLES: dict[str, str] = {
     "ARBKIT_API_TOKEN": "bearer token required by mutating endpoints when set (secret)",
     "ARBKIT_EXCHANGES": "comma-separated exchanges to scan (polymarket,kalshi)",
     "ARBKIT_DATA_DIR": "where state files are written (a per-user folder: ~/.local/share/arbkit)",
-    "ARBKIT_STORE": "json (PolyMix's files) or sqlite (json)",
+    "ARBKIT_STORE": "json (PolyMix's files), sqlite or postgres (json, or postgres with ARBKIT_STORE_URL)",
+    "ARBKIT_STORE_URL": "postgresql://user:password@host:5432/db: one store for several instances (secret)",
     "ARBKIT_TIMEZONE": "IANA zone in which a trading 'day' rolls over (UTC)",
     "ARBKIT_HTTP_TIMEOUT": "seconds before an exchange request times out (10)",
     "ARBKIT_MAX_BOOK_AGE": "seconds after which a book is too stale to trade on (10)",
@@ -137,6 +138,7 @@ _SECRETS = {
     "ARBKIT_TELEGRAM_BOT_TOKEN",
     "ARBKIT_SLACK_WEBHOOK_URL",
     "ARBKIT_DISCORD_WEBHOOK_URL",
+    "ARBKIT_STORE_URL",
 }
 
 
@@ -356,6 +358,8 @@ class Settings:
     exchanges: tuple[str, ...] = ("polymarket", "kalshi")
     data_dir: Path = attrs.field(factory=lambda: default_data_dir())
     store: str = "json"
+    #: The PostgreSQL store's URL (``store == "postgres"``); it holds the database password.
+    store_url: Secret | None = None
     timezone: str = "UTC"
     http_timeout: Decimal = Decimal(10)
     max_book_age_seconds: Decimal = Decimal(10)
@@ -450,6 +454,19 @@ class Settings:
             raise ConfigError(
                 "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)", variable="KALSHI_SECRET"
             )
+        store_url = r.secret("ARBKIT_STORE_URL")
+        store = r.choice("ARBKIT_STORE", "postgres" if store_url else "json", ("json", "sqlite", "postgres"))
+        if store_url is not None:
+            from arbkit.postgres.url import check_url_text
+
+            check_url_text(store_url.reveal(), variable="ARBKIT_STORE_URL")
+            if store != "postgres":
+                raise ConfigError(
+                    f"is set, but ARBKIT_STORE={store} (unset it or set it to postgres)",
+                    variable="ARBKIT_STORE_URL",
+                )
+        elif store == "postgres":
+            raise ConfigError("postgres needs ARBKIT_STORE_URL (postgresql://...)", variable="ARBKIT_STORE")
         telegram_token = r.secret("ARBKIT_TELEGRAM_BOT_TOKEN")
         telegram_chat = r.text("ARBKIT_TELEGRAM_CHAT_ID")
         if (telegram_token is None) != (telegram_chat is None):
@@ -490,7 +507,8 @@ class Settings:
             api_token=r.secret("ARBKIT_API_TOKEN"),
             exchanges=exchanges,
             data_dir=data_dir,
-            store=r.choice("ARBKIT_STORE", "json", ("json", "sqlite")),
+            store=store,
+            store_url=store_url,
             timezone=timezone,
             http_timeout=r.required_decimal(
                 "ARBKIT_HTTP_TIMEOUT", Decimal(10), positive=True, maximum=Decimal(300)

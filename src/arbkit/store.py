@@ -487,11 +487,14 @@ class SqliteStore:
                 self._conn = None
 
 
-def open_store(kind: str, data_dir: str | os.PathLike[str], mode: str, **options: Any) -> TradeStore:
-    """Open the store named ``kind`` (``"json"``, ``"sqlite"`` or a plugin's) for ``mode``.
+def open_store(
+    kind: str, data_dir: str | os.PathLike[str], mode: str, *, url: Any = None, **options: Any
+) -> TradeStore:
+    """Open the store named ``kind`` (``"json"``, ``"sqlite"``, ``"postgres"`` or a plugin's) for ``mode``.
 
-    The file is ``data_dir / FILE_NAMES[(kind, mode)]`` for the built-in kinds and
-    ``data_dir / f"{mode}_trading.{kind}"`` for a plugin's.
+    The file is ``data_dir / FILE_NAMES[(kind, mode)]`` for the built-in file kinds and
+    ``data_dir / f"{mode}_trading.{kind}"`` for a plugin's. ``"postgres"`` is a database,
+    not a file: it is opened at ``url`` (``Settings.store_url``, ``ARBKIT_STORE_URL``).
     """
     from arbkit.plugins import store_factories
 
@@ -499,6 +502,13 @@ def open_store(kind: str, data_dir: str | os.PathLike[str], mode: str, **options
     factory = factories.get(kind)
     if factory is None:
         raise PersistenceError(f"unknown store {kind!r}; available: {', '.join(sorted(factories)) or 'none'}")
+    if kind == "postgres":
+        if url is None:
+            from arbkit.errors import ConfigError
+
+            raise ConfigError("the postgres store needs a URL", variable="ARBKIT_STORE_URL")
+        database: TradeStore = factory(url, mode=mode, **options)
+        return database
     name = FILE_NAMES.get((kind, mode), f"{mode}_trading.{kind}")
     store: TradeStore = factory(Path(data_dir) / name, **options)
     return store

@@ -208,7 +208,7 @@ class BaseTradingSystem(abc.ABC):
         limits: TradingLimits = settings.live if cls.mode == "live" else settings.paper
         return cls(
             initial_balance=limits.initial_balance,
-            store=store or open_store(settings.store, settings.data_dir, cls.mode),
+            store=store or open_store(settings.store, settings.data_dir, cls.mode, url=settings.store_url),
             risk=risk if risk is not None else default_chain(_for_mode(settings, cls.mode)),
             exchanges=exchanges,
             notifiers=notifiers,
