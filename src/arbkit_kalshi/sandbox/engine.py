@@ -211,6 +211,9 @@ class Engine:
         self.orders: dict[str, SbOrder] = {}
         self.fills: list[dict[str, Any]] = []
         self.settlements: list[dict[str, Any]] = []
+        #: Markets and orders changed since the stream last published (sandbox/stream.py).
+        self.touched_markets: set[str] = set()
+        self.touched_orders: set[str] = set()
 
     # -- set-up ------------------------------------------------------------------------------
     def fee_terms(self, market: SbMarket) -> tuple[str, Decimal]:
@@ -228,6 +231,7 @@ class Engine:
     ) -> None:
         """Replace the house liquidity of a market: YES bids at p, NO bids at q (an ask at 1-q)."""
         market = self.market(ticker)
+        self.touched_markets.add(ticker)
         market.book.cancel_account(HOUSE)
         for price, size in yes_bids:
             self._house(market, BookSide.BID, Decimal(str(price)), Decimal(str(size)))
@@ -360,6 +364,8 @@ class Engine:
 
     def _record(self, account: Account, order: SbOrder) -> SbOrder:
         self.orders[order.order_id] = order
+        self.touched_orders.add(order.order_id)
+        self.touched_markets.add(order.ticker)
         if order.client_order_id:
             account.client_ids.add(order.client_order_id)
         return order
@@ -413,6 +419,7 @@ class Engine:
         trade_id: str,
     ) -> None:
         own = _own(order.direction, yes_price)
+        self.touched_orders.add(order.order_id)
         order.filled += qty
         order.updated_time = now_iso()
         fee_type, multiplier = self.fee_terms(market)
@@ -425,9 +432,11 @@ class Engine:
             order.maker_fees += fee
         if not account.is_house:
             self._account_fill(account, market.ticker, order, yes_price, qty, fee)
+        held = account.positions.get(market.ticker)
         self.fills.append(
             {
-                "fill_id": trade_id + ("-t" if taker else "-m"),
+                # One id per trade, as Kalshi's fills carry it (kalshi.md 3.5: trade_id = fill_id).
+                "fill_id": trade_id,
                 "trade_id": trade_id,
                 "order_id": order.order_id,
                 "account": account.key_id,
@@ -438,6 +447,7 @@ class Engine:
                 "is_taker": taker,
                 "fee_cost": fee,
                 "created_time": now_iso(),
+                "post_position": held.position if held is not None else ZERO,
             }
         )
 
@@ -471,6 +481,8 @@ class Engine:
         if order.status != "resting":
             raise KalshiError(404, "not_found", f"order {order_id} is not resting")
         market = self.market(order.ticker)
+        self.touched_orders.add(order_id)
+        self.touched_markets.add(order.ticker)
         reduced = order.count - order.filled
         market.book.cancel(order_id)
         order.status = "canceled"
@@ -498,6 +510,8 @@ class Engine:
             return order
         resting = self.market(order.ticker).book.get(order_id)
         assert resting is not None
+        self.touched_orders.add(order_id)
+        self.touched_markets.add(order.ticker)
         resting.remaining = new_remaining
         released = order.reserved * (remaining - new_remaining) / remaining
         order.reserved -= released
@@ -526,6 +540,8 @@ class Engine:
                 400, "invalid_order_size", "count is the total and must exceed the filled count"
             )
         market = self.market(order.ticker)
+        self.touched_orders.add(order_id)
+        self.touched_markets.add(order.ticker)
         if price == order.yes_price and total <= order.count:
             return self.decrease(account, order_id, total - order.filled) if total < order.count else order
         market.book.cancel(order_id)
@@ -565,7 +581,9 @@ class Engine:
 
     def cancel_all(self, market: SbMarket) -> None:
         """Cancel every resting order of a market (users' and the house's)."""
+        self.touched_markets.add(market.ticker)
         for resting in market.book.orders():
+            self.touched_orders.add(resting.order_id)
             market.book.cancel(resting.order_id)
             order = self.orders.get(resting.order_id)
             account = self.accounts.get(resting.account)
@@ -582,6 +600,7 @@ class Engine:
         if market.status == "inactive" and status == "active":
             self.cancel_all(market)  # kalshi.md 4.3: reactivation cancels all resting orders
         market.status = status
+        self.touched_markets.add(ticker)
 
     def resolve(self, ticker: str, result: str, settlement_value: Decimal | None = None) -> SbMarket:
         """Determine and settle a market: ``yes``, ``no`` or ``scalar`` (``void`` = scalar); pays positions.
@@ -604,6 +623,7 @@ class Engine:
         if not ZERO <= value <= ONE:
             raise KalshiError(400, "invalid_parameters", "settlement_value must be within [0, 1]")
         self.cancel_all(market)
+        self.touched_markets.add(ticker)
         market.result, market.settlement_value = result, value
         market.status, market.settled_time = "finalized", now_iso()
         for account in self.accounts.values():
