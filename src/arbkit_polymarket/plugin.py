@@ -20,6 +20,19 @@ def arbkit_register_exchanges(register: Any) -> None:
     register("polymarket", _factory)
 
 
+def _stream(settings: arbkit.Settings | None = None, **options: Any) -> Any:
+    # Imported here: the stream needs the ``stream`` extra (websockets) only when used.
+    from arbkit_polymarket.stream import PolymarketStream
+
+    return PolymarketStream.from_settings(settings, **options)
+
+
+@arbkit.hookimpl
+def arbkit_register_streams(register: Any) -> None:
+    """Offer ``polymarket``'s WebSocket stream (books by token, own orders and fills, resolutions)."""
+    register("polymarket", _stream)
+
+
 def _sandbox(argv: list[str]) -> int:
     from arbkit_polymarket.sandbox.__main__ import main
 

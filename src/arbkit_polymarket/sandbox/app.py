@@ -30,7 +30,7 @@ import json
 import time
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arbkit.models import Side
 from arbkit.sandbox import HttpError, Request, Response, SandboxApp
@@ -47,6 +47,9 @@ from arbkit_polymarket.sandbox.verify import (
     recover_clob_auth,
     recover_order,
 )
+
+if TYPE_CHECKING:
+    from arbkit_polymarket.sandbox.stream import SandboxStream
 
 __all__ = ["PolymarketSandbox"]
 
@@ -113,6 +116,8 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         self.delayed: list[tuple[float, OrderRecord, Fault | None]] = []
         # api key -> [expected heartbeat id, deadline]
         self.heartbeats: dict[str, list[Any]] = {}
+        #: The WebSocket side (:mod:`.stream`, set by its ``serve``): told after every change.
+        self.stream: SandboxStream | None = None
         self._add_routes()
 
     # -- errors ---------------------------------------------------------------------------------
@@ -135,7 +140,15 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         """Carry out what is due (delayed matches, heartbeat cancels), then handle the request."""
         if not request.path.startswith("/_sandbox/faults"):
             self.settle_delayed()
-        return super().dispatch(request)
+        try:
+            return super().dispatch(request)
+        finally:
+            self.publish()
+
+    def publish(self) -> None:
+        """Stream what the last change did (book levels, trades, orders) when a stream is served."""
+        if self.stream is not None:
+            self.stream.changed()
 
     def settle_delayed(self) -> int:
         """Match the delayed orders whose delay has passed and expire stale heartbeats.
@@ -256,6 +269,7 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
             if condition_id not in self.engine.markets:
                 raise HttpError(404, {"error": f"unknown market {condition_id}"})
             self.engine.set_book(condition_id, bids, asks)
+            self.publish()
 
     def resolve(self, condition_id: str, *, winner: str | None = None, result: str = "winner") -> None:
         """Resolve a market: a winning token id, or ``result="50-50"`` / ``"void"``."""
@@ -263,6 +277,7 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
             if condition_id not in self.engine.markets:
                 raise HttpError(404, {"error": f"unknown market {condition_id}"})
             self.engine.resolve(condition_id, winner=winner, result=result)
+            self.publish()
 
     def balance_of(self, address: str) -> Decimal:
         """pUSD held by an address, including what its resting orders reserve."""
@@ -335,7 +350,17 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         r.add("GET", "/balance-allowance", self._balance)
         r.add("GET", "/balance-allowance/update", self._balance)
         r.add("POST", "/v1/heartbeats", self._heartbeat)
+        for method in ("GET", "POST", "DELETE"):
+            r.add(method, "/_sandbox/stream/faults", self._stream_control)
+        r.add("GET", "/_sandbox/stream", self._stream_control)
         self.add_public_routes()
+
+    def _stream_control(self, request: Request, _: dict[str, str]) -> Response:
+        # Stream faults: drop, freeze, gap, duplicate, bad_frame, slow_consumer (arbkit.sandbox.ws).
+        if self.stream is None:
+            raise _bad("no stream is served: start it with arbkit_polymarket.sandbox.stream", 409)
+        body = request.json() if request.method == "POST" else None
+        return Response.json(self.stream.control(request.method, request.path, body))
 
     def _derive(self, request: Request, _: dict[str, str]) -> Response:
         address, nonce = self.verify_l1(request)

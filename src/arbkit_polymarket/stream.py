@@ -1,0 +1,631 @@
+"""``PolymarketStream``: the CLOB's market and user WebSocket channels as an arbkit :class:`MarketStream`.
+
+>>> stream = PolymarketStream(PolymarketClient())            # doctest: +SKIP
+>>> stream.start(sink); stream.subscribe(markets)             # doctest: +SKIP
+
+Wire (reference polymarket.md section 8): ``{base}/market`` takes
+``{"assets_ids": [...], "type": "market", "custom_feature_enabled": true}`` right after
+connecting and ``{"operation": "subscribe"|"unsubscribe", "assets_ids": [...]}`` later;
+``{base}/user`` takes ``{"auth": {apiKey, secret, passphrase}, "type": "user"}`` (no
+``markets``: all of them; the raw secret travels in the frame, as the venue wants it, and is
+never logged). The keep-alive is the text ``PING`` every 10 s, answered ``PONG``; a socket
+without a ``PONG`` for 30 s is dead and is replaced.
+
+Continuity (8.2) is never assumed. Each connection runs in its own thread:
+
+* a disconnect discards every book built from the socket (the sink hears ``stale``), and the
+  thread reconnects with jittered exponential backoff (0.25 s doubling, at most 30 s) and
+  sends one full subscription: the fresh ``book`` snapshots make the markets ``live`` again;
+* a failed check of the decoder (a bad frame, a hash or top-of-book disagreement, see
+  :mod:`.parse_stream`) redrives the market: ``unsubscribe`` + ``subscribe`` of its assets,
+  whose fresh snapshots rebuild it; a snapshot that does not come within
+  ``resync_timeout`` replaces the connection;
+* a market channel silent for ``silence_timeout`` (the venue is known to freeze while
+  answering ``PONG``) is cross-checked against the REST books (``order_books``): a book that
+  differs is stale and redriven; one that agrees was only quiet. [UNCERTAIN: the real feed's
+  cadence per market; 30 s follows nautilus.]
+
+The user channel reports orders and fills (the REST parsers' models, fees priced from the
+market's schedule as the REST client prices them); after a reconnect it re-reads
+``/data/trades`` so a fill made while disconnected is still reported (once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.sync.client import ClientConnection, connect
+
+from arbkit.config import Settings
+from arbkit.errors import ArbkitError, AuthenticationError, ConfigError, NetworkError
+from arbkit.fees import FeeSchedule
+from arbkit.models import Fill, Market, Order, OrderBook, utcnow
+from arbkit.streams import FeedSink, FeedState, FeedStatus, FrameDecoder, MarketEvent
+from arbkit_polymarket.auth import ApiCredentials
+from arbkit_polymarket.client import PolymarketClient
+from arbkit_polymarket.parse import EXCHANGE
+from arbkit_polymarket.parse_stream import PING, PONG, MarketDecoder, Subscriptions, UserDecoder
+
+__all__ = ["WS_URL", "PolymarketStream"]
+
+log = logging.getLogger(__name__)
+
+#: The channels live under this base: ``/market`` and ``/user`` (reference section 1).
+WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws"
+PING_INTERVAL = 10.0
+PONG_TIMEOUT = 30.0
+SILENCE_TIMEOUT = 30.0
+RESYNC_TIMEOUT = 10.0
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 30.0
+#: The initial dump of hundreds of books is one frame; the library's 1 MiB default is too small.
+MAX_FRAME = 16 * 1024 * 1024
+#: How often a connection thread looks at its timers and queued subscription changes.
+POLL = 0.05
+#: A policy-violation close on the user channel is taken as refused credentials [UNCERTAIN:
+#: the venue's way of refusing them is not documented].
+AUTH_CLOSE_CODES = frozenset({1008, 4001, 4003})
+
+
+def backoff(attempt: int, rng: random.Random, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Full-jitter exponential backoff: uniform in ``[0, min(cap, base * 2**attempt))``."""
+    return float(rng.random() * min(cap, base * 2.0 ** min(attempt, 32)))
+
+
+class _Tap:
+    """Forwards to the user's sink, keeping what :meth:`PolymarketStream.status` reports."""
+
+    def __init__(self, sink: FeedSink, stream: PolymarketStream) -> None:
+        self.sink = sink
+        self.stream = stream
+
+    def book(self, book: OrderBook) -> None:
+        self.sink.book(book)
+
+    def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        self.stream._note(reason)
+        self.sink.stale(exchange, market_ids, reason)
+
+    def live(self, exchange: str, market_ids: Sequence[str]) -> None:
+        self.sink.live(exchange, market_ids)
+        self.stream._note("")
+
+    def order(self, order: Order) -> None:
+        self.sink.order(order)
+
+    def fill(self, fill: Fill) -> None:
+        self.sink.fill(fill)
+
+    def market(self, event: MarketEvent) -> None:
+        self.sink.market(event)
+
+    def error(self, exc: ArbkitError, operation: str) -> None:
+        self.sink.error(exc, operation)
+
+    def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
+        self.sink.frame(exchange, connection, text, received_at)
+
+
+class _Channel:
+    """One WebSocket connection (market or user) and the thread that keeps it up."""
+
+    def __init__(self, stream: PolymarketStream, name: str, url: str) -> None:
+        self.stream = stream
+        self.name = name
+        self.url = url
+        self.ws: ClientConnection | None = None
+        self.thread = threading.Thread(target=self._run, name=f"polymarket-ws-{name}", daemon=True)
+        self.wake = threading.Event()
+        self.attempt = 0
+        self.connected_once = False
+        self.last_pong = 0.0
+        self.last_ping = 0.0
+        self.last_data = 0.0
+        self.stopped = False
+
+    # -- the thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        stream = self.stream
+        while not stream._closing.is_set() and not self.stopped:
+            if self.name == "market" and not stream.subscriptions.tokens:
+                stream._changed.wait(POLL)  # nothing to stream yet: no socket either
+                continue
+            try:
+                ws = self._connect()
+            except ArbkitError as exc:
+                stream.sink.error(exc, f"stream {self.name} connect")
+                if isinstance(exc, AuthenticationError):
+                    self.stopped = True
+                    break
+                self._sleep()
+                continue
+            reason = "disconnected"
+            try:
+                self._serve(ws)
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd is not None else 1006
+                text = exc.rcvd.reason if exc.rcvd is not None else ""
+                reason = f"disconnected ({code}{': ' + text[:80] if text else ''})"
+                if self.name == "user" and code in AUTH_CLOSE_CODES:
+                    stream.sink.error(
+                        AuthenticationError(
+                            f"user channel refused the credentials: {text[:80]}", exchange=EXCHANGE
+                        ),
+                        "stream user subscribe",
+                    )
+                    self.stopped = True
+            except (OSError, TimeoutError) as exc:
+                reason = f"connection failed: {type(exc).__name__}"
+            except _Replace as exc:
+                reason = str(exc)
+            except ArbkitError as exc:  # the user channel's credentials could not be had
+                stream.sink.error(exc, f"stream {self.name}")
+                reason = f"failed: {type(exc).__name__}"
+                self.stopped = isinstance(exc, AuthenticationError)
+            except Exception:  # a sink that raised, or a bug: never let the feed thread die
+                log.exception("polymarket stream: %s channel failed", self.name)
+                reason = "failed: internal error (logged)"
+            finally:
+                self.ws = None
+                ws.close()
+            if stream._closing.is_set():
+                break
+            stream._disconnected(self, reason)
+            if not self.stopped:
+                self._sleep()
+
+    def _sleep(self) -> None:
+        delay = backoff(self.attempt, self.stream._rng, self.stream.backoff_base, self.stream.backoff_cap)
+        self.attempt += 1
+        self.stream._closing.wait(delay)
+
+    def _connect(self) -> ClientConnection:
+        stream = self.stream
+        try:
+            ws = connect(
+                self.url,
+                open_timeout=stream.connect_timeout,
+                close_timeout=1.0,
+                max_size=MAX_FRAME,
+                compression=None,
+            )
+        except InvalidURI as exc:
+            self.stopped = True
+            raise ConfigError(f"not a WebSocket URL: {exc}", variable="POLYMARKET_WS_URL") from None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise NetworkError(f"cannot open the {self.name} channel: {exc}", exchange=EXCHANGE) from None
+        self.ws = ws
+        if stream._closing.is_set():
+            ws.close()
+            raise NetworkError("stream closed", exchange=EXCHANGE)
+        return ws
+
+    def _serve(self, ws: ClientConnection) -> None:
+        stream = self.stream
+        now = time.monotonic()
+        self.last_pong = self.last_ping = self.last_data = now
+        stream._opened(self)
+        while not stream._closing.is_set():
+            try:
+                text = ws.recv(timeout=POLL)
+            except TimeoutError:
+                text = None
+            now = time.monotonic()
+            if text is not None:
+                if isinstance(text, bytes):
+                    text = text.decode("utf-8", "replace")
+                stream._received(self, text, now)
+            if now - self.last_ping >= stream.ping_interval:
+                self.last_ping = now
+                ws.send(PING)
+            if now - self.last_pong > stream.pong_timeout:
+                raise _Replace(f"no PONG for {stream.pong_timeout:g} s")
+            stream._tick(self, now)
+
+    def send(self, payload: Mapping[str, Any]) -> None:
+        """Send a JSON frame now (called on this channel's own thread only)."""
+        ws = self.ws
+        if ws is not None:
+            ws.send(json.dumps(payload, separators=(",", ":")))
+
+
+class _Replace(Exception):
+    """End this connection and open another (the thread's own decision)."""
+
+
+class PolymarketStream:
+    """Polymarket's CLOB WebSocket feed (implements :class:`arbkit.streams.MarketStream`).
+
+    ``client`` is the REST client: it supplies the REST books the feed is cross-checked
+    against, the API credentials of the user channel and the fee schedules of fills.
+    Without one the market channel still streams (silence then redrives instead of
+    cross-checking). ``user`` turns the user channel on (default: when there are credentials
+    or a private key).
+    """
+
+    name = EXCHANGE
+
+    def __init__(
+        self,
+        client: PolymarketClient | None = None,
+        *,
+        ws_url: str = WS_URL,
+        credentials: ApiCredentials | None = None,
+        user: bool | None = None,
+        ping_interval: float = PING_INTERVAL,
+        pong_timeout: float = PONG_TIMEOUT,
+        silence_timeout: float = SILENCE_TIMEOUT,
+        resync_timeout: float = RESYNC_TIMEOUT,
+        connect_timeout: float = 10.0,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_cap: float = BACKOFF_CAP,
+        check_hash: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        if min(ping_interval, pong_timeout, silence_timeout, resync_timeout, backoff_base) <= 0:
+            raise ConfigError("stream timings must be positive", variable="POLYMARKET_WS_URL")
+        self.client = client
+        self.ws_url = ws_url.rstrip("/")
+        self.credentials = credentials
+        self.user = (
+            (credentials is not None or (client is not None and client.address is not None))
+            if user is None
+            else user
+        )
+        self.ping_interval = ping_interval
+        self.pong_timeout = pong_timeout
+        self.silence_timeout = silence_timeout
+        self.resync_timeout = resync_timeout
+        self.connect_timeout = connect_timeout
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.check_hash = check_hash
+        self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
+        self.subscriptions = Subscriptions()
+        self.fee_schedules: dict[str, FeeSchedule] = {}
+        self.sink: FeedSink = _NullSink()
+        self._closing = threading.Event()
+        self._lock = threading.Lock()  # guards the counters and state below, never held for I/O
+        self._channels: dict[str, _Channel] = {}
+        self._market: MarketDecoder | None = None
+        self._user: UserDecoder | None = None
+        #: What the server was told to stream (market thread only).
+        self._server_assets: set[str] = set()
+        #: Assets redriven and the monotonic time they were asked for (market thread only).
+        self._pending: dict[str, float] = {}
+        self._changed = threading.Event()
+        self._reason = ""
+        self._since: datetime | None = None
+        self._state = FeedState.CONNECTING
+        self._last_message_at: datetime | None = None
+        self._messages = 0
+        self._reconnects = 0
+        self._started_at = utcnow()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> PolymarketStream:
+        """Build from ``POLYMARKET_*`` settings (``POLYMARKET_WS_URL`` and the REST client's)."""
+        options: dict[str, Any] = {}
+        if settings is not None and settings.polymarket_ws_url:
+            options["ws_url"] = settings.polymarket_ws_url
+        if "client" not in overrides:
+            options["client"] = PolymarketClient.from_settings(settings)
+        options.update(overrides)
+        return cls(**options)
+
+    def __repr__(self) -> str:
+        return f"PolymarketStream({self.ws_url!r}, markets={len(self.subscriptions.markets)})"
+
+    # -- MarketStream ------------------------------------------------------------------------
+    def start(self, sink: FeedSink) -> None:
+        """Connect in the background and return at once; reconnects until :meth:`close`."""
+        with self._lock:
+            if self._channels or self._closing.is_set():
+                return
+            self.sink = _Tap(sink, self)
+            self._started_at = self._since = utcnow()
+            self._market = self._market_decoder(self.sink, self.subscriptions, live=True)
+            self._channels["market"] = _Channel(self, "market", f"{self.ws_url}/market")
+            if self.user:
+                self._channels["user"] = _Channel(self, "user", f"{self.ws_url}/user")
+            channels = list(self._channels.values())
+        for channel in channels:
+            channel.thread.start()
+
+    def subscribe(self, markets: Sequence[Market]) -> None:
+        """Stream every outcome's book of these markets (idempotent)."""
+        new = self.subscriptions.add([m for m in markets if m.exchange == EXCHANGE])
+        for market in new:
+            if market.fees is not None:
+                self.fee_schedules.setdefault(market.id, market.fees)
+        self._changed.set()
+
+    def unsubscribe(self, markets: Sequence[Market]) -> None:
+        """Stop streaming these markets."""
+        if self.subscriptions.remove(markets):
+            self._changed.set()
+
+    def status(self) -> FeedStatus:
+        """The feed's state now."""
+        with self._lock:
+            return FeedStatus(
+                exchange=EXCHANGE,
+                state=self._state,
+                reason=self._reason,
+                since=self._since,
+                last_message_at=self._last_message_at,
+                subscribed=len(self.subscriptions.markets),
+                reconnects=self._reconnects,
+                messages=self._messages,
+            )
+
+    def decoder(self, sink: FeedSink, connection: str = "market") -> FrameDecoder:
+        """A decoder of this venue's frames for one connection, as used live (for replay).
+
+        With no markets subscribed, the market decoder follows every book it reads.
+        """
+        if connection == "market":
+            markets = list(self.subscriptions.markets.values())
+            return self._market_decoder(sink, Subscriptions(markets, learn=not markets), live=False)
+        if connection == "user":
+            owner = self.credentials.api_key if self.credentials is not None else ""
+            return self._user_decoder(sink, owner)
+        raise ConfigError(f"Polymarket streams have 'market' and 'user' connections, not {connection!r}")
+
+    def close(self) -> None:
+        """Disconnect and stop every thread; idempotent."""
+        self._closing.set()
+        with self._lock:
+            channels = list(self._channels.values())
+            self._state = FeedState.CLOSED
+            self._since = utcnow()
+        for channel in channels:
+            ws = channel.ws
+            if ws is not None:
+                ws.close()
+        for channel in channels:
+            if channel.thread.is_alive() and channel.thread is not threading.current_thread():
+                channel.thread.join(timeout=5)
+
+    # -- decoders ----------------------------------------------------------------------------
+    def _market_decoder(self, sink: FeedSink, subscriptions: Subscriptions, *, live: bool) -> MarketDecoder:
+        return MarketDecoder(
+            sink, subscriptions, resync=self._redrive if live else None, check_hash=self.check_hash
+        )
+
+    def _user_decoder(self, sink: FeedSink, owner: str) -> UserDecoder:
+        address = self.client.address if self.client is not None else None
+        return UserDecoder(sink, owner=owner, address=address or "", fees=self.fee_schedules.get)
+
+    # -- called on the connection threads ---------------------------------------------------------
+    def _note(self, reason: str) -> None:
+        """A stale (``reason``) or live report went to the sink: recompute the feed's state."""
+        with self._lock:
+            if reason:
+                self._reason = reason
+            self._recompute()
+
+    def _recompute(self) -> None:
+        # Called with self._lock held.
+        if self._closing.is_set():
+            return
+        market = self._market
+        channel = self._channels.get("market")
+        if market is None or channel is None or channel.ws is None:
+            state = (
+                FeedState.STALE if channel is not None and channel.connected_once else FeedState.CONNECTING
+            )
+        elif set(self.subscriptions.outcomes) <= market.whole:
+            state = FeedState.LIVE
+        else:
+            state = FeedState.STALE
+        if state != self._state:
+            self._state = state
+            self._since = utcnow()
+        if state is FeedState.LIVE:
+            self._reason = ""
+
+    def _opened(self, channel: _Channel) -> None:
+        """A connection is open: send its whole subscription."""
+        reconnect = channel.connected_once
+        channel.connected_once = True
+        if channel.name == "market":
+            assets = self.subscriptions.assets()
+            self._server_assets = set(assets)
+            self._pending = dict.fromkeys(assets, time.monotonic())
+            self._changed.clear()
+            channel.send({"assets_ids": sorted(assets), "type": "market", "custom_feature_enabled": True})
+        else:
+            credentials = self._user_credentials()
+            if self._user is None:  # kept across reconnects: it knows which fills were reported
+                self._user = self._user_decoder(self.sink, credentials.api_key)
+            channel.send(
+                {
+                    "auth": {
+                        "apiKey": credentials.api_key,
+                        "secret": credentials.secret.reveal(),
+                        "passphrase": credentials.passphrase.reveal(),
+                    },
+                    "type": "user",
+                }
+            )
+            if reconnect:
+                self._refill()
+        with self._lock:
+            if reconnect:
+                self._reconnects += 1
+            self._recompute()
+
+    def _user_credentials(self) -> ApiCredentials:
+        if self.credentials is not None:
+            return self.credentials
+        if self.client is None:
+            raise AuthenticationError("the user channel needs API credentials", exchange=EXCHANGE)
+        self.credentials = self.client.api_credentials()
+        return self.credentials
+
+    def _refill(self) -> None:
+        """After a user-channel reconnect, report the fills REST knows and the socket missed."""
+        decoder, client = self._user, self.client
+        if decoder is None or client is None:
+            return
+        try:
+            fills = client.fills()
+        except ArbkitError as exc:
+            self.sink.error(exc, "stream user resync")
+            return
+        since = self._started_at - timedelta(seconds=2)  # match times are whole seconds
+        for fill in reversed(fills):
+            if fill.timestamp < since:
+                continue
+            key = fill.fill_id or f"{fill.order_id}:{fill.timestamp.isoformat()}"
+            if key not in decoder.seen:
+                decoder.seen.add(key)
+                self.sink.fill(fill)
+
+    def _received(self, channel: _Channel, text: str, now: float) -> None:
+        received_at = utcnow()
+        with self._lock:
+            self._messages += 1
+            self._last_message_at = received_at
+        self.sink.frame(EXCHANGE, channel.name, text, received_at)
+        if text == PONG:
+            channel.last_pong = now
+            return
+        channel.last_data = now
+        channel.attempt = 0  # data flows: the next outage starts its backoff afresh
+        decoder: FrameDecoder | None = self._market if channel.name == "market" else self._user
+        if decoder is not None:
+            decoder.feed(text, received_at)
+        if channel.name == "market" and self._market is not None:
+            for asset in [a for a in self._pending if a in self._market.books]:
+                del self._pending[asset]
+
+    def _tick(self, channel: _Channel, now: float) -> None:
+        if channel.name != "market" or self._market is None:
+            return
+        if self._changed.is_set():
+            self._changed.clear()
+            self._sync_subscriptions(channel)
+        overdue = [a for a, asked in self._pending.items() if now - asked > self.resync_timeout]
+        if overdue:
+            raise _Replace(f"no snapshot of {len(overdue)} book(s) within {self.resync_timeout:g} s")
+        if self.subscriptions.tokens and now - channel.last_data >= self.silence_timeout:
+            channel.last_data = now
+            self._cross_check(channel, now)
+
+    def _sync_subscriptions(self, channel: _Channel) -> None:
+        wanted = set(self.subscriptions.assets())
+        added, removed = sorted(wanted - self._server_assets), sorted(self._server_assets - wanted)
+        if removed:
+            channel.send({"operation": "unsubscribe", "assets_ids": removed})
+            assert self._market is not None
+            self._market.forget(removed)
+            for asset in removed:
+                self._pending.pop(asset, None)
+        if added:
+            channel.send({"operation": "subscribe", "assets_ids": added, "custom_feature_enabled": True})
+            asked = time.monotonic()
+            self._pending.update(dict.fromkeys(added, asked))
+        self._server_assets = wanted
+        with self._lock:
+            self._recompute()
+
+    def _redrive(self, assets: Sequence[str], reason: str) -> None:
+        """The decoder lost these books: unsubscribe and subscribe them for fresh snapshots."""
+        channel = self._channels.get("market")
+        wanted = [a for a in assets if a in self._server_assets]
+        if channel is None or not wanted:
+            return
+        log.info("polymarket stream: resubscribing %d asset(s): %s", len(wanted), reason)
+        channel.send({"operation": "unsubscribe", "assets_ids": wanted})
+        channel.send({"operation": "subscribe", "assets_ids": wanted, "custom_feature_enabled": True})
+        asked = time.monotonic()
+        for asset in wanted:
+            self._pending.setdefault(asset, asked)
+
+    def _cross_check(self, channel: _Channel, now: float) -> None:
+        """A silent feed: compare the books with REST; a difference is a frozen feed."""
+        decoder = self._market
+        assert decoder is not None
+        if self.client is None:
+            decoder.doubt(None, f"no data for {self.silence_timeout:g} s")
+            return
+        markets = list(self.subscriptions.markets.values())
+        try:
+            rest = self.client.order_books(markets)
+        except ArbkitError as exc:
+            self.sink.error(exc, "stream cross-check")
+            return
+        ws = channel.ws
+        try:
+            waiting = ws.recv(timeout=0) if ws is not None else None
+        except TimeoutError:
+            waiting = None
+        if waiting is not None:  # data came in meanwhile: the feed is not silent after all
+            self._received(
+                channel, waiting if isinstance(waiting, str) else waiting.decode(), time.monotonic()
+            )
+            return
+        differ = sorted(
+            {
+                market_id
+                for (market_id, asset), book in rest.items()
+                if asset in decoder.books and _levels(decoder.books[asset].model(None)) != _levels(book)
+            }
+        )
+        if differ:
+            decoder.doubt(differ, f"silent for {self.silence_timeout:g} s and the REST book differs")
+
+    def _disconnected(self, channel: _Channel, reason: str) -> None:
+        self.sink.error(
+            NetworkError(f"{channel.name} channel {reason}", exchange=EXCHANGE), f"stream {channel.name}"
+        )
+        if channel.name == "market" and self._market is not None:
+            self._server_assets = set()
+            self._pending = {}
+            self._market.discard(None, reason)
+        with self._lock:
+            self._recompute()
+
+
+def _levels(book: OrderBook) -> tuple[Any, ...]:
+    return (book.bids, book.asks)
+
+
+@attrs.frozen
+class _NullSink:
+    """The sink before :meth:`PolymarketStream.start`."""
+
+    def book(self, book: OrderBook) -> None:
+        """Drop it."""
+
+    def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        """Drop it."""
+
+    def live(self, exchange: str, market_ids: Sequence[str]) -> None:
+        """Drop it."""
+
+    def order(self, order: Order) -> None:
+        """Drop it."""
+
+    def fill(self, fill: Fill) -> None:
+        """Drop it."""
+
+    def market(self, event: MarketEvent) -> None:
+        """Drop it."""
+
+    def error(self, exc: ArbkitError, operation: str) -> None:
+        """Drop it."""
+
+    def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
+        """Drop it."""

@@ -1,0 +1,190 @@
+"""PolymarketStream against the sandbox's stream over loopback: books, subscriptions, replay."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import arbkit
+from arbkit.config import Settings
+from arbkit.errors import ArbkitError
+from arbkit.models import MarketStatus, OrderRequest, Side, TimeInForce
+from arbkit.streams import FeedState, FrameDecoder, MarketStream
+from arbkit_polymarket.sandbox import PolymarketSandbox
+from arbkit_polymarket.stream import PolymarketStream
+
+from .conftest import FED, KNICKS, NBA, ROCKETS
+from .streaming import RecordingSink, levels, until, venue, wait_same_as_rest
+
+D = Decimal
+
+#: One step of order activity: (what, market, outcome, side, price in ticks from 0.30, size).
+ACTION = st.tuples(
+    st.sampled_from(["limit", "limit", "take", "cancel", "house"]),
+    st.integers(0, 1),
+    st.integers(0, 1),
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(0, 30),
+    st.integers(5, 60),
+)
+
+
+def test_random_order_activity_streams_exactly_the_rest_books(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    key, address = wallet
+    for market in sandbox.engine.markets.values():
+        for token in market.tokens:
+            sandbox.give_tokens(address, token, 100_000)
+    sandbox.add_account(address, 100_000)
+    with venue(sandbox, key) as v:
+        markets = sorted(v.markets, key=lambda m: m.id != NBA)
+        assert wait_same_as_rest(v.sink, v.client, markets)
+        placed: list[str] = []
+
+        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.lists(ACTION, min_size=1, max_size=6))
+        def activity(actions: list[tuple[str, int, int, Side, int, int]]) -> None:
+            for what, m, o, side, ticks, size in actions:
+                market = markets[m]
+                tick = market.tick_size
+                price = (D("0.30") + ticks * D("0.01")).quantize(tick)
+                outcome = market.outcomes[o].id
+                with contextlib.suppress(ArbkitError):  # a refused order changes nothing
+                    if what == "cancel" and placed:
+                        v.client.cancel_order(placed.pop(ticks % len(placed)))
+                    elif what == "house":
+                        low = D("0.30") + ticks * D("0.005")
+                        v.sandbox.set_book(market.id, [[str(low), str(size)]], [[str(low + D("0.1")), "40"]])
+                    elif what in ("limit", "take"):
+                        tif = TimeInForce.GTC if what == "limit" else TimeInForce.IOC
+                        if what == "take":
+                            price = D("0.99") - tick if side is Side.BUY else tick
+                        order = v.client.place_order(
+                            OrderRequest(market, outcome, side, price, D(size), time_in_force=tif)
+                        )
+                        placed.append(order.id)
+            assert wait_same_as_rest(v.sink, v.client, markets)
+
+        activity()
+        assert len(v.sandbox.engine.trades) >= 3  # the activity did trade
+        # Every change passed the top-of-book and hash checks: nothing ever went stale.
+        assert v.sink.stale_reasons() == []
+        assert v.stream._market is not None
+        assert all(book.hash_checked for book in v.stream._market.books.values())
+        assert v.sink.book_calls > 4
+        status = v.stream.status()
+        assert (status.state, status.subscribed, status.reconnects) == (FeedState.LIVE, 2, 0)
+        assert status.messages == len(v.sink.frames)
+
+
+def test_a_market_subscribed_later_gets_its_snapshot_and_an_unsubscribed_one_goes_quiet(
+    sandbox: PolymarketSandbox,
+) -> None:
+    with venue(sandbox, subscribe=False) as v:
+        nba = next(m for m in v.markets if m.id == NBA)
+        fed = next(m for m in v.markets if m.id == FED)
+        v.stream.subscribe([nba])
+        assert wait_same_as_rest(v.sink, v.client, [nba])
+        assert v.stream.status().subscribed == 1
+        v.stream.subscribe([fed, nba])  # idempotent for nba
+        assert wait_same_as_rest(v.sink, v.client, [nba, fed])
+        v.stream.unsubscribe([nba])
+        assert until(lambda: not v.ws.subscribers(f"market:{NBA}"))
+        before = v.sink.book_calls
+        v.sandbox.set_book(NBA, [["0.20", "5"]], [["0.80", "5"]])
+        v.sandbox.set_book(FED, [["0.100", "5"]], [["0.900", "5"]])
+        assert wait_same_as_rest(v.sink, v.client, [fed])
+        assert v.sink.book_calls == before + 2  # FED's two books only
+        assert levels(v.sink.books[(NBA, KNICKS)]) != levels(v.client.order_book(nba, KNICKS))
+
+
+def test_every_frame_is_recorded_and_replays_to_the_same_books(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.sandbox.set_book(NBA, [["0.41", "7"], ["0.42", "9"]], [["0.50", "3"]])
+        v.sandbox.set_book(NBA, [["0.42", "9"]], [["0.49", "1"], ["0.50", "3"]])
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        frames = [text for connection, text, _ in v.sink.frames if connection == "market"]
+        assert any('"price_change"' in f for f in frames)
+        assert any('"book"' in f for f in frames)
+        replayed = RecordingSink()
+        decoder = PolymarketStream().decoder(replayed)  # no markets given: it follows every book
+        assert isinstance(decoder, FrameDecoder)
+        for _, text, at in v.sink.frames:
+            decoder.feed(text, at)
+        assert {k: levels(b) for k, b in replayed.books.items()} == {
+            k: levels(b) for k, b in v.sink.books.items()
+        }
+        assert replayed.errors == []
+        assert replayed.stale_reasons() == []
+
+
+def test_trades_tick_changes_and_resolution_reach_the_sink(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    with venue(sandbox, wallet[0]) as v:
+        nba = next(m for m in v.markets if m.id == NBA)
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.client.place_order(OrderRequest(nba, KNICKS, Side.BUY, D("0.47"), D("10"), time_in_force="IOC"))
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert v.stream._market is not None
+        assert v.sink.wait(lambda: v.stream._market is not None and KNICKS in v.stream._market.last_trades)
+        assert v.stream._market.last_trades[KNICKS] == D("0.47")
+        assert v.stream._market.last_trades[ROCKETS] == D("0.53")
+        with v.sandbox.lock:
+            v.sandbox.engine.markets[NBA].tick_size = D("0.001")
+        v.sandbox.publish()
+        assert v.sink.wait(lambda: v.stream._market is not None and KNICKS in v.stream._market.tick_sizes)
+        assert v.stream._market.tick_sizes[KNICKS] == D("0.001")
+        v.sandbox.resolve(NBA, winner=KNICKS)
+        assert v.sink.wait(lambda: bool(v.sink.markets))
+        event = v.sink.markets[0]
+        assert (event.market_id, event.status, event.winner) == (NBA, MarketStatus.RESOLVED, KNICKS)
+        assert wait_same_as_rest(v.sink, v.client, v.markets)  # the emptied books
+        assert v.sink.books[(NBA, KNICKS)].bids == ()
+        assert v.sink.stale_reasons() == []
+
+
+def test_the_plugin_offers_the_stream_built_from_settings() -> None:
+    assert "polymarket" in arbkit.plugins.streams()
+    stream = arbkit.plugins.stream("polymarket", Settings(polymarket_ws_url="ws://127.0.0.1:9/ws"))
+    assert isinstance(stream, MarketStream)
+    assert isinstance(stream, PolymarketStream)
+    assert stream.ws_url == "ws://127.0.0.1:9/ws"
+    assert stream.user is False
+    assert stream.status().state is FeedState.CONNECTING
+    stream.close()
+    assert stream.status().state is FeedState.CLOSED
+
+
+def test_the_stream_keeps_credentials_out_of_its_repr_and_errors(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    with venue(sandbox, wallet[0]) as v:
+        credentials = v.client.api_credentials()
+        assert v.ws.wait_subscribed(f"user:{credentials.api_key}")
+        text = repr(v.stream) + repr(v.stream.status()) + "".join(str(e) for e, _ in v.sink.errors)
+        for secret in (credentials.secret.reveal(), credentials.passphrase.reveal()):
+            assert secret not in text
+
+
+@pytest.mark.parametrize("text", ["{", "[1, 2]", '{"event_type": "book"}', "null"])
+def test_the_sandbox_answers_garbage_without_dying(sandbox: PolymarketSandbox, text: str) -> None:
+    from websockets.sync.client import connect
+
+    with venue(sandbox) as v, connect(v.ws.url + "/ws/market") as ws:
+        ws.send(text)
+        ws.send("PING")
+        replies = [ws.recv(timeout=5) for _ in range(2)]
+        assert "PONG" in replies
+        ws.send(json.dumps({"assets_ids": [KNICKS], "type": "market"}))
+        books: Any = json.loads(ws.recv(timeout=5))
+        assert books[0]["asset_id"] == KNICKS
+        assert books[0]["event_type"] == "book"
