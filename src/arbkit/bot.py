@@ -11,6 +11,12 @@ an embedding user, the Flask example and the scheduler script call the same code
     bot.reconcile()                   # live: compare the store with every venue (every 60 s)
     bot.state().balance
 
+Or event-driven, from the venues' streams (books by WebSocket, detection on every change)::
+
+    session = bot.start_streaming(streams_for(settings, settings.exchanges))
+    session.feed_status(); session.latency()         # what the service shows
+    bot.stop_streaming()
+
 Neither step raises on a venue's error: failures go to the trading system's error
 history (and the notifiers) and the step goes on with the other venues.
 """
@@ -21,7 +27,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -40,6 +46,10 @@ from arbkit.settlement import Settlement
 from arbkit.store import TradeStore
 from arbkit.trade import Trade
 from arbkit.trading import BaseTradingSystem, PaperTradingSystem, TradeResult, TradingState, TradingSystem
+
+if TYPE_CHECKING:
+    from arbkit.streams import FeedStatus, MarketStream
+    from arbkit.streams.session import StreamingSession
 
 __all__ = ["Bot", "CycleReport"]
 
@@ -97,6 +107,7 @@ class Bot:
         self.controls = controls
         self._controls_seen: ControlState | None = None
         self._last_cancel: dict[str, str] = {}
+        self.streaming: StreamingSession | None = None
         if scanner.on_error is None:
             scanner.on_error = self._record
         self.sync_controls()
@@ -273,6 +284,31 @@ class Bot:
                 held.add(opportunity.key)
         return CycleReport(scan=scan, results=tuple(results), skipped=tuple(skipped))
 
+    # -- streaming (arbkit.streams) ---------------------------------------------------------------
+
+    def start_streaming(self, streams: Mapping[str, MarketStream], **options: Any) -> StreamingSession:
+        """Trade event-driven: books from ``streams`` (by venue), detection on every change.
+
+        Markets are still listed and matched by the scanner; :meth:`scan_and_trade` keeps
+        working alongside. Options go to :class:`~arbkit.streams.session.StreamingSession`
+        (``cadence``: silence limits per venue). Call :meth:`stop_streaming` to end it.
+        """
+        from arbkit.streams.session import StreamingSession
+
+        self.stop_streaming()
+        self.streaming = StreamingSession(self, streams, **options).start()
+        return self.streaming
+
+    def stop_streaming(self) -> None:
+        """Stop the streaming session, if any, and close its streams."""
+        session, self.streaming = self.streaming, None
+        if session is not None:
+            session.close()
+
+    def feed_status(self) -> list[FeedStatus]:
+        """Each streamed venue's feed state (empty when not streaming)."""
+        return [] if self.streaming is None else self.streaming.feed_status()
+
     def settle(self) -> list[Settlement]:
         """Settle resolved trades once. Never raises."""
         try:
@@ -304,7 +340,8 @@ class Bot:
         return self.trading.state()
 
     def close(self) -> None:
-        """Close the exchange clients and the store."""
+        """Stop streaming, close the exchange clients and the store."""
+        self.stop_streaming()
         for client in self.scanner.exchanges.values():
             try:
                 client.close()

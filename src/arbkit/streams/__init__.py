@@ -1,6 +1,7 @@
 """Streaming market data: the stream contract, the local book store, record and replay."""
 
 from arbkit.streams.books import BookStore, ChangeFeed, FeedInterrupted
+from arbkit.streams.engine import Detection, LatencySummary, OpportunityLife, StreamingEngine
 from arbkit.streams.feed import (
     FeedSink,
     FeedState,
@@ -9,15 +10,23 @@ from arbkit.streams.feed import (
     MarketEvent,
     MarketStream,
 )
+from arbkit.streams.session import StreamedTrade, StreamingSession, streams_for
 
 __all__ = [
     "BookStore",
     "ChangeFeed",
+    "Detection",
     "FeedInterrupted",
     "FeedSink",
     "FeedState",
     "FeedStatus",
     "FrameDecoder",
+    "LatencySummary",
     "MarketEvent",
     "MarketStream",
+    "OpportunityLife",
+    "StreamedTrade",
+    "StreamingEngine",
+    "StreamingSession",
+    "streams_for",
 ]
