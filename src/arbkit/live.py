@@ -46,8 +46,10 @@ from arbkit.models import Market, OrderBook, utcnow
 from arbkit.notify import Event, EventKind, Notifier, Severity
 from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex
+from arbkit.postgres.journal import PostgresJournal
+from arbkit.postgres.limits import LimitGate, SharedLimits
 from arbkit.reconcile import Mismatch, Reconciler, ReconcileReport
-from arbkit.risk import RiskChain
+from arbkit.risk import RiskChain, RiskDecision, RiskVerdict
 from arbkit.store import TradeStore
 from arbkit.trade import LegStatus, Trade, TradeResult, trade_to_dict
 from arbkit.trading import BaseTradingSystem, BooksArg
@@ -95,6 +97,7 @@ class RealTradingSystem(BaseTradingSystem):
         execution: ExecutionConfig | None = None,
         venues: Iterable[str] | None = None,
         recover_on_start: bool = True,
+        shared_limits: SharedLimits | None = None,
     ) -> None:
         super().__init__(
             initial_balance=initial_balance,
@@ -118,6 +121,9 @@ class RealTradingSystem(BaseTradingSystem):
         #: Venues whose account has answered a balance request (credentials verified).
         self.verified: set[str] = set()
         self._check_credentials()
+        shared_journal = getattr(store, "journal", None)
+        if journal is None and callable(shared_journal):
+            journal = shared_journal()  # the store's database holds the journal too (PostgreSQL)
         if not isinstance(journal, Journal):
             folder = settings.data_dir if settings is not None else Path()
             journal = Journal(Path(journal) if journal is not None else folder / JOURNAL_FILE)
@@ -125,6 +131,12 @@ class RealTradingSystem(BaseTradingSystem):
         self.executor = OrderExecutor(journal, execution)
         self.reconciler = Reconciler(self)
         self._journal_broken: str | None = None
+        #: Limits held by the store's database for every instance on it (None: this process only).
+        self.shared_limits = (
+            (shared_limits or SharedLimits.from_chain(self.risk)) if isinstance(store, LimitGate) else None
+        )
+        self._balance_mark: int | None = None
+        self._seen_balances: Mapping[str, Decimal] | None = None
         self._balance_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="arbkit-balance")
         logger.warning(BANNER)
         if recover_on_start:
@@ -193,6 +205,13 @@ class RealTradingSystem(BaseTradingSystem):
     # -- balances -----------------------------------------------------------------------------
     def _venue_balances(self) -> Mapping[str, Decimal] | None:
         """Each venue's cash, asked concurrently; a venue that fails is left out (fails closed)."""
+        if isinstance(self.store, LimitGate):
+            # Taken before asking: reservations released after it may not show in the answers.
+            try:
+                self._balance_mark = self.store.balance_mark()
+            except PersistenceError as exc:
+                self._balance_mark = None
+                self._remember_error(exc, venue="store", operation="balance mark", now=self._clock())
         clients = {venue: self.client(venue) for venue in self.venues}
         futures = {venue: self._balance_pool.submit(client.balance) for venue, client in clients.items()}
         balances: dict[str, Decimal] = {}
@@ -202,6 +221,7 @@ class RealTradingSystem(BaseTradingSystem):
                 self.verified.add(venue)
             except ArbkitError as exc:
                 self._remember_error(exc, venue=venue, operation="balance", now=self._clock())
+        self._seen_balances = balances
         return balances
 
     # -- trading ------------------------------------------------------------------------------
@@ -223,11 +243,54 @@ class RealTradingSystem(BaseTradingSystem):
         self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
     ) -> TradeResult:
         self._journal_broken = None
-        result = super()._execute_and_record(opportunity, books, now, events)
+        gate = self.store if isinstance(self.store, LimitGate) and self.shared_limits is not None else None
+        if gate is not None:
+            refused = self._reserve_shared(gate, opportunity, now, events)
+            if refused is not None:
+                return refused
+        try:
+            result = super()._execute_and_record(opportunity, books, now, events)
+        finally:
+            if gate is not None:
+                self._release_shared(gate, now)  # nothing left to release once the trade is recorded
         self._finish_journal(result.trade)
         if self._journal_broken is not None:
             self._trip(self._journal_broken, events)
         return result
+
+    def _reserve_shared(
+        self, gate: LimitGate, opportunity: Opportunity, now: datetime, events: list[Event]
+    ) -> TradeResult | None:
+        """Pass the limits the database holds for every instance, or the refusal (fails closed)."""
+        assert self.shared_limits is not None
+        try:
+            verdict = gate.reserve(
+                opportunity,
+                day=self._today(now),
+                limits=self.shared_limits,
+                venue_balances=self._seen_balances,
+                mark=self._balance_mark,
+            )
+        except PersistenceError as exc:
+            record = self._remember_error(exc, venue="store", operation="shared limits", now=now)
+            verdict = RiskVerdict(
+                (
+                    RiskDecision(
+                        False, "shared_limits", f"the shared limits cannot be checked: {record.message}"
+                    ),
+                )
+            )
+        if verdict.allowed:
+            return None
+        events.extend(self._rejection_events(opportunity, verdict, now))
+        return TradeResult(opportunity, reasons=verdict.reasons)
+
+    def _release_shared(self, gate: LimitGate, now: datetime) -> None:
+        try:
+            gate.release()
+        except PersistenceError as exc:
+            # Held until this instance's lease expires (then released by the next check).
+            self._remember_error(exc, venue="store", operation="release a reservation", now=now)
 
     def _trip(self, reason: str, events: list[Event]) -> None:
         """The kill switch (caller holds the lock): refuse new trades, alert once."""
@@ -254,6 +317,8 @@ class RealTradingSystem(BaseTradingSystem):
 
     def _unfinished_ids(self) -> set[str]:
         try:
+            if isinstance(self.journal, PostgresJournal):
+                return self.journal.unfinished_ids()  # every instance's, not only this one's
             return {entry.trade_id for entry in self.journal.unfinished()}
         except PersistenceError:
             return {t.id for t in self._trades}  # cannot tell: settle nothing
@@ -309,7 +374,7 @@ class RealTradingSystem(BaseTradingSystem):
                 now = self._clock()
                 try:
                     index = self._index.get(entry.trade_id)
-                    known = self._trades[index] if index is not None else None
+                    known = self._trades[index] if index is not None else self._adopt(entry.trade_id)
                     report = self.executor.resume(entry, now=now, clients=self.client, known=known)
                 except Exception as exc:
                     venue = getattr(exc, "exchange", None) or "journal"
@@ -337,6 +402,21 @@ class RealTradingSystem(BaseTradingSystem):
         if done:
             logger.warning("recovered %d interrupted live trade(s)", len(done))
         return done
+
+    def _adopt(self, trade_id: str) -> Trade | None:
+        """A trade another instance recorded and this one took over (a shared store), now in
+        memory; its money is already in the shared ledger, so only corrections are written."""
+        load = getattr(self.store, "load_trade", None)
+        if not callable(load) or not isinstance(self.store, LimitGate):
+            return None
+        trade = load(trade_id)
+        if not isinstance(trade, Trade):
+            return None
+        self._index[trade.id] = len(self._trades)
+        self._trades.append(trade)
+        self._ledger = self._counted(self._ledger)
+        self.store.rebase(self._ledger)
+        return trade
 
     def _record_recovered(self, trade: Trade, now: datetime) -> Trade:
         """Put a recovered trade in the ledger and the store (correcting an earlier record)."""

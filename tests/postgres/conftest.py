@@ -34,3 +34,8 @@ def pg_server() -> Iterator[LocalServer]:
 def pg_url(pg_server: LocalServer) -> str:
     """The URL of a fresh, empty database (it holds the password: never print it)."""
     return pg_server.database()
+
+
+from tests.live.conftest import _keys, _servers, venues  # noqa: E402  (the sandboxes, shared)
+
+__all__ = ["_keys", "_servers", "pg_server", "pg_url", "venues"]

@@ -137,11 +137,11 @@ class PostgresJournal(Journal):
                         f"trade {trade_id} is owned by another instance "
                         f"({'none' if row is None else row[0]}); this instance must not go on with it"
                     )
-                if step == FINAL:
-                    conn.execute(
-                        "UPDATE arbkit_journal_owners SET finished = true WHERE mode = %s AND trade_id = %s",
-                        (self.mode, trade_id),
-                    )
+                # A record after the final one (a flatten) reopens the trade.
+                conn.execute(
+                    "UPDATE arbkit_journal_owners SET finished = %s WHERE mode = %s AND trade_id = %s",
+                    (step == FINAL, self.mode, trade_id),
+                )
                 seq_row = conn.execute(
                     "INSERT INTO arbkit_journal (mode, trade_id, step, time, instance, data) "
                     "VALUES (%s, %s, %s, %s, %s, %s::jsonb) RETURNING seq",

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from arbkit.opportunity import Opportunity
     from arbkit.postgres.db import Connection
 
-__all__ = ["Reservation", "SharedLimits", "balance_mark", "reserve"]
+__all__ = ["LimitGate", "Reservation", "SharedLimits", "balance_mark", "reserve"]
 
 ZERO = Decimal(0)
 
@@ -93,6 +93,40 @@ class Reservation:
     day: date
     cash: Mapping[str, Decimal]
     markets: Mapping[tuple[str, str], Decimal]
+
+
+@runtime_checkable
+class LimitGate(Protocol):
+    """A store that holds limits for several instances (:class:`~arbkit.postgres.PostgresStore`).
+
+    :class:`~arbkit.live.RealTradingSystem` takes :meth:`balance_mark` before asking the
+    venues their balances, :meth:`reserve` after its own risk chain allowed a trade, and
+    :meth:`release` when the trade was not recorded (recording it releases it).
+    """
+
+    def balance_mark(self) -> int:
+        """Where the reservation sequence stands (see the module docstring, *Cash*)."""
+        ...
+
+    def reserve(
+        self,
+        opportunity: Opportunity,
+        *,
+        day: date,
+        limits: SharedLimits,
+        venue_balances: Mapping[str, Decimal] | None = None,
+        mark: int | None = None,
+    ) -> RiskVerdict:
+        """Check the shared limits and reserve the trade's exposure when they allow it."""
+        ...
+
+    def release(self) -> None:
+        """Release the pending reservation, if any."""
+        ...
+
+    def rebase(self, ledger: object) -> None:
+        """Take ``ledger`` as what this instance has seen, without writing it."""
+        ...
 
 
 def balance_mark(conn: Connection) -> int:

@@ -327,6 +327,13 @@ class PostgresStore:
         self.db.close()
         self._migrated = False
 
+    def rebase(self, ledger: object) -> None:
+        """Take ``ledger`` as what this instance has seen, without writing it: after the
+        instance adopted a trade another instance recorded (its money is already counted)."""
+        if isinstance(ledger, Ledger):
+            with self._lock:
+                self._remember(ledger)
+
     # -- shared limits (arbkit.postgres.limits) ---------------------------------------------
     def balance_mark(self) -> int:
         """Where the reservation sequence stands: take it *before* asking a venue its balance."""
