@@ -7,14 +7,15 @@ message (the app's error handlers turn every HTTP error into ``{"error", "messag
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest, Conflict, Forbidden, ServiceUnavailable
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable
 
-from arbkit.errors import ValidationError
+from arbkit.errors import ArbkitError, RiskRejected, TradeNotFound, ValidationError
 from arbkit.trade import TradeStatus
 
 from .auth import require_token
@@ -124,6 +125,50 @@ def trading_kill() -> ResponseReturnValue:
     view = service.bot.control_state().to_dict()
     view["cancelled"] = cancelled
     return jsonify(view)
+
+
+@bp.post("/trading/flatten")
+@require_token
+def trading_flatten() -> ResponseReturnValue:
+    """Sell back what one trade holds at the venues' best bids, within a loss bound.
+
+    Body ``{"trade_id": "...", "confirm": "flatten", "max_loss": "5.00"}``; ``max_loss`` (dollars,
+    optional) bounds the loss on the contracts sold even if every sale fills at its limit;
+    without it each leg sells no lower than its entry price less the unwind allowance.
+    404 for an unknown trade, 409 when it holds nothing or the bound cannot be kept at the
+    current bids (nothing is sent then), 503 when a venue cannot be reached.
+    """
+    body = _json_object()
+    if body.get("confirm") != "flatten":
+        raise BadRequest('send {"trade_id": "...", "confirm": "flatten"} to sell back a trade\'s position')
+    trade_id = body.get("trade_id")
+    if not isinstance(trade_id, str) or not trade_id or len(trade_id) > 100:
+        raise BadRequest("trade_id must be the id of a trade (a string)")
+    max_loss = _money(body.get("max_loss"), "max_loss")
+    try:
+        trade = _service().bot.flatten(trade_id, max_loss=max_loss)
+    except TradeNotFound as exc:
+        raise NotFound(str(exc)) from None
+    except (RiskRejected, ValidationError) as exc:
+        raise Conflict(str(exc)) from None
+    except ArbkitError as exc:  # a venue could not be asked
+        raise ServiceUnavailable(f"not flattened: {exc}") from None
+    return jsonify(trade_view(trade))
+
+
+def _money(raw: object, name: str) -> Decimal | None:
+    """An optional dollar amount from JSON: a string or an integer (never a float), zero or more."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise BadRequest(f'{name} must be a decimal string such as "5.00" (or an integer)')
+    try:
+        value = Decimal(str(raw).strip())
+    except ArithmeticError:
+        raise BadRequest(f"{name} must be a decimal number, got {str(raw)[:40]!r}") from None
+    if not value.is_finite() or value < 0 or value > Decimal(10**9):
+        raise BadRequest(f"{name} must be between 0 and 1000000000 dollars")
+    return value
 
 
 def _reason(default: str, body: dict[str, Any] | None = None) -> str:

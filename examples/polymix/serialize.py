@@ -10,7 +10,7 @@ from arbkit import Trade, TradingState
 from arbkit.config import Settings
 from arbkit.notify import mode_label
 from arbkit.opportunity import Opportunity
-from arbkit.reconcile import ReconcileReport
+from arbkit.reconcile import ReconcileReport, VenueView
 from arbkit.trade import TradeStatus
 
 __all__ = [
@@ -214,4 +214,39 @@ def reconcile_view(report: ReconcileReport) -> dict[str, Any]:
             for m in report.mismatches
         ],
         "errors": list(report.errors),
+        "venues": [venue_view(v) for v in report.venues],
+    }
+
+
+def venue_view(view: VenueView) -> dict[str, Any]:
+    """One venue's own cash, positions and open orders next to what the store holds."""
+    return {
+        "venue": view.venue,
+        "reachable": view.reachable,
+        "agrees": view.agrees,
+        "cash_available": _s(view.cash_available),
+        "cash_total": _s(view.cash_total),
+        "cash_change": _s(view.cash_change),
+        "stored_cash_change": _s(view.stored_cash_change),
+        "positions": [
+            {
+                "market_id": p.market_id,
+                "outcome_id": p.outcome_id,
+                "stored": str(p.stored),
+                "venue": _s(p.venue),
+            }
+            for p in view.positions
+        ],
+        "open_orders": [
+            {
+                "order_id": o.order_id,
+                "market_id": o.market_id,
+                "outcome_id": o.outcome_id,
+                "side": o.side,
+                "price": str(o.price),
+                "remaining": str(o.remaining),
+                "recorded": o.recorded,
+            }
+            for o in view.open_orders
+        ],
     }

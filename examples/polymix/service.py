@@ -353,12 +353,12 @@ class PolymixService:
             reasons.append({"code": "trading_halted", "message": f"trading halted: {halted}"})
         monitor = self.stats["monitor"]
         interval = self.settings.monitor_interval_seconds
-        last = monitor.last_finished
-        if last is not None and (utcnow() - last).total_seconds() > 3 * interval:
+        finished = monitor.last_finished
+        if finished is not None and (utcnow() - finished).total_seconds() > 3 * interval:
             reasons.append(
                 {
                     "code": "scans_stalled",
-                    "message": f"no scan has finished since {last.isoformat()} (every {interval} s expected)",
+                    "message": f"no scan has finished since {finished.isoformat()} (every {interval} s expected)",
                 }
             )
         return reasons

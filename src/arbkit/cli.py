@@ -7,6 +7,7 @@
     arbkit scan [--limit 20] [--json]     # one scan, the opportunities as a table
     arbkit pause | resume                 # stop / restart new trades (kept across restarts)
     arbkit kill --yes                     # cancel every resting order on every venue, stop trading
+    arbkit flatten TRADE --max-loss 5 --yes  # sell a trade's position back at the best bids
     arbkit reconcile                      # live: the store against every venue, once
     arbkit sandbox kalshi --port 8701     # run a venue's sandbox (any installed adapter's)
 
@@ -26,11 +27,12 @@ from typing import TextIO
 
 from arbkit.bot import Bot
 from arbkit.config import Settings
-from arbkit.errors import ArbkitError, ConfigError
+from arbkit.errors import ArbkitError, ConfigError, ValidationError
+from arbkit.models import to_decimal
 from arbkit.opportunity import Opportunity
 from arbkit.plugins import exchanges, sandbox_runners
 from arbkit.scanner import Scanner
-from arbkit.trade import TradingState
+from arbkit.trade import TradeStatus, TradingState
 
 __all__ = ["main"]
 
@@ -269,6 +271,65 @@ def cmd_reconcile(args: argparse.Namespace, out: TextIO) -> int:
     return 1
 
 
+def cmd_flatten(args: argparse.Namespace, out: TextIO) -> int:
+    """Sell back what one trade holds at the best bids, within a loss bound (--yes to confirm).
+
+    With ``--url`` the running service does it (``POST /api/trading/flatten``, the token from
+    ``ARBKIT_API_TOKEN``): use that while a service trades on the same data folder.
+    """
+    if not args.yes:
+        print(
+            "flatten sells the trade's contracts back at the best bids now: add --yes to confirm",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        max_loss = None if args.max_loss is None else to_decimal(args.max_loss, field="--max-loss")
+    except ValidationError as exc:
+        print(f"bad argument: {exc}", file=sys.stderr)
+        return 2
+    if args.url:
+        return _flatten_remote(args, max_loss, out)
+    bot, _ = _bot(args)
+    try:
+        trade = bot.flatten(args.trade_id, max_loss=max_loss)
+    finally:
+        bot.close()
+    print(
+        f"{trade.id}: {trade.status.value}; {_money(trade.unwind_proceeds)} back from sales, "
+        f"realised {_money(trade.realised_pnl) if trade.realised_pnl is not None else '-'}",
+        file=out,
+    )
+    return 0 if trade.status is TradeStatus.UNWOUND else 1
+
+
+def _flatten_remote(args: argparse.Namespace, max_loss: Decimal | None, out: TextIO) -> int:
+    import requests
+
+    settings = _settings(args)
+    headers = {}
+    if settings.api_token is not None:
+        headers["Authorization"] = f"Bearer {settings.api_token.reveal()}"
+    body: dict[str, str] = {"trade_id": args.trade_id, "confirm": "flatten"}
+    if max_loss is not None:
+        body["max_loss"] = str(max_loss)
+    url = args.url.rstrip("/") + "/api/trading/flatten"
+    try:
+        response = requests.post(url, json=body, headers=headers, timeout=60)
+    except requests.RequestException as exc:
+        print(f"error: cannot reach the service at {args.url}: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    if response.status_code != 200:
+        print(f"refused ({response.status_code}): {data.get('message', response.reason)}", file=sys.stderr)
+        return 1
+    print(f"{data['id']}: {data['status']}; ${data['unwind_proceeds']} back from sales", file=out)
+    return 0 if data["status"] == "unwound" else 1
+
+
 def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     """Run an installed venue's sandbox with the remaining arguments."""
     runners = sandbox_runners()
@@ -300,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     kill.add_argument("--yes", action="store_true", help="confirm")
     kill.add_argument("--reason", default="killed from the shell")
     kill.set_defaults(run=cmd_kill)
+    flatten = commands.add_parser("flatten", help="sell back what a trade holds at the best bids (--yes)")
+    flatten.add_argument("trade_id", help="the trade (arbkit status lists open positions)")
+    flatten.add_argument(
+        "--max-loss", help="dollars the sale may lose at most (default: entry less 0.10 a contract)"
+    )
+    flatten.add_argument(
+        "--url", help="ask the service running at this URL instead (e.g. http://127.0.0.1:5001)"
+    )
+    flatten.add_argument("--yes", action="store_true", help="confirm")
+    flatten.set_defaults(run=cmd_flatten)
     reconcile = commands.add_parser("reconcile", help="compare the live store with every venue, once")
     reconcile.set_defaults(run=cmd_reconcile)
     sandbox = commands.add_parser("sandbox", help="run a venue's sandbox: arbkit sandbox NAME [ARGS]")

@@ -19,6 +19,10 @@ start is its first half):
 5. **Open orders**: a venue order still resting in a market arbkit trades, not recorded
    by any trade, is a mismatch (where the client can list orders).
 
+Each report also carries, per venue, what the venue itself reports next to what the store
+holds (:class:`VenueView`): cash, positions and open orders, so a trader reads the truth of
+each account, not only the differences.
+
 Every mismatch is added to the system's error history and notified (an ``error`` event
 titled "Reconciliation mismatch"; one that stands from run to run is alerted once, and is in
 every report); nothing is corrected silently. The run never raises on
@@ -35,12 +39,22 @@ from typing import TYPE_CHECKING
 import attrs
 
 from arbkit.errors import ArbkitError
+from arbkit.models import Balance
 from arbkit.trade import LegStatus, Trade
 
 if TYPE_CHECKING:
     from arbkit.live import RealTradingSystem
 
-__all__ = ["DEFAULT_INTERVAL_SECONDS", "Mismatch", "ReconcileReport", "Reconciler"]
+__all__ = [
+    "DEFAULT_INTERVAL_SECONDS",
+    "Mismatch",
+    "OpenOrderRow",
+    "PositionRow",
+    "ReconcileReport",
+    "Reconciler",
+    "VenueView",
+    "venue_cash_flow",
+]
 
 logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -67,19 +81,87 @@ class Mismatch:
 
 
 @attrs.frozen
+class PositionRow:
+    """Contracts of one outcome: what the store's open trades hold and what the venue reports."""
+
+    market_id: str
+    outcome_id: str
+    stored: Decimal
+    venue: Decimal | None  # None: the venue could not be asked
+
+
+@attrs.frozen
+class OpenOrderRow:
+    """An order the venue reports as still working, and whether a trade records it."""
+
+    order_id: str
+    market_id: str
+    outcome_id: str
+    side: str
+    price: Decimal
+    remaining: Decimal
+    recorded: bool
+
+
+@attrs.frozen
+class VenueView:
+    """One venue's own figures next to the store's, as of one reconciliation.
+
+    ``cash_change`` is how the venue's cash moved since the first reconciliation of this
+    process; ``stored_cash_change`` how the store's records of this venue's legs say it
+    should have moved (costs and fees out, sell-backs and payouts in) over the same time.
+    """
+
+    venue: str
+    reachable: bool
+    cash_available: Decimal | None = None
+    cash_total: Decimal | None = None
+    cash_change: Decimal | None = None
+    stored_cash_change: Decimal | None = None
+    positions: tuple[PositionRow, ...] = ()
+    open_orders: tuple[OpenOrderRow, ...] = ()
+
+    @property
+    def agrees(self) -> bool:
+        """Positions equal, no unrecorded working order, cash moved as recorded (to a cent's hundredth)."""
+        if not self.reachable:
+            return False
+        if any(row.venue is not None and row.venue != row.stored for row in self.positions):
+            return False
+        if any(not order.recorded for order in self.open_orders):
+            return False
+        if self.cash_change is None or self.stored_cash_change is None:
+            return True
+        return abs(self.cash_change - self.stored_cash_change) < 2 * MAX_REPORTED_STEP
+
+
+@attrs.frozen
 class ReconcileReport:
-    """What one run found: trades recovered, trades still unresolved, mismatches, venue errors."""
+    """What one run found: trades recovered, trades still unresolved, mismatches, venue errors,
+    and each venue's own figures next to the store's (``venues``)."""
 
     time: datetime
     recovered: tuple[Trade, ...] = ()
     unresolved: tuple[str, ...] = ()
     mismatches: tuple[Mismatch, ...] = ()
     errors: tuple[str, ...] = ()
+    venues: tuple[VenueView, ...] = ()
 
     @property
     def ok(self) -> bool:
         """True when the store matches every venue and no leg is unknown."""
         return not (self.unresolved or self.mismatches or self.errors)
+
+
+def venue_cash_flow(trades: tuple[Trade, ...] | list[Trade], venue: str) -> Decimal:
+    """Dollars the records say moved on ``venue``'s account: sell-backs and payouts in,
+    costs and fees out, over every trade's legs on that venue."""
+    flow = ZERO
+    for trade in trades:
+        for leg in trade.legs:
+            if leg.exchange == venue:
+                flow += leg.unwind_proceeds + (leg.payout or ZERO) - leg.cost - leg.fees
+    return flow
 
 
 def stored_positions(trades: tuple[Trade, ...] | list[Trade]) -> dict[PositionKey, Decimal]:
@@ -101,7 +183,13 @@ class Reconciler:
     def __init__(self, system: RealTradingSystem) -> None:
         self.system = system
         self._baseline: tuple[Decimal, Decimal, Decimal] | None = None
+        #: Per venue, its cash and the store's flow on it at the first reading.
+        self._venue_baseline: dict[str, tuple[Decimal, Decimal]] = {}
         self._alerted: set[str] = set()
+        # What the venues reported during the current run (for the per-venue views).
+        self._found: dict[str, dict[tuple[str, str], Decimal]] = {}
+        self._balances: dict[str, Balance] = {}
+        self._orders: dict[str, list[OpenOrderRow]] = {}
         self.last: ReconcileReport | None = None
 
     def run(self) -> ReconcileReport:
@@ -113,14 +201,18 @@ class Reconciler:
         mismatches: list[Mismatch] = []
         # The venues are read under the trading lock: no trade can move money between reading
         # the store and reading the venues (a snapshot taken apart reports a false mismatch).
+        self._found, self._balances, self._orders = {}, {}, {}
         with system._lock:
             trades = list(system._trades)
             ledger_cash = system._ledger.balance
             mismatches.extend(self._positions(trades, errors))
             mismatches.extend(self._cash(ledger_cash, errors))
             mismatches.extend(self._open_orders(trades, errors))
+            views = self._views(trades)
         unresolved = tuple(t.id for t in trades if any(leg.status is LegStatus.UNKNOWN for leg in t.legs))
-        report = ReconcileReport(system._clock(), recovered, unresolved, tuple(mismatches), tuple(errors))
+        report = ReconcileReport(
+            system._clock(), recovered, unresolved, tuple(mismatches), tuple(errors), views
+        )
         current = {m.message for m in mismatches}
         for mismatch in mismatches:
             if mismatch.message not in self._alerted:  # a standing mismatch is alerted once
@@ -153,10 +245,12 @@ class Reconciler:
             if rows is None:
                 continue
             asked.add(venue)
+            reported = self._found.setdefault(venue, {})
             for row in rows:  # type: ignore[attr-defined]
                 if row.size != ZERO:
                     key = (venue, row.market_id, row.outcome_id)
                     found[key] = found.get(key, ZERO) + row.size
+                    reported[(row.market_id, row.outcome_id)] = found[key]
         out = []
         for key in sorted(set(stored) | set(found)):
             if key[0] not in asked:
@@ -183,6 +277,7 @@ class Reconciler:
             balance = self._ask(venue, "balance", errors, self.system.client(venue).balance)
             if balance is None:
                 return []  # a partial sum would be a false alarm
+            self._balances[venue] = balance  # type: ignore[assignment]
             value: Decimal = balance.total if balance.total is not None else balance.available  # type: ignore[attr-defined]
             total += value
             precision += min(_step(value), MAX_REPORTED_STEP)
@@ -225,7 +320,19 @@ class Reconciler:
                 for order in rows or []:  # type: ignore[attr-defined]
                     if order.status.is_final:
                         continue
-                    if order.id in known or (order.client_order_id or "") in known:
+                    recorded = order.id in known or (order.client_order_id or "") in known
+                    self._orders.setdefault(venue, []).append(
+                        OpenOrderRow(
+                            order.id,
+                            market_id,
+                            order.outcome_id,
+                            order.side.value,
+                            order.price,
+                            order.size - order.filled_size,
+                            recorded,
+                        )
+                    )
+                    if recorded:
                         continue
                     out.append(
                         Mismatch(
@@ -238,6 +345,40 @@ class Reconciler:
                         )
                     )
         return out
+
+    def _views(self, trades: list[Trade]) -> tuple[VenueView, ...]:
+        """Each venue's figures from this run next to the store's (caller holds the trading lock)."""
+        stored = stored_positions(trades)
+        views = []
+        for venue in self.system.venues:
+            found = self._found.get(venue)
+            balance = self._balances.get(venue)
+            keys = {(m, o) for (v, m, o) in stored if v == venue} | set(found or {})
+            positions = tuple(
+                PositionRow(
+                    m, o, stored.get((venue, m, o), ZERO), None if found is None else found.get((m, o), ZERO)
+                )
+                for m, o in sorted(keys)
+            )
+            cash_change = stored_change = None
+            if balance is not None:
+                value = balance.total if balance.total is not None else balance.available
+                flow = venue_cash_flow(trades, venue)
+                base_value, base_flow = self._venue_baseline.setdefault(venue, (value, flow))
+                cash_change, stored_change = value - base_value, flow - base_flow
+            views.append(
+                VenueView(
+                    venue,
+                    reachable=found is not None and balance is not None,
+                    cash_available=None if balance is None else balance.available,
+                    cash_total=None if balance is None else balance.total,
+                    cash_change=cash_change,
+                    stored_cash_change=stored_change,
+                    positions=positions,
+                    open_orders=tuple(self._orders.get(venue, ())),
+                )
+            )
+        return tuple(views)
 
 
 def _step(value: Decimal) -> Decimal:

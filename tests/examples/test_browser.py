@@ -182,3 +182,86 @@ def test_the_dashboard_controls_pause_resume_and_kill_after_confirmation(
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#control-state[data-state=killed]"))
     assert "kill: trading is killed" in browser.find_element(By.ID, "control-result").text
     assert client.get("/api/trading/state").get_json()["controls"]["state"] == "killed"
+
+
+@pytest.fixture
+def served_live(make_app: Callable[..., Flask], venues: Venues) -> Iterator[tuple[str, Flask]]:
+    from .test_live_mode import live_credentials
+
+    app = make_app(live_credentials(venues))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", app
+    server.shutdown()
+    thread.join()
+
+
+@pytest.mark.slow
+def test_live_dashboard_shows_each_venue_next_to_the_store_and_flattens_after_confirmation(
+    browser: object, served_live: tuple[str, Flask]
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from arbkit.models import OrderRequest, Side
+
+    from .test_live_mode import AUTH, LIVE_TOKEN
+
+    assert isinstance(browser, WebDriver)
+    url, app = served_live
+    client = app.test_client()
+    assert client.post("/api/scan", headers=AUTH).get_json()["executed"] > 0
+    recon = client.post("/api/reconcile", headers=AUTH).get_json()
+    assert recon["mismatches"] == []
+    browser.get(url + "/")
+    wait = WebDriverWait(browser, 20)
+    rows = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#venues tbody tr[data-row=venues]"))
+    assert {r.find_elements(By.TAG_NAME, "td")[0].text for r in rows} == {"kalshi", "polymarket"}
+    truth = {v["venue"]: v for v in recon["venues"]}
+    for row in rows:
+        cells = row.find_elements(By.TAG_NAME, "td")
+        venue = truth[cells[0].text]
+        # The venue's own cash, as the venue reported it, and every position store / venue.
+        assert cells[1].text == dollars(venue["cash_total"] or venue["cash_available"])
+        assert venue["positions"]
+        assert all(p["stored"] == p["venue"] for p in venue["positions"])
+        assert cells[-1].text == "agrees"
+
+    # Flatten the first open position: the prompt asks for the loss bound; cancelling sends nothing.
+    browser.find_element(By.ID, "api-token").send_keys(LIVE_TOKEN)
+    before = client.get("/api/trading/state").get_json()["open_positions"]
+    button = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#positions button.flatten"))
+    trade_id = button.get_attribute("data-trade")
+    button.click()
+    assert "sell back everything" in browser.switch_to.alert.text
+    browser.switch_to.alert.dismiss()
+    assert len(client.get("/api/trading/state").get_json()["open_positions"]) == len(before)
+    browser.find_element(By.CSS_SELECTOR, f"#positions button[data-trade='{trade_id}']").click()
+    browser.switch_to.alert.send_keys("1000")
+    browser.switch_to.alert.accept()
+    wait.until(lambda d: "flatten:" in d.find_element(By.ID, "control-result").text)
+    assert "unwound" in browser.find_element(By.ID, "control-result").text
+    flat = next(t for t in client.get("/api/trading/state").get_json()["trades"] if t["id"] == trade_id)
+    assert flat["status"] == "unwound"
+    assert trade_id not in {t["id"] for t in client.get("/api/trading/state").get_json()["open_positions"]}
+
+    # Someone buys on a venue behind arbkit's back: the next reconciliation shows the venue
+    # disagreeing, in its row and in the banner.
+    kalshi = app.extensions["polymix"].bot.scanner.exchanges["kalshi"]
+    market = next(m for m in kalshi.markets() if m.outcomes)
+    book = kalshi.order_book(market, market.outcomes[0].id)
+    assert book.best_ask is not None
+    kalshi.place_order(OrderRequest(market, market.outcomes[0].id, Side.BUY, book.best_ask.price, Decimal(3)))
+    assert client.post("/api/reconcile", headers=AUTH).get_json()["mismatches"]
+    browser.refresh()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#venues [data-agrees=false]"))
+    assert wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#alert [data-code=reconciliation_mismatch]"))
+    kalshi_row = next(
+        r
+        for r in browser.find_elements(By.CSS_SELECTOR, "#venues tbody tr[data-row=venues]")
+        if r.text.startswith("kalshi")
+    )
+    assert "MISMATCH" in kalshi_row.text
+    assert kalshi_row.find_elements(By.CSS_SELECTOR, ".mismatch")

@@ -119,3 +119,47 @@ def test_the_installed_console_script_runs() -> None:
     done = subprocess.run([str(script), "exchanges"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == arbkit.exchanges()
+
+
+def test_flatten_from_the_shell_needs_yes_then_sells_a_paper_position_back(
+    shell_env: dict[str, str], make_app: Callable[..., object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = make_app()
+    app.test_client().post("/api/scan")  # type: ignore[attr-defined]
+    state = app.test_client().get("/api/trading/state").get_json()  # type: ignore[attr-defined]
+    trade_id = state["open_positions"][0]["id"]
+    assert run("flatten", trade_id)[0] == 2
+    assert "--yes" in capsys.readouterr().err
+    status, out = run("flatten", trade_id, "--max-loss", "1000", "--yes")
+    assert status == 0, capsys.readouterr().err
+    assert f"{trade_id}: unwound" in out
+    assert "back from sales" in out
+    # The same folder's state holds it: a second flatten is refused with the reason.
+    assert run("flatten", trade_id, "--yes")[0] == 1
+    assert "holds no position" in capsys.readouterr().err
+    assert run("flatten", trade_id, "--max-loss", "lots", "--yes")[0] == 2
+
+
+def test_flatten_through_a_running_service(
+    shell_env: dict[str, str], make_app: Callable[..., object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    from werkzeug.serving import make_server
+
+    app = make_app()
+    app.test_client().post("/api/scan")  # type: ignore[attr-defined]
+    trade_id = app.test_client().get("/api/trading/state").get_json()["open_positions"][0]["id"]  # type: ignore[attr-defined]
+    server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        status, out = run("flatten", trade_id, "--url", url, "--max-loss", "1000", "--yes")
+        assert status == 0, capsys.readouterr().err
+        assert f"{trade_id}: unwound" in out
+        assert run("flatten", "no-such-trade", "--url", url, "--yes")[0] == 1
+        assert "refused (404)" in capsys.readouterr().err
+    finally:
+        server.shutdown()
+        thread.join()

@@ -137,3 +137,56 @@ def _resting(venues: Venues) -> dict[str, int]:
         orders = client.control_state()["orders"]
         out[name] = sum(1 for o in orders if str(o.get("status", "")).lower() in ("resting", "live", "open"))
     return out
+
+
+def _an_open_trade(app: Flask, auth: bool = False) -> dict[str, object]:
+    post(app, "/api/scan", auth=auth)
+    state = app.test_client().get("/api/trading/state").get_json()
+    assert state["open_positions"], state
+    trade: dict[str, object] = state["open_positions"][0]
+    return trade
+
+
+def test_flatten_from_the_api_sells_a_paper_position_back_and_the_state_shows_it(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app()
+    trade = _an_open_trade(app)
+    post(app, "/api/trading/pause")  # flattening works while paused (and no new trade interferes)
+    before = app.test_client().get("/api/trading/state").get_json()
+    flat = post(
+        app, "/api/trading/flatten", {"trade_id": trade["id"], "confirm": "flatten", "max_loss": "1000"}
+    )
+    assert flat["status"] == "unwound"
+    assert Decimal(str(flat["unwind_proceeds"])) > 0
+    after = app.test_client().get("/api/trading/state").get_json()
+    assert trade["id"] not in {t["id"] for t in after["open_positions"]}
+    assert Decimal(after["balance"]) - Decimal(before["balance"]) == Decimal(str(flat["unwind_proceeds"]))
+    # Flattening it again, an unknown id, a missing confirmation and a bad bound are refused.
+    client = app.test_client()
+    again = client.post("/api/trading/flatten", json={"trade_id": trade["id"], "confirm": "flatten"})
+    assert again.status_code == 409
+    assert "holds no position" in again.get_json()["message"]
+    assert (
+        client.post("/api/trading/flatten", json={"trade_id": "nope", "confirm": "flatten"}).status_code
+        == 404
+    )
+    assert client.post("/api/trading/flatten", json={"trade_id": trade["id"]}).status_code == 400
+    bad = client.post("/api/trading/flatten", json={"trade_id": "x", "confirm": "flatten", "max_loss": 1.5})
+    assert bad.status_code == 400
+    assert "decimal string" in bad.get_json()["message"]
+
+
+def test_flatten_a_live_position_needs_the_token_and_leaves_the_venues_flat(
+    make_app: Callable[..., Flask], venues: Venues
+) -> None:
+    app = make_app(live_credentials(venues))
+    trade = _an_open_trade(app, auth=True)
+    client = app.test_client()
+    body = {"trade_id": trade["id"], "confirm": "flatten", "max_loss": "1000"}
+    assert client.post("/api/trading/flatten", json=body).status_code == 401
+    flat = post(app, "/api/trading/flatten", body, auth=True)
+    assert flat["status"] == "unwound"
+    # Reconciliation finds the store (nothing held) equal to what each venue reports.
+    recon = post(app, "/api/reconcile", auth=True)
+    assert recon["mismatches"] == [], recon

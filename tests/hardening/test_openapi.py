@@ -137,6 +137,7 @@ def test_every_post_is_documented_as_needing_the_token_and_refused_without_it(po
         "/api/trading/pause",
         "/api/trading/resume",
         "/api/trading/kill",
+        "/api/trading/flatten",
         "/api/trading/reset",
         "/api/scan",
         "/api/reconcile",

@@ -9,6 +9,7 @@ import attrs
 import pytest
 
 from arbkit.errors import RiskRejected, TradeNotFound, ValidationError
+from arbkit.models import OrderRequest, Side
 from arbkit.trade import TradeStatus, daily_loss
 from tests.live import scenarios as sc
 from tests.live.checks import assert_journal_consistent, assert_matches_venues
@@ -132,3 +133,37 @@ def test_a_flatten_interrupted_after_its_journal_record_is_finished_by_recovery(
     assert flat.status is TradeStatus.UNWOUND, flat
     assert_matches_venues(restarted, flat, venues)
     assert restarted.journal.unfinished() == []
+
+
+def test_each_venue_reports_its_own_cash_positions_and_orders_next_to_the_store(
+    live_system: SystemFactory, venues: Venues
+) -> None:
+    system = live_system()
+    first = system.reconcile()  # the baseline: nothing traded yet
+    assert all(v.reachable and v.agrees and v.positions == () for v in first.venues)
+    trade = _open_trade(system, venues)
+    held = system.reconcile()
+    views = {v.venue: v for v in held.venues}
+    assert views["kalshi"].cash_available == venues.kalshi_cash()
+    assert [(p.stored, p.venue) for p in views["kalshi"].positions] == [(sc.SIZE, sc.SIZE)]
+    assert [(p.stored, p.venue) for p in views["polymarket"].positions] == [(sc.SIZE, sc.SIZE)]
+    for leg in trade.legs:
+        view = views[leg.exchange]
+        assert view.cash_change == view.stored_cash_change == -(leg.cost + leg.fees)
+        assert view.agrees
+    system.flatten(trade.id, max_loss=D(2))
+    after = {v.venue: v for v in system.reconcile().venues}
+    for view in after.values():
+        # Kalshi reports its balance truncated to $0.0001: the figures agree to that step.
+        assert view.cash_change is not None
+        assert view.stored_cash_change is not None
+        assert abs(view.cash_change - view.stored_cash_change) < D("0.0001")
+        assert [(p.stored, p.venue) for p in view.positions] == []
+        assert view.agrees
+    # A position nobody recorded: the venue's row says so.
+    client = venues.kalshi()
+    market = client.market(sc.KALSHI_TICKER)
+    client.place_order(OrderRequest(market, "yes", Side.BUY, sc.KALSHI_ASK, D(2)))
+    rogue = {v.venue: v for v in system.reconcile().venues}["kalshi"]
+    assert [(p.stored, p.venue) for p in rogue.positions] == [(D(0), D(2))]
+    assert not rogue.agrees

@@ -212,6 +212,39 @@
     alert.replaceChildren(...reasons.map((r) => el("div", { "data-code": r.code }, r.message)));
   }
 
+  function renderVenues(state) {
+    const recon = state.reconciliation;
+    const time = document.getElementById("recon-time");
+    if (state.mode !== "live") {
+      time.textContent = "(paper trading: positions are simulated, no venue account is used)";
+      fill("venues", [], 6, "paper trading holds nothing on the venues");
+      return;
+    }
+    if (!recon) {
+      time.textContent = "(no reconciliation yet)";
+      fill("venues", [], 6, "waiting for the first reconciliation");
+      return;
+    }
+    const problems = recon.mismatches.length + recon.unresolved.length + recon.errors.length;
+    time.textContent = `(last reconciliation ${when(recon.time)}: ${problems ? `${problems} problem(s)` : "all agree"})`;
+    fill("venues", (recon.venues || []).map((v) => {
+      const positions = el("div");
+      for (const p of v.positions) {
+        const same = p.venue !== null && p.venue === p.stored;
+        positions.append(el("div", { class: same ? "" : "mismatch" }, `${p.market_id} · ${p.outcome_id}: ${number(p.stored)} / ${p.venue === null ? "?" : number(p.venue)}`));
+      }
+      const orders = el("div");
+      for (const o of v.open_orders) {
+        orders.append(el("div", { class: o.recorded ? "" : "mismatch" }, `${o.side} ${o.remaining} @ ${o.price} ${o.market_id}${o.recorded ? "" : " (no trade records it)"}`));
+      }
+      const moved = v.cash_change === null ? "–" : `${money(v.cash_change)} / ${money(v.stored_cash_change)}`;
+      const agrees = el("span", { class: `badge ${v.agrees ? "agrees" : "mismatch"}`, "data-agrees": String(v.agrees) },
+        v.reachable ? (v.agrees ? "agrees" : "MISMATCH") : "unreachable");
+      return [v.venue, v.cash_total !== null ? money(v.cash_total) : money(v.cash_available), moved,
+        v.positions.length ? positions : "none", v.open_orders.length ? orders : "none", agrees];
+    }), 6, "no venue answered");
+  }
+
   function render(state, opps, health) {
     const banner = document.getElementById("banner");
     banner.className = `banner banner-${state.mode}`;
@@ -225,6 +258,7 @@
     document.getElementById("limits").replaceChildren(...limitItems(state.limits || {}, state.controls));
     renderControls(state.controls);
     renderHealth(health);
+    renderVenues(state);
 
     drawChart(state.pnl_history);
 
@@ -242,7 +276,8 @@
 
     fill("positions", (state.open_positions || []).map((t) => [
       when(t.created_at), t.title, legList(t.legs, true), money(t.cost), signed(t.expected_profit), badge(t.status),
-    ]), 6, "no open position");
+      flattenButton(t),
+    ]), 7, "no open position");
 
     fill("trades", (state.trades || []).slice(0, 50).map((t) => [
       when(t.created_at), t.title, legList(t.legs, true), money(t.cost),
@@ -272,24 +307,55 @@
     }
   }
 
+  async function send(action, body) {
+    const headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch(`/api/trading/${action}`, {
+      method: "POST", headers, body: JSON.stringify(body || {}), cache: "no-store",
+    });
+    return { ok: response.ok, status: response.status, data: await response.json() };
+  }
+
   async function control(action, question, body) {
     if (!window.confirm(question)) return;
     const result = document.getElementById("control-result");
-    const headers = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = `Bearer ${token}`;
     try {
-      const response = await fetch(`/api/trading/${action}`, {
-        method: "POST", headers, body: JSON.stringify(body || {}), cache: "no-store",
-      });
-      const data = await response.json();
-      if (!response.ok) {
-        result.textContent = `${action} refused: ${data.message || response.status}`;
+      const { ok, status, data } = await send(action, body);
+      if (!ok) {
+        result.textContent = `${action} refused: ${data.message || status}`;
       } else {
         const cancelled = data.cancelled ? Object.entries(data.cancelled).map(([v, o]) => `${v}: ${o}`).join(", ") : "";
         result.textContent = `${action}: trading is ${data.state}${cancelled ? ` (${cancelled})` : ""}`;
       }
     } catch (err) {
       result.textContent = `${action} failed: ${err}`;
+    }
+    refresh();
+  }
+
+  function flattenButton(trade) {
+    const button = el("button", { type: "button", class: "danger flatten", "data-trade": trade.id }, "Flatten");
+    button.addEventListener("click", () => flatten(trade));
+    return button;
+  }
+
+  async function flatten(trade) {
+    // The prompt is the confirmation: cancelling it sends nothing.
+    const answer = window.prompt(
+      `FLATTEN "${trade.title}": sell back everything this trade holds at the best bids now.\n` +
+      "The most you accept to lose on it, in dollars (leave empty: each leg no lower than its entry price less the unwind allowance):",
+      "");
+    if (answer === null) return;
+    const body = { trade_id: trade.id, confirm: "flatten" };
+    if (answer.trim()) body.max_loss = answer.trim();
+    const result = document.getElementById("control-result");
+    try {
+      const { ok, status, data } = await send("flatten", body);
+      result.textContent = ok
+        ? `flatten: ${trade.title} is ${data.status.replace("_", " ")}, ${money(data.unwind_proceeds)} back from the sales`
+        : `flatten refused: ${data.message || status}`;
+    } catch (err) {
+      result.textContent = `flatten failed: ${err}`;
     }
     refresh();
   }
