@@ -8,11 +8,12 @@ Outside CI a machine without PostgreSQL skips these tests, saying how to install
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from arbkit.errors import PersistenceError
+from arbkit.postgres import PostgresStore
 from arbkit.postgres.local import LocalServer
 
 
@@ -34,6 +35,21 @@ def pg_server() -> Iterator[LocalServer]:
 def pg_url(pg_server: LocalServer) -> str:
     """The URL of a fresh, empty database (it holds the password: never print it)."""
     return pg_server.database()
+
+
+@pytest.fixture
+def pg_store(pg_url: str) -> Iterator[Callable[..., PostgresStore]]:
+    """``pg_store(mode=...)``: a store on the test's database, closed after the test."""
+    opened: list[PostgresStore] = []
+
+    def build(mode: str = "live", **options: object) -> PostgresStore:
+        store = PostgresStore(pg_url, mode=mode, **options)  # type: ignore[arg-type]
+        opened.append(store)
+        return store
+
+    yield build
+    for store in opened:
+        store.close()
 
 
 from tests.live.conftest import _keys, _servers, venues  # noqa: E402  (the sandboxes, shared)

@@ -7,6 +7,7 @@ The venues' own books say what was traded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import psycopg
@@ -27,7 +28,9 @@ def traded(outcomes: list[dict[str, object] | None]) -> int:
     return sum(len(o["traded"]) for o in outcomes if o is not None)  # type: ignore[arg-type]
 
 
-def test_four_instances_never_exceed_the_daily_trade_count(venues: Venues, pg_url: str) -> None:
+def test_four_instances_never_exceed_the_daily_trade_count(
+    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore]
+) -> None:
     configs = [
         racing.config(venues, pg_url, max_daily_trades=6, attempts=4, size=str(SIZE)) for _ in range(4)
     ]
@@ -47,7 +50,9 @@ def test_four_instances_never_exceed_the_daily_trade_count(venues: Venues, pg_ur
     assert all("daily trade limit reached across instances" in r[0] for r in refusals), refusals
 
 
-def test_four_instances_never_exceed_a_markets_exposure_cap(venues: Venues, pg_url: str) -> None:
+def test_four_instances_never_exceed_a_markets_exposure_cap(
+    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore]
+) -> None:
     opportunity = sc.opportunity(venues.kalshi(), venues.poly(), size=SIZE)
     poly_leg = next(leg for leg in opportunity.legs if leg.exchange == "polymarket")
     cap = (poly_leg.cost + poly_leg.fee) * D("3.5")  # room for exactly three trades on that market
@@ -58,13 +63,15 @@ def test_four_instances_never_exceed_a_markets_exposure_cap(venues: Venues, pg_u
     outcomes = racing.race(configs)
     assert traded(outcomes) == 3, outcomes
     assert venues.poly_tokens() == 3 * SIZE
-    state = PostgresStore(pg_url, mode="live").load()
+    state = pg_store().load()
     assert state is not None
     held = sum(t.exposure_by_market().get(("polymarket", sc.POLY_MARKET), D(0)) for t in state.trades)
     assert held <= cap
 
 
-def test_four_instances_never_spend_more_cash_than_the_venue_holds(venues: Venues, pg_url: str) -> None:
+def test_four_instances_never_spend_more_cash_than_the_venue_holds(
+    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore]
+) -> None:
     opportunity = sc.opportunity(venues.kalshi(), venues.poly(), size=SIZE)
     kalshi_leg = next(leg for leg in opportunity.legs if leg.exchange == "kalshi")
     # Kalshi holds cash for three trades' orders and a half.
@@ -77,14 +84,14 @@ def test_four_instances_never_spend_more_cash_than_the_venue_holds(venues: Venue
     assert made <= 3, outcomes  # never more than the cash allows
     assert venues.kalshi_cash() >= 0
     # No venue refused an order for balance: every trade is fully hedged.
-    state = PostgresStore(pg_url, mode="live").load()
+    state = pg_store().load()
     assert state is not None
     assert {t.status.value for t in state.trades} == {"open"}, state.trades
     # A check made while another instance was recording may refuse (it errs on the safe side);
     # once everything is recorded, one more instance fills the cash exactly.
     late = RealTradingSystem(
         initial_balance=D(2000),
-        store=PostgresStore(pg_url, mode="live"),
+        store=pg_store(),
         risk=RiskChain([BalanceCheck()]),
         exchanges={"kalshi": venues.kalshi(), "polymarket": venues.poly()},
         execution=FAST,

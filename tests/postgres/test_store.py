@@ -92,7 +92,9 @@ def test_instances_recording_on_one_ledger_both_count(pg_url: str) -> None:
     assert b.load() is None
     a.append_trade(contract.make_trade(0), contract.ledger("9990.00", 1))  # a spent 10
     b.append_trade(contract.make_trade(1), contract.ledger("9980.00", 1))  # b spent 20
-    state = PostgresStore(pg_url).load()
+    reader = PostgresStore(pg_url)
+    state = reader.load()
+    reader.close()
     assert state is not None
     assert state.ledger.balance == D("9970.00")
     assert state.ledger.daily.trades == 2
@@ -129,7 +131,9 @@ def test_an_error_record_round_trips(pg_url: str) -> None:
     error = ErrorRecord(contract.T0, "polymarket", "order", "HTTP 400", code="bad", error_type="InvalidOrder")
     store.append_error(error)
     store.close()
-    state = PostgresStore(pg_url).load()
+    reader = PostgresStore(pg_url)
+    state = reader.load()
+    reader.close()
     assert state is not None
     assert state.errors == (error,)
 

@@ -157,7 +157,7 @@ class LocalServer:
             pwfile.unlink()
             self.port = _free_port()
             options = (
-                f"-p {self.port} -c listen_addresses=127.0.0.1 -k {folder} -c max_connections=60 "
+                f"-p {self.port} -c listen_addresses=127.0.0.1 -k {folder} -c max_connections=200 "
                 "-c shared_buffers=32MB"
             )
             if not self.durable:
