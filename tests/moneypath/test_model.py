@@ -6,7 +6,8 @@ the venue took the order, for every status; a status before it; dropped connecti
 and after; latency longer than the client timeout and the reconcile window; rejections,
 insufficient balance, partial and no fills), crashes at a random journal record followed
 by a restart that rebuilds the system from its store and journal, settlements (yes, no,
-void, 50-50, and the two venues disagreeing), and reconciliation runs. After every step:
+void, 50-50, and the two venues disagreeing), flattens of open trades by the operator (under
+the same faults and crashes), and reconciliation runs. After every step:
 
 * the contracts the store holds equal what each venue holds;
 * the ledger's cash change equals the venues' summed cash change;
@@ -42,7 +43,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from arbkit.errors import PersistenceError
+from arbkit.errors import PersistenceError, RiskRejected, ValidationError
 from arbkit.executor import ExecutionConfig
 from arbkit.journal import Journal
 from arbkit.live import RealTradingSystem
@@ -252,8 +253,51 @@ class MoneyPath(RuleBasedStateMachine):
         crash_after=st.none(),
     )(lambda self, **kw: MoneyPath.trade(self, **kw))
 
-    @rule()
-    def reconcile(self) -> None:
+    @rule(
+        pick=st.integers(0, 50),
+        max_loss=st.sampled_from([None, "0", "0.5", "2", "50"]),
+        venue=st.sampled_from(["kalshi", "polymarket"]),
+        fault=FAULTS,
+        crash_after=st.one_of(st.none(), st.integers(1, 4)),
+    )
+    def flatten(
+        self, pick: int, max_loss: str | None, venue: str, fault: Any, crash_after: int | None
+    ) -> None:
+        """The operator flattens an open trade, under a fault or a crash like any other order."""
+        assert self.system is not None
+        held = [t for t in self.system.state().open_positions if t.hedged_size > 0 or t.legs]
+        if not held:
+            return
+        trade = held[pick % len(held)]
+        self.seen["flatten"] += 1
+        if crash_after is not None:
+            self.journal.crash_after = crash_after
+        if fault is not None:
+            kind, options = fault
+            self.venues.fault(venue, kind, times=1, **options)
+        try:
+            self.system.flatten(trade.id, max_loss=None if max_loss is None else D(max_loss))
+            self.seen["flatten sent"] += 1
+        except (RiskRejected, ValidationError):
+            self.seen["flatten refused"] += 1
+        except Crash:
+            self.seen["crash and restart"] += 1
+            self.settle_in_flight()
+            self.restart()
+        finally:
+            self.venues.kalshi_app.faults.clear()
+            self.venues.poly_app.faults.clear()
+            self.journal.crash_after = None
+        self.settle_in_flight()
+
+    # Reconciling and restarting share one rule: hypothesis' swarm testing switches rules off
+    # per example, and an example left with only these two would trade nothing.
+    @rule(what=st.sampled_from(["reconcile", "restart"]))
+    def operate(self, what: str) -> None:
+        if what == "restart":
+            self.seen["restart"] += 1
+            self.restart()
+            return
         assert self.system is not None
         self.seen["reconcile"] += 1
         report = self.system.reconcile()
@@ -261,12 +305,7 @@ class MoneyPath(RuleBasedStateMachine):
         assert report.unresolved == (), report
         assert [m for m in report.mismatches if m.kind != "cash"] == [], report.mismatches
 
-    @rule()
-    def restart_now(self) -> None:
-        self.seen["restart"] += 1
-        self.restart()
-
-    @precondition(lambda self: not self.resolved and self.trades >= 4)
+    @precondition(lambda self: not self.resolved and self.trades >= 6)
     @rule(how=st.sampled_from(sorted(SETTLEMENTS)))
     def resolve_and_settle(self, how: str) -> None:
         assert self.system is not None
