@@ -580,9 +580,10 @@ class UserDecoder:
             if key in self.seen:
                 continue
             self.seen.add(key)
-            self.sink.fill(self._priced(fill))
+            self.sink.fill(self.priced(fill))
 
-    def _priced(self, fill: Fill) -> Fill:
+    def priced(self, fill: Fill) -> Fill:
+        """The fill with its fee from the market's schedule (unchanged when the schedule is unknown)."""
         schedule = self.fees(fill.market_id)
         if schedule is None:
             return fill

@@ -96,8 +96,8 @@ class _Tap:
         self.sink.stale(exchange, market_ids, reason)
 
     def live(self, exchange: str, market_ids: Sequence[str]) -> None:
-        self.sink.live(exchange, market_ids)
         self.stream._note("")
+        self.sink.live(exchange, market_ids)
 
     def order(self, order: Order) -> None:
         self.sink.order(order)
@@ -306,6 +306,7 @@ class PolymarketStream:
         self._reason = ""
         self._since: datetime | None = None
         self._state = FeedState.CONNECTING
+        self._was_live = False
         self._last_message_at: datetime | None = None
         self._messages = 0
         self._reconnects = 0
@@ -420,14 +421,17 @@ class PolymarketStream:
             return
         market = self._market
         channel = self._channels.get("market")
-        if market is None or channel is None or channel.ws is None:
-            state = (
-                FeedState.STALE if channel is not None and channel.connected_once else FeedState.CONNECTING
-            )
-        elif set(self.subscriptions.outcomes) <= market.whole:
+        if (
+            market is not None
+            and channel is not None
+            and channel.ws is not None
+            and (set(self.subscriptions.outcomes) <= market.whole)
+        ):
             state = FeedState.LIVE
+            self._was_live = True
         else:
-            state = FeedState.STALE
+            # Before the first whole set of books the feed is still connecting; after, stale.
+            state = FeedState.STALE if self._was_live else FeedState.CONNECTING
         if state != self._state:
             self._state = state
             self._since = utcnow()
@@ -490,7 +494,7 @@ class PolymarketStream:
             key = fill.fill_id or f"{fill.order_id}:{fill.timestamp.isoformat()}"
             if key not in decoder.seen:
                 decoder.seen.add(key)
-                self.sink.fill(fill)
+                self.sink.fill(decoder.priced(fill))  # priced as the socket's fills are
 
     def _received(self, channel: _Channel, text: str, now: float) -> None:
         received_at = utcnow()

@@ -147,10 +147,15 @@ class Venue:
 
 @contextlib.contextmanager
 def venue(
-    sandbox: PolymarketSandbox, private_key: str | None = None, *, subscribe: bool = True, **options: Any
+    sandbox: PolymarketSandbox,
+    private_key: str | None = None,
+    *,
+    subscribe: bool = True,
+    ws_options: dict[str, Any] | None = None,
+    **options: Any,
 ) -> Iterator[Venue]:
     """Serve the sandbox and its stream; start a :class:`PolymarketStream` on them."""
-    with SandboxServer(sandbox) as http, serve_stream(sandbox) as ws:
+    with SandboxServer(sandbox) as http, serve_stream(sandbox, **(ws_options or {})) as ws:
         client = make_client(http, private_key)
         options.setdefault("seed", 7)
         options.setdefault("backoff_base", 0.02)

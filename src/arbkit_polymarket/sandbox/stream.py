@@ -87,9 +87,12 @@ class SandboxStream(WsApp):
             self._baseline()
 
     # -- wiring ------------------------------------------------------------------------------
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> WsSandboxServer:
-        """A started server for this stream (stop it, or use it as a context manager)."""
-        server = WsSandboxServer(self, host, port)
+    def serve(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> WsSandboxServer:
+        """A started server for this stream (stop it, or use it as a context manager).
+
+        ``options`` go to :class:`WsSandboxServer` (``send_queue``, ``ping_interval``).
+        """
+        server = WsSandboxServer(self, host, port, **options)
         self.server = server
         self.sandbox.stream = self
         return server.start()
@@ -411,6 +414,8 @@ class SandboxStream(WsApp):
         return frame
 
 
-def serve_stream(sandbox: PolymarketSandbox, host: str = "127.0.0.1", port: int = 0) -> WsSandboxServer:
+def serve_stream(
+    sandbox: PolymarketSandbox, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> WsSandboxServer:
     """Start the sandbox's WebSocket server (``/ws/market``, ``/ws/user``) and wire it to publish."""
-    return SandboxStream(sandbox).serve(host, port)
+    return SandboxStream(sandbox).serve(host, port, **options)

@@ -1,0 +1,138 @@
+"""Stream faults injected by the sandbox: each marks the books stale, resynchronises, ends live and right."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from arbkit.errors import InvalidResponse, NetworkError
+from arbkit.sandbox.ws import WsFault
+from arbkit.streams import FeedState
+from arbkit_polymarket.sandbox import PolymarketSandbox
+
+from .conftest import NBA
+from .streaming import Venue, until, venue, wait_same_as_rest
+
+#: The example scenario's NBA house book: bids 0.44 x 250, 0.45 x 120; asks 0.47 x 80, 0.48 x 200.
+BIDS = [["0.44", "250"], ["0.45", "120"]]
+ASKS = [["0.47", "80"], ["0.48", "200"]]
+
+
+def control(v: Venue, method: str, path: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(v.http.url + path, data=data, method=method)  # noqa: S310
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 - loopback sandbox
+        return json.loads(answer.read())
+
+
+def went_stale_then_live(v: Venue, market_id: str) -> bool:
+    events = list(v.sink.events)
+    stale = [i for i, e in enumerate(events) if e[0] == "stale" and market_id in e[1]]
+    return bool(stale) and any(e[0] == "live" and market_id in e[1] for e in events[stale[0] + 1 :])
+
+
+def test_a_dropped_connection_goes_stale_reconnects_and_resubscribes(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox, backoff_base=0.3, backoff_cap=0.3) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        answer = control(
+            v, "POST", "/_sandbox/stream/faults", {"kind": "drop", "path": "/ws/market", "now": True}
+        )
+        assert answer["faults"][0]["kind"] == "drop"
+        assert v.sink.wait(lambda: bool(v.sink.stale_reasons()))
+        v.sandbox.set_book(NBA, [["0.40", "10"]], [["0.52", "10"]])  # while the socket is down
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert went_stale_then_live(v, NBA)
+        assert "disconnected" in v.sink.stale_reasons()[0]
+        assert any(isinstance(e, NetworkError) for e, _ in v.sink.errors)
+        status = v.stream.status()
+        assert (status.state, status.reconnects) == (FeedState.LIVE, 1)
+        assert control(v, "GET", "/_sandbox/stream")["accepted"] == 2
+
+
+def test_a_frozen_feed_is_caught_by_the_rest_cross_check_and_replaced(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox, silence_timeout=0.3, resync_timeout=0.4) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.ws.inject(WsFault("freeze", path="/ws/market", now=True))  # open, silent, even to PING
+        v.sandbox.set_book(NBA, [["0.41", "10"]], [["0.50", "10"]])
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert went_stale_then_live(v, NBA)
+        assert "REST book differs" in v.sink.stale_reasons()[0]
+        assert v.stream.status().reconnects == 1  # the redrive got no snapshot: a new socket did
+
+
+def test_a_quiet_market_is_not_stale(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox, silence_timeout=0.1) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        checks = v.sandbox.requests["POST /books"]
+        assert until(lambda: v.sandbox.requests["POST /books"] >= checks + 3)  # three silences checked
+        assert v.sink.stale_reasons() == []
+        assert v.stream.status().state is FeedState.LIVE
+
+
+def test_a_bad_frame_is_an_error_and_a_resync_not_a_crash(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.ws.inject(
+            WsFault("bad_frame", path="/ws/market", topic=f"market:{NBA}", text='{"event_type": "pri')
+        )
+        v.sandbox.set_book(NBA, [["0.42", "10"]], ASKS)
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert went_stale_then_live(v, NBA)
+        assert "unreadable frame" in v.sink.stale_reasons()[0]
+        assert any(isinstance(e, InvalidResponse) for e, _ in v.sink.errors)
+        assert v.stream.status().reconnects == 0  # a redrive on the same socket sufficed
+
+
+def test_a_skipped_price_change_is_found_by_the_book_hash(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.ws.inject(WsFault("gap", path="/ws/market", topic=f"market:{NBA}"))
+        # Both changes are deep in the book: the top of book cannot tell that one was lost.
+        v.sandbox.set_book(NBA, [["0.44", "300"], ["0.45", "120"]], ASKS)
+        v.sandbox.set_book(NBA, [["0.44", "300"], ["0.45", "120"]], [["0.47", "80"], ["0.48", "150"]])
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert went_stale_then_live(v, NBA)
+        assert "book hash" in v.sink.stale_reasons()[0]
+
+
+def test_a_skipped_change_at_the_top_is_found_by_best_bid_and_ask(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox, check_hash=False) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.ws.inject(WsFault("gap", path="/ws/market", topic=f"market:{NBA}"))
+        v.sandbox.set_book(NBA, [["0.44", "250"], ["0.46", "5"]], ASKS)  # a new best bid, lost
+        v.sandbox.set_book(NBA, [["0.44", "250"], ["0.46", "5"]], [["0.47", "80"], ["0.48", "150"]])
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert "disagrees with the venue's top" in v.sink.stale_reasons()[0]
+
+
+def test_a_duplicated_frame_changes_nothing(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.ws.inject(WsFault("duplicate", path="/ws/market", topic=f"market:{NBA}"))
+        v.sandbox.set_book(NBA, [["0.43", "10"]], ASKS)
+        v.sandbox.set_book(NBA, [["0.43", "11"]], ASKS)
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert v.sink.stale_reasons() == []  # new totals twice are the same totals
+
+
+def test_a_slow_consumer_dropped_by_the_venue_comes_back_whole(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox, ws_options={"send_queue": 4}) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.ws.inject(WsFault("slow_consumer", path="/ws/market", now=True))
+        for size in range(10, 20):
+            v.sandbox.set_book(NBA, [["0.43", str(size)]], ASKS)
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert went_stale_then_live(v, NBA)
+        assert v.stream.status().reconnects == 1
+
+
+def test_a_socket_without_pong_is_replaced(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox, ping_interval=0.05, pong_timeout=0.25, silence_timeout=60) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.ws.inject(WsFault("freeze", path="/ws/market", now=True, seconds=0.6))
+        assert v.sink.wait(lambda: bool(v.sink.stale_reasons()))
+        assert "no PONG" in v.sink.stale_reasons()[0]
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert v.stream.status().reconnects >= 1

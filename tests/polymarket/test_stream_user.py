@@ -1,0 +1,107 @@
+"""The user channel against the sandbox: our orders and fills as REST reports them, L2 credentials."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+from eth_account import Account
+
+from arbkit.config import Secret
+from arbkit.errors import AuthenticationError
+from arbkit.models import OrderRequest, OrderStatus, Side
+from arbkit.sandbox.ws import WsFault
+from arbkit.streams import FeedState
+from arbkit_polymarket.auth import ApiCredentials
+from arbkit_polymarket.sandbox import PolymarketSandbox
+
+from .conftest import KNICKS, NBA, make_client
+from .streaming import until, venue
+
+D = Decimal
+
+
+def test_our_orders_and_fills_arrive_as_rest_reports_them(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    with venue(sandbox, wallet[0]) as v:
+        nba = next(m for m in v.markets if m.id == NBA)
+        credentials = v.client.api_credentials()
+        assert v.ws.wait_subscribed(f"user:{credentials.api_key}")
+        resting = v.client.place_order(OrderRequest(nba, KNICKS, Side.BUY, D("0.40"), D("10")))
+        taken = v.client.place_order(
+            OrderRequest(nba, KNICKS, Side.BUY, D("0.48"), D("100"), time_in_force="IOC")
+        )
+        canceled = v.client.cancel_order(resting.id)
+        assert v.sink.wait(lambda: len(v.sink.fills) == 2 and len(v.sink.orders) >= 3)
+        last = {o.id: o for o in v.sink.orders}
+        for order_id in (resting.id, taken.id):
+            assert last[order_id] == v.client.get_order(order_id)
+        assert last[resting.id].status is OrderStatus.CANCELED == canceled.status
+        assert [o.raw_status for o in v.sink.orders if o.id == resting.id] == ["LIVE", "CANCELED"]
+        rest_fills = sorted(v.client.fills(market=nba), key=lambda f: str(f.fill_id))
+        assert sorted(v.sink.fills, key=lambda f: str(f.fill_id)) == rest_fills
+        assert {(f.price, f.size) for f in rest_fills} == {(D("0.47"), D("80")), (D("0.48"), D("20"))}
+        assert all(f.fee > 0 and f.is_taker for f in rest_fills)
+
+
+def test_a_maker_hears_of_its_fills_as_its_rest_trades_say(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    taker = Account.create()
+    sandbox.add_account(taker.address, 1000)
+    sandbox.give_tokens(taker.address, KNICKS, 100)
+    with venue(sandbox, wallet[0]) as v:
+        nba = next(m for m in v.markets if m.id == NBA)
+        assert v.ws.wait_subscribed(f"user:{v.client.api_credentials().api_key}")
+        maker_order = v.client.place_order(OrderRequest(nba, KNICKS, Side.BUY, D("0.46"), D("10")))
+        other = make_client(v.http, "0x" + bytes(taker.key).hex())
+        other.place_order(OrderRequest(nba, KNICKS, Side.SELL, D("0.46"), D("10"), time_in_force="IOC"))
+        other.close()
+        assert v.sink.wait(lambda: bool(v.sink.fills))
+        (fill,) = v.sink.fills
+        assert (fill.order_id, fill.is_taker, fill.fee) == (maker_order.id, False, 0)
+        assert v.sink.fills == v.client.fills(market=nba)
+
+
+def test_refused_credentials_are_an_authentication_error_and_no_retry_storm(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    real = ApiCredentials("not-a-key", Secret("c2VjcmV0LXNlY3JldA=="), Secret("never-printed"))
+    with venue(sandbox, wallet[0], credentials=real) as v:
+        assert v.sink.wait(lambda: any(isinstance(e, AuthenticationError) for e, _ in v.sink.errors))
+        assert not v.ws.subscribers("user:not-a-key")
+        user_connections = v.ws.accepted
+        assert v.sink.wait(lambda: v.stream.status().state is FeedState.LIVE)  # the market side streams
+        text = "".join(str(e) for e, _ in v.sink.errors) + repr(real)
+        assert "never-printed" not in text
+        assert "c2VjcmV0LXNlY3JldA==" not in text
+        assert not until(lambda: v.ws.accepted > user_connections, timeout=0.5)
+
+
+def test_a_real_key_with_a_wrong_secret_is_refused(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    with venue(sandbox, wallet[0], user=False) as v:
+        good = v.client.api_credentials()
+    forged = attrs.evolve(good, secret=Secret("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+    with venue(sandbox, wallet[0], credentials=forged) as v:
+        assert v.sink.wait(lambda: any(isinstance(e, AuthenticationError) for e, _ in v.sink.errors))
+        assert not v.ws.subscribers(f"user:{good.api_key}")
+
+
+def test_a_fill_made_while_the_user_socket_was_down_is_reported_once(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    with venue(sandbox, wallet[0], backoff_base=0.4, backoff_cap=0.4) as v:
+        nba = next(m for m in v.markets if m.id == NBA)
+        topic = f"user:{v.client.api_credentials().api_key}"
+        assert v.ws.wait_subscribed(topic)
+        v.ws.inject(WsFault("drop", path="/ws/user", now=True))
+        assert until(lambda: not v.ws.subscribers(topic))
+        reads = v.sandbox.requests["GET /data/trades"]
+        v.client.place_order(OrderRequest(nba, KNICKS, Side.BUY, D("0.47"), D("10"), time_in_force="IOC"))
+        assert v.ws.wait_subscribed(topic)
+        assert v.sink.wait(lambda: bool(v.sink.fills))
+        assert v.sandbox.requests["GET /data/trades"] == reads + 1  # the socket missed it; REST did not
+        assert v.sink.fills == v.client.fills(market=nba)
