@@ -87,3 +87,47 @@ def test_a_killed_instances_trade_is_finished_by_another_without_a_second_order(
     assert state.ledger.balance - D(2000) == moved
     standby.close()
     standby_store.close()
+
+
+def test_a_recorded_trade_left_undecided_is_adopted_and_corrected_once(
+    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore]
+) -> None:
+    """An instance that stops with a leg still unknown hands the trade over; the standby
+    finishes it from the venues and corrects the shared ledger without counting it twice."""
+
+    def system(store: PostgresStore) -> RealTradingSystem:
+        return RealTradingSystem(
+            initial_balance=D(2000),
+            store=store,
+            risk=RiskChain([BalanceCheck()]),
+            exchanges={"kalshi": venues.kalshi(), "polymarket": venues.poly()},
+            execution=FAST,
+            recover_on_start=False,
+        )
+
+    standby = system(pg_store())
+    first = system(pg_store())
+    venues.fault("polymarket", "drop", times=None)  # the Polymarket leg's fate cannot be known
+    trade = first.execute(sc.opportunity(venues.kalshi(), venues.poly())).trade
+    assert trade is not None
+    assert trade.legs[1].status.value == "unknown"
+    first.close()  # stops with the entry unfinished: its lease is given up
+    venues.poly_app.faults.clear()
+
+    [recovered] = standby.recover()
+
+    assert recovered.id == trade.id
+    assert all(leg.status.value != "unknown" for leg in recovered.legs)
+    assert all(n == 1 for n in Counter(o.client_order_id for o in venues.kalshi_orders()).values())
+    state = pg_store().load()
+    assert state is not None
+    assert [t.id for t in state.trades] == [trade.id]
+    assert state.trades[0] == recovered
+    assert state.ledger.daily.trades == 1  # adopted, not counted again
+    assert state.ledger.daily.loss == recovered.realised_loss
+    held = stored_positions(list(state.trades))
+    assert held.get(("kalshi", sc.KALSHI_TICKER, "yes"), D(0)) == venues.kalshi_position()
+    assert held.get(("polymarket", sc.POLY_MARKET, sc.ROCKETS), D(0)) == venues.poly_tokens()
+    moved = venues.kalshi_cash() - sc.KALSHI_BALANCE + venues.poly_cash() - sc.POLY_BALANCE
+    assert state.ledger.balance - D(2000) == moved
+    standby.close()
