@@ -115,6 +115,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "ARBKIT_DATA_DIR": "where state files are written (a per-user folder: ~/.local/share/arbkit)",
     "ARBKIT_STORE": "json (PolyMix's files), sqlite or postgres (json, or postgres with ARBKIT_STORE_URL)",
     "ARBKIT_STORE_URL": "postgresql://user:password@host:5432/db: one store for several instances (secret)",
+    "ARBKIT_STREAMING": "auto, on or off: books by WebSocket, detection on every change (auto: on when live)",
     "ARBKIT_TIMEZONE": "IANA zone in which a trading 'day' rolls over (UTC)",
     "ARBKIT_HTTP_TIMEOUT": "seconds before an exchange request times out (10)",
     "ARBKIT_MAX_BOOK_AGE": "seconds after which a book is too stale to trade on (10)",
@@ -358,6 +359,8 @@ class Settings:
     exchanges: tuple[str, ...] = ("polymarket", "kalshi")
     data_dir: Path = attrs.field(factory=lambda: default_data_dir())
     store: str = "json"
+    #: ``auto`` (stream when trading live), ``on`` or ``off``: see :attr:`streams`.
+    streaming: str = "auto"
     #: The PostgreSQL store's URL (``store == "postgres"``); it holds the database password.
     store_url: Secret | None = None
     timezone: str = "UTC"
@@ -378,6 +381,11 @@ class Settings:
     def mode(self) -> str:
         """``"live"`` or ``"paper"``."""
         return "live" if self.live_trading else "paper"
+
+    @property
+    def streams(self) -> bool:
+        """Whether to run event-driven on the venues' streams (``ARBKIT_STREAMING``; auto: when live)."""
+        return self.streaming == "on" or (self.streaming == "auto" and self.live_trading)
 
     @property
     def limits(self) -> TradingLimits:
@@ -508,6 +516,7 @@ class Settings:
             exchanges=exchanges,
             data_dir=data_dir,
             store=store,
+            streaming=r.choice("ARBKIT_STREAMING", "auto", ("auto", "on", "off")),
             store_url=store_url,
             timezone=timezone,
             http_timeout=r.required_decimal(
