@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +19,7 @@ from arbkit.config import Settings
 from arbkit.errors import ArbkitError
 from arbkit.models import MarketStatus, OrderRequest, Side, TimeInForce
 from arbkit.streams import FeedState, FrameDecoder, MarketStream
+from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.sandbox import PolymarketSandbox
 from arbkit_polymarket.stream import PolymarketStream
 
@@ -188,3 +192,30 @@ def test_the_sandbox_answers_garbage_without_dying(sandbox: PolymarketSandbox, t
         books: Any = json.loads(ws.recv(timeout=5))
         assert books[0]["asset_id"] == KNICKS
         assert books[0]["event_type"] == "book"
+
+
+@pytest.mark.slow
+def test_the_standalone_sandbox_prints_its_stream_url_and_streams() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arbkit_polymarket.sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        url = lines[0].rsplit(" ", 1)[-1].strip()
+        ws_url = lines[2].split("ws_url=", 1)[1].split()[0]
+        client = PolymarketClient(clob_url=url, gamma_url=url + "/gamma", data_url=url + "/data-api")
+        stream = PolymarketStream(client, ws_url=ws_url)
+        sink = RecordingSink()
+        stream.start(sink)
+        markets = client.markets()
+        stream.subscribe(markets)
+        assert wait_same_as_rest(sink, client, markets)
+        stream.close()
+        client.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
