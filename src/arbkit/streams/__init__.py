@@ -10,6 +10,7 @@ from arbkit.streams.feed import (
     MarketEvent,
     MarketStream,
 )
+from arbkit.streams.recording import Recorder, ReplayReport, read_recording, replay
 from arbkit.streams.session import StreamedTrade, StreamingSession, streams_for
 
 __all__ = [
@@ -25,8 +26,12 @@ __all__ = [
     "MarketEvent",
     "MarketStream",
     "OpportunityLife",
+    "Recorder",
+    "ReplayReport",
     "StreamedTrade",
     "StreamingEngine",
     "StreamingSession",
+    "read_recording",
+    "replay",
     "streams_for",
 ]
