@@ -226,7 +226,11 @@ class LocalBook:
         return book_hash(summary)
 
     def model(self, timestamp: datetime | None) -> OrderBook:
-        """The book as the core model (the same :meth:`OrderBook.build` the REST parser uses)."""
+        """The book as the core model (the same :meth:`OrderBook.build` the REST parser uses).
+
+        Streamed books are stamped with the time they were received (the core measures age
+        on its own clock); the venue's ``timestamp`` only feeds the hash.
+        """
         return OrderBook.build(
             EXCHANGE,
             self.market_id,
@@ -383,7 +387,7 @@ class MarketDecoder:
     def _event(self, event: Mapping[str, Any], received_at: datetime) -> None:
         kind = event.get("event_type")
         if kind == "book":
-            self._snapshot(event)
+            self._snapshot(event, received_at)
         elif kind == "price_change":
             self._price_change(event, received_at)
         elif kind == "tick_size_change":
@@ -406,7 +410,7 @@ class MarketDecoder:
             self._resolved(event)
         # best_bid_ask, new_market and kinds added later carry no book state.
 
-    def _snapshot(self, event: Mapping[str, Any]) -> None:
+    def _snapshot(self, event: Mapping[str, Any], received_at: datetime) -> None:
         asset, market = event.get("asset_id"), event.get("market")
         market_id = None
         if isinstance(asset, str) and isinstance(market, str):
@@ -419,13 +423,12 @@ class MarketDecoder:
         if local.asset_id in self.hash_disabled:
             local.hash_checked = False
         self.books[local.asset_id] = local
-        self.sink.book(attrs.evolve(book, source=SOURCE))
+        self.sink.book(attrs.evolve(book, source=SOURCE, timestamp=received_at))
         self._maybe_live(market_id)
 
     def _price_change(self, event: Mapping[str, Any], received_at: datetime) -> None:
         changes = parse_level_changes(event)
         stamp = event.get("timestamp")
-        when = parse_time(stamp) or received_at
         tokens = self.subscriptions.tokens
         touched: dict[str, LevelChange] = {}
         for change in changes:
@@ -443,7 +446,7 @@ class MarketDecoder:
                 lost.append(asset)
                 reason = problem
                 continue
-            self.sink.book(self.books[asset].model(when))
+            self.sink.book(self.books[asset].model(received_at))
         if lost:
             self.doubt(sorted({tokens[a] for a in lost}), reason)
 

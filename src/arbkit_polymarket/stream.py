@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -63,7 +64,8 @@ log = logging.getLogger(__name__)
 WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws"
 PING_INTERVAL = 10.0
 PONG_TIMEOUT = 30.0
-SILENCE_TIMEOUT = 30.0
+#: Shorter than the core's 30 s silence watchdog, so a quiet market is re-confirmed in time.
+SILENCE_TIMEOUT = 20.0
 RESYNC_TIMEOUT = 10.0
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 30.0
@@ -369,6 +371,20 @@ class PolymarketStream:
                 messages=self._messages,
             )
 
+    def tick_size(self, token_id: str) -> Decimal | None:
+        """The tick size a ``tick_size_change`` last announced for a token (``None``: none seen).
+
+        The venue moves ticks near 0.04/0.96 (reference 8); orders priced on the old grid are
+        refused, so a trader re-reads the market (or uses this) before pricing.
+        """
+        market = self._market
+        return market.tick_sizes.get(token_id) if market is not None else None
+
+    def last_trade_price(self, token_id: str) -> Decimal | None:
+        """The price of the last ``last_trade_price`` event of a token (``None``: none seen)."""
+        market = self._market
+        return market.last_trades.get(token_id) if market is not None else None
+
     def decoder(self, sink: FeedSink, connection: str = "market") -> FrameDecoder:
         """A decoder of this venue's frames for one connection, as used live (for replay).
 
@@ -580,15 +596,23 @@ class PolymarketStream:
                 channel, waiting if isinstance(waiting, str) else waiting.decode(), time.monotonic()
             )
             return
-        differ = sorted(
-            {
-                market_id
-                for (market_id, asset), book in rest.items()
-                if asset in decoder.books and _levels(decoder.books[asset].model(None)) != _levels(book)
-            }
-        )
+        differ: set[str] = set()
+        agree: list[str] = []
+        for (market_id, asset), book in rest.items():
+            local = decoder.books.get(asset)
+            if local is not None:
+                if _levels(local.model(None)) == _levels(book):
+                    agree.append(asset)
+                else:
+                    differ.add(market_id)
         if differ:
-            decoder.doubt(differ, f"silent for {self.silence_timeout:g} s and the REST book differs")
+            decoder.doubt(sorted(differ), f"silent for {self.silence_timeout:g} s and the REST book differs")
+        # Quiet, not frozen: the books are confirmed as of now (the core ages books by receipt).
+        confirmed = utcnow()
+        for asset in agree:
+            local = decoder.books.get(asset)
+            if local is not None and local.market_id not in differ:
+                self.sink.book(local.model(confirmed))
 
     def _disconnected(self, channel: _Channel, reason: str) -> None:
         self.sink.error(

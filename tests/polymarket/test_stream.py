@@ -138,15 +138,14 @@ def test_trades_tick_changes_and_resolution_reach_the_sink(
         assert wait_same_as_rest(v.sink, v.client, v.markets)
         v.client.place_order(OrderRequest(nba, KNICKS, Side.BUY, D("0.47"), D("10"), time_in_force="IOC"))
         assert wait_same_as_rest(v.sink, v.client, v.markets)
-        assert v.stream._market is not None
-        assert v.sink.wait(lambda: v.stream._market is not None and KNICKS in v.stream._market.last_trades)
-        assert v.stream._market.last_trades[KNICKS] == D("0.47")
-        assert v.stream._market.last_trades[ROCKETS] == D("0.53")
+        assert v.sink.wait(lambda: v.stream.last_trade_price(ROCKETS) is not None)
+        assert v.stream.last_trade_price(KNICKS) == D("0.47")
+        assert v.stream.last_trade_price(ROCKETS) == D("0.53")  # the complement's last trade
         with v.sandbox.lock:
             v.sandbox.engine.markets[NBA].tick_size = D("0.001")
         v.sandbox.publish()
-        assert v.sink.wait(lambda: v.stream._market is not None and KNICKS in v.stream._market.tick_sizes)
-        assert v.stream._market.tick_sizes[KNICKS] == D("0.001")
+        assert v.sink.wait(lambda: v.stream.tick_size(KNICKS) is not None)
+        assert v.stream.tick_size(KNICKS) == D("0.001")
         v.sandbox.resolve(NBA, winner=KNICKS)
         assert v.sink.wait(lambda: bool(v.sink.markets))
         event = v.sink.markets[0]

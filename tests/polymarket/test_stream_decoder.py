@@ -40,7 +40,11 @@ YES, NO = "101", "202"
 MARKET = Market("polymarket", M, "Test market", (Outcome(YES, "Yes"), Outcome(NO, "No")), MarketStatus.OPEN)
 
 
-def summary(asset: str, bids: list[tuple[str, str]], asks: list[tuple[str, str]], stamp: str = "1764763200000") -> Any:
+SNAPSHOT_AT, CHANGE_AT = "1764763200000", "1764763201000"  # epoch ms, as the venue writes them
+Pairs = list[tuple[str, str]]
+
+
+def summary(asset: str, bids: Pairs, asks: Pairs, stamp: str = SNAPSHOT_AT) -> Any:
     """A ``book`` event with every hashed field, and its hash (the sandbox's shape)."""
     book = {
         "market": M,
@@ -64,7 +68,9 @@ BOOKS = [
 ]
 
 
-def change(asset: str, price: str, size: str, side: str, after: Any, stamp: str = "1764763201000", **kw: Any) -> Any:
+def change(
+    asset: str, price: str, size: str, side: str, after: Any, stamp: str = CHANGE_AT, **kw: Any
+) -> Any:
     """One ``price_changes`` entry whose best prices and hash describe the book ``after`` it."""
     bids = [(lv["price"], lv["size"]) for lv in after["bids"]]
     asks = [(lv["price"], lv["size"]) for lv in after["asks"]]
@@ -81,7 +87,7 @@ def change(asset: str, price: str, size: str, side: str, after: Any, stamp: str 
     return {**entry, **kw}
 
 
-def price_change(*entries: Any, stamp: str = "1764763201000") -> str:
+def price_change(*entries: Any, stamp: str = CHANGE_AT) -> str:
     return json.dumps(
         {"event_type": "price_change", "market": M, "price_changes": list(entries), "timestamp": stamp}
     )
@@ -136,7 +142,7 @@ def test_snapshots_make_the_market_live_with_the_rest_parsers_books() -> None:
 def test_a_level_update_sets_new_totals_and_zero_removes_the_level() -> None:
     found, sink, asked = decoder()
     after = summary(YES, [("0.40", "100"), ("0.45", "25")], [("0.60", "10")])
-    second = summary(YES, [("0.40", "100"), ("0.45", "25")], [("0.60", "10")], "1764763201000")
+    second = summary(YES, [("0.40", "100"), ("0.45", "25")], [("0.60", "10")], CHANGE_AT)
     found.feed(
         price_change(
             change(YES, "0.45", "25", "BUY", after, best_bid="0.45", best_ask="0.50", hash="x"),
@@ -147,7 +153,7 @@ def test_a_level_update_sets_new_totals_and_zero_removes_the_level() -> None:
     book = sink.books[(M, YES)]
     assert [(lv.price, lv.size) for lv in book.bids] == [(D("0.45"), D("25")), (D("0.40"), D("100"))]
     assert [(lv.price, lv.size) for lv in book.asks] == [(D("0.60"), D("10"))]
-    assert book.timestamp == datetime.fromtimestamp(1764763201, UTC)
+    assert book.timestamp == AT  # when it was received: the core ages books on its own clock
     assert (asked, sink.stale_reasons(), sink.errors) == ([], [], [])  # only the last entry is the state
 
 

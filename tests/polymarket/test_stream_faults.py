@@ -11,7 +11,7 @@ from arbkit.sandbox.ws import WsFault
 from arbkit.streams import FeedState
 from arbkit_polymarket.sandbox import PolymarketSandbox
 
-from .conftest import NBA
+from .conftest import KNICKS, NBA
 from .streaming import Venue, until, venue, wait_same_as_rest
 
 #: The example scenario's NBA house book: bids 0.44 x 250, 0.45 x 120; asks 0.47 x 80, 0.48 x 200.
@@ -65,9 +65,10 @@ def test_a_frozen_feed_is_caught_by_the_rest_cross_check_and_replaced(sandbox: P
 def test_a_quiet_market_is_not_stale(sandbox: PolymarketSandbox) -> None:
     with venue(sandbox, silence_timeout=0.1) as v:
         assert wait_same_as_rest(v.sink, v.client, v.markets)
-        checks = v.sandbox.requests["POST /books"]
+        checks, first = v.sandbox.requests["POST /books"], v.sink.books[(NBA, KNICKS)].timestamp
         assert until(lambda: v.sandbox.requests["POST /books"] >= checks + 3)  # three silences checked
         assert v.sink.stale_reasons() == []
+        assert v.sink.books[(NBA, KNICKS)].timestamp > first  # re-confirmed by REST, so fresh again
         assert v.stream.status().state is FeedState.LIVE
 
 
