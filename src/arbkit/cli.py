@@ -10,6 +10,8 @@
     arbkit flatten TRADE --max-loss 5 --yes  # sell a trade's position back at the best bids
     arbkit reconcile                      # live: the store against every venue, once
     arbkit sandbox kalshi --port 8701     # run a venue's sandbox (any installed adapter's)
+    arbkit record FILE [--seconds 600]    # record the matched markets' streams (arbkit.streams)
+    arbkit replay FILE [--json]           # replay a recording: opportunities, lives, paper P&L
 
 Settings come from ``.env`` (``--env-file``) and the environment, as everywhere else
 (:meth:`arbkit.Settings.from_env`). Exit status: 0 on success, 2 for a configuration error
@@ -377,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("venue", help="the venue (arbkit exchanges lists them)")
     sandbox.add_argument("rest", nargs=argparse.REMAINDER, help="arguments for the sandbox (--port, ...)")
     sandbox.set_defaults(run=cmd_sandbox)
+    from arbkit.streams.commands import add_commands
+
+    add_commands(commands)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -177,3 +178,26 @@ def test_the_recorder_passes_every_call_on(tmp_path: Path) -> None:
 def text(path: Path) -> str:
     with gzip.open(path, "rt") as handle:
         return handle.read()
+
+
+def test_arbkit_replay_prints_the_report(recording: Path, tmp_path: Path) -> None:
+    from arbkit.cli import main
+
+    env = tmp_path / ".env"
+    env.write_text(f"ARBKIT_DATA_DIR={tmp_path}\nPAPER_TRADING_BET_AMOUNT=100\n")
+    plugin = FakeStreamsPlugin("alpha", "beta")
+    arbkit.plugin_manager.register(plugin)
+    try:
+        out = io.StringIO()
+        assert main(["--env-file", str(env), "replay", str(recording)], out=out) == 0
+        text_out = out.getvalue()
+        assert "1 opportunities" in text_out
+        assert "lived 2.50 s" in text_out
+        assert "paper: 1 trades, cost $45.00, fees $0.84, expected profit $4.16" in text_out
+        out = io.StringIO()
+        assert main(["--env-file", str(env), "replay", str(recording), "--json", "--no-trade"], out=out) == 0
+        summary = json.loads(out.getvalue())
+        assert summary["executed"] == 0
+        assert summary["opportunities"][0]["lived_seconds"] == 2.5
+    finally:
+        arbkit.plugin_manager.unregister(plugin)
