@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from arbkit.errors import ValidationError
+from arbkit.sandbox import BookSide
 from arbkit.sandbox.server import HttpError, Request
 from arbkit.sandbox.ws import WsApp, WsConnection, WsFault, WsSandboxServer
 from arbkit_polymarket.sandbox.engine import OrderRecord, SandboxMarket
@@ -55,6 +57,8 @@ ONE = Decimal(1)
 #: A refused user subscription closes with this code (policy violation).
 AUTH_CLOSE = 1008
 
+#: Order states that may still change (others are final).
+_OPEN = frozenset({"LIVE", "DELAYED"})
 # A level as the wire shows it: price -> (price text, size text).
 _Levels = dict[Decimal, tuple[str, str]]
 
@@ -83,6 +87,9 @@ class SandboxStream(WsApp):
         self.closed: set[str] = set()
         self.trades_sent = 0
         self.orders_sent: dict[str, tuple[str, Decimal]] = {}
+        self.orders_seen = 0
+        self.open_orders: set[str] = set()
+        self.marks: dict[str, tuple[Any, ...]] = {}
         with sandbox.lock:
             self._baseline()
 
@@ -105,8 +112,21 @@ class SandboxStream(WsApp):
                 self.ticks[token] = str(market.tick_size)
             if market.closed:
                 self.closed.add(market.condition_id)
+            self.marks[market.condition_id] = self._mark(market)
         self.trades_sent = len(engine.trades)
         self.orders_sent = {o.id: (o.status, o.size_matched) for o in engine.orders.values()}
+        self.orders_seen = len(engine.orders)
+        self.open_orders = {o.id for o in engine.orders.values() if o.status in _OPEN}
+
+    @staticmethod
+    def _mark(market: SandboxMarket) -> tuple[Any, ...]:
+        # The texts too: the hash covers them, so "0.450" replacing "0.45" is a change.
+        return (
+            tuple((str(p), str(q)) for p, q in market.book.levels(BookSide.BID)),
+            tuple((str(p), str(q)) for p, q in market.book.levels(BookSide.ASK)),
+            str(market.tick_size),
+            market.closed,
+        )
 
     def _render(self, market: SandboxMarket, token: str) -> tuple[dict[str, Any], dict[str, _Levels]]:
         payload = self.sandbox.book_payload(market, token)
@@ -257,10 +277,19 @@ class SandboxStream(WsApp):
             for trade in engine.trades[self.trades_sent :]:
                 self._publish_trade(server, trade, stamp)
             self.trades_sent = len(engine.trades)
-            for order in engine.orders.values():
-                self._publish_order(server, order, stamp)
+            # Only orders that can still change: the new ones and those last seen open.
+            fresh = list(itertools.islice(engine.orders.values(), self.orders_seen, None))
+            self.orders_seen = len(engine.orders)
+            for order_id in [*self.open_orders, *(o.id for o in fresh)]:
+                order = engine.orders.get(order_id)
+                if order is not None:
+                    self._publish_order(server, order, stamp)
             for market in engine.markets.values():
-                self._publish_market(server, market, stamp)
+                # A cheap look at the YES book first: most changes leave most markets alone.
+                mark = self._mark(market)
+                if self.marks.get(market.condition_id) != mark:
+                    self.marks[market.condition_id] = mark
+                    self._publish_market(server, market, stamp)
 
     def _publish_trade(self, server: WsSandboxServer, trade: dict[str, Any], stamp: str) -> None:
         market = self.sandbox.engine.markets.get(trade["market"])
@@ -302,6 +331,10 @@ class SandboxStream(WsApp):
         if before == now:
             return
         self.orders_sent[order.id] = now
+        if order.status in _OPEN:
+            self.open_orders.add(order.id)
+        else:
+            self.open_orders.discard(order.id)
         if before is None:
             kind = "PLACEMENT"
         elif order.status.startswith("CANCEL"):
