@@ -89,6 +89,7 @@ def create_app(
     _json_errors(app)
     scheduler = None
     if start_jobs:
+        service.start_streaming()  # when ARBKIT_STREAMING asks (auto: live)
         scheduler = build_scheduler(
             service, monitor_seconds=monitor_seconds, settlement_seconds=settlement_seconds
         )

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable
 
 from arbkit.errors import ArbkitError, RiskRejected, TradeNotFound, ValidationError
+from arbkit.models import utcnow
 from arbkit.trade import TradeStatus
 
 from .auth import require_token
@@ -206,8 +207,51 @@ def trading_reset() -> ResponseReturnValue:
     return jsonify(reset=True, mode=service.mode, balance=str(state.balance))
 
 
+def _streamed_opportunities(service: PolymixService) -> ResponseReturnValue:
+    """Streaming: the opportunities on the books now, and those gone with their exact lifetimes."""
+    session = service.bot.streaming
+    assert session is not None
+    limit = _limit(100)
+    lives = session.lifetimes()
+    opened = {life.key: life.opened_at for life in lives if life.closed_at is None}
+    gone = sorted(
+        (life for life in lives if life.closed_at is not None), key=lambda life: life.opened_ns, reverse=True
+    )
+    views = []
+    now = utcnow()
+    for opportunity in session.opportunities()[:limit]:
+        view = opportunity_view(opportunity)
+        view["first_seen"] = (opened.get(opportunity.key) or now).isoformat()
+        views.append(view)
+    recent = [
+        {
+            "key": life.key,
+            "title": life.title,
+            "first_seen": life.opened_at.isoformat(),
+            "last_seen": (life.closed_at or life.opened_at).isoformat(),
+            "gone_at": None if life.closed_at is None else life.closed_at.isoformat(),
+            "lived_seconds": round(life.seconds or 0.0, 3),
+            "best_profit": str(life.best.profit),
+            "best_roi_percent": str(life.best.roi_percent.quantize(Decimal("0.01"))),
+        }
+        for life in gone[:limit]
+    ]
+    return jsonify(
+        opportunities=views,
+        recent=recent,
+        scanned_at=now.isoformat(),
+        scan_seconds=None,
+        markets=sum(len(m.markets) for m in session.engine.matches),
+        matches=len(session.engine.matches),
+        errors=[],
+        source="stream",
+    )
+
+
 def _opportunities() -> ResponseReturnValue:
     service = _service()
+    if service.streaming:
+        return _streamed_opportunities(service)
     report = service.last_report
     scan = None if report is None else report.scan
     limit = _limit(100)
@@ -215,6 +259,7 @@ def _opportunities() -> ResponseReturnValue:
     if scan is None:
         return jsonify(
             opportunities=[],
+            source="scan",
             scanned_at=None,
             scan_seconds=None,
             markets=0,
@@ -231,6 +276,7 @@ def _opportunities() -> ResponseReturnValue:
     return jsonify(
         opportunities=views,
         recent=recent,
+        source="scan",
         scanned_at=scan.started_at.isoformat(),
         scan_seconds=round(scan.seconds, 4),
         markets=scan.market_count,
@@ -256,7 +302,10 @@ def matched_markets() -> ResponseReturnValue:
     """Games and markets paired across venues by the last scan (tradable or refused, and why)."""
     service = _service()
     report = service.last_report
-    matches = () if report is None or report.scan is None else report.scan.matches
+    matches: Any = () if report is None or report.scan is None else report.scan.matches
+    if service.streaming:
+        # The scanner's last matching (refusals included), which the stream subscriptions follow.
+        matches = service.bot.scanner.last_matches
     limit = _limit(500)
     tradable = request.args.get("tradable")
     if tradable not in (None, "true", "false"):
@@ -290,6 +339,13 @@ def scan_now() -> ResponseReturnValue:
     """
     service = _service()
     report = service.monitor()
+    if service.streaming and report is not None:
+        # Streaming: this step listed and matched markets; trades happen on every book change.
+        session = service.bot.streaming
+        assert session is not None
+        return jsonify(
+            opportunities=len(session.opportunities()), executed=0, rejected=0, skipped=0, error=report.error
+        )
     if report is None:
         return jsonify(opportunities=0, executed=0, error="no scan has completed"), 503
     return jsonify(

@@ -2,7 +2,10 @@
 
 It holds no trading logic: ``monitor`` is :meth:`arbkit.Bot.scan_and_trade` and ``settle``
 is :meth:`arbkit.Bot.settle`; this class only remembers their last results and keeps
-per-job counters for ``/api/health``.
+per-job counters for ``/api/health``. When streaming (``ARBKIT_STREAMING``, on by default
+when trading live) the Bot trades from the venues' WebSocket books on every change
+(:meth:`arbkit.Bot.start_streaming`) and ``monitor`` only lists and matches markets again
+and subscribes what changed; the feeds' state and the detection latency are in ``health``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from arbkit.models import utcnow
 from arbkit.notify import mode_label
 from arbkit.opportunity import Opportunity
 from arbkit.reconcile import ReconcileReport
+from arbkit.streams import FeedState, FeedStatus
 from arbkit.trade import TradeStatus
 
 __all__ = ["JobStats", "OpportunityLife", "PolymixService"]
@@ -128,6 +132,8 @@ class PolymixService:
         self.alive: dict[str, OpportunityLife] = {}
         #: Opportunities that have gone, newest last.
         self.gone: deque[OpportunityLife] = deque(maxlen=RECENT_OPPORTUNITIES)
+        self.streaming_since: datetime | None = None
+        self.last_discovery: datetime | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> PolymixService:
@@ -168,8 +174,82 @@ class PolymixService:
                 stats.failures += 1
         return result
 
+    # -- streaming -----------------------------------------------------------------------------
+    def start_streaming(self) -> bool:
+        """Trade from the venues' streams when the settings ask for it; returns whether streaming.
+
+        Venues whose plugin offers no stream are left to the REST scan's view (not traded).
+        """
+        if not self.settings.streams or self.bot.streaming is not None:
+            return self.bot.streaming is not None
+        from arbkit.streams.session import streams_for
+
+        streams = streams_for(self.settings, list(self.bot.scanner.exchanges))
+        if not streams:
+            logger.warning("%s streaming asked for, but no venue offers a stream: polling", self.label)
+            return False
+        self.bot.start_streaming(streams)
+        self.streaming_since = utcnow()
+        logger.info("%s streaming %s: detection on every book change", self.label, ", ".join(sorted(streams)))
+        return True
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the Bot trades from the venues' streams."""
+        return self.bot.streaming is not None
+
+    def feeds(self) -> list[FeedStatus]:
+        """Each streamed venue's feed state (empty when polling)."""
+        return self.bot.feed_status()
+
+    def stream_view(self) -> dict[str, Any] | None:
+        """The feeds and the detection latency, JSON-ready (``None`` when polling)."""
+        session = self.bot.streaming
+        if session is None:
+            return None
+        latency = session.latency()
+
+        def ms(value: float | None) -> float | None:
+            return None if value is None else round(value * 1000, 3)
+
+        return {
+            "since": self.streaming_since.isoformat() if self.streaming_since else None,
+            "watched_matches": len(session.engine.matches),
+            "feeds": [_feed_view(f) for f in self.feeds()],
+            "detection_latency_ms": {
+                "count": latency.count,
+                "p50": ms(latency.p50),
+                "p99": ms(latency.p99),
+                "max": ms(latency.max),
+            },
+            "trades": len(session.trades()),
+        }
+
     def monitor(self) -> CycleReport | None:
-        """PolyMix's ``monitor_job``: one scan-and-trade step in the current mode."""
+        """PolyMix's ``monitor_job``: one scan-and-trade step in the current mode.
+
+        Streaming, it lists and matches markets again and subscribes what changed (trades
+        happen on the stream); the returned report then carries no scan.
+        """
+        session = self.bot.streaming
+        if session is not None:
+
+            def discover() -> CycleReport:
+                self.bot.sync_controls()
+                watched = session.refresh()
+                now = utcnow()
+                self._track(session.opportunities(), now)
+                self.last_discovery = now
+                logger.info(
+                    "%s streaming: %d matches watched, %d opportunities now",
+                    self.label,
+                    watched,
+                    len(session.opportunities()),
+                )
+                return CycleReport(scan=None, results=())
+
+            result = self._run("monitor", discover)
+            return result if isinstance(result, CycleReport) else None
 
         def step() -> CycleReport:
             report = self.bot.scan_and_trade()
@@ -351,6 +431,28 @@ class PolymixService:
         halted = getattr(self.bot.trading, "halted", None)
         if isinstance(halted, str) and controls.trading_allowed:
             reasons.append({"code": "trading_halted", "message": f"trading halted: {halted}"})
+        for feed in self.feeds():
+            if feed.state is FeedState.LIVE:
+                continue
+            since = feed.since or self.streaming_since
+            if (
+                feed.state is FeedState.CONNECTING
+                and since is not None
+                and (utcnow() - since).total_seconds() < 15
+            ):
+                continue  # still connecting at start
+            host = self.stream_host(feed.exchange)
+            reasons.append(
+                {
+                    "code": "feed_stale",
+                    "venue": feed.exchange,
+                    "message": f"{feed.exchange} feed is {feed.state.value}"
+                    + (f" since {feed.since.isoformat()}" if feed.since else "")
+                    + (f": {feed.reason}" if feed.reason else "")
+                    + (f" ({host})" if host else "")
+                    + "; nothing is traded on its books until it is live again",
+                }
+            )
         monitor = self.stats["monitor"]
         interval = self.settings.monitor_interval_seconds
         finished = monitor.last_finished
@@ -358,7 +460,8 @@ class PolymixService:
             reasons.append(
                 {
                     "code": "scans_stalled",
-                    "message": f"no scan has finished since {finished.isoformat()} (every {interval} s expected)",
+                    "message": f"no scan has finished since {finished.isoformat()} "
+                    f"(every {interval} s expected)",
                 }
             )
         return reasons
@@ -380,6 +483,7 @@ class PolymixService:
             "exchanges": list(self.bot.scanner.exchanges),
             "started_at": self.started_at.isoformat(),
             "jobs": jobs,
+            "streaming": self.stream_view(),
             "last_scan": None
             if scan is None
             else {
@@ -392,6 +496,30 @@ class PolymixService:
             },
         }
 
+    def stream_host(self, venue: str) -> str | None:
+        """The host a venue's stream connects to, if it says."""
+        session = self.bot.streaming
+        stream = None if session is None else session.streams.get(venue)
+        for attribute in ("ws_url", "url"):
+            url = getattr(stream, attribute, None)
+            if isinstance(url, str) and url:
+                return urlsplit(url).netloc or None
+        return None
+
     def close(self) -> None:
-        """Close the exchange clients and the store."""
+        """Stop streaming, close the exchange clients and the store."""
+        self.bot.stop_streaming()
         self.bot.close()
+
+
+def _feed_view(feed: FeedStatus) -> dict[str, Any]:
+    return {
+        "venue": feed.exchange,
+        "state": feed.state.value,
+        "reason": feed.reason,
+        "since": None if feed.since is None else feed.since.isoformat(),
+        "last_message_at": None if feed.last_message_at is None else feed.last_message_at.isoformat(),
+        "subscribed": feed.subscribed,
+        "reconnects": feed.reconnects,
+        "messages": feed.messages,
+    }

@@ -202,6 +202,13 @@ class Scanner:
             result[venue] = listed
         return result
 
+    @property
+    def last_matches(self) -> list[Any]:
+        """What the last :meth:`match` returned (refusals included), empty before any."""
+        with self._lock:
+            matched = self._matched
+        return [] if matched is None else list(matched[3])
+
     def match(self, markets: Mapping[str, tuple[Market, ...]]) -> list[Any]:
         """``matcher(markets, **match_options)``, reused while the same market lists come back."""
         with self._lock:

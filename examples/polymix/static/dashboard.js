@@ -205,6 +205,25 @@
     document.getElementById("resume").disabled = !controls || controls.state === "running";
   }
 
+  function renderFeeds(health) {
+    const box = document.getElementById("feeds");
+    const streaming = health && health.streaming;
+    box.dataset.streaming = streaming ? "true" : "false";
+    if (!streaming) {
+      box.replaceChildren("Books: polled by REST scans");
+      return;
+    }
+    const parts = [el("span", {}, "Books streamed: ")];
+    for (const feed of streaming.feeds) {
+      parts.push(el("span", { class: `feed ${feed.state}`, "data-venue": feed.venue, "data-state": feed.state },
+        `${feed.venue} ${feed.state}${feed.reason && feed.state !== "live" ? ` (${feed.reason})` : ""}`), " · ");
+    }
+    const lat = streaming.detection_latency_ms;
+    parts.push(el("span", { id: "latency" },
+      lat.count ? `detection p50 ${lat.p50} ms, p99 ${lat.p99} ms over ${lat.count}` : "no detection yet"));
+    box.replaceChildren(...parts);
+  }
+
   function renderHealth(health) {
     const alert = document.getElementById("alert");
     const reasons = (health && health.reasons) || [];
@@ -258,6 +277,7 @@
     document.getElementById("limits").replaceChildren(...limitItems(state.limits || {}, state.controls));
     renderControls(state.controls);
     renderHealth(health);
+    renderFeeds(health);
     renderVenues(state);
 
     drawChart(state.pnl_history);
