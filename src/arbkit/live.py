@@ -42,7 +42,7 @@ from arbkit.exchange import Exchange
 from arbkit.executor import ExecutionConfig, ExecutionReport, OrderExecutor
 from arbkit.flatten import FlattenPlan
 from arbkit.journal import FINAL, FLATTEN, INTENT, Journal
-from arbkit.models import Market, OrderBook, utcnow
+from arbkit.models import utcnow
 from arbkit.notify import Event, EventKind, Notifier, Severity
 from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex
@@ -50,7 +50,8 @@ from arbkit.postgres.journal import PostgresJournal
 from arbkit.postgres.limits import LimitGate, SharedLimits
 from arbkit.reconcile import Mismatch, Reconciler, ReconcileReport
 from arbkit.risk import RiskChain, RiskDecision, RiskVerdict
-from arbkit.store import TradeStore
+from arbkit.settlement import Settlement
+from arbkit.store import Ledger, TradeStore
 from arbkit.trade import LegStatus, Trade, TradeResult, trade_to_dict
 from arbkit.trading import BaseTradingSystem, BooksArg
 from arbkit.trading_events import trade_events
@@ -364,6 +365,7 @@ class RealTradingSystem(BaseTradingSystem):
         events: list[Event] = []
         with self._lock:
             self._journal_broken = None
+            self._sync_shared()
             try:
                 unfinished = self.journal.unfinished()
             except PersistenceError as exc:
@@ -403,6 +405,36 @@ class RealTradingSystem(BaseTradingSystem):
             logger.warning("recovered %d interrupted live trade(s)", len(done))
         return done
 
+    def check_settlements(self) -> list[Settlement]:
+        """Settle resolved trades (see :meth:`BaseTradingSystem.check_settlements`), after
+        reading what other instances on a shared store recorded or settled."""
+        with self._lock:
+            self._sync_shared()
+        return super().check_settlements()
+
+    def _sync_shared(self) -> None:
+        """On a shared store, take in the trades other instances recorded or changed and the
+        shared ledger (caller holds the lock): this instance's state is then everyone's."""
+        changes = getattr(self.store, "changes", None)
+        if not callable(changes) or not isinstance(self.store, LimitGate):
+            return
+        try:
+            trades, ledger = changes()
+        except PersistenceError as exc:
+            self._remember_error(
+                exc, venue="store", operation="read other instances' trades", now=self._clock()
+            )
+            return
+        for trade in trades:
+            if trade.id in self._index:
+                self._trades[self._index[trade.id]] = trade
+            else:
+                self._index[trade.id] = len(self._trades)
+                self._trades.append(trade)
+        if isinstance(ledger, Ledger):
+            self._ledger = ledger
+            self._roll_day(self._clock())
+
     def _adopt(self, trade_id: str) -> Trade | None:
         """A trade another instance recorded and this one took over (a shared store), now in
         memory; its money is already in the shared ledger, so only corrections are written."""
@@ -426,15 +458,7 @@ class RealTradingSystem(BaseTradingSystem):
     def _unwind_allowance(self) -> Decimal:
         return self.executor.config.max_unwind_loss_per_contract
 
-    def _flatten(
-        self,
-        trade: Trade,
-        plan: FlattenPlan,
-        *,
-        markets: Mapping[int, Market],
-        books: Mapping[int, OrderBook],
-        now: datetime,
-    ) -> Trade:
+    def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
         """Journal the sell-back (reopening the trade's entry), send it, record what the venues did.
 
         A journal that cannot be written refuses the flatten before any order is sent. A

@@ -125,6 +125,16 @@ MIGRATIONS: Sequence[tuple[int, str, str]] = (
         );
         """,
     ),
+    (
+        3,
+        "a change number on every trade row: instances read what others changed, updates are conditional",
+        """
+        CREATE SEQUENCE arbkit_trade_change_seq;
+        ALTER TABLE arbkit_trades
+            ADD COLUMN changed bigint NOT NULL DEFAULT nextval('arbkit_trade_change_seq');
+        CREATE INDEX arbkit_trades_changed ON arbkit_trades (mode, changed);
+        """,
+    ),
 )
 
 #: The version this code writes.

@@ -96,6 +96,10 @@ class PostgresStore:
         self._loaded_empty = False
         #: The reservation :meth:`reserve` made for the trade being executed now, if any.
         self._pending: Reservation | None = None
+        #: Each trade's change number as this instance last read or wrote it.
+        self._versions: dict[str, int] = {}
+        #: The highest change number this instance has read (:meth:`changes`).
+        self._cursor = 0
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.db.shown!r}, mode={self.mode!r})"
@@ -199,12 +203,11 @@ class PostgresStore:
                 self._loaded_empty = True
                 return None
             try:
-                trades = tuple(
-                    trade_from_dict(_decode(text))
-                    for (text,) in conn.execute(
-                        "SELECT data::text FROM arbkit_trades WHERE mode = %s ORDER BY seq", (self.mode,)
-                    )
-                )
+                rows = conn.execute(
+                    "SELECT id, changed, data::text FROM arbkit_trades WHERE mode = %s ORDER BY seq",
+                    (self.mode,),
+                ).fetchall()
+                trades = tuple(trade_from_dict(_decode(text)) for _, _, text in rows)
                 errors = tuple(
                     error_from_dict(_decode(text))
                     for (text,) in conn.execute(
@@ -218,18 +221,52 @@ class PostgresStore:
                     f"{self!r} holds an invalid record ({type(exc).__name__}); it was left untouched"
                 ) from None
             self._remember(ledger)
+            self._versions = {trade_id: int(changed) for trade_id, changed, _ in rows}
+            self._cursor = max(self._versions.values(), default=0)
             return StoredState(ledger=ledger, trades=trades, errors=errors)
+
+    def changes(self) -> tuple[list[Trade], Ledger | None]:
+        """Trades other instances recorded or changed since this instance last looked (oldest
+        first), and the shared ledger now; both become what this instance has seen.
+
+        Change numbers are drawn while the day's row is locked (every trade write locks it
+        first), so they commit in order and a number read past is never committed later.
+        """
+        with self._lock, self.transaction("cannot read what other instances changed") as conn:
+            rows = conn.execute(
+                "SELECT id, changed, data::text FROM arbkit_trades WHERE mode = %s AND changed > %s "
+                "ORDER BY changed",
+                (self.mode, self._cursor),
+            ).fetchall()
+            day = self._seen.daily.day if self._seen is not None else None
+            ledger = self._read_ledger(conn, day)
+            try:
+                trades = [
+                    trade_from_dict(_decode(text))
+                    for trade_id, changed, text in rows
+                    if self._versions.get(trade_id) != int(changed)  # not this instance's own write
+                ]
+            except _CORRUPT as exc:
+                raise PersistenceError(f"{self!r} holds an invalid record ({type(exc).__name__})") from None
+            for trade_id, changed, _ in rows:
+                self._versions[trade_id] = int(changed)
+                self._cursor = max(self._cursor, int(changed))
+            if ledger is not None:
+                self._remember(ledger)
+            return trades, ledger
 
     def load_trade(self, trade_id: str) -> Trade | None:
         """One stored trade (recorded by any instance), or ``None``."""
         with self.transaction("cannot read a trade") as conn:
             row = conn.execute(
-                "SELECT data::text FROM arbkit_trades WHERE mode = %s AND id = %s", (self.mode, trade_id)
+                "SELECT changed, data::text FROM arbkit_trades WHERE mode = %s AND id = %s",
+                (self.mode, trade_id),
             ).fetchone()
         if row is None:
             return None
+        self._versions[trade_id] = int(row[0])
         try:
-            return trade_from_dict(_decode(row[0]))
+            return trade_from_dict(_decode(row[1]))
         except _CORRUPT as exc:
             raise PersistenceError(f"trade {trade_id} is an invalid record ({type(exc).__name__})") from None
 
@@ -261,30 +298,46 @@ class PostgresStore:
             self._write_ledger(conn, ledger)
             inserted = conn.execute(
                 "INSERT INTO arbkit_trades (mode, id, status, created_at, instance, data) "
-                "VALUES (%s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (mode, id) DO NOTHING RETURNING seq",
+                "VALUES (%s, %s, %s, %s, %s, %s::jsonb) ON CONFLICT (mode, id) DO NOTHING RETURNING changed",
                 (self.mode, trade.id, trade.status.value, trade.created_at, self.instance, data),
             ).fetchone()
             if inserted is None:
                 raise PersistenceError(f"trade {trade.id} is already stored")
             self._put_exposure(conn, trade)
             self._release(conn, trade.id)
+        self._versions[trade.id] = int(inserted[0])
         self._remember(ledger)
         self._pending = None
 
     def update_trade(self, trade: Trade, ledger: Ledger) -> None:
-        """Replace a stored trade (settlement, unwind, recovery) and apply the ledger."""
+        """Replace a stored trade (settlement, unwind, recovery) and apply the ledger.
+
+        Only when the stored record is the one this instance last read or wrote: a trade
+        another instance changed meanwhile (settled it first) raises
+        :class:`PersistenceError` and nothing is written, so a payout is never booked twice.
+        """
         data = _encode(trade_to_dict(trade))
         with self._lock, self.transaction(f"cannot update trade {trade.id}") as conn:
             self._write_ledger(conn, ledger)
             updated = conn.execute(
-                "UPDATE arbkit_trades SET status = %s, data = %s::jsonb WHERE mode = %s AND id = %s "
-                "RETURNING seq",
-                (trade.status.value, data, self.mode, trade.id),
+                "UPDATE arbkit_trades SET status = %s, data = %s::jsonb, "
+                "changed = nextval('arbkit_trade_change_seq') "
+                "WHERE mode = %s AND id = %s AND (%s::bigint IS NULL OR changed = %s) RETURNING changed",
+                (trade.status.value, data, self.mode, trade.id, *[self._versions.get(trade.id)] * 2),
             ).fetchone()
             if updated is None:
-                raise PersistenceError(f"trade {trade.id} is not stored; cannot update it")
+                exists = conn.execute(
+                    "SELECT 1 FROM arbkit_trades WHERE mode = %s AND id = %s", (self.mode, trade.id)
+                ).fetchone()
+                if exists is None:
+                    raise PersistenceError(f"trade {trade.id} is not stored; cannot update it")
+                raise PersistenceError(
+                    f"trade {trade.id} was changed by another instance since this one read it; "
+                    "nothing was written (the next reconciliation reads the stored record)"
+                )
             self._put_exposure(conn, trade)
             self._release(conn, trade.id)
+        self._versions[trade.id] = int(updated[0])
         self._remember(ledger)
 
     def append_error(self, error: ErrorRecord) -> None:
@@ -319,6 +372,7 @@ class PostgresStore:
             ):
                 conn.execute(f"DELETE FROM {table} WHERE mode = %s", (self.mode,))  # noqa: S608 (fixed names)
             self._seen, self._loaded_empty = None, False
+            self._versions, self._cursor = {}, 0
             self._write_ledger(conn, ledger)
         self._remember(ledger)
 

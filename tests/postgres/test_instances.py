@@ -1,0 +1,78 @@
+"""Several live instances on one database see one book: every trade, one ledger, one payout each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from arbkit.errors import PersistenceError
+from arbkit.live import RealTradingSystem
+from arbkit.postgres import PostgresStore
+from arbkit.risk import BalanceCheck, RiskChain
+from arbkit.trade import TradeStatus
+from tests.core import test_store as contract
+from tests.live import scenarios as sc
+from tests.live.conftest import FAST, Venues
+
+D = Decimal
+
+
+def test_a_trade_settled_by_one_instance_cannot_be_paid_again_by_another(
+    pg_store: Callable[..., PostgresStore],
+) -> None:
+    first, second = pg_store("paper"), pg_store("paper")
+    trade = contract.make_trade()
+    assert first.load() is None
+    first.append_trade(trade, contract.ledger("9988.74", 1))
+    assert second.load() is not None  # both now hold the open trade
+    settled = attrs.evolve(trade, status=TradeStatus.SETTLED, realised_pnl=D("0.74"), settled_at=contract.T0)
+    first.update_trade(settled, contract.ledger("10000.74", 1))  # paid 12
+
+    with pytest.raises(PersistenceError, match="changed by another instance"):
+        second.update_trade(settled, contract.ledger("10000.74", 1))
+
+    ledger = pg_store("paper").ledger()
+    assert ledger is not None
+    assert ledger.balance == D("10000.74")  # one payout
+    changed, shared = second.changes()
+    assert changed == [settled]
+    assert shared == ledger
+
+
+def test_instances_see_each_others_trades_and_settle_each_once(
+    venues: Venues, pg_store: Callable[..., PostgresStore]
+) -> None:
+    def system() -> RealTradingSystem:
+        return RealTradingSystem(
+            initial_balance=D(2000),
+            store=pg_store(),
+            risk=RiskChain([BalanceCheck()]),
+            exchanges={"kalshi": venues.kalshi(), "polymarket": venues.poly()},
+            execution=FAST,
+            recover_on_start=False,
+        )
+
+    a, b = system(), system()
+    mine = a.execute(sc.opportunity(venues.kalshi(), venues.poly(), size=D(4))).trade
+    theirs = b.execute(sc.opportunity(venues.kalshi(), venues.poly(), size=D(6))).trade
+    assert mine is not None
+    assert theirs is not None
+    venues.kalshi_app.resolve(sc.KALSHI_TICKER, "yes")
+    venues.poly_app.resolve(sc.POLY_MARKET, winner=sc.KNICKS)
+
+    settled = a.check_settlements() + b.check_settlements()
+
+    assert sorted(s.trade.id for s in settled) == sorted([mine.id, theirs.id])  # each once
+    moved = venues.kalshi_cash() - sc.KALSHI_BALANCE + venues.poly_cash() - sc.POLY_BALANCE
+    for instance in (a, b):
+        report = instance.reconcile()
+        assert report.mismatches == (), report.mismatches  # positions and cash: both agree with the venues
+        state = instance.state()
+        assert {t.id for t in state.trade_history} == {mine.id, theirs.id}
+        assert state.balance - D(2000) == moved  # the shared ledger, as the venues moved cash
+        assert state.daily_trades == 2
+    a.close()
+    b.close()
