@@ -302,16 +302,7 @@ class OrderExecutor:
         )
 
     def _sell_back(self, trade_id: str, run: LegRun, price: Decimal, size: Decimal) -> Callable[[], None]:
-        number = sum(1 for o in run.orders if o.purpose == "unwind") + 1
-        order = OrderAttempt(
-            run.index,
-            "unwind",
-            f"{run.record.client_order_id}-u{number}",
-            Side.SELL,
-            price,
-            size,
-            created_at=utcnow(),
-        )
+        order = _unwind_order(run, price, size)
         return lambda: self._send_extra(trade_id, run, order)
 
     # -- the journal -------------------------------------------------------------------------
@@ -698,16 +689,7 @@ class OrderExecutor:
             start = max(bid, worst)
             share = Decimal(step) / Decimal(steps - 1) if steps > 1 else Decimal(1)
             price = max(worst, floor_to(start - (start - worst) * share, tick))
-            number = sum(1 for o in run.orders if o.purpose == "unwind") + 1
-            order = OrderAttempt(
-                run.index,
-                "unwind",
-                f"{run.record.client_order_id}-u{number}",
-                Side.SELL,
-                price,
-                remaining,
-                created_at=utcnow(),
-            )
+            order = _unwind_order(run, price, remaining)
             self._send_extra(trade_id, run, order)
             if order.state in (UNKNOWN, RESTING, IN_FLIGHT):
                 return  # do not sell what may already be sold
@@ -774,6 +756,20 @@ class OrderExecutor:
         return attrs.evolve(
             skeleton, legs=tuple(records), status=status, updated_at=now, note="; ".join(notes)[:1000]
         )
+
+
+def _unwind_order(run: LegRun, price: Decimal, size: Decimal) -> OrderAttempt:
+    """The leg's next sell-back order (client order id ``<entry>-u<n>``), immediate-or-cancel."""
+    number = sum(1 for o in run.orders if o.purpose == "unwind") + 1
+    return OrderAttempt(
+        run.index,
+        "unwind",
+        f"{run.record.client_order_id}-u{number}",
+        Side.SELL,
+        price,
+        size,
+        created_at=utcnow(),
+    )
 
 
 def _complement(run: LegRun, outcome_id: str, side: Side, sent: Side) -> bool:

@@ -56,6 +56,9 @@ class FlattenPlan:
     #: The loss if every order fills entirely at its worst price: never above ``max_loss``.
     worst_loss: Decimal
     max_loss: Decimal | None
+    #: The markets and books (by leg index) the plan was priced from.
+    markets: Mapping[int, Market] = attrs.field(factory=dict, repr=False, eq=False)
+    books: Mapping[int, OrderBook] = attrs.field(factory=dict, repr=False, eq=False)
 
     def leg(self, index: int) -> FlattenLeg | None:
         return next((leg for leg in self.legs if leg.index == index), None)
@@ -198,4 +201,6 @@ def plan_flatten(
         expected_loss=expected_loss,
         worst_loss=worst_case(worst),
         max_loss=max_loss,
+        markets=dict(markets),
+        books=dict(books),
     )

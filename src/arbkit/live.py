@@ -42,7 +42,7 @@ from arbkit.exchange import Exchange
 from arbkit.executor import ExecutionConfig, ExecutionReport, OrderExecutor
 from arbkit.flatten import FlattenPlan
 from arbkit.journal import FINAL, FLATTEN, INTENT, Journal
-from arbkit.models import Market, OrderBook, utcnow
+from arbkit.models import utcnow
 from arbkit.notify import Event, EventKind, Notifier, Severity
 from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex
@@ -458,15 +458,7 @@ class RealTradingSystem(BaseTradingSystem):
     def _unwind_allowance(self) -> Decimal:
         return self.executor.config.max_unwind_loss_per_contract
 
-    def _flatten(
-        self,
-        trade: Trade,
-        plan: FlattenPlan,
-        *,
-        markets: Mapping[int, Market],
-        books: Mapping[int, OrderBook],
-        now: datetime,
-    ) -> Trade:
+    def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
         """Journal the sell-back (reopening the trade's entry), send it, record what the venues did.
 
         A journal that cannot be written refuses the flatten before any order is sent. A

@@ -22,7 +22,7 @@ from decimal import ROUND_FLOOR, Decimal
 import attrs
 
 from arbkit.flatten import FlattenPlan, walk_bids
-from arbkit.models import BookLevel, Market, MarketStatus, OrderBook, Side
+from arbkit.models import BookLevel, MarketStatus, OrderBook, Side
 from arbkit.opportunity import Leg, Opportunity
 from arbkit.sizing import common_lot
 from arbkit.trade import LegFill, LegStatus, OpportunitySummary, Trade, TradeLeg, TradeStatus, client_order_id
@@ -150,14 +150,7 @@ def simulate_execution(
     )
 
 
-def simulate_flatten(
-    trade: Trade,
-    plan: FlattenPlan,
-    markets: Mapping[int, Market],
-    books: Mapping[int, OrderBook],
-    *,
-    now: datetime,
-) -> Trade:
+def simulate_flatten(trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
     """``trade`` after immediate-or-cancel sells of the plan's sizes, no lower than its prices.
 
     Each leg sells into the current bids of its outcome from the best down to the leg's
@@ -166,7 +159,7 @@ def simulate_flatten(
     """
     legs = list(trade.legs)
     for step in plan.legs:
-        leg, market, book = legs[step.index], markets[step.index], books[step.index]
+        leg, market, book = legs[step.index], plan.markets[step.index], plan.books[step.index]
         fills = [(p, s) for p, s in walk_bids(book.bids, step.size) if p >= step.worst_price]
         sold = sum((s for _, s in fills), ZERO)
         if sold <= ZERO:

@@ -464,7 +464,7 @@ class BaseTradingSystem(abc.ABC):
                 max_loss=max_loss,
                 max_loss_per_contract=self._unwind_allowance(),
             )
-            flattened = self._flatten(trade, plan, markets=markets, books=books, now=now)
+            flattened = self._flatten(trade, plan, now=now)
             flattened = self._record_correction(flattened, now)
             events.extend(trade_events(self.mode, flattened, now))
             self._after_flatten(flattened)
@@ -476,15 +476,7 @@ class BaseTradingSystem(abc.ABC):
         return Decimal("0.10")
 
     @abc.abstractmethod
-    def _flatten(
-        self,
-        trade: Trade,
-        plan: FlattenPlan,
-        *,
-        markets: Mapping[int, Market],
-        books: Mapping[int, OrderBook],
-        now: datetime,
-    ) -> Trade:
+    def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
         """Send (or simulate) the plan's sells and return the trade as it is now. Under the lock."""
 
     def _after_flatten(self, trade: Trade) -> None:  # noqa: B027 - a hook, empty on paper
@@ -671,16 +663,8 @@ class PaperTradingSystem(BaseTradingSystem):
                 current[key] = self.client(leg.exchange).order_book(leg.market, leg.outcome_id)
         return simulate_execution(opportunity, current, trade_id=trade_id, mode=self.mode, now=now)
 
-    def _flatten(
-        self,
-        trade: Trade,
-        plan: FlattenPlan,
-        *,
-        markets: Mapping[int, Market],
-        books: Mapping[int, OrderBook],
-        now: datetime,
-    ) -> Trade:
-        return simulate_flatten(trade, plan, markets, books, now=now)
+    def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
+        return simulate_flatten(trade, plan, now=now)
 
 
 def __getattr__(name: str) -> Any:

@@ -64,15 +64,18 @@ def browser() -> Iterator[object]:
     driver.quit()
 
 
-@pytest.fixture
-def served(make_app: Callable[..., Flask]) -> Iterator[tuple[str, Flask]]:
-    app = make_app()
+def _serve(app: Flask) -> Iterator[tuple[str, Flask]]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}", app
     server.shutdown()
     thread.join()
+
+
+@pytest.fixture
+def served(make_app: Callable[..., Flask]) -> Iterator[tuple[str, Flask]]:
+    yield from _serve(make_app())
 
 
 @pytest.mark.slow
@@ -188,13 +191,7 @@ def test_the_dashboard_controls_pause_resume_and_kill_after_confirmation(
 def served_live(make_app: Callable[..., Flask], venues: Venues) -> Iterator[tuple[str, Flask]]:
     from .test_live_mode import live_credentials
 
-    app = make_app(live_credentials(venues))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", app
-    server.shutdown()
-    thread.join()
+    yield from _serve(make_app(live_credentials(venues)))
 
 
 @pytest.mark.slow
