@@ -47,7 +47,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 from arbkit.config import Settings
-from arbkit.errors import ArbkitError, AuthenticationError, ConfigError, NetworkError
+from arbkit.errors import ArbkitError, AuthenticationError, ConfigError, InvalidResponse, NetworkError
 from arbkit.fees import FeeSchedule
 from arbkit.models import Fill, Market, Order, OrderBook, utcnow
 from arbkit.streams import FeedSink, FeedState, FeedStatus, FrameDecoder, MarketEvent
@@ -67,6 +67,8 @@ PONG_TIMEOUT = 30.0
 #: Shorter than the core's 30 s silence watchdog, so a quiet market is re-confirmed in time.
 SILENCE_TIMEOUT = 20.0
 RESYNC_TIMEOUT = 10.0
+#: Subscriptions a token gets without a snapshot, while others are served, before it is given up.
+SNAPSHOT_TRIES = 3
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 30.0
 #: The initial dump of hundreds of books is one frame; the library's 1 MiB default is too small.
@@ -126,12 +128,12 @@ class _Channel:
         self.url = url
         self.ws: ClientConnection | None = None
         self.thread = threading.Thread(target=self._run, name=f"polymarket-ws-{name}", daemon=True)
-        self.wake = threading.Event()
         self.attempt = 0
         self.connected_once = False
         self.last_pong = 0.0
         self.last_ping = 0.0
         self.last_data = 0.0
+        self.last_check = 0.0
         self.stopped = False
 
     # -- the thread ------------------------------------------------------------------------
@@ -214,7 +216,7 @@ class _Channel:
     def _serve(self, ws: ClientConnection) -> None:
         stream = self.stream
         now = time.monotonic()
-        self.last_pong = self.last_ping = self.last_data = now
+        self.last_pong = self.last_ping = self.last_data = self.last_check = now
         stream._opened(self)
         while not stream._closing.is_set():
             try:
@@ -304,6 +306,8 @@ class PolymarketStream:
         self._server_assets: set[str] = set()
         #: Assets redriven and the monotonic time they were asked for (market thread only).
         self._pending: dict[str, float] = {}
+        #: Snapshot deadlines each token missed in a row (market thread only).
+        self._misses: dict[str, int] = {}
         self._changed = threading.Event()
         self._reason = ""
         self._since: datetime | None = None
@@ -459,10 +463,10 @@ class PolymarketStream:
         reconnect = channel.connected_once
         channel.connected_once = True
         if channel.name == "market":
+            self._changed.clear()  # before reading the subscriptions: a later change is not lost
             assets = self.subscriptions.assets()
             self._server_assets = set(assets)
             self._pending = dict.fromkeys(assets, time.monotonic())
-            self._changed.clear()
             channel.send({"assets_ids": sorted(assets), "type": "market", "custom_feature_enabled": True})
         else:
             credentials = self._user_credentials()
@@ -529,6 +533,7 @@ class PolymarketStream:
         if channel.name == "market" and self._market is not None:
             for asset in [a for a in self._pending if a in self._market.books]:
                 del self._pending[asset]
+                self._misses.pop(asset, None)
 
     def _tick(self, channel: _Channel, now: float) -> None:
         if channel.name != "market" or self._market is None:
@@ -538,10 +543,45 @@ class PolymarketStream:
             self._sync_subscriptions(channel)
         overdue = [a for a, asked in self._pending.items() if now - asked > self.resync_timeout]
         if overdue:
-            raise _Replace(f"no snapshot of {len(overdue)} book(s) within {self.resync_timeout:g} s")
-        if self.subscriptions.tokens and now - channel.last_data >= self.silence_timeout:
-            channel.last_data = now
+            self._overdue(channel, overdue, now)
+        quiet_since = max(channel.last_data, channel.last_check)
+        if self.subscriptions.tokens and now - quiet_since >= self.silence_timeout:
+            channel.last_check = now
             self._cross_check(channel, now)
+
+    def _overdue(self, channel: _Channel, assets: list[str], now: float) -> None:
+        """Snapshots that did not come in time: redrive, replace the connection, or give up.
+
+        Nothing at all arrived since they were asked for: the connection may be dead or frozen,
+        so it is replaced. Other data did arrive: the venue may have lost these subscriptions
+        (reference 8.2), so the first miss redrives them and the next replaces the connection.
+        A token still without a book after :data:`SNAPSHOT_TRIES` while other books are served
+        is given up (reported; its market stays stale) instead of replacing sockets forever.
+        """
+        asked = min(self._pending[a] for a in assets)
+        silent = channel.last_data <= asked
+        for asset in assets:
+            self._misses[asset] = self._misses.get(asset, 0) + 1
+        served = self._market is not None and bool(self._market.books)
+        lost = [a for a in assets if served and self._misses[a] >= SNAPSHOT_TRIES]
+        for asset in lost:
+            del self._pending[asset]
+        if lost:
+            self.sink.error(
+                InvalidResponse(
+                    f"no book for {len(lost)} token(s) ({lost[0][:20]}...) after {SNAPSHOT_TRIES} "
+                    "subscriptions: their markets stay stale",
+                    exchange=EXCHANGE,
+                ),
+                "stream market subscribe",
+            )
+        retry = [a for a in assets if a not in lost]
+        if not retry:
+            return
+        if silent or any(self._misses[a] > 1 for a in retry):
+            raise _Replace(f"no snapshot of {len(retry)} book(s) within {self.resync_timeout:g} s")
+        self._redrive(retry, "no snapshot in time")
+        self._pending.update(dict.fromkeys(retry, now))
 
     def _sync_subscriptions(self, channel: _Channel) -> None:
         wanted = set(self.subscriptions.assets())

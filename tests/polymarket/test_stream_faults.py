@@ -7,6 +7,7 @@ import urllib.request
 from typing import Any
 
 from arbkit.errors import InvalidResponse, NetworkError
+from arbkit.models import Market, MarketStatus, Outcome
 from arbkit.sandbox.ws import WsFault
 from arbkit.streams import FeedState
 from arbkit_polymarket.sandbox import PolymarketSandbox
@@ -137,3 +138,25 @@ def test_a_socket_without_pong_is_replaced(sandbox: PolymarketSandbox) -> None:
         assert "no PONG" in v.sink.stale_reasons()[0]
         assert wait_same_as_rest(v.sink, v.client, v.markets)
         assert v.stream.status().reconnects >= 1
+
+
+def test_a_token_the_venue_never_books_is_given_up_without_disturbing_the_rest(
+    sandbox: PolymarketSandbox,
+) -> None:
+    ghost = Market(
+        "polymarket",
+        "0x" + "77" * 32,
+        "Ghost",
+        (Outcome("777", "Yes"), Outcome("778", "No")),
+        MarketStatus.OPEN,
+    )
+    with venue(sandbox, resync_timeout=0.15) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        v.stream.subscribe([ghost])
+        assert v.sink.wait(lambda: any("no book for 2 token" in str(e) for e, _ in v.sink.errors))
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        reconnects = v.stream.status().reconnects
+        assert reconnects <= 2
+        assert not until(lambda: v.stream.status().reconnects > reconnects, timeout=0.6)  # it settled
+        assert v.stream.status().state is FeedState.STALE  # the ghost market is never whole
+        assert ghost.id not in v.sink.live_markets
