@@ -125,6 +125,11 @@ def _polymarket() -> Iterator[tuple[Any, Any, Any, Callable[..., Any]]]:
             client.close()
 
 
+def _best_ask(store: BookStore, key: tuple[str, str]) -> Decimal | None:
+    book = store.get(key)
+    return book.asks[0].price if book is not None and book.asks else None
+
+
 def _wait(feed: Any, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -173,10 +178,7 @@ def latency_and_recording(workdir: Path) -> tuple[list[float], list[float], Path
             for n in range(ROUNDS):
                 calm = D("0.55") + D(rng.randrange(0, 5)) / 100
                 sandbox.set_book(NBA, [["0.30", "200"]], [[str(calm), "200"]])
-                _wait(
-                    changes,
-                    lambda c=calm: (b := store.get((NBA, KNICKS))) is not None and b.asks[0].price == c,
-                )
+                _wait(changes, lambda: _best_ask(store, (NBA, KNICKS)) == calm)  # noqa: B023
                 detected.clear()
                 cross = D("0.40") + D(n % 5) / 100
                 waiting["t0"] = time.monotonic_ns()
