@@ -169,3 +169,16 @@ def test_a_bad_store_setting_names_its_variable_and_hides_the_password(
         Settings.from_mapping(environ)
     assert caught.value.variable == variable
     assert "topsecret" not in str(caught.value)
+
+
+def test_the_postgres_store_is_registered_and_opened_by_url(pg_url: str, tmp_path: Path) -> None:
+    from arbkit.plugins import store_factories
+    from arbkit.store import open_store
+
+    assert "postgres" in store_factories()
+    store = open_store("postgres", tmp_path, "live", url=pg_url)
+    assert isinstance(store, PostgresStore)
+    assert store.mode == "live"
+    store.close()
+    with pytest.raises(ConfigError, match="ARBKIT_STORE_URL"):
+        open_store("postgres", tmp_path, "live")
