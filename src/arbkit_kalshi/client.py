@@ -460,6 +460,14 @@ class KalshiClient:
             while len(self._intents) > _INTENTS:
                 self._intents.pop(next(iter(self._intents)))
 
+    def order_intent(self, data: Mapping[str, Any]) -> Intent | None:
+        """How this client placed the order ``data`` names (by ``order_id``/``client_order_id``), if it did.
+
+        A stream takes it (``KalshiStream(intents=client.order_intent)``) to read streamed
+        orders and fills in the caller's terms, as this client's reads do.
+        """
+        return self._intent(data)
+
     def _intent(self, data: Mapping[str, Any]) -> Intent | None:
         with self._lock:
             found = self._intents.get(str(data.get("order_id")))
