@@ -79,6 +79,18 @@ from arbkit.risk import RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.scanner import Scanner, ScanResult
 from arbkit.settlement import Settlement
 from arbkit.store import JsonFileStore, SqliteStore, TradeStore
+from arbkit.streams import (
+    BookStore,
+    FeedInterrupted,
+    FeedState,
+    FeedStatus,
+    MarketStream,
+    Recorder,
+    ReplayReport,
+    StreamingEngine,
+    StreamingSession,
+    replay,
+)
 from arbkit.trade import Trade, TradeResult, TradeStatus, TradingState
 from arbkit.trading import PaperTradingSystem, TradingSystem
 
@@ -95,6 +107,7 @@ __all__ = [
     "Balance",
     "BookKey",
     "BookLevel",
+    "BookStore",
     "Bot",
     "ConfigError",
     "CycleReport",
@@ -105,6 +118,9 @@ __all__ = [
     "ExchangeError",
     "ExchangeUnavailable",
     "FeeSchedule",
+    "FeedInterrupted",
+    "FeedState",
+    "FeedStatus",
     "Fill",
     "FlattenPlan",
     "HttpTransport",
@@ -117,6 +133,7 @@ __all__ = [
     "MarketClosed",
     "MarketMatch",
     "MarketStatus",
+    "MarketStream",
     "NetworkError",
     "NoFees",
     "NotFound",
@@ -138,6 +155,8 @@ __all__ = [
     "QuadraticFee",
     "RateLimited",
     "RealTradingSystem",
+    "Recorder",
+    "ReplayReport",
     "RequestTimeout",
     "Resolution",
     "ResolutionState",
@@ -154,6 +173,8 @@ __all__ = [
     "Side",
     "SlackNotifier",
     "SqliteStore",
+    "StreamingEngine",
+    "StreamingSession",
     "TelegramNotifier",
     "TimeInForce",
     "Trade",
@@ -180,6 +201,7 @@ __all__ = [
     "plugin_manager",
     "proposals",
     "reload_plugins",
+    "replay",
     "to_decimal",
 ]
 
