@@ -164,3 +164,33 @@ def test_notifications_of_streamed_trades_reach_the_bot(settings: arbkit.Setting
     session.step()
     assert [e.kind for e in events].count(EventKind.TRADE_EXECUTED) == 1
     assert session.trades()[-1].skipped == "already held"
+
+
+def test_the_streaming_loop_subscribes_markets_listed_later(settings: arbkit.Settings) -> None:
+    bot = make_bot(settings)
+    alpha, beta = FakeStream("alpha"), FakeStream("beta")
+    session = StreamingSession(bot, {"alpha": alpha, "beta": beta})
+    subscribed = threading.Event()
+    original = beta.subscribe
+
+    def subscribe(markets: Any) -> None:
+        original(markets)
+        if any(m.id == "B2" for m in markets):
+            subscribed.set()
+
+    beta.subscribe = subscribe  # type: ignore[method-assign]
+    bot.scanner.refresh_seconds = 0.0
+    stop = threading.Event()
+    runner = threading.Thread(target=session.run, args=(stop,), kwargs={"tick": 0.01})
+    runner.start()
+    try:
+        beta_venue = bot.scanner.exchanges["beta"]
+        beta_venue.add_market(binary_market("beta", "B2", title="Heat at Bulls"))  # type: ignore[attr-defined]
+        bot.scanner.exchanges["alpha"].add_market(binary_market("alpha", "A2", title="Heat at Bulls"))  # type: ignore[attr-defined]
+        assert subscribed.wait(5.0)
+        assert "A2" in alpha.subscribed
+        assert len(session.engine.matches) == 2
+    finally:
+        stop.set()
+        runner.join(5.0)
+        session.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +117,43 @@ class StreamingSession:
         if background:
             self.engine.start()
         return self
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        refresh_seconds: float | None = None,
+        settle_seconds: float = 60.0,
+        reconcile_seconds: float = 60.0,
+        tick: float = 1.0,
+    ) -> None:
+        """Block until ``stop`` is set, doing what a polling scheduler would besides trading.
+
+        Every ``tick`` the operator controls are applied (pause, kill); markets are listed and
+        matched again every ``refresh_seconds`` (default: the scanner's), subscribing what
+        changed; resolved trades are settled every ``settle_seconds`` and (live) the venues
+        reconciled every ``reconcile_seconds``. Detection and trading run on the engine's thread.
+        """
+        self.start()
+        refresh = self.bot.scanner.refresh_seconds if refresh_seconds is None else refresh_seconds
+        clock = time.monotonic
+        due = {"refresh": clock() + refresh, "settle": clock() + settle_seconds, "reconcile": clock()}
+        while not stop.wait(tick):
+            now = clock()
+            try:
+                self.bot.sync_controls()
+                if now >= due["refresh"]:
+                    due["refresh"] = now + refresh
+                    self.refresh()
+                if now >= due["settle"]:
+                    due["settle"] = now + settle_seconds
+                    self.bot.settle()
+                if now >= due["reconcile"]:
+                    due["reconcile"] = now + reconcile_seconds
+                    self.bot.reconcile()
+            except Exception as exc:  # a bug: record it and keep the session alive
+                logger.exception("streaming loop step failed")
+                self.bot._record(exc, "streaming", "run")
 
     def step(self, timeout: float | None = 0.0) -> list[Detection]:
         """Evaluate the pending changes now and trade what they show (without the engine thread)."""
