@@ -7,6 +7,7 @@ versioned and migrated once, several instances on one ledger, no password anywhe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -104,12 +105,15 @@ def test_instances_recording_on_one_ledger_both_count(pg_url: str) -> None:
     b.close()
 
 
-def test_the_password_never_shows_in_reprs_or_errors(pg_server: object) -> None:
+def test_the_password_never_shows_in_reprs_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     url = "postgresql://arbkit:hunter2-secret@127.0.0.1:1/nosuch"
     store = PostgresStore(url, timeout=1)
     assert "hunter2" not in repr(store)
     with pytest.raises(PersistenceError) as caught:
         store.load()
+    assert caplog.records  # the pool did log its failed attempts
+    assert "hunter2" not in caplog.text
     assert "hunter2" not in str(caught.value)
     assert "postgresql://arbkit:***@127.0.0.1:1/nosuch" in str(caught.value)
 
