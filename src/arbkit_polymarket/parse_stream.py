@@ -42,7 +42,7 @@ import attrs
 
 from arbkit.errors import ArbkitError, ExchangeError, InvalidResponse
 from arbkit.fees import FeeSchedule
-from arbkit.models import Fill, Market, MarketStatus, OrderBook
+from arbkit.models import BookLevel, Fill, Market, MarketStatus, OrderBook, utcnow
 from arbkit.streams import FeedSink, MarketEvent
 from arbkit_polymarket.parse import EXCHANGE, invalid, number, obj, opt_number, parse_book, parse_time, seq
 from arbkit_polymarket.parse_orders import parse_open_order, parse_trades
@@ -159,16 +159,24 @@ def parse_level_changes(event: Mapping[str, Any]) -> list[LevelChange]:
 
 
 class LocalBook:
-    """One token's book as the stream built it, with the venue's texts kept for the hash."""
+    """One token's book as the stream built it, with the venue's texts kept for the hash.
+
+    Each level keeps its :class:`BookLevel` (built once, when the level changes) and the
+    sorted sides are cached between changes, so a change costs one level, not the book.
+    """
 
     def __init__(self, market_id: str, asset_id: str) -> None:
         self.market_id = market_id
         self.asset_id = asset_id
-        # price -> (price text, size, size text)
-        self.levels: dict[str, dict[Decimal, tuple[str, Decimal, str]]] = {"bids": {}, "asks": {}}
+        # side -> price -> (the level's JSON as the venue's hash sees it, level)
+        self.levels: dict[str, dict[Decimal, tuple[str, BookLevel]]] = {"bids": {}, "asks": {}}
         self.meta: dict[str, Any] = {}
         #: Whether this book's hash is reproducible (its snapshot's hash was).
         self.hash_checked = False
+        self._sorted: dict[str, tuple[BookLevel, ...]] = {}
+        self._wire: dict[str, str] = {}
+        self._head = f'{{"market":{_js(market_id)},"asset_id":{_js(asset_id)},"timestamp":'
+        self._tail: str | None = None
 
     @classmethod
     def from_snapshot(cls, event: Mapping[str, Any]) -> tuple[LocalBook, OrderBook]:
@@ -176,17 +184,20 @@ class LocalBook:
         book = parse_book(event)
         local = cls(book.market_id, book.outcome_id)
         texts_ok = True
-        for side in ("bids", "asks"):
+        for side, parsed in (("bids", book.bids), ("asks", book.asks)):
+            by_price = {level.price: level for level in parsed}
             for raw in event.get(side) or []:
                 level = obj(raw, side)
-                price, size = number(level.get("price"), "price"), number(level.get("size"), "size")
+                price = number(level.get("price"), "price")
                 p_text, s_text = _level_text(level.get("price")), _level_text(level.get("size"))
                 texts_ok = texts_ok and p_text is not None and s_text is not None
-                if size > 0:
-                    local.levels[side][price] = (p_text or str(price), size, s_text or str(size))
-        for key in ("min_order_size", "tick_size", "neg_risk", "last_trade_price"):
+                if price in by_price:
+                    model = by_price[price]
+                    local.levels[side][price] = (_level_json(p_text or str(price), s_text or "0"), model)
+            local._sorted[side] = parsed
+        for key in _META_KEYS:
             if key in event:
-                local.meta[key] = event[key]
+                local.set_meta(key, event[key])
         given = event.get("hash")
         stamp = event.get("timestamp")
         if texts_ok and isinstance(given, str) and isinstance(stamp, str):
@@ -199,47 +210,87 @@ class LocalBook:
         if change.size == 0:
             side.pop(change.price, None)
         else:
-            side[change.price] = (change.price_text, change.size, change.size_text)
+            side[change.price] = (
+                _level_json(change.price_text, change.size_text),
+                BookLevel(change.price, change.size),
+            )
+        self._sorted.pop(change.side, None)
+        self._wire.pop(change.side, None)
 
     def best(self, side: str) -> Decimal | None:
         """The best price of ``"bids"`` (highest) or ``"asks"`` (lowest)."""
-        prices = self.levels[side]
-        if not prices:
-            return None
-        return max(prices) if side == "bids" else min(prices)
+        ordered = self.side(side)
+        return ordered[0].price if ordered else None
+
+    def side(self, side: str) -> tuple[BookLevel, ...]:
+        """One side best first (bids descending, asks ascending)."""
+        ordered = self._sorted.get(side)
+        if ordered is None:
+            levels = self.levels[side]
+            ordered = tuple(levels[p][1] for p in sorted(levels, reverse=side == "bids"))
+            self._sorted[side] = ordered
+        return ordered
 
     def hash(self, timestamp: str) -> str | None:
-        """The venue's hash of this book at ``timestamp``; ``None`` when a hashed field is unknown."""
-        if any(k not in self.meta for k in ("min_order_size", "tick_size", "neg_risk", "last_trade_price")):
-            return None
-        # The wire order: bids ascending, asks descending (best last, reference 2.1).
-        bids = [{"price": p, "size": s} for _, (p, _, s) in sorted(self.levels["bids"].items())]
-        asks = [{"price": p, "size": s} for _, (p, _, s) in sorted(self.levels["asks"].items(), reverse=True)]
-        summary = {
-            **self.meta,
-            "market": self.market_id,
-            "asset_id": self.asset_id,
-            "timestamp": timestamp,
-            "bids": bids,
-            "asks": asks,
-        }
-        return book_hash(summary)
+        """The venue's hash of this book at ``timestamp``; ``None`` when a hashed field is unknown.
+
+        Byte for byte what :func:`book_hash` computes, assembled from cached pieces: only the
+        side that changed is re-joined.
+        """
+        meta = self.meta
+        if self._tail is None:
+            if any(k not in meta for k in _META_KEYS):
+                return None
+            self._tail = (
+                f'"min_order_size":{_js(meta["min_order_size"])},"tick_size":{_js(meta["tick_size"])},'
+                f'"neg_risk":{_js(meta["neg_risk"])},"last_trade_price":{_js(meta["last_trade_price"])}}}'
+            )
+        text = (
+            f"{self._head}{_js(timestamp)},"
+            f'"hash":"","bids":{self._wire_side("bids")},"asks":{self._wire_side("asks")},{self._tail}'
+        )
+        return hashlib.sha1(text.encode()).hexdigest()  # noqa: S324 - the venue's content hash
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Change a hashed summary field (``tick_size``, ``last_trade_price``)."""
+        self.meta[key] = value
+        self._tail = None
+
+    def _wire_side(self, side: str) -> str:
+        # The wire order: bids ascending, asks descending, i.e. best last (reference 2.1).
+        wire = self._wire.get(side)
+        if wire is None:
+            levels = self.levels[side]
+            wire = "[" + ",".join(levels[lv.price][0] for lv in reversed(self.side(side))) + "]"
+            self._wire[side] = wire
+        return wire
 
     def model(self, timestamp: datetime | None) -> OrderBook:
-        """The book as the core model (the same :meth:`OrderBook.build` the REST parser uses).
+        """The book as the core model (the REST parser's :class:`OrderBook`, levels best first).
 
         Streamed books are stamped with the time they were received (the core measures age
         on its own clock); the venue's ``timestamp`` only feeds the hash.
         """
-        return OrderBook.build(
-            EXCHANGE,
-            self.market_id,
-            self.asset_id,
-            bids=[(p, s) for p, (_, s, _) in self.levels["bids"].items()],
-            asks=[(p, s) for p, (_, s, _) in self.levels["asks"].items()],
-            timestamp=timestamp,
+        return OrderBook(
+            exchange=EXCHANGE,
+            market_id=self.market_id,
+            outcome_id=self.asset_id,
+            bids=self.side("bids"),
+            asks=self.side("asks"),
+            timestamp=timestamp or utcnow(),
             source=SOURCE,
         )
+
+
+_META_KEYS = ("min_order_size", "tick_size", "neg_risk", "last_trade_price")
+
+
+def _js(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _level_json(price: str, size: str) -> str:
+    return f'{{"price":{_js(price)},"size":{_js(size)}}}'
 
 
 def _best_agrees(local: Decimal | None, given: Decimal | None, empty: Decimal) -> bool:
@@ -397,7 +448,7 @@ class MarketDecoder:
                 raise invalid(f"tick size {tick} is out of range")
             self.tick_sizes[asset] = tick
             if asset in self.books:
-                self.books[asset].meta["tick_size"] = event.get("new_tick_size")
+                self.books[asset].set_meta("tick_size", event.get("new_tick_size"))
         elif kind == "last_trade_price":
             asset = str(event.get("asset_id") or "")
             price = number(event.get("price"), "last trade price")
@@ -405,7 +456,7 @@ class MarketDecoder:
                 raise invalid(f"last trade price {price} is out of range")
             self.last_trades[asset] = price
             if asset in self.books and "last_trade_price" in self.books[asset].meta:
-                self.books[asset].meta["last_trade_price"] = event.get("price")
+                self.books[asset].set_meta("last_trade_price", event.get("price"))
         elif kind == "market_resolved":
             self._resolved(event)
         # best_bid_ask, new_market and kinds added later carry no book state.

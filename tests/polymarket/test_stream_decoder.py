@@ -28,6 +28,7 @@ from arbkit_polymarket.parse_stream import (
     Subscriptions,
     UserDecoder,
     book_hash,
+    parse_level_changes,
 )
 
 from .streaming import RecordingSink, levels
@@ -356,3 +357,42 @@ def test_a_trade_we_took_is_our_taker_fill() -> None:
     )
     (fill,) = sink.fills
     assert (fill.order_id, fill.side, fill.is_taker) == ("0xtaker", Side.SELL, True)
+
+
+PRICE_TEXT = st.integers(1, 99).map(lambda c: f"0.{c:02d}") | st.integers(1, 999).map(lambda m: f"0.{m:03d}")
+SIZE_TEXT = st.decimals("0.01", "100000", places=2).map(str) | st.integers(1, 10**6).map(str)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dictionaries(PRICE_TEXT, SIZE_TEXT, max_size=12),
+    st.dictionaries(PRICE_TEXT, SIZE_TEXT, max_size=12),
+    st.lists(st.tuples(st.sampled_from(["BUY", "SELL"]), PRICE_TEXT, SIZE_TEXT | st.just("0")), max_size=6),
+)
+def test_the_incremental_hash_is_the_published_recipe_after_any_changes(
+    bids: dict[str, str], asks: dict[str, str], changes: list[tuple[str, str, str]]
+) -> None:
+    def pairs(levels: dict[str, str]) -> Pairs:
+        merged = {D(p): (p, s) for p, s in levels.items()}  # one text per price, as a venue sends
+        return sorted(merged.values(), key=lambda ps: D(ps[0]))
+
+    snapshot = summary(YES, pairs(bids), sorted(pairs(asks), key=lambda ps: -D(ps[0])))
+    local, _ = LocalBook.from_snapshot(snapshot)
+    assert local.hash_checked
+    sides = {"BUY": {D(p): (p, s) for p, s in pairs(bids)}, "SELL": {D(p): (p, s) for p, s in pairs(asks)}}
+    for side, price, size in changes:
+        found = parse_level_changes(
+            {"price_changes": [{"asset_id": YES, "price": price, "size": size, "side": side}]}
+        )
+        local.apply(found[0])
+        if D(size) == 0:
+            sides[side].pop(D(price), None)
+        else:
+            sides[side][D(price)] = (price, size)
+    expected = summary(
+        YES,
+        [sides["BUY"][p] for p in sorted(sides["BUY"])],
+        [sides["SELL"][p] for p in sorted(sides["SELL"], reverse=True)],
+        CHANGE_AT,
+    )
+    assert local.hash(CHANGE_AT) == expected["hash"]
