@@ -78,3 +78,21 @@ def test_a_dead_instances_reservation_without_a_trade_is_released_when_its_lease
     journal.close()
     dead.close()
     alive.close()
+
+
+def test_a_reservation_no_trade_ever_claimed_is_released_after_ten_minutes(
+    venues: Venues, pg_url: str
+) -> None:
+    """An instance with no PostgreSQL journal holds no lease: its forgotten reservation still ends."""
+    opportunity = sc.opportunity(venues.kalshi(), venues.poly())
+    gone, alive = PostgresStore(pg_url), PostgresStore(pg_url)
+    limits = SharedLimits(max_daily_trades=1)
+    assert gone.reserve(opportunity, day=DAY, limits=limits).allowed
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("UPDATE arbkit_reservations SET created_at = now() - interval '9 minutes'")
+    assert not alive.reserve(opportunity, day=DAY, limits=limits).allowed
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("UPDATE arbkit_reservations SET created_at = now() - interval '11 minutes'")
+    assert alive.reserve(opportunity, day=DAY, limits=limits).allowed
+    gone.close()
+    alive.close()

@@ -135,14 +135,28 @@ def balance_mark(conn: Connection) -> int:
     return int(row[0]) if row is not None else 0
 
 
+#: A reservation with no journalled trade this old is released whatever its instance's lease
+#: says (an instance without a PostgreSQL journal has no lease): no trade takes this long.
+ORPHAN_AFTER = "10 minutes"
+#: Released reservations are kept this long (a balance read since may not show their fills yet).
+KEEP_RELEASED = "1 hour"
+
+
 def _release_orphans(conn: Connection, mode: str) -> None:
-    """Release reservations of instances whose lease expired before they journaled a trade:
-    no order was sent for them (an intent is journaled before any order)."""
+    """Release reservations of instances whose lease expired before they journaled a trade
+    (no order was sent for them: an intent is journaled before any order), and forget
+    reservations released long ago."""
     conn.execute(
         "UPDATE arbkit_reservations r SET released_seq = nextval('arbkit_reservation_seq') "
-        "WHERE r.mode = %s AND r.released_seq IS NULL AND r.trade_id IS NULL AND EXISTS ("
-        " SELECT 1 FROM arbkit_instances i WHERE i.id = r.instance AND i.lease_until < now())",
-        (mode,),
+        "WHERE r.mode = %s AND r.released_seq IS NULL AND r.trade_id IS NULL AND ("
+        " r.created_at < now() - %s::interval OR EXISTS ("
+        "  SELECT 1 FROM arbkit_instances i WHERE i.id = r.instance AND i.lease_until < now()))",
+        (mode, ORPHAN_AFTER),
+    )
+    conn.execute(
+        "DELETE FROM arbkit_reservations WHERE mode = %s AND released_seq IS NOT NULL "
+        "AND created_at < now() - %s::interval",
+        (mode, KEEP_RELEASED),
     )
 
 
