@@ -15,7 +15,7 @@ from arbkit.errors import ArbkitError
 from arbkit.models import Fill, Market, Order, OrderBook
 from arbkit.sandbox import SandboxServer
 from arbkit.sandbox.ws import WsSandboxServer
-from arbkit.streams import MarketEvent
+from arbkit.streams import FeedSink, MarketEvent
 from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.sandbox import PolymarketSandbox
 from arbkit_polymarket.sandbox.stream import serve_stream
@@ -30,7 +30,9 @@ WAIT = 8.0
 class RecordingSink:
     """A :class:`FeedSink` that keeps everything and lets a test wait for a condition."""
 
-    def __init__(self) -> None:
+    def __init__(self, forward: FeedSink | None = None) -> None:
+        #: Told everything first (e.g. the core's BookStore), so a woken test sees it there too.
+        self.forward = forward
         self.books: dict[tuple[str, str], OrderBook] = {}
         self.book_calls = 0
         self.events: list[tuple[Any, ...]] = []
@@ -48,6 +50,9 @@ class RecordingSink:
             self._cond.notify_all()
 
     def book(self, book: OrderBook) -> None:
+        if self.forward is not None:
+            self.forward.book(book)
+
         def change() -> None:
             self.books[book.key] = book
             self.book_calls += 1
@@ -55,6 +60,9 @@ class RecordingSink:
         self._record(change)
 
     def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        if self.forward is not None:
+            self.forward.stale(exchange, market_ids, reason)
+
         def change() -> None:
             self.events.append(("stale", tuple(market_ids), reason))
             self.live_markets.difference_update(market_ids)
@@ -62,6 +70,9 @@ class RecordingSink:
         self._record(change)
 
     def live(self, exchange: str, market_ids: Sequence[str]) -> None:
+        if self.forward is not None:
+            self.forward.live(exchange, market_ids)
+
         def change() -> None:
             self.events.append(("live", tuple(market_ids)))
             self.live_markets.update(market_ids)
@@ -78,9 +89,13 @@ class RecordingSink:
         self._record(lambda: self.markets.append(event))
 
     def error(self, exc: ArbkitError, operation: str) -> None:
+        if self.forward is not None:
+            self.forward.error(exc, operation)
         self._record(lambda: self.errors.append((exc, operation)))
 
     def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
+        if self.forward is not None:
+            self.forward.frame(exchange, connection, text, received_at)
         self._record(lambda: self.frames.append((connection, text, received_at)))
 
     def wait(self, predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
@@ -152,6 +167,7 @@ def venue(
     *,
     subscribe: bool = True,
     ws_options: dict[str, Any] | None = None,
+    forward: FeedSink | None = None,
     **options: Any,
 ) -> Iterator[Venue]:
     """Serve the sandbox and its stream; start a :class:`PolymarketStream` on them."""
@@ -161,7 +177,7 @@ def venue(
         options.setdefault("backoff_base", 0.02)
         options.setdefault("backoff_cap", 0.2)
         stream = PolymarketStream(client, ws_url=ws.url + "/ws", **options)
-        sink = RecordingSink()
+        sink = RecordingSink(forward)
         markets = client.markets()
         try:
             stream.start(sink)

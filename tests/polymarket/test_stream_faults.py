@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
 from arbkit.errors import InvalidResponse, NetworkError
 from arbkit.models import Market, MarketStatus, Outcome
 from arbkit.sandbox.ws import WsFault
 from arbkit.streams import FeedState
+from arbkit.streams.books import BookStore
 from arbkit_polymarket.sandbox import PolymarketSandbox
 
 from .conftest import KNICKS, NBA
-from .streaming import Venue, until, venue, wait_same_as_rest
+from .streaming import Venue, levels, until, venue, wait_same_as_rest
 
 #: The example scenario's NBA house book: bids 0.44 x 250, 0.45 x 120; asks 0.47 x 80, 0.48 x 200.
 BIDS = [["0.44", "250"], ["0.45", "120"]]
@@ -160,3 +162,44 @@ def test_a_token_the_venue_never_books_is_given_up_without_disturbing_the_rest(
         assert not until(lambda: v.stream.status().reconnects > reconnects, timeout=0.6)  # it settled
         assert v.stream.status().state is FeedState.STALE  # the ghost market is never whole
         assert ghost.id not in v.sink.live_markets
+
+
+class _Watch(BookStore):
+    """The core's BookStore, noting whether any book of a market reported stale stayed usable."""
+
+    def __init__(self) -> None:
+        super().__init__(default_cadence=None)
+        self.violations: list[str] = []
+
+    def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        super().stale(exchange, market_ids, reason)
+        with_books = [k for k in self.books() if k[0] in market_ids]
+        self.violations.extend(f"{k} usable after stale" for k in with_books)
+
+
+def test_the_core_book_store_offers_no_book_between_stale_and_its_fresh_snapshot(
+    sandbox: PolymarketSandbox,
+) -> None:
+    store = _Watch()
+    with venue(sandbox, forward=store) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        keys = list(v.client.order_books(v.markets))
+        assert all(store.usable(k) for k in keys)
+        for step, fault in enumerate(
+            (
+                WsFault("gap", path="/ws/market", topic=f"market:{NBA}"),
+                WsFault("bad_frame", path="/ws/market", topic=f"market:{NBA}"),
+                WsFault("drop", path="/ws/market", topic=f"market:{NBA}"),
+            )
+        ):
+            stale = len(v.sink.stale_reasons())
+            v.ws.inject(fault)
+            # Deep changes only (the gap must be found by the hash); the first is the one faulted.
+            v.sandbox.set_book(NBA, [["0.43", str(10 + step)], *BIDS], ASKS)
+            v.sandbox.set_book(NBA, [["0.43", str(10 + step)], *BIDS], [*ASKS, ["0.49", str(20 + step)]])
+            assert v.sink.wait(lambda: len(v.sink.stale_reasons()) > stale)  # noqa: B023
+            assert wait_same_as_rest(v.sink, v.client, v.markets)
+            assert until(lambda: all(store.usable(k) for k in keys))
+        assert store.violations == []
+        rest = v.client.order_books(v.markets)
+        assert {k: levels(store.books()[k]) for k in keys} == {k: levels(b) for k, b in rest.items()}
