@@ -61,6 +61,8 @@ class JobStats:
         }
 
 
+#: Seconds after streaming starts during which a feed still connecting is not a health problem.
+STREAM_START_GRACE_S = 15.0
 #: How many past opportunities the service remembers for the dashboard.
 RECENT_OPPORTUNITIES = 50
 
@@ -434,11 +436,11 @@ class PolymixService:
         for feed in self.feeds():
             if feed.state is FeedState.LIVE:
                 continue
-            since = feed.since or self.streaming_since
+            started = self.streaming_since
             if (
                 feed.state is FeedState.CONNECTING
-                and since is not None
-                and (utcnow() - since).total_seconds() < 15
+                and started is not None
+                and (utcnow() - started).total_seconds() < STREAM_START_GRACE_S
             ):
                 continue  # still connecting at start
             host = self.stream_host(feed.exchange)
