@@ -20,6 +20,19 @@ def arbkit_register_exchanges(register: Any) -> None:
     register("kalshi", _factory)
 
 
+def _stream(settings: arbkit.Settings | None = None, **options: Any) -> Any:
+    # Imported here: the stream needs the ``stream`` extra (websockets) only when used.
+    from arbkit_kalshi.stream import KalshiStream
+
+    return KalshiStream.from_settings(settings, **options)
+
+
+@arbkit.hookimpl
+def arbkit_register_streams(register: Any) -> None:
+    """Offer ``kalshi``'s WebSocket stream (books, tickers, own fills and orders, lifecycle)."""
+    register("kalshi", _stream)
+
+
 def _sandbox(argv: list[str]) -> int:
     from arbkit_kalshi.sandbox.__main__ import main
 

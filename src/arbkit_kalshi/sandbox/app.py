@@ -152,13 +152,19 @@ class KalshiSandbox(SandboxApp):
         self.engine = Engine()
         self.signature_window_ms = int(signature_window_s * 1000)
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
+        #: The WebSocket stream (:class:`~arbkit_kalshi.sandbox.stream.KalshiSandboxStream`) once
+        #: one is attached; every change is published to it when its request finishes.
+        self.stream: Any = None
         self._add_routes()
 
     # -- Python handle ---------------------------------------------------------------------------
     def load_scenario(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Replace all state with a scenario (format: :mod:`arbkit_kalshi.sandbox`)."""
         with self.lock:
-            return self._load(data)
+            try:
+                return self._load(data)
+            finally:
+                self._changed()
 
     def add_account(self, key_id: str, public_key_pem: str | bytes, balance: Decimal | str | int = 0) -> None:
         """Register a user: API key id, RSA or Ed25519 public key (PEM) and cash balance in dollars."""
@@ -172,23 +178,40 @@ class KalshiSandbox(SandboxApp):
     ) -> None:
         """Replace the house liquidity of a market (``[[price, size], ...]`` in dollars and contracts)."""
         with self.lock:
-            self._kalshi(lambda: self.engine.set_book(ticker, yes_bids, no_bids))
+            try:
+                self._kalshi(lambda: self.engine.set_book(ticker, yes_bids, no_bids))
+            finally:
+                self._changed()
 
     def set_status(self, ticker: str, status: str) -> None:
         """Move a market to a lifecycle status (``active``, ``inactive``, ``closed``, ...)."""
         with self.lock:
-            self._kalshi(lambda: self.engine.set_status(ticker, status))
+            try:
+                self._kalshi(lambda: self.engine.set_status(ticker, status))
+            finally:
+                self._changed()
 
     def resolve(self, ticker: str, result: str, settlement_value: Decimal | str | None = None) -> None:
         """Determine and settle a market (``yes``, ``no``, ``scalar``; ``void`` is a scalar refund)."""
         value = None if settlement_value is None else decimal_param(settlement_value, "settlement_value")
         with self.lock:
-            self._kalshi(lambda: self.engine.resolve(ticker, result, value))
+            try:
+                self._kalshi(lambda: self.engine.resolve(ticker, result, value))
+            finally:
+                self._changed()
 
     def balance_of(self, key_id: str) -> Decimal:
         """An account's cash in dollars."""
         with self.lock:
             return self.engine.accounts[key_id].balance
+
+    def _changed(self) -> None:
+        """Publish what the last change did to the stream (under the lock, so none interleaves)."""
+        if self.stream is not None:
+            self.stream.publish_changes()
+        else:
+            self.engine.touched_markets.clear()
+            self.engine.touched_orders.clear()
 
     def _kalshi(self, action: Callable[[], Any]) -> Any:
         try:
@@ -198,24 +221,33 @@ class KalshiSandbox(SandboxApp):
 
     # -- control hooks -----------------------------------------------------------------------------
     def control_scenario(self, data: Any) -> Any:
-        return self._load(data)
+        try:
+            return self._load(data)
+        finally:
+            self._changed()
 
     def control_book(self, data: Any) -> Any:
         data = self._object(data)
-        self._kalshi(
-            lambda: self.engine.set_book(
-                str(data.get("ticker")), data.get("yes_bids") or [], data.get("no_bids") or []
+        try:
+            self._kalshi(
+                lambda: self.engine.set_book(
+                    str(data.get("ticker")), data.get("yes_bids") or [], data.get("no_bids") or []
+                )
             )
-        )
+        finally:
+            self._changed()
         return self._kalshi(lambda: orderbook_json(self.engine.market(str(data.get("ticker")))))
 
     def control_resolve(self, data: Any) -> Any:
         data = self._object(data)
         raw = data.get("settlement_value")
         value = None if raw is None else self._kalshi(lambda: decimal_param(raw, "settlement_value"))
-        market = self._kalshi(
-            lambda: self.engine.resolve(str(data.get("ticker")), str(data.get("result")), value)
-        )
+        try:
+            market = self._kalshi(
+                lambda: self.engine.resolve(str(data.get("ticker")), str(data.get("result")), value)
+            )
+        finally:
+            self._changed()
         return {"market": market_json(market)}
 
     def control_state(self) -> Any:
@@ -402,13 +434,22 @@ class KalshiSandbox(SandboxApp):
             self.router.add(method, PREFIX + path, self._v1_gone)
         self.router.add("POST", "/_sandbox/accounts", self._control_account)
         self.router.add("POST", "/_sandbox/market_status", self._control_status)
+        # WebSocket faults (sandbox/stream.py), shaped like the HTTP ones at /_sandbox/faults.
+        self.router.add("POST", "/_sandbox/ws/faults", self._control_ws_faults)
+        self.router.add("GET", "/_sandbox/ws/faults", self._control_ws_faults)
+        self.router.add("DELETE", "/_sandbox/ws/faults", self._control_ws_faults)
+        self.router.add("GET", "/_sandbox/ws/state", self._control_ws_state)
 
     def _wire(self, method: str, path: str, handler: Callable[..., Response], *, auth: bool = True) -> None:
         def run(request: Request, params: dict[str, str]) -> Response:
             try:
                 account = self.authenticate(request, required=auth)
                 with self.lock:
-                    return handler(request, params, account) if auth else handler(request, params)
+                    try:
+                        return handler(request, params, account) if auth else handler(request, params)
+                    finally:
+                        if method != "GET":
+                            self._changed()
             except KalshiError as exc:
                 return Response.json(error_json(exc.code, exc.message), exc.status)
 
@@ -424,6 +465,22 @@ class KalshiSandbox(SandboxApp):
         except (KeyError, ValueError) as exc:
             raise HttpError(400, error_json("invalid_parameters", f"bad account: {exc}")) from None
         return Response.json({"key_id": data["key_id"]}, 201)
+
+    def _stream_or_404(self) -> Any:
+        if self.stream is None:
+            raise HttpError(404, error_json("not_found", "this sandbox serves no WebSocket stream"))
+        return self.stream
+
+    def _control_ws_faults(self, request: Request, _: dict[str, str]) -> Response:
+        stream = self._stream_or_404()
+        if request.method == "POST":
+            return Response.json({"faults": stream.add_fault(request.json())}, 201)
+        if request.method == "DELETE":
+            stream.clear_faults()
+        return Response.json({"faults": stream.faults()})
+
+    def _control_ws_state(self, request: Request, _: dict[str, str]) -> Response:
+        return Response.json(self._stream_or_404().state())
 
     def _control_status(self, request: Request, _: dict[str, str]) -> Response:
         data = self._object(request.json())

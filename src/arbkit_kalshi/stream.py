@@ -1,0 +1,611 @@
+"""Kalshi's WebSocket stream as an :class:`arbkit.streams.MarketStream` (reference: kalshi.md 11).
+
+One signed connection carries everything: ``orderbook_delta`` (snapshot, then deltas with
+``seq``), ``ticker``, our own ``fill`` and ``user_orders``, and ``market_lifecycle_v2``.
+The handshake is an HTTP upgrade with the three REST headers over
+``timestamp + "GET" + "/trade-api/ws/v2"`` ([A] 11.1), signed afresh on every attempt by
+:class:`~arbkit_kalshi.auth.KalshiSigner`; every connection needs them, even for public
+channels ([A]).
+
+Continuity is never assumed. Frames are decoded by :class:`~arbkit_kalshi.parse_stream.KalshiDecoder`
+(also what :meth:`KalshiStream.decoder` returns, so a recording replays through the same
+code). A sequence gap or repeat marks the subscription's books stale and the stream
+unsubscribes it and subscribes its markets again for fresh snapshots (Kalshi documents no
+recovery, UNCERTAIN: a new subscription is the one that certainly restarts ``seq``). A
+disconnect marks every book stale; the stream reconnects with exponential backoff and
+jitter and subscribes everything again (new connection, new sids, 11.4). Silence is
+caught twice: a connection with no frame for ``idle_probe_s`` is asked
+``list_subscriptions``; no answer within ``probe_timeout_s`` means the feed is frozen, so
+its books go stale and it reconnects. (Kalshi's 10 s pings keep a socket alive but prove
+nothing about the data, so they do not count as traffic.)
+
+Needs the ``stream`` extra (``websockets``)::
+
+    stream = KalshiStream(api_key_id="...", private_key=pem)
+    stream.start(sink)
+    stream.subscribe(markets)
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+import attrs
+
+from arbkit.errors import (
+    ArbkitError,
+    AuthenticationError,
+    ConfigError,
+    ExchangeError,
+    NetworkError,
+    ValidationError,
+)
+from arbkit.models import Fill, Market, Order, OrderBook
+from arbkit.streams import FeedSink, FeedState, FeedStatus, MarketEvent
+from arbkit_kalshi.parse import EXCHANGE
+from arbkit_kalshi.parse_stream import BOOK_CHANNEL, Envelope, KalshiDecoder, KalshiTicker
+from arbkit_kalshi.parse_trading import Intent
+
+if TYPE_CHECKING:
+    import os
+
+    from websockets.sync.client import ClientConnection
+
+    from arbkit.config import Settings
+    from arbkit_kalshi.auth import KalshiSigner
+
+__all__ = ["WS_HOSTS", "WS_SIGN_PATH", "KalshiStream"]
+
+log = logging.getLogger(__name__)
+# websockets logs the handshake headers at DEBUG; ours carry a live signature. Never below INFO.
+_WS_LOG = logging.getLogger("arbkit_kalshi.stream.websockets")
+_WS_LOG.setLevel(logging.INFO)
+
+#: The recommended WebSocket hosts (kalshi.md 1 / 11.1).
+WS_HOSTS = {
+    "prod": "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
+    "demo": "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
+}
+#: What the handshake signs, whatever the host ([A] 11.1; no query string).
+WS_SIGN_PATH = "/trade-api/ws/v2"
+_USER_CHANNELS = ("fill", "user_orders")
+_LIFECYCLE = "market_lifecycle_v2"
+_TICKER = "ticker"
+
+
+def _ws_url(env: str, url: str | None) -> str:
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.netloc:
+            raise ConfigError("must be a ws:// or wss:// URL", variable="KALSHI_WS_URL")
+        return url if parts.path.rstrip("/") else url.rstrip("/") + WS_SIGN_PATH
+    if env not in WS_HOSTS:
+        raise ConfigError(f"must be one of {', '.join(WS_HOSTS)}", variable="KALSHI_ENV")
+    return WS_HOSTS[env]
+
+
+@attrs.define
+class _Command:
+    kind: str
+    channel: str = ""
+    markets: tuple[str, ...] = ()
+
+
+@attrs.define
+class _Sub:
+    channel: str
+    markets: set[str]
+
+
+class _Tap:
+    """Forwards the decoder's calls to the user's sink and keeps the stream's state in step."""
+
+    def __init__(self, stream: KalshiStream, sink: FeedSink) -> None:
+        self._stream = stream
+        self._sink = sink
+
+    def book(self, book: OrderBook) -> None:
+        self._sink.book(book)
+
+    def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        self._stream._went_stale(reason)
+        self._sink.stale(exchange, market_ids, reason)
+
+    def live(self, exchange: str, market_ids: Sequence[str]) -> None:
+        self._sink.live(exchange, market_ids)
+        self._stream._maybe_live()
+
+    def order(self, order: Order) -> None:
+        self._sink.order(order)
+
+    def fill(self, fill: Fill) -> None:
+        self._sink.fill(fill)
+
+    def market(self, event: MarketEvent) -> None:
+        self._sink.market(event)
+
+    def error(self, exc: ArbkitError, operation: str) -> None:
+        self._sink.error(exc, operation)
+
+    def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
+        self._sink.frame(exchange, connection, text, received_at)
+
+
+class KalshiStream:
+    """Kalshi's market data and user channels over one signed WebSocket connection.
+
+    ``url`` overrides the ``env`` host (a sandbox: ``ws://127.0.0.1:PORT/trade-api/ws/v2``).
+    Credentials are required (every Kalshi connection is authenticated, [A] 11.1): an API
+    key id and its private key (PEM text or a file), or a ready ``signer``.
+
+    ``ticker`` / ``user`` / ``lifecycle`` choose the extra channels. ``intents`` looks up how
+    our own orders were placed (e.g. ``KalshiClient.order_intent``), so streamed orders and
+    fills read in the caller's terms exactly as REST reports them. ``backoff_s`` doubles per
+    failed attempt up to ``max_backoff_s``, with jitter (kalshi.md 11.4: 1-5 s x 2^n, ~30 s).
+    """
+
+    name = EXCHANGE
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        env: str = "prod",
+        api_key_id: str | None = None,
+        private_key: str | bytes | None = None,
+        private_key_path: str | os.PathLike[str] | None = None,
+        signer: KalshiSigner | None = None,
+        ticker: bool = True,
+        user: bool = True,
+        lifecycle: bool = True,
+        markets_per_subscription: int = 100,
+        idle_probe_s: float = 10.0,
+        probe_timeout_s: float = 5.0,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 30.0,
+        open_timeout_s: float = 10.0,
+        ping_interval_s: float | None = 20.0,
+        max_frame_bytes: int = 4 << 20,
+        proxy: str | Literal[True] | None = True,
+        intents: Callable[[Mapping[str, Any]], Intent | None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.url = _ws_url(env, url)
+        if signer is None:
+            key = private_key if private_key is not None else private_key_path
+            if not api_key_id or key is None:
+                raise ConfigError(
+                    "Kalshi's WebSocket needs credentials for every connection: set KALSHI_API_KEY "
+                    "and KALSHI_SECRET (or KALSHI_PRIVATE_KEY_PATH)",
+                    variable="KALSHI_API_KEY",
+                )
+            from arbkit_kalshi.auth import KalshiSigner
+
+            signer = KalshiSigner(api_key_id, key if isinstance(key, str | bytes) else _path(key))
+        if markets_per_subscription < 1:
+            raise ConfigError("markets_per_subscription must be at least 1")
+        if min(idle_probe_s, probe_timeout_s, backoff_s) <= 0 or max_backoff_s < backoff_s:
+            raise ConfigError("stream timings must be positive (and max_backoff_s >= backoff_s)")
+        self._signer = signer
+        self.channels_ticker = ticker
+        self.channels_user = user
+        self.channels_lifecycle = lifecycle
+        self.markets_per_subscription = markets_per_subscription
+        self.idle_probe_s = idle_probe_s
+        self.probe_timeout_s = probe_timeout_s
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.open_timeout_s = open_timeout_s
+        self.ping_interval_s = ping_interval_s
+        self.max_frame_bytes = max_frame_bytes
+        self.proxy = proxy
+        self.intents = intents
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
+        self._lock = threading.Lock()
+        self._decode_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sink: _Tap | None = None
+        self._decoder: KalshiDecoder | None = None
+        self._ws: ClientConnection | None = None
+        self._wanted: dict[str, Market] = {}
+        self._pending: dict[int, _Command] = {}
+        self._subs: dict[int, _Sub] = {}
+        self._next_id = 1
+        self._resyncs: collections.deque[tuple[int, tuple[str, ...], str]] = collections.deque()
+        self._state = FeedState.CONNECTING
+        self._reason = "not started"
+        self._since: datetime | None = None
+        self._last_message: datetime | None = None
+        self._connected_once = False
+        self._reconnects = 0
+        self._messages = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> KalshiStream:
+        """Build from :class:`arbkit.config.Settings` (``KALSHI_WS_URL``, ``KALSHI_*`` keys); keywords win."""
+        options: dict[str, Any] = {}
+        if settings is not None:
+            options["env"] = settings.kalshi_env
+            options["url"] = settings.kalshi_ws_url
+            options["api_key_id"] = settings.kalshi_api_key
+            if settings.kalshi_secret is not None:
+                options["private_key"] = settings.kalshi_secret.reveal()
+            elif settings.kalshi_private_key_path is not None:
+                options["private_key_path"] = settings.kalshi_private_key_path
+        if "private_key" in overrides or "private_key_path" in overrides or "signer" in overrides:
+            options.pop("private_key", None)
+            options.pop("private_key_path", None)
+        options.update(overrides)
+        known = inspect.signature(cls).parameters
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ConfigError(f"kalshi stream: unknown options {', '.join(unknown)}")
+        return cls(**options)
+
+    def __repr__(self) -> str:
+        return f"KalshiStream(url={self.url!r}, api_key_id={self._signer.api_key_id!r})"
+
+    # -- MarketStream ---------------------------------------------------------------------------
+    def start(self, sink: FeedSink) -> None:
+        """Connect in a background thread and return at once (a second call does nothing)."""
+        with self._lock:
+            if self._thread is not None or self._closed.is_set():
+                return
+            self._sink = _Tap(self, sink)
+            self._decoder = KalshiDecoder(self._sink, "market", control=_Control(self), intents=self.intents)
+            self._thread = threading.Thread(target=self._run, name="kalshi-stream", daemon=True)
+        self._set_state(FeedState.CONNECTING, "connecting")
+        self._thread.start()
+
+    def subscribe(self, markets: Sequence[Market]) -> None:
+        """Stream the books (and tickers) of these markets; markets already streamed are skipped."""
+        fresh = []
+        with self._lock:
+            for market in markets:
+                if market.exchange != EXCHANGE:
+                    raise ValidationError(
+                        f"kalshi stream: {market.exchange} market {market.id} is not Kalshi's"
+                    )
+                if market.id not in self._wanted:
+                    self._wanted[market.id] = market
+                    fresh.append(market.id)
+            ws = self._ws
+            commands = self._market_commands(fresh) if ws is not None and fresh else []
+        if fresh and self._state is FeedState.LIVE:
+            self._set_state(FeedState.STALE, "waiting for snapshots")
+        self._send(ws, commands)
+
+    def unsubscribe(self, markets: Sequence[Market]) -> None:
+        """Stop streaming these markets and drop their books."""
+        gone = {m.id for m in markets}
+        commands: list[dict[str, Any]] = []
+        with self._lock:
+            gone &= set(self._wanted)
+            for ticker in gone:
+                del self._wanted[ticker]
+            ws = self._ws
+            for sid, sub in list(self._subs.items()):
+                if sub.channel not in (BOOK_CHANNEL, _TICKER) or not sub.markets & gone:
+                    continue
+                if sub.markets <= gone:
+                    del self._subs[sid]
+                    commands.append(self._command("unsubscribe", {"sids": [sid]}))
+                else:
+                    sub.markets -= gone
+                    params = {"sids": [sid], "market_tickers": sorted(gone), "action": "delete_markets"}
+                    commands.append(self._command("update_subscription", params))
+        if self._decoder is not None:
+            with self._decode_lock:
+                self._decoder.forget(sorted(gone))
+        self._send(ws, commands if ws is not None else [])
+        self._maybe_live()
+
+    def status(self) -> FeedStatus:
+        """The feed's state now: LIVE only while connected with every subscribed book whole."""
+        with self._lock:
+            return FeedStatus(
+                exchange=EXCHANGE,
+                state=self._state,
+                reason=self._reason,
+                since=self._since,
+                last_message_at=self._last_message,
+                subscribed=len(self._wanted),
+                reconnects=self._reconnects,
+                messages=self._messages,
+            )
+
+    def decoder(self, sink: FeedSink, connection: str = "market") -> KalshiDecoder:
+        """A decoder of Kalshi frames as the live stream uses (one connection carries all channels)."""
+        return KalshiDecoder(sink, connection, intents=self.intents)
+
+    def close(self) -> None:
+        """Disconnect and stop the thread; idempotent."""
+        self._closed.set()
+        with self._lock:
+            ws, thread = self._ws, self._thread
+        if ws is not None:
+            ws.close()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(max(5.0, self.open_timeout_s + 1))
+        self._set_state(FeedState.CLOSED, "closed")
+
+    def __enter__(self) -> KalshiStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- extras ---------------------------------------------------------------------------------
+    def ticker(self, market_id: str) -> KalshiTicker | None:
+        """The last ``ticker`` frame of a market (top of book, last trade, volume), if any."""
+        if self._decoder is None:
+            return None
+        with self._decode_lock:
+            return self._decoder.tickers.get(market_id)
+
+    # -- state ---------------------------------------------------------------------------------
+    def _set_state(self, state: FeedState, reason: str) -> None:
+        with self._lock:
+            if state is not self._state or reason != self._reason:
+                if state is not self._state:
+                    self._since = datetime.now(UTC)
+                self._state, self._reason = state, reason
+
+    def _went_stale(self, reason: str) -> None:
+        if self._state is not FeedState.CLOSED:
+            self._set_state(FeedState.STALE, reason)
+
+    def _maybe_live(self) -> None:
+        decoder = self._decoder
+        with self._lock:
+            connected = self._ws is not None
+            wanted = set(self._wanted)
+        if decoder is None or not connected or self._state is FeedState.CLOSED:
+            return
+        if wanted <= decoder.whole:
+            self._set_state(FeedState.LIVE, "")
+
+    # -- commands ----------------------------------------------------------------------------------
+    def _command(self, cmd: str, params: Mapping[str, Any], record: _Command | None = None) -> dict[str, Any]:
+        # Under self._lock. Ids are unique per connection, from 1 ([A] 11.2).
+        command_id = self._next_id
+        self._next_id += 1
+        self._pending[command_id] = record or _Command(cmd)
+        body: dict[str, Any] = {"id": command_id, "cmd": cmd}
+        if params:
+            body["params"] = dict(params)
+        return body
+
+    def _subscribe(self, channel: str, markets: Sequence[str] = ()) -> dict[str, Any]:
+        params: dict[str, Any] = {"channels": [channel]}
+        if markets:
+            params["market_tickers"] = list(markets)
+        return self._command("subscribe", params, _Command("subscribe", channel, tuple(markets)))
+
+    def _market_commands(self, tickers: Sequence[str]) -> list[dict[str, Any]]:
+        out = []
+        size = self.markets_per_subscription
+        for start in range(0, len(tickers), size):
+            chunk = tickers[start : start + size]
+            out.append(self._subscribe(BOOK_CHANNEL, chunk))
+            if self.channels_ticker:
+                out.append(self._subscribe(_TICKER, chunk))
+        return out
+
+    def _initial_commands(self) -> list[dict[str, Any]]:
+        out = self._market_commands(list(self._wanted))
+        if self.channels_user:
+            out.extend(self._subscribe(channel) for channel in _USER_CHANNELS)
+        if self.channels_lifecycle:
+            out.append(self._subscribe(_LIFECYCLE))
+        return out
+
+    def _send(self, ws: ClientConnection | None, commands: Iterable[Mapping[str, Any]]) -> None:
+        if ws is None:
+            return
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            for command in commands:
+                ws.send(json.dumps(command, separators=(",", ":")))
+        except ConnectionClosed:
+            pass  # the reader sees the close and reconnects; everything is subscribed again
+
+    def _on_response(self, env: Envelope) -> None:
+        with self._lock:
+            command = self._pending.pop(env.id, None) if env.id is not None else None
+            if env.type == "subscribed" and command is not None:
+                msg = env.msg if isinstance(env.msg, Mapping) else {}
+                sid = msg.get("sid")
+                if isinstance(sid, int):
+                    channel = str(msg.get("channel") or command.channel)
+                    live = [t for t in command.markets if t in self._wanted]
+                    self._subs[sid] = _Sub(channel, set(live))
+                    if command.markets and not live:
+                        # Unsubscribed while the subscribe was in flight.
+                        self._resyncs.append((-sid, (), "unsubscribed"))
+            elif env.type == "unsubscribed" and env.sid is not None:
+                self._subs.pop(env.sid, None)
+            if env.type == "error" and command is not None and command.kind == "subscribe":
+                log.info("kalshi stream: a %s subscription was refused", command.channel)
+
+    def _on_resync(self, sid: int, markets: Sequence[str], reason: str) -> None:
+        with self._lock:
+            self._resyncs.append((sid, tuple(markets), reason))
+
+    def _drain_resyncs(self, ws: ClientConnection) -> None:
+        commands: list[dict[str, Any]] = []
+        with self._lock:
+            while self._resyncs:
+                sid, markets, _reason = self._resyncs.popleft()
+                if sid < 0:
+                    commands.append(self._command("unsubscribe", {"sids": [-sid]}))
+                    continue
+                sub = self._subs.pop(sid, None)
+                wanted = [t for t in (sub.markets if sub else set()) | set(markets) if t in self._wanted]
+                if sub is not None:
+                    commands.append(self._command("unsubscribe", {"sids": [sid]}))
+                size = self.markets_per_subscription
+                wanted.sort()
+                for start in range(0, len(wanted), size):
+                    commands.append(self._subscribe(BOOK_CHANNEL, wanted[start : start + size]))
+        self._send(ws, commands)
+
+    # -- the connection thread ----------------------------------------------------------------
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.max_backoff_s, self.backoff_s * 2.0 ** min(attempt, 20))
+        jitter: float = 0.5 + self._rng.random() / 2
+        return delay * jitter
+
+    def _run(self) -> None:
+        attempt = 0
+        while not self._closed.is_set():
+            ws = self._connect()
+            if ws is None:
+                self._closed.wait(self._backoff(attempt))
+                attempt += 1
+                continue
+            began = time.monotonic()
+            reason = self._serve(ws)
+            with self._lock:
+                self._ws = None
+            ws.close()
+            if self._closed.is_set():
+                break
+            self._went_stale(reason)
+            assert self._sink is not None
+            self._sink.stale(EXCHANGE, [], reason)
+            # A connection that held for a while earns a fast retry; a flapping one backs off.
+            attempt = 0 if time.monotonic() - began >= self.max_backoff_s else attempt + 1
+            self._closed.wait(self._backoff(attempt))
+
+    def _connect(self) -> ClientConnection | None:
+        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+        from websockets.sync.client import connect
+
+        assert self._sink is not None
+        headers = self._signer.headers("GET", WS_SIGN_PATH)
+        try:
+            ws = connect(
+                self.url,
+                additional_headers=headers,
+                open_timeout=self.open_timeout_s,
+                ping_interval=self.ping_interval_s,
+                ping_timeout=self.ping_interval_s,
+                max_size=self.max_frame_bytes,
+                proxy=self.proxy,
+                logger=_WS_LOG,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            error: ExchangeError = (
+                AuthenticationError("kalshi stream: handshake refused", exchange=EXCHANGE, status_code=status)
+                if status in (401, 403)
+                else NetworkError("kalshi stream: handshake refused", exchange=EXCHANGE, status_code=status)
+            )
+            self._fail_connect(error, f"handshake refused: HTTP {status}")
+            return None
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+            self._fail_connect(
+                NetworkError(f"kalshi stream: cannot connect: {type(exc).__name__}", exchange=EXCHANGE),
+                f"cannot connect: {type(exc).__name__}",
+            )
+            return None
+        with self._lock:
+            if self._connected_once:
+                self._reconnects += 1
+            self._connected_once = True
+            self._ws = ws
+            self._next_id = 1
+            self._pending.clear()
+            self._subs.clear()
+            self._resyncs.clear()
+            commands = self._initial_commands()
+        assert self._decoder is not None
+        with self._decode_lock:
+            self._decoder.reset()
+        if self._closed.is_set():
+            return ws
+        if self._wanted:
+            self._set_state(FeedState.STALE, "waiting for snapshots")
+        else:
+            self._maybe_live()
+        self._send(ws, commands)
+        return ws
+
+    def _fail_connect(self, error: ExchangeError, reason: str) -> None:
+        assert self._sink is not None
+        self._sink.error(error, "connect")
+        if self._state is not FeedState.CONNECTING:
+            self._went_stale(reason)
+        else:
+            self._set_state(FeedState.CONNECTING, reason)
+
+    def _serve(self, ws: ClientConnection) -> str:
+        """Read until the connection ends or goes silent; returns why it ended."""
+        from websockets.exceptions import ConnectionClosed
+
+        assert self._sink is not None
+        assert self._decoder is not None
+        sink, decoder = self._sink, self._decoder
+        last = time.monotonic()
+        probed_at: float | None = None
+        tick = min(self.idle_probe_s, self.probe_timeout_s, 1.0) / 2
+        while not self._closed.is_set():
+            try:
+                message = ws.recv(timeout=tick)
+            except TimeoutError:
+                now = time.monotonic()
+                if probed_at is None and now - last >= self.idle_probe_s:
+                    probed_at = now
+                    with self._lock:
+                        probe = self._command("list_subscriptions", {})
+                    self._send(ws, [probe])
+                elif probed_at is not None and now - probed_at >= self.probe_timeout_s:
+                    return f"silent for {now - last:.1f}s (no answer to a probe)"
+                continue
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd is not None else 1006
+                return f"disconnected (close code {code})"
+            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+            received_at = datetime.now(UTC)
+            last, probed_at = time.monotonic(), None
+            with self._lock:
+                self._messages += 1
+                self._last_message = received_at
+            sink.frame(EXCHANGE, "market", text, received_at)
+            with self._decode_lock:
+                decoder.feed(text, received_at)
+            if self._resyncs:
+                self._drain_resyncs(ws)
+        return "closed"
+
+
+class _Control:
+    """The decoder's line back to its stream (command answers, resync requests)."""
+
+    def __init__(self, stream: KalshiStream) -> None:
+        self._stream = stream
+
+    def response(self, envelope: Envelope) -> None:
+        self._stream._on_response(envelope)
+
+    def resync(self, sid: int, market_ids: Sequence[str], reason: str) -> None:
+        self._stream._on_resync(sid, market_ids, reason)
+
+
+def _path(value: str | os.PathLike[str]) -> Any:
+    from pathlib import Path
+
+    return Path(value)

@@ -1,0 +1,447 @@
+"""KalshiStream against the Kalshi sandbox's stream over loopback: books, faults, auth, user channels.
+
+Every fault comes from the shared toolkit through the sandbox's control API
+(``/_sandbox/ws/faults``); after each one the stream must have said "stale", resynchronised
+and ended live with the book REST reports.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from arbkit.errors import ArbkitError, AuthenticationError, InvalidResponse
+from arbkit.models import Fill, Market, MarketStatus, Order, OrderBook, OrderRequest, Side, TimeInForce
+from arbkit.sandbox import SandboxServer
+from arbkit.streams import FeedState, MarketEvent
+from arbkit_kalshi.auth import KalshiSigner
+from arbkit_kalshi.client import KalshiClient
+from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
+from arbkit_kalshi.sandbox.stream import KalshiSandboxStream
+from arbkit_kalshi.stream import WS_SIGN_PATH, KalshiStream
+
+from .conftest import KEY_ID
+
+NYK = "KXNBAGAME-26MAR31NYKHOU-NYK"
+HOU = "KXNBAGAME-26MAR31NYKHOU-HOU"
+WAIT = 5.0
+
+
+class WaitSink:
+    """A FeedSink that records calls and lets a test wait for a condition (no sleeps)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.books: dict[tuple[str, str], OrderBook] = {}
+        self.calls: list[tuple[str, Any]] = []
+
+    def _add(self, kind: str, value: Any) -> None:
+        with self.cond:
+            self.calls.append((kind, value))
+            self.cond.notify_all()
+
+    def book(self, book: OrderBook) -> None:
+        with self.cond:
+            self.books[book.key] = book
+        self._add("book", book.key)
+
+    def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        self._add("stale", (tuple(market_ids), reason))
+
+    def live(self, exchange: str, market_ids: Sequence[str]) -> None:
+        self._add("live", tuple(market_ids))
+
+    def order(self, order: Order) -> None:
+        self._add("order", order)
+
+    def fill(self, fill: Fill) -> None:
+        self._add("fill", fill)
+
+    def market(self, event: MarketEvent) -> None:
+        self._add("market", event)
+
+    def error(self, exc: ArbkitError, operation: str) -> None:
+        self._add("error", exc)
+
+    def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
+        self._add("frame", text)
+
+    def of(self, kind: str) -> list[Any]:
+        with self.cond:
+            return [value for name, value in self.calls if name == kind]
+
+    def wait(self, predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
+        with self.cond:
+            return self.cond.wait_for(predicate, timeout)
+
+
+@pytest.fixture(scope="module")
+def venue() -> Iterator[tuple[KalshiSandbox, SandboxServer, KalshiSandboxStream]]:
+    app = KalshiSandbox()
+    with SandboxServer(app) as http, KalshiSandboxStream(app) as ws:
+        yield app, http, ws
+
+
+@pytest.fixture
+def app(venue: tuple[KalshiSandbox, SandboxServer, KalshiSandboxStream], public_pem: str) -> KalshiSandbox:
+    sandbox, _, ws = venue
+    ws.clear_faults()
+    sandbox.load_scenario(example_scenario())
+    sandbox.add_account(KEY_ID, public_pem, "1000")
+    return sandbox
+
+
+@pytest.fixture
+def http(venue: tuple[KalshiSandbox, SandboxServer, KalshiSandboxStream], app: KalshiSandbox) -> str:
+    return venue[1].url
+
+
+@pytest.fixture
+def ws(
+    venue: tuple[KalshiSandbox, SandboxServer, KalshiSandboxStream], app: KalshiSandbox
+) -> KalshiSandboxStream:
+    return venue[2]
+
+
+@pytest.fixture
+def client(http: str, private_pem: str) -> Iterator[KalshiClient]:
+    with KalshiClient(
+        base_url=http, api_key_id=KEY_ID, private_key=private_pem, rate_limit=None, timeout=5
+    ) as kalshi:
+        kalshi.transport.session.trust_env = False
+        yield kalshi
+
+
+def make_stream(ws: KalshiSandboxStream, pem: str, **options: Any) -> KalshiStream:
+    fast: dict[str, Any] = {
+        "proxy": None,
+        "idle_probe_s": 0.3,
+        "probe_timeout_s": 0.3,
+        "backoff_s": 0.02,
+        "max_backoff_s": 0.1,
+        "ping_interval_s": None,
+    }
+    fast.update(options)
+    return KalshiStream(ws.url, api_key_id=KEY_ID, private_key=pem, **fast)
+
+
+@pytest.fixture
+def sink() -> WaitSink:
+    return WaitSink()
+
+
+@pytest.fixture
+def stream(
+    ws: KalshiSandboxStream, private_pem: str, client: KalshiClient, sink: WaitSink
+) -> Iterator[KalshiStream]:
+    feed = make_stream(ws, private_pem, intents=client.order_intent)
+    feed.start(sink)
+    yield feed
+    feed.close()
+
+
+@pytest.fixture
+def markets(client: KalshiClient) -> dict[str, Market]:
+    return {ticker: client.market(ticker) for ticker in (NYK, HOU)}
+
+
+def levels(book: OrderBook) -> tuple[Any, Any]:
+    return book.bids, book.asks
+
+
+def books_match(client: KalshiClient, sink: WaitSink, stream: KalshiStream, market: Market) -> bool:
+    """Whether the stream is live and both streamed books equal what REST reports now."""
+    want = {o: levels(client.order_book(market, o)) for o in ("yes", "no")}
+
+    def same() -> bool:
+        got = {o: sink.books.get((market.id, o)) for o in ("yes", "no")}
+        return stream.status().state is FeedState.LIVE and all(
+            b is not None and levels(b) == want[o] for o, b in got.items()
+        )
+
+    return sink.wait(same)
+
+
+def fault(http: str, **body: Any) -> None:
+    session = requests.Session()
+    session.trust_env = False
+    answer = session.post(http + "/_sandbox/ws/faults", json=body, timeout=5)
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_subscribed_market_goes_live_with_the_rest_book(
+    stream: KalshiStream, sink: WaitSink, client: KalshiClient, markets: dict[str, Market]
+) -> None:
+    stream.subscribe(list(markets.values()))
+    for market in markets.values():
+        assert books_match(client, sink, stream, market)
+    assert stream.status().subscribed == 2
+    assert sink.of("frame"), "every raw frame reaches the sink for recording"
+    assert sink.of("error") == []
+
+
+book_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("buy"), st.sampled_from(["yes", "no"]), st.integers(30, 70), st.integers(1, 30)),
+        st.tuples(st.just("cancel"), st.integers(0, 10)),
+        st.tuples(st.just("house"), st.integers(30, 48), st.integers(52, 70), st.integers(1, 500)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=book_ops)
+def test_snapshot_then_deltas_reproduce_the_rest_book_after_any_order_activity(
+    app: KalshiSandbox,
+    stream: KalshiStream,
+    sink: WaitSink,
+    client: KalshiClient,
+    markets: dict[str, Market],
+    public_pem: str,
+    ops: list[tuple[Any, ...]],
+) -> None:
+    market = markets[NYK]
+    stream.subscribe([market])
+    placed: list[str] = []
+    for op in ops:
+        if op[0] == "buy":
+            _, outcome, cents, size = op
+            order = client.place_order(
+                OrderRequest(market, outcome, Side.BUY, Decimal(cents) / 100, Decimal(size))
+            )
+            placed.append(order.id)
+        elif op[0] == "cancel" and placed:
+            order_id = placed[op[1] % len(placed)]
+            if client.get_order(order_id).status.value == "open":
+                client.cancel_order(order_id)
+        elif op[0] == "house":
+            _, yes_bid, no_bid_complement, size = op
+            app.set_book(
+                NYK, yes_bids=[[f"0.{yes_bid}", str(size)]], no_bids=[[f"0.{100 - no_bid_complement}", "7"]]
+            )
+    assert books_match(client, sink, stream, market)
+    assert sink.of("stale") == []
+    # Reset for the next example: the stream stays connected across scenario loads.
+    app.load_scenario(example_scenario())
+    app.add_account(KEY_ID, public_pem, "1000")
+
+
+@pytest.mark.parametrize("kind", ["gap", "duplicate", "bad_frame"])
+def test_a_broken_sequence_or_frame_marks_the_book_stale_then_resyncs_it_live(
+    kind: str,
+    app: KalshiSandbox,
+    http: str,
+    stream: KalshiStream,
+    sink: WaitSink,
+    client: KalshiClient,
+    markets: dict[str, Market],
+) -> None:
+    market = markets[NYK]
+    stream.subscribe([market])
+    assert books_match(client, sink, stream, market)
+    fault(http, kind=kind, topic=f"orderbook:{NYK}")
+    app.set_book(NYK, yes_bids=[["0.40", "10"]], no_bids=[["0.55", "10"]])
+    app.set_book(NYK, yes_bids=[["0.41", "11"]], no_bids=[["0.56", "12"]])
+    assert sink.wait(lambda: any(NYK in m for m, _ in sink.of("stale")))
+    assert books_match(client, sink, stream, market)
+    reasons = " ".join(r for _, r in sink.of("stale"))
+    expected = {"gap": "gap", "duplicate": "duplicate", "bad_frame": "unreadable frame"}[kind]
+    assert expected in reasons
+    if kind == "bad_frame":
+        assert any(isinstance(e, InvalidResponse) for e in sink.of("error"))
+    stale_at = next(i for i, (k, _) in enumerate(sink.calls) if k == "stale")
+    assert any(k == "live" for k, _ in sink.calls[stale_at:]), "live comes after stale"
+
+
+@pytest.mark.parametrize(("kind", "reason"), [("drop", "disconnected"), ("freeze", "silent")])
+def test_a_dropped_or_frozen_connection_goes_stale_reconnects_and_ends_live(
+    kind: str,
+    reason: str,
+    app: KalshiSandbox,
+    http: str,
+    ws: KalshiSandboxStream,
+    stream: KalshiStream,
+    sink: WaitSink,
+    client: KalshiClient,
+    markets: dict[str, Market],
+) -> None:
+    market = markets[NYK]
+    stream.subscribe([market])
+    assert books_match(client, sink, stream, market)
+    fault(http, kind=kind, now=True)
+    assert sink.wait(lambda: any(m == () and reason in r for m, r in sink.of("stale")))
+    app.set_book(NYK, yes_bids=[["0.30", "3"]], no_bids=[["0.60", "4"]])  # changed while away
+    assert books_match(client, sink, stream, market)
+    assert stream.status().reconnects >= 1
+    ws.clear_faults()
+
+
+def test_a_bad_signature_is_refused_at_the_handshake(
+    ws: KalshiSandboxStream, sink: WaitSink, other_key: rsa.RSAPrivateKey, private_pem: str
+) -> None:
+    stranger = KalshiSigner(KEY_ID, other_key)  # our key id, somebody else's key
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws.url, additional_headers=stranger.headers("GET", WS_SIGN_PATH), proxy=None)
+    assert refused.value.response.status_code == 401
+    with pytest.raises(InvalidStatus):
+        connect(ws.url, proxy=None)  # no headers at all
+    pem = other_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    feed = make_stream(ws, pem)
+    feed.start(sink)
+    try:
+        assert sink.wait(lambda: any(isinstance(e, AuthenticationError) for e in sink.of("error")))
+        status = feed.status()
+        assert status.state is not FeedState.LIVE
+        assert "401" in status.reason
+        assert pem not in repr(feed)
+        assert all(pem not in str(e) for e in sink.of("error"))
+    finally:
+        feed.close()
+    assert feed.status().state is FeedState.CLOSED
+
+
+def test_own_fills_and_orders_arrive_as_rest_reports_them(
+    stream: KalshiStream, sink: WaitSink, client: KalshiClient, markets: dict[str, Market]
+) -> None:
+    market = markets[NYK]
+    stream.subscribe([market])
+    assert books_match(client, sink, stream, market)
+    # Takes the house's 80 at 0.48, rests 20 at 0.49; then sells 30 YES back into the 0.45 bid.
+    bought = client.place_order(OrderRequest(market, "yes", Side.BUY, Decimal("0.49"), Decimal("100")))
+    sold = client.place_order(
+        OrderRequest(market, "yes", Side.SELL, Decimal("0.45"), Decimal("30"), time_in_force=TimeInForce.IOC)
+    )
+    for order in (bought, sold):
+        rest = client.get_order(order.id)
+        assert sink.wait(lambda rest=rest: any(o == rest for o in sink.of("order"))), rest
+        rest_fills = sorted(client.fills(order_id=order.id), key=lambda f: str(f.fill_id))
+        assert sink.wait(
+            lambda rest_fills=rest_fills, order=order: (
+                sorted((f for f in sink.of("fill") if f.order_id == order.id), key=lambda f: str(f.fill_id))
+                == rest_fills
+            )
+        )
+    assert next(o for o in sink.of("order") if o.id == sold.id).side is Side.SELL
+    assert books_match(client, sink, stream, market)
+
+
+def test_settlement_arrives_on_the_lifecycle_channel(
+    app: KalshiSandbox, stream: KalshiStream, sink: WaitSink, client: KalshiClient, markets: dict[str, Market]
+) -> None:
+    stream.subscribe([markets[NYK]])
+    assert books_match(client, sink, stream, markets[NYK])
+    app.set_status(HOU, "inactive")
+    app.resolve(NYK, "yes")
+    assert sink.wait(lambda: any(e.raw == "settled" for e in sink.of("market")))
+    events = [(e.market_id, e.status, e.winner, e.raw) for e in sink.of("market")]
+    assert (HOU, MarketStatus.PAUSED, None, "deactivated") in events
+    assert (NYK, MarketStatus.RESOLVED, "yes", "determined") in events
+    assert (NYK, MarketStatus.RESOLVED, "yes", "settled") in events
+
+
+def test_unsubscribe_stops_a_market_and_the_feed_stays_live(
+    stream: KalshiStream,
+    sink: WaitSink,
+    client: KalshiClient,
+    markets: dict[str, Market],
+    ws: KalshiSandboxStream,
+) -> None:
+    stream.subscribe(list(markets.values()))
+    for market in markets.values():
+        assert books_match(client, sink, stream, market)
+    stream.unsubscribe([markets[HOU]])
+    assert ws.server.wait_for(lambda: not ws.server.subscribers(f"orderbook:{HOU}"))
+    assert ws.server.subscribers(f"orderbook:{NYK}")
+    assert stream.status().state is FeedState.LIVE
+    assert stream.status().subscribed == 1
+
+
+def _raw(ws: KalshiSandboxStream, private_pem: str) -> Any:
+    signer = KalshiSigner(KEY_ID, private_pem)
+    return connect(ws.url, additional_headers=signer.headers("GET", WS_SIGN_PATH), proxy=None)
+
+
+def test_the_sandbox_answers_commands_as_the_asyncapi_says(ws: KalshiSandboxStream, private_pem: str) -> None:
+    with _raw(ws, private_pem) as conn:
+
+        def ask(body: dict[str, Any]) -> dict[str, Any]:
+            conn.send(json.dumps(body))
+            answer: dict[str, Any] = json.loads(conn.recv(timeout=WAIT))
+            return answer
+
+        assert (
+            ask({"id": 1, "cmd": "subscribe", "params": {"channels": ["orderbook_delta"]}})["msg"]["code"]
+            == 14
+        )
+        assert ask({"id": 2, "cmd": "subscribe", "params": {"channels": ["ticker_v2"]}})["msg"]["code"] == 8
+        assert ask({"id": 3, "cmd": "subscribe"})["msg"]["code"] == 2
+        assert ask({"id": 4, "cmd": "unsubscribe", "params": {"sids": [99]}})["msg"]["code"] == 7
+        assert ask({"id": 5, "cmd": "frobnicate"})["msg"]["code"] == 5
+        assert ask({"id": 6, "cmd": "subscribe", "params": {"channels": ["fill"]}}) == {
+            "id": 6,
+            "type": "subscribed",
+            "msg": {"channel": "fill", "sid": 1},
+        }
+        sub = ask(
+            {"id": 7, "cmd": "subscribe", "params": {"channels": ["orderbook_delta"], "market_ticker": NYK}}
+        )
+        assert sub["type"] == "subscribed"
+        snapshot = json.loads(conn.recv(timeout=WAIT))
+        assert snapshot["type"] == "orderbook_snapshot"
+        assert (snapshot["sid"], snapshot["seq"]) == (2, 1)
+        assert snapshot["msg"]["yes_dollars_fp"][-1] == ["0.4500", "100.00"]  # ascending, best last
+        listed = ask({"id": 8, "cmd": "list_subscriptions"})
+        assert listed["type"] == "ok"
+        assert {"channel": "orderbook_delta", "sid": 2} in listed["msg"]
+        again = ask(
+            {
+                "id": 9,
+                "cmd": "update_subscription",
+                "params": {"sid": 2, "action": "get_snapshot", "market_tickers": [NYK]},
+            }
+        )
+        assert (again["type"], again["id"], again["seq"]) == ("orderbook_snapshot", 9, 2)
+        done = json.loads(conn.recv(timeout=WAIT))
+        assert (done["type"], done["id"], done["msg"]) == ("ok", 9, {"market_tickers": [NYK]})
+        gone = ask({"id": 10, "cmd": "unsubscribe", "params": {"sids": [2]}})
+        assert (gone["type"], gone["sid"]) == ("unsubscribed", 2)
+
+
+def test_stream_faults_are_listed_and_cleared_on_the_control_api(http: str) -> None:
+    session = requests.Session()
+    session.trust_env = False
+    fault(http, kind="gap", topic="orderbook:*", times=2)
+    listed = session.get(http + "/_sandbox/ws/faults", timeout=5).json()["faults"]
+    assert [(f["kind"], f["times"]) for f in listed] == [("gap", 2)]
+    assert session.delete(http + "/_sandbox/ws/faults", timeout=5).json() == {"faults": []}
+    bad = session.post(http + "/_sandbox/ws/faults", json={"kind": "explode"}, timeout=5)
+    assert bad.status_code == 400
+    assert "connections" in session.get(http + "/_sandbox/ws/state", timeout=5).json()
+
+
+def test_the_stream_needs_credentials_and_is_registered_as_a_plugin() -> None:
+    import arbkit.plugins
+    from arbkit.errors import ConfigError
+
+    assert "kalshi" in arbkit.plugins.streams()
+    with pytest.raises(ConfigError, match="KALSHI_API_KEY"):
+        arbkit.plugins.stream("kalshi")
+    with pytest.raises(ConfigError, match="unknown options"):
+        arbkit.plugins.stream("kalshi", api_key_id="k", private_key="x", colour="red")
