@@ -205,6 +205,16 @@ def test_slow_consumer_is_dropped_when_its_queue_fills(server: WsSandboxServer) 
         drain(ws)
 
 
+def test_a_stall_holds_back_even_the_very_next_frame(server: WsSandboxServer) -> None:
+    ws = subscribed(server)
+    server.inject(WsFault("slow_consumer", now=True))
+    publish(server)
+    with pytest.raises(TimeoutError):
+        ws.recv(timeout=0.3)
+    server.clear_faults()
+    assert seqs(ws, 1) == [2]
+
+
 def test_a_client_that_stops_reading_is_dropped_as_slow() -> None:
     with WsSandboxServer(Venue(), send_queue=4) as srv:
         ws = subscribed(srv, max_queue=1)

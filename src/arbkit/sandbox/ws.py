@@ -334,17 +334,24 @@ class WsConnection:
                 return False
         return True
 
+    def _hold_while_stalled(self) -> None:
+        while not self.closed:
+            self._wake.clear()  # before reading the deadline, so a thaw in between is not missed
+            stalled = self._stalled_until - time.monotonic()
+            if stalled <= 0:
+                return
+            self._wake.wait(min(stalled, 1.0))
+
     def _send_loop(self) -> None:
         while not self.closed:
-            stalled = self._stalled_until - time.monotonic()
-            if stalled > 0:
-                self._wake.clear()
-                self._wake.wait(min(stalled, 1.0))
-                continue
             try:
                 item = self._queue.get(timeout=0.5)
             except queue.Empty:
                 continue
+            # A stall (even one that began while this thread waited) holds the frame back.
+            self._hold_while_stalled()
+            if self.closed:
+                return
             if isinstance(item, tuple) and item and item[0] is _STOP:
                 with contextlib.suppress(ConnectionClosed, OSError):
                     self._ws.close(item[1], item[2])
