@@ -613,13 +613,19 @@ class UserDecoder:
 
     def _trade(self, event: Mapping[str, Any]) -> None:
         status = str(event.get("status", "")).upper().removeprefix("TRADE_STATUS_")
+        # A replay may not know our key: the channel only carries our trades, and trade_owner
+        # names the key it was sent to [UNCERTAIN on the venue; the sandbox sends it so].
+        owner = self.owner or str(event.get("trade_owner") or "")
+        if not owner:
+            raise invalid(f"trade {str(event.get('id'))[:40]}: cannot tell whose it is (no API key known)")
         # Whose trade it is comes from its owner, not trader_side [UNCERTAIN whether the venue
         # sets trader_side per recipient on the user channel].
-        ours = event.get("owner") == self.owner
-        view = {**event, "trader_side": "TAKER" if ours else "MAKER"}
+        view = {**event, "trader_side": "TAKER" if event.get("owner") == owner else "MAKER"}
+        # An empty address must not match the empty maker_address of someone else's entry.
+        address = self.address or "\x00"
         if status == "FAILED":
             view["status"] = "MATCHED"  # read it to know which fills it carried
-            for fill in parse_trades([view], owner=self.owner, address=self.address):
+            for fill in parse_trades([view], owner=owner, address=address):
                 if fill.fill_id in self.seen:
                     self.sink.error(
                         ExchangeError(
@@ -629,7 +635,7 @@ class UserDecoder:
                         "stream user trade",
                     )
             return
-        for fill in parse_trades([view], owner=self.owner, address=self.address):
+        for fill in parse_trades([view], owner=owner, address=address):
             key = fill.fill_id or f"{fill.order_id}:{fill.timestamp.isoformat()}"
             if key in self.seen:
                 continue

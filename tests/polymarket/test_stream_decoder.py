@@ -396,3 +396,16 @@ def test_the_incremental_hash_is_the_published_recipe_after_any_changes(
         CHANGE_AT,
     )
     assert local.hash(CHANGE_AT) == expected["hash"]
+
+
+def test_a_replay_without_our_key_reads_whose_trade_it_is_from_trade_owner() -> None:
+    sink = RecordingSink()
+    replay = UserDecoder(sink, owner="", address="")
+    replay.feed(json.dumps({**TRADE, "trade_owner": KEY}), AT)
+    replay.feed(
+        json.dumps({**TRADE, "id": "trade-2", "maker_orders": [{**TRADE["maker_orders"][0], "owner": ""}]}),
+        AT,
+    )
+    (fill,) = sink.fills  # ours as maker; the second names no owner, so nothing is guessed
+    assert (fill.order_id, fill.is_taker) == ("0xorder", False)
+    assert "cannot tell whose" in str(sink.errors[-1][0])
