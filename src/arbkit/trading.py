@@ -434,42 +434,45 @@ class BaseTradingSystem(abc.ABC):
         still holding what did not sell. Raises :class:`~arbkit.errors.TradeNotFound` for
         an unknown id and :class:`~arbkit.errors.ValidationError` for a trade with no position.
         """
+        trade = self._flattenable(trade_id)
+        # The markets and books are read before the trading lock is taken (no network I/O
+        # under it but the orders themselves); the plan is priced from what was read.
+        markets: dict[int, Market] = {}
+        books: dict[int, OrderBook] = {}
+        for i, leg in enumerate(trade.legs):
+            if leg.held_size > ZERO:
+                client = self.client(leg.exchange)
+                markets[i] = client.market(leg.market_id)
+                books[i] = client.order_book(markets[i], leg.outcome_id)
+        plan = plan_flatten(
+            trade, markets, books, max_loss=max_loss, max_loss_per_contract=self._unwind_allowance()
+        )
         events: list[Event] = []
         with self._lock:
+            if self._flattenable(trade_id) != trade:
+                raise RiskRejected([f"trade {trade_id} changed while the flatten was priced: try again"])
             now = self._clock()
-            index = self._index.get(trade_id)
-            if index is None:
-                raise TradeNotFound(trade_id)
-            trade = self._trades[index]
-            if not trade.status.holds_position:
-                raise ValidationError(f"trade {trade_id} is {trade.status.value}: it holds no position")
-            if any(leg.status is LegStatus.UNKNOWN for leg in trade.legs):
-                raise RiskRejected(
-                    [
-                        f"trade {trade_id} has an order whose outcome is unknown: "
-                        "reconcile it before flattening"
-                    ]
-                )
-            markets: dict[int, Market] = {}
-            books: dict[int, OrderBook] = {}
-            for i, leg in enumerate(trade.legs):
-                if leg.held_size > ZERO:
-                    client = self.client(leg.exchange)
-                    markets[i] = client.market(leg.market_id)
-                    books[i] = client.order_book(markets[i], leg.outcome_id)
-            plan = plan_flatten(
-                trade,
-                markets,
-                books,
-                max_loss=max_loss,
-                max_loss_per_contract=self._unwind_allowance(),
-            )
             flattened = self._flatten(trade, plan, now=now)
             flattened = self._record_correction(flattened, now)
             events.extend(trade_events(self.mode, flattened, now))
             self._after_flatten(flattened)
         self._emit(events)
         return flattened
+
+    def _flattenable(self, trade_id: str) -> Trade:
+        """The recorded trade, if it holds a position whose every order is decided."""
+        with self._lock:
+            index = self._index.get(trade_id)
+            if index is None:
+                raise TradeNotFound(trade_id)
+            trade = self._trades[index]
+        if not trade.status.holds_position:
+            raise ValidationError(f"trade {trade_id} is {trade.status.value}: it holds no position")
+        if any(leg.status is LegStatus.UNKNOWN for leg in trade.legs):
+            raise RiskRejected(
+                [f"trade {trade_id} has an order whose outcome is unknown: reconcile it before flattening"]
+            )
+        return trade
 
     def _unwind_allowance(self) -> Decimal:
         """How far below its average entry price a leg may be sold back without a dollar bound."""
