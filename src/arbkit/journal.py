@@ -24,10 +24,9 @@ a credential.
 []
 >>> journal.close()
 
-Testing hook: when the environment variable :data:`CRASH_AT_STEP_ENV`
-(``ARBKIT_TEST_CRASH_AT_STEP``) holds ``N``, the process kills itself with SIGKILL right
-after its N-th record is durable. It exists only so the crash-recovery tests can stop a
-trade at every journal step; never set it anywhere else.
+The crash-recovery tests stop a trade at every journal step with a journal of their own
+(a subclass that kills its process after the N-th durable record): nothing here reads the
+environment or knows about tests.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import threading
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -47,12 +45,10 @@ import attrs
 from arbkit.errors import PersistenceError
 from arbkit.models import utcnow
 
-__all__ = ["CRASH_AT_STEP_ENV", "FINAL", "FLATTEN", "INTENT", "Journal", "JournalEntry", "JournalRecord"]
+__all__ = ["FINAL", "FLATTEN", "INTENT", "Journal", "JournalEntry", "JournalRecord"]
 
 log = logging.getLogger(__name__)
 
-#: Test-only: kill the process with SIGKILL after this many records (see the module docstring).
-CRASH_AT_STEP_ENV = "ARBKIT_TEST_CRASH_AT_STEP"
 INTENT = "intent"
 FINAL = "final"
 #: Reopens a finished trade: its sell-back is about to be sent (see ``RealTradingSystem.flatten``).
@@ -117,9 +113,6 @@ class Journal:
         except OSError as exc:
             raise PersistenceError(f"cannot open the trade journal {self.path}: {exc.strerror}") from None
         self._seq = sum(1 for _ in self._lines())
-        self._written = 0
-        crash = os.environ.get(CRASH_AT_STEP_ENV, "").strip()
-        self._crash_at = int(crash) if crash.isdigit() else None
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -146,9 +139,6 @@ class Journal:
                 raise PersistenceError(
                     f"cannot write the trade journal {self.path}: {exc.strerror}"
                 ) from None
-            self._written += 1
-            if self._crash_at is not None and self._written >= self._crash_at:
-                os.kill(os.getpid(), signal.SIGKILL)  # test-only hook, see the module docstring
         return record
 
     def close(self) -> None:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from arbkit.errors import PersistenceError
-from arbkit.journal import CRASH_AT_STEP_ENV, FINAL, INTENT, Journal
+from arbkit.journal import FINAL, INTENT, Journal
 
 
 def test_records_survive_reopening_and_sequence_numbers_continue(tmp_path: Path) -> None:
@@ -47,15 +44,3 @@ def test_an_unwritable_journal_refuses_to_open(tmp_path: Path) -> None:
     (tmp_path / "dir").mkdir()
     with pytest.raises(PersistenceError, match="cannot open the trade journal"):
         Journal(tmp_path / "dir")
-
-
-def test_the_test_only_hook_kills_the_process_right_after_the_nth_record(tmp_path: Path) -> None:
-    script = (
-        "import sys; from arbkit.journal import Journal\n"
-        "j = Journal(sys.argv[1])\n"
-        "for n in range(5): j.append('T', f'step{n}')\n"
-    )
-    env = {**os.environ, CRASH_AT_STEP_ENV: "3"}
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "j.jsonl")], env=env, timeout=60)
-    assert done.returncode == -9
-    assert [r.step for r in Journal(tmp_path / "j.jsonl").records()] == ["step0", "step1", "step2"]

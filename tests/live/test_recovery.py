@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from arbkit.journal import CRASH_AT_STEP_ENV, Journal
+from arbkit.journal import Journal
 from arbkit.trade import TradeStatus
 from tests.live.checks import assert_journal_consistent, assert_matches_venues
 from tests.live.conftest import Venues
@@ -28,7 +28,7 @@ def run_worker(venues: Venues, state_dir: Path, crash_at: int) -> int:
     pem_file.write_text(venues.private_pem)
     env = {
         **os.environ,
-        CRASH_AT_STEP_ENV: str(crash_at),
+        "LIVE_TEST_CRASH_AT": str(crash_at),
         "LIVE_TEST_STATE_DIR": str(state_dir),
         "LIVE_TEST_KALSHI_URL": venues.kalshi_url,
         "LIVE_TEST_POLY_URL": venues.poly_url,
