@@ -152,8 +152,8 @@ class KalshiSandbox(SandboxApp):
         self.engine = Engine()
         self.signature_window_ms = int(signature_window_s * 1000)
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
-        #: The WebSocket stream (:class:`~arbkit_kalshi.sandbox.stream.KalshiSandboxStream`) once
-        #: one is attached; every change is published to it when its request finishes.
+        #: The WebSocket side (:class:`~arbkit_kalshi.sandbox.stream.SandboxStream`, set by its
+        #: ``serve``): every change is published to it when its request finishes.
         self.stream: Any = None
         self._add_routes()
 
@@ -208,7 +208,7 @@ class KalshiSandbox(SandboxApp):
     def _changed(self) -> None:
         """Publish what the last change did to the stream (under the lock, so none interleaves)."""
         if self.stream is not None:
-            self.stream.publish_changes()
+            self.stream.changed()
         else:
             self.engine.touched_markets.clear()
             self.engine.touched_orders.clear()
@@ -434,11 +434,11 @@ class KalshiSandbox(SandboxApp):
             self.router.add(method, PREFIX + path, self._v1_gone)
         self.router.add("POST", "/_sandbox/accounts", self._control_account)
         self.router.add("POST", "/_sandbox/market_status", self._control_status)
-        # WebSocket faults (sandbox/stream.py), shaped like the HTTP ones at /_sandbox/faults.
-        self.router.add("POST", "/_sandbox/ws/faults", self._control_ws_faults)
-        self.router.add("GET", "/_sandbox/ws/faults", self._control_ws_faults)
-        self.router.add("DELETE", "/_sandbox/ws/faults", self._control_ws_faults)
-        self.router.add("GET", "/_sandbox/ws/state", self._control_ws_state)
+        # WebSocket faults (sandbox/stream.py), shaped like the HTTP ones at /_sandbox/faults and
+        # at the same paths as the Polymarket sandbox's.
+        for method in ("POST", "GET", "DELETE"):
+            self.router.add(method, "/_sandbox/stream/faults", self._control_stream)
+        self.router.add("GET", "/_sandbox/stream", self._control_stream)
 
     def _wire(self, method: str, path: str, handler: Callable[..., Response], *, auth: bool = True) -> None:
         def run(request: Request, params: dict[str, str]) -> Response:
@@ -466,21 +466,14 @@ class KalshiSandbox(SandboxApp):
             raise HttpError(400, error_json("invalid_parameters", f"bad account: {exc}")) from None
         return Response.json({"key_id": data["key_id"]}, 201)
 
-    def _stream_or_404(self) -> Any:
+    def _control_stream(self, request: Request, _: dict[str, str]) -> Response:
         if self.stream is None:
-            raise HttpError(404, error_json("not_found", "this sandbox serves no WebSocket stream"))
-        return self.stream
-
-    def _control_ws_faults(self, request: Request, _: dict[str, str]) -> Response:
-        stream = self._stream_or_404()
-        if request.method == "POST":
-            return Response.json({"faults": stream.add_fault(request.json())}, 201)
-        if request.method == "DELETE":
-            stream.clear_faults()
-        return Response.json({"faults": stream.faults()})
-
-    def _control_ws_state(self, request: Request, _: dict[str, str]) -> Response:
-        return Response.json(self._stream_or_404().state())
+            raise HttpError(
+                409, error_json("conflict", "no stream is served: start it with arbkit_kalshi.sandbox.stream")
+            )
+        body = request.json() if request.method == "POST" else None
+        answer = self.stream.control(request.method, request.path, body)
+        return Response.json(answer, 201 if request.method == "POST" else 200)
 
     def _control_status(self, request: Request, _: dict[str, str]) -> Response:
         data = self._object(request.json())

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from arbkit.errors import ValidationError
 from arbkit.sandbox import BookSide, HttpError, Request, WsApp, WsConnection, WsFault, WsSandboxServer
 from arbkit_kalshi.sandbox.engine import ONE, ZERO, SbMarket, SbOrder
 from arbkit_kalshi.sandbox.wire import count, error_json, money, order_json, price
@@ -42,7 +43,7 @@ from arbkit_kalshi.sandbox.wire import count, error_json, money, order_json, pri
 if TYPE_CHECKING:
     from arbkit_kalshi.sandbox.app import KalshiSandbox
 
-__all__ = ["WS_PATH", "KalshiSandboxStream"]
+__all__ = ["WS_PATH", "SandboxStream", "serve_stream"]
 
 #: Where the stream is served (kalshi.md 1: REST under /trade-api/v2, WS under /trade-api/ws/v2).
 WS_PATH = "/trade-api/ws/v2"
@@ -100,75 +101,66 @@ def _dumps(body: Mapping[str, Any]) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-class KalshiSandboxStream(WsApp):
-    """Kalshi's WebSocket on a loopback port, fed by a :class:`KalshiSandbox`.
+class SandboxStream(WsApp):
+    """Kalshi's WebSocket fed by a :class:`KalshiSandbox` (start it with :meth:`serve`).
 
     >>> app = KalshiSandbox()                                  # doctest: +SKIP
-    >>> with KalshiSandboxStream(app) as stream:               # doctest: +SKIP
-    ...     KalshiStream(stream.url, api_key_id=key_id, private_key=pem)
+    >>> with serve_stream(app) as server:                      # doctest: +SKIP
+    ...     KalshiStream(server.url + WS_PATH, api_key_id=key_id, private_key=pem)
     """
 
     venue = "kalshi"
 
-    def __init__(
-        self,
-        sandbox: KalshiSandbox,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        ping_interval: float | None = 10.0,
-        send_queue: int = 1024,
-    ) -> None:
+    def __init__(self, sandbox: KalshiSandbox) -> None:
         self.sandbox = sandbox
-        # Kalshi pings every 10 s (11.4).
-        self.server = WsSandboxServer(self, host, port, ping_interval=ping_interval, send_queue=send_queue)
+        self.server: WsSandboxServer | None = None
         self._levels: dict[str, Levels] = {}
         self._tops: dict[str, tuple[Any, ...]] = {}
         self._status: dict[str, tuple[str, str]] = {}
         self._fills: tuple[int, int] = (0, 0)  # (id of the engine's fill list, fills published)
         self._conns: dict[int, WsConnection] = {}
-        sandbox.stream = self
 
-    # -- lifecycle ---------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """``ws://host:port/trade-api/ws/v2``."""
-        return self.server.url + WS_PATH
+    def serve(self, host: str = "127.0.0.1", port: int = 0, **options: Any) -> WsSandboxServer:
+        """A started server for this stream (stop it, or use it as a context manager).
 
-    def start(self) -> KalshiSandboxStream:
-        """Listen in background threads; returns self."""
-        self.server.start()
-        return self
+        ``options`` go to :class:`WsSandboxServer` (``send_queue``, ``ping_interval``: Kalshi
+        pings every 10 s, 11.4, the default here). The URL to give a client is
+        ``server.url + WS_PATH`` (``KALSHI_WS_URL``; a bare ``ws://host:port`` works too).
+        """
+        options.setdefault("ping_interval", 10.0)
+        server = WsSandboxServer(self, host, port, **options)
+        self.server = server
+        with self.sandbox.lock:
+            self.sandbox.stream = self
+            self._baseline()
+        return server.start()
 
-    def stop(self) -> None:
-        """Stop listening and end every connection."""
-        self.server.stop()
+    def _baseline(self) -> None:
+        engine = self.sandbox.engine
+        engine.touched_markets.clear()
+        engine.touched_orders.clear()
+        self._status = {t: (m.status, m.result) for t, m in engine.markets.items()}
+        self._fills = (id(engine.fills), len(engine.fills))
 
-    def __enter__(self) -> KalshiSandboxStream:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # -- control API (KalshiSandbox routes /_sandbox/ws/...) ---------------------------------------------
-    def add_fault(self, data: Any) -> list[dict[str, Any]]:
-        """Queue (or with ``now``, apply) stream faults from a JSON object or list."""
-        items = data if isinstance(data, list) else [data]
-        return [self.server.inject(WsFault.from_json(item)).to_json() for item in items]
-
-    def faults(self) -> list[dict[str, Any]]:
-        """The pending stream faults."""
-        return [f.to_json() for f in self.server.faults.pending()]
-
-    def clear_faults(self) -> None:
-        """Forget pending faults and end freezes and stalls."""
-        self.server.clear_faults()
-
-    def state(self) -> dict[str, Any]:
-        """Connections, topics, pending and fired faults."""
-        status = self.server.status()
-        status["fired"] = [list(item) for item in self.server.faults.fired]
-        return status
+    def control(self, method: str, path: str, body: Any) -> Any:
+        """Stream faults (``POST``/``GET``/``DELETE /_sandbox/stream/faults``) and status."""
+        server = self.server
+        if server is None:
+            raise HttpError(409, error_json("conflict", "the stream is not being served"))
+        if path == "/_sandbox/stream":
+            status = server.status()
+            status["fired"] = [list(item) for item in server.faults.fired]
+            return status
+        if method == "POST":
+            items = body if isinstance(body, list) else [body]
+            try:
+                faults = [WsFault.from_json(item) for item in items]
+            except ValidationError as exc:
+                raise HttpError(400, error_json("invalid_parameters", str(exc))) from None
+            return {"faults": [server.inject(f).to_json() for f in faults]}
+        if method == "DELETE":
+            server.clear_faults()
+        return {"faults": [f.to_json() for f in server.faults.pending()]}
 
     # -- WsApp -----------------------------------------------------------------------------------
     def accept(self, request: Request) -> None:
@@ -396,12 +388,15 @@ class KalshiSandboxStream(WsApp):
         conn.send(_dumps({"type": "ticker", "sid": sub.sid, "msg": msg}), f"ticker:{market.ticker}")
 
     # -- publishing (called by KalshiSandbox under its lock after every change) ----------------------------
-    def publish_changes(self) -> None:
+    def changed(self) -> None:
         """Send every book, order, fill and status change since the last call to the subscribers."""
+        server = self.server
+        if server is None:
+            return
         engine = self.sandbox.engine
-        markets, orders = engine.touched_markets, engine.touched_orders
-        engine.touched_markets, engine.touched_orders = set(), set()
-        with self.server.publish_lock:
+        with self.sandbox.lock, server.publish_lock:
+            markets, orders = engine.touched_markets, engine.touched_orders
+            engine.touched_markets, engine.touched_orders = set(), set()
             for ticker in sorted(markets):
                 market = engine.markets.get(ticker)
                 if market is not None:
@@ -413,9 +408,8 @@ class KalshiSandboxStream(WsApp):
                 order = engine.orders.get(order_id)
                 if order is not None and order.account in self._owners():
                     self._publish_order(order)
-        if len(self._levels) > len(engine.markets):
             for gone in set(self._levels) - set(engine.markets):
-                del self._levels[gone]
+                del self._levels[gone]  # a scenario load removed the market
 
     def _owners(self) -> set[str]:
         return {str(c.state.get("account")) for c in self._conns.values()}
@@ -607,3 +601,10 @@ def _market_id(ticker: str) -> str:
     import uuid
 
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "kalshi-sandbox:" + ticker))
+
+
+def serve_stream(
+    sandbox: KalshiSandbox, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> WsSandboxServer:
+    """Start the sandbox's WebSocket server (``/trade-api/ws/v2``) and wire it to publish every change."""
+    return SandboxStream(sandbox).serve(host, port, **options)
