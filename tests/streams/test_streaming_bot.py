@@ -194,3 +194,27 @@ def test_the_streaming_loop_subscribes_markets_listed_later(settings: arbkit.Set
         stop.set()
         runner.join(5.0)
         session.close()
+
+
+def test_a_streaming_session_records_what_it_traded_on_for_replay(
+    settings: arbkit.Settings, tmp_path: Path
+) -> None:
+    from arbkit.streams import replay
+    from tests.streams.fakes import FakeDecoder
+
+    bot = make_bot(settings)
+    alpha, beta = FakeStream("alpha"), FakeStream("beta")
+    path = tmp_path / "live.jsonl.gz"
+    session = StreamingSession(bot, {"alpha": alpha, "beta": beta}, record=path).start(background=False)
+    alpha.push({"live": []})
+    beta.push({"live": []})
+    crossing(alpha, beta)
+    session.step()
+    session.close()
+    assert len(bot.state().open_positions) == 1
+    report = replay(path, decoders=lambda venue, sink, conn: FakeDecoder(venue, sink), bet_amount=D(100))
+    assert report.messages == 6
+    assert len(report.opportunities) == 1
+    (replayed,) = report.executed
+    assert replayed.trade is not None
+    assert replayed.trade.total_cost == bot.state().open_positions[0].total_cost == D(45)

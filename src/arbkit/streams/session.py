@@ -15,6 +15,7 @@ snapshots); until they arrive its books are not used.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -27,6 +28,7 @@ from arbkit.opportunity import Opportunity
 from arbkit.streams.books import BookStore
 from arbkit.streams.engine import Detection, LatencySummary, OpportunityLife, StreamingEngine
 from arbkit.streams.feed import FeedState, FeedStatus, MarketStream
+from arbkit.streams.recording import Recorder
 
 if TYPE_CHECKING:
     from arbkit.bot import Bot
@@ -65,7 +67,9 @@ class StreamingSession:
 
     ``streams``: each venue's stream by name (venues without one are not traded while
     streaming). ``cadence``: per-venue silence limits for the store (seconds); or pass a
-    ready ``store`` (its clock injected, say).
+    ready ``store`` (its clock injected, say). ``record``: a file to record every frame to
+    while trading (:class:`~arbkit.streams.recording.Recorder`; the matches are written at
+    each refresh that changes them), for :func:`~arbkit.streams.recording.replay` later.
     """
 
     def __init__(
@@ -75,11 +79,16 @@ class StreamingSession:
         *,
         cadence: Mapping[str, float | None] | None = None,
         store: BookStore | None = None,
+        record: str | os.PathLike[str] | None = None,
         keep: int = 1000,
     ) -> None:
         self.bot = bot
         self.streams = dict(streams)
         self.store = store if store is not None else BookStore(cadence=cadence)
+        self.recorder = (
+            None if record is None else Recorder(record, venues=sorted(self.streams), inner=self.store)
+        )
+        self._recorded: list[Any] | None = None
         if self.store.on_error is None:
             self.store.on_error = bot._record
         scanner = bot.scanner
@@ -110,7 +119,7 @@ class StreamingSession:
         self._started = True
         for name, stream in self.streams.items():
             try:
-                stream.start(self.store)
+                stream.start(self.recorder if self.recorder is not None else self.store)
             except Exception as exc:
                 self.bot._record(exc, name, "start stream")
         self.refresh()
@@ -186,12 +195,18 @@ class StreamingSession:
             try:
                 if removed:
                     stream.unsubscribe(removed)
+                    before = {mid: m for mid, m in before.items() if mid in now}
                 if added:
                     stream.subscribe(added)
-            except Exception as exc:
+                    before = {**before, **{m.id: m for m in added}}
+            except Exception as exc:  # what failed is tried again at the next refresh
                 self.bot._record(exc, venue, "subscribe")
-            self._subscribed[venue] = now
-        self.engine.set_matches(m for m in matches if all(x.exchange in self.streams for x in m.markets))
+            self._subscribed[venue] = before
+        watched = [m for m in matches if all(x.exchange in self.streams for x in m.markets)]
+        if self.recorder is not None and watched != self._recorded:
+            self.recorder.catalog(watched)
+            self._recorded = watched
+        self.engine.set_matches(watched)
         return len(self.engine.matches)
 
     def close(self) -> None:
@@ -203,6 +218,8 @@ class StreamingSession:
             except Exception as exc:
                 self.bot._record(exc, name, "close stream")
         self.store.close()
+        if self.recorder is not None:
+            self.recorder.close()
         self._started = False
 
     def __enter__(self) -> StreamingSession:
