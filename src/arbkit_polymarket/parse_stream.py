@@ -401,10 +401,13 @@ class MarketDecoder:
             self.sink.stale(EXCHANGE, markets, reason)
 
     def forget(self, asset_ids: Sequence[str]) -> None:
-        """Drop the books of unsubscribed assets without a report."""
+        """Drop the books of unsubscribed assets; their markets are no longer kept: stale."""
         for asset in asset_ids:
             self.books.pop(asset, None)
-        self.whole.intersection_update(self.subscriptions.outcomes)
+        gone = sorted(self.whole - set(self.subscriptions.outcomes))
+        self.whole.difference_update(gone)
+        if gone:
+            self.sink.stale(EXCHANGE, gone, "unsubscribed")
 
     # -- decoding ----------------------------------------------------------------------------
     def feed(self, text: str, received_at: datetime) -> None:

@@ -306,6 +306,9 @@ class PolymarketStream:
         self._server_assets: set[str] = set()
         #: Assets redriven and the monotonic time they were asked for (market thread only).
         self._pending: dict[str, float] = {}
+        #: Markets unsubscribed since the last sync, and those subscribed again since (guarded by _lock).
+        self._removed: set[str] = set()
+        self._readded: set[str] = set()
         #: Snapshot deadlines each token missed in a row (market thread only).
         self._misses: dict[str, int] = {}
         self._changed = threading.Event()
@@ -349,8 +352,16 @@ class PolymarketStream:
             channel.thread.start()
 
     def subscribe(self, markets: Sequence[Market]) -> None:
-        """Stream every outcome's book of these markets (idempotent)."""
+        """Stream every outcome's book of these markets (idempotent).
+
+        A market unsubscribed and subscribed again (the core's answer to a silent feed) is
+        resubscribed on the socket too: stale until its fresh snapshots arrive.
+        """
         new = self.subscriptions.add([m for m in markets if m.exchange == EXCHANGE])
+        with self._lock:
+            again = [m.id for m in new if m.id in self._removed]
+            self._readded.update(again)
+            self._removed.difference_update(again)
         for market in new:
             if market.fees is not None:
                 self.fee_schedules.setdefault(market.id, market.fees)
@@ -358,7 +369,11 @@ class PolymarketStream:
 
     def unsubscribe(self, markets: Sequence[Market]) -> None:
         """Stop streaming these markets."""
-        if self.subscriptions.remove(markets):
+        gone = self.subscriptions.remove(markets)
+        if gone:
+            with self._lock:
+                self._removed.update(m.id for m in gone)
+                self._readded.difference_update(m.id for m in gone)
             self._changed.set()
 
     def status(self) -> FeedStatus:
@@ -584,6 +599,9 @@ class PolymarketStream:
         self._pending.update(dict.fromkeys(retry, now))
 
     def _sync_subscriptions(self, channel: _Channel) -> None:
+        with self._lock:
+            readded, self._readded = self._readded, set()
+            self._removed.clear()
         wanted = set(self.subscriptions.assets())
         added, removed = sorted(wanted - self._server_assets), sorted(self._server_assets - wanted)
         if removed:
@@ -597,6 +615,9 @@ class PolymarketStream:
             asked = time.monotonic()
             self._pending.update(dict.fromkeys(added, asked))
         self._server_assets = wanted
+        again = sorted(m for m in readded if m in self.subscriptions.outcomes)
+        if again and self._market is not None:
+            self._market.doubt(again, "resubscribed")  # stale, then unsubscribe + subscribe
         with self._lock:
             self._recompute()
 

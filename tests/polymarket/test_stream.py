@@ -106,7 +106,24 @@ def test_a_market_subscribed_later_gets_its_snapshot_and_an_unsubscribed_one_goe
         v.sandbox.set_book(FED, [["0.100", "5"]], [["0.900", "5"]])
         assert wait_same_as_rest(v.sink, v.client, [fed])
         assert v.sink.book_calls == before + 2  # FED's two books only
+        assert v.sink.stale_reasons() == ["unsubscribed"]
+        assert NBA not in v.sink.live_markets
         assert levels(v.sink.books[(NBA, KNICKS)]) != levels(v.client.order_book(nba, KNICKS))
+
+
+def test_unsubscribing_and_subscribing_again_resubscribes_for_fresh_snapshots(
+    sandbox: PolymarketSandbox,
+) -> None:
+    with venue(sandbox) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        snapshots = sum('"book"' in text for _, text, _ in v.sink.frames)
+        v.stream.unsubscribe(v.markets)  # what the core's session does about a silent feed
+        v.stream.subscribe(v.markets)
+        assert v.sink.wait(lambda: sum('"book"' in text for _, text, _ in v.sink.frames) >= snapshots + 2)
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        # Stale either way: resubscribed in one go, or unsubscribed and subscribed apart.
+        assert v.sink.stale_reasons() in (["resubscribed"], ["unsubscribed"])
+        assert v.stream.status().reconnects == 0
 
 
 def test_every_frame_is_recorded_and_replays_to_the_same_books(sandbox: PolymarketSandbox) -> None:

@@ -67,13 +67,13 @@ def test_a_maker_hears_of_its_fills_as_its_rest_trades_say(
 def test_refused_credentials_are_an_authentication_error_and_no_retry_storm(
     sandbox: PolymarketSandbox, wallet: tuple[str, str]
 ) -> None:
-    real = ApiCredentials("not-a-key", Secret("c2VjcmV0LXNlY3JldA=="), Secret("never-printed"))
-    with venue(sandbox, wallet[0], credentials=real) as v:
+    wrong = ApiCredentials("not-a-key", Secret("c2VjcmV0LXNlY3JldA=="), Secret("never-printed"))
+    with venue(sandbox, wallet[0], credentials=wrong) as v:
         assert v.sink.wait(lambda: any(isinstance(e, AuthenticationError) for e, _ in v.sink.errors))
         assert not v.ws.subscribers("user:not-a-key")
-        user_connections = v.ws.accepted
         assert v.sink.wait(lambda: v.stream.status().state is FeedState.LIVE)  # the market side streams
-        text = "".join(str(e) for e, _ in v.sink.errors) + repr(real)
+        user_connections = v.ws.accepted  # both channels have connected by now
+        text = "".join(str(e) for e, _ in v.sink.errors) + repr(wrong)
         assert "never-printed" not in text
         assert "c2VjcmV0LXNlY3JldA==" not in text
         assert not until(lambda: v.ws.accepted > user_connections, timeout=0.5)
