@@ -211,7 +211,7 @@ class KalshiStream:
         self.proxy = proxy
         self.intents = intents
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._decode_lock = threading.Lock()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -219,6 +219,8 @@ class KalshiStream:
         self._decoder: KalshiDecoder | None = None
         self._ws: ClientConnection | None = None
         self._wanted: dict[str, Market] = {}
+        #: Markets whose book subscription the venue refused: reported, and not waited for.
+        self._refused: set[str] = set()
         self._pending: dict[int, _Command] = {}
         self._subs: dict[int, _Sub] = {}
         self._next_id = 1
@@ -294,6 +296,7 @@ class KalshiStream:
             gone &= set(self._wanted)
             for ticker in gone:
                 del self._wanted[ticker]
+            self._refused -= gone
             ws = self._ws
             for sid, sub in list(self._subs.items()):
                 if sub.channel not in (BOOK_CHANNEL, _TICKER) or not sub.markets & gone:
@@ -370,7 +373,7 @@ class KalshiStream:
         decoder = self._decoder
         with self._lock:
             connected = self._ws is not None
-            wanted = set(self._wanted)
+            wanted = set(self._wanted) - self._refused
         if decoder is None or not connected or self._state is FeedState.CLOSED:
             return
         if wanted <= decoder.whole:
@@ -438,7 +441,16 @@ class KalshiStream:
             elif env.type == "unsubscribed" and env.sid is not None:
                 self._subs.pop(env.sid, None)
             if env.type == "error" and command is not None and command.kind == "subscribe":
+                # The decoder reported the typed error; a market Kalshi will not stream must not
+                # hold the whole feed out of LIVE.
                 log.info("kalshi stream: a %s subscription was refused", command.channel)
+                if command.channel == BOOK_CHANNEL and len(command.markets) > 1:
+                    # One bad ticker refuses the whole command: ask for each market alone.
+                    self._resyncs.append((0, command.markets, "refused together"))
+                elif command.channel == BOOK_CHANNEL:
+                    self._refused.update(command.markets)
+        if env.type == "error":
+            self._maybe_live()
 
     def _on_resync(self, sid: int, markets: Sequence[str], reason: str) -> None:
         with self._lock:
@@ -452,11 +464,11 @@ class KalshiStream:
                 if sid < 0:
                     commands.append(self._command("unsubscribe", {"sids": [-sid]}))
                     continue
-                sub = self._subs.pop(sid, None)
+                sub = self._subs.pop(sid, None) if sid else None
                 wanted = [t for t in (sub.markets if sub else set()) | set(markets) if t in self._wanted]
                 if sub is not None:
                     commands.append(self._command("unsubscribe", {"sids": [sid]}))
-                size = self.markets_per_subscription
+                size = self.markets_per_subscription if sid else 1
                 wanted.sort()
                 for start in range(0, len(wanted), size):
                     commands.append(self._subscribe(BOOK_CHANNEL, wanted[start : start + size]))
@@ -531,6 +543,7 @@ class KalshiStream:
             self._pending.clear()
             self._subs.clear()
             self._resyncs.clear()
+            self._refused.clear()  # asked again on every connection
             commands = self._initial_commands()
         assert self._decoder is not None
         with self._decode_lock:

@@ -24,10 +24,21 @@ from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from arbkit.errors import ArbkitError, AuthenticationError, InvalidResponse
-from arbkit.models import Fill, Market, MarketStatus, Order, OrderBook, OrderRequest, Side, TimeInForce
+from arbkit.errors import ArbkitError, AuthenticationError, ExchangeError, InvalidResponse
+from arbkit.models import (
+    Fill,
+    Market,
+    MarketStatus,
+    Order,
+    OrderBook,
+    OrderRequest,
+    Outcome,
+    Side,
+    TimeInForce,
+)
 from arbkit.sandbox import HttpError, SandboxServer, WsSandboxServer
 from arbkit.streams import FeedState, MarketEvent
+from arbkit.streams.books import BookStore
 from arbkit_kalshi.auth import KalshiSigner
 from arbkit_kalshi.client import KalshiClient
 from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
@@ -44,10 +55,11 @@ WAIT = 5.0
 class WaitSink:
     """A FeedSink that records calls and lets a test wait for a condition (no sleeps)."""
 
-    def __init__(self) -> None:
+    def __init__(self, forward: BookStore | None = None) -> None:
         self.cond = threading.Condition()
         self.books: dict[tuple[str, str], OrderBook] = {}
         self.calls: list[tuple[str, Any]] = []
+        self.forward = forward
 
     def _add(self, kind: str, value: Any) -> None:
         with self.cond:
@@ -55,14 +67,20 @@ class WaitSink:
             self.cond.notify_all()
 
     def book(self, book: OrderBook) -> None:
+        if self.forward is not None:
+            self.forward.book(book)
         with self.cond:
             self.books[book.key] = book
         self._add("book", book.key)
 
     def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        if self.forward is not None:
+            self.forward.stale(exchange, market_ids, reason)
         self._add("stale", (tuple(market_ids), reason))
 
     def live(self, exchange: str, market_ids: Sequence[str]) -> None:
+        if self.forward is not None:
+            self.forward.live(exchange, market_ids)
         self._add("live", tuple(market_ids))
 
     def order(self, order: Order) -> None:
@@ -78,7 +96,7 @@ class WaitSink:
         self._add("error", exc)
 
     def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
-        self._add("frame", text)
+        self._add("frame", (connection, text, received_at))
 
     def of(self, kind: str) -> list[Any]:
         with self.cond:
@@ -447,3 +465,81 @@ def test_the_stream_needs_credentials_and_is_registered_as_a_plugin() -> None:
         arbkit.plugins.stream("kalshi")
     with pytest.raises(ConfigError, match="unknown options"):
         arbkit.plugins.stream("kalshi", api_key_id="k", private_key="x", colour="red")
+
+
+def test_a_replay_of_the_recorded_frames_gives_the_same_books_through_the_same_decoder(
+    app: KalshiSandbox, stream: KalshiStream, sink: WaitSink, client: KalshiClient, markets: dict[str, Market]
+) -> None:
+    stream.subscribe(list(markets.values()))
+    assert books_match(client, sink, stream, markets[NYK])
+    client.place_order(OrderRequest(markets[NYK], "yes", Side.BUY, Decimal("0.46"), Decimal("12")))
+    app.set_book(HOU, yes_bids=[["0.50", "5"]], no_bids=[["0.45", "6"]])
+    assert books_match(client, sink, stream, markets[HOU])
+    assert books_match(client, sink, stream, markets[NYK])
+    replayed = WaitSink()
+    decoder = stream.decoder(replayed)
+    for connection, text, received_at in sink.of("frame"):
+        assert connection == "market"  # one connection carries every channel
+        decoder.feed(text, received_at)
+    assert replayed.books == sink.books  # timestamps included: a replay is deterministic
+    assert replayed.of("live") == sink.of("live")
+
+
+def test_a_market_the_venue_will_not_stream_is_reported_and_does_not_hold_the_feed(
+    stream: KalshiStream, sink: WaitSink, client: KalshiClient, markets: dict[str, Market]
+) -> None:
+    ghost = Market(
+        "kalshi", "KXNOPE-26DEC05-X", "No such market", (Outcome("yes", "Yes"), Outcome("no", "No")), "open"
+    )
+    stream.subscribe([markets[NYK], ghost])
+    assert sink.wait(lambda: any(isinstance(e, ExchangeError) and e.code == "16" for e in sink.of("error")))
+    assert books_match(client, sink, stream, markets[NYK])
+    assert (ghost.id, "yes") not in sink.books
+
+
+class _Watch(BookStore):
+    """The core's BookStore, noting any book still usable right after its market was reported stale."""
+
+    def __init__(self) -> None:
+        super().__init__(default_cadence=None)
+        self.violations: list[str] = []
+
+    def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        super().stale(exchange, market_ids, reason)
+        hit = [k for k in self.books() if k[0] == exchange and (not market_ids or k[1] in market_ids)]
+        self.violations.extend(f"{k} usable after stale" for k in hit)
+
+
+def test_the_core_book_store_never_offers_a_book_between_stale_and_its_fresh_snapshot(
+    app: KalshiSandbox,
+    http: str,
+    ws: WsSandboxServer,
+    private_pem: str,
+    client: KalshiClient,
+    markets: dict[str, Market],
+) -> None:
+    store = _Watch()
+    sink = WaitSink(forward=store)
+    feed = make_stream(ws, private_pem)
+    feed.start(sink)
+    try:
+        feed.subscribe(list(markets.values()))
+        keys = list(client.order_books(list(markets.values())))
+        for market in markets.values():
+            assert books_match(client, sink, feed, market)
+        assert all(store.usable(k) for k in keys)
+        for step, (kind, now) in enumerate([("gap", False), ("bad_frame", False), ("drop", True)]):
+            stale = len(sink.of("stale"))
+            fault(http, kind=kind, topic=f"orderbook:{NYK}", now=now)
+            app.set_book(NYK, yes_bids=[["0.40", str(10 + step)]], no_bids=[["0.55", "10"]])
+            app.set_book(NYK, yes_bids=[["0.41", str(11 + step)]], no_bids=[["0.56", "12"]])
+            assert sink.wait(lambda stale=stale: len(sink.of("stale")) > stale)
+            for market in markets.values():
+                assert books_match(client, sink, feed, market)
+            assert sink.wait(lambda: all(store.usable(k) for k in keys))
+        assert store.violations == []
+        rest = client.order_books(list(markets.values()))
+        assert {k: levels(store.books()[k]) for k in keys} == {k: levels(b) for k, b in rest.items()}
+    finally:
+        feed.close()
+        store.close()
