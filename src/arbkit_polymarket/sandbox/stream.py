@@ -34,7 +34,6 @@ slow consumer) come through the HTTP control API: ``POST /_sandbox/stream/faults
 from __future__ import annotations
 
 import hashlib
-import hmac
 import itertools
 import json
 from decimal import Decimal
@@ -45,6 +44,7 @@ from arbkit.sandbox import BookSide
 from arbkit.sandbox.server import HttpError, Request
 from arbkit.sandbox.ws import WsApp, WsConnection, WsFault, WsSandboxServer
 from arbkit_polymarket.sandbox.engine import OrderRecord, SandboxMarket
+from arbkit_polymarket.sandbox.verify import same_api_credentials
 
 if TYPE_CHECKING:
     from arbkit_polymarket.sandbox.app import PolymarketSandbox
@@ -249,20 +249,15 @@ class SandboxStream(WsApp):
             chosen.difference_update(markets)
 
     def _authenticate(self, auth: Any) -> str | None:
-        """The API key whose secret and passphrase match, compared in constant time."""
-        if not isinstance(auth, dict):
+        """The API key whose secret and passphrase match (the sandbox's own check, :mod:`.verify`)."""
+        if not isinstance(auth, dict) or not isinstance(auth.get("apiKey"), str):
             return None
-        key, secret, passphrase = (auth.get(k) for k in ("apiKey", "secret", "passphrase"))
-        if not all(isinstance(v, str) and v for v in (key, secret, passphrase)):
-            return None
+        key = auth["apiKey"]
         with self.sandbox.lock:
-            record = self.sandbox.api_keys.get(str(key))
-        if record is None:
+            record = self.sandbox.api_keys.get(key)
+        if record is None or not same_api_credentials(record, auth.get("secret"), auth.get("passphrase")):
             return None
-        good = hmac.compare_digest(str(secret), record["secret"]) & hmac.compare_digest(
-            str(passphrase), record["passphrase"]
-        )
-        return str(key) if good else None
+        return str(key)
 
     # -- publishing (called by the sandbox after every change, its lock held) ------------------------
     def changed(self) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "expected_hmac",
     "recover_clob_auth",
     "recover_order",
+    "same_api_credentials",
 ]
 
 CHAIN_ID = 137
@@ -155,6 +156,18 @@ def expected_hmac(secret: str, timestamp: str, method: str, path: str, body: byt
     key = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
     message = timestamp.encode() + method.encode() + path.encode() + body
     return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+
+
+def same_api_credentials(record: dict[str, Any], secret: Any, passphrase: Any) -> bool:
+    """Whether the user channel's ``auth`` secret and passphrase are the key's (reference 8.1).
+
+    The channel sends them raw (no HMAC); compared in constant time, both always compared.
+    """
+    if not (isinstance(secret, str) and isinstance(passphrase, str) and secret and passphrase):
+        return False
+    good_secret = hmac.compare_digest(secret.encode(), str(record["secret"]).encode())
+    good_passphrase = hmac.compare_digest(passphrase.encode(), str(record["passphrase"]).encode())
+    return good_secret and good_passphrase
 
 
 #: Fee rounding: to 0.00001 pUSD per fill, half-even [UNCERTAIN: the venue documents no
