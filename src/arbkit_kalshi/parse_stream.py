@@ -317,7 +317,7 @@ def ws_error(msg: Any, command: str = "command") -> ExchangeError:
 class _Ladder:
     """One outcome's bids: price -> level, the prices sorted, and each level's complement cached."""
 
-    __slots__ = ("complements", "levels", "prices")
+    __slots__ = ("_best", "_complements_best", "complements", "levels", "prices")
 
     def __init__(self, pairs: Sequence[tuple[Decimal, Decimal]]) -> None:
         self.levels: dict[Decimal, BookLevel] = {}
@@ -326,8 +326,12 @@ class _Ladder:
             self.levels[price] = BookLevel(price, size if seen is None else seen.size + size)
         self.prices = sorted(self.levels)
         self.complements = {p: complement(level) for p, level in self.levels.items()}
+        # The sides as tuples, kept until this ladder changes (a delta touches one ladder).
+        self._best: tuple[BookLevel, ...] | None = None
+        self._complements_best: tuple[BookLevel, ...] | None = None
 
     def apply(self, price: Decimal, change: Decimal) -> None:
+        self._best = self._complements_best = None
         seen = self.levels.get(price)
         size = (seen.size if seen is not None else ZERO) + change
         if size <= 0:
@@ -343,13 +347,17 @@ class _Ladder:
             bisect.insort(self.prices, price)
 
     def best_first(self) -> tuple[BookLevel, ...]:
-        levels = self.levels
-        return tuple(levels[p] for p in reversed(self.prices))
+        if self._best is None:
+            levels = self.levels
+            self._best = tuple(levels[p] for p in reversed(self.prices))
+        return self._best
 
     def complements_best_first(self) -> tuple[BookLevel, ...]:
-        # The highest bid is the lowest (best) complementary ask.
-        complements = self.complements
-        return tuple(complements[p] for p in reversed(self.prices))
+        if self._complements_best is None:
+            # The highest bid is the lowest (best) complementary ask.
+            complements = self.complements
+            self._complements_best = tuple(complements[p] for p in reversed(self.prices))
+        return self._complements_best
 
 
 class LocalBook:
