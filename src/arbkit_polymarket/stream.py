@@ -56,7 +56,7 @@ from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.parse import EXCHANGE
 from arbkit_polymarket.parse_stream import PING, PONG, MarketDecoder, Subscriptions, UserDecoder
 
-__all__ = ["WS_URL", "PolymarketStream"]
+__all__ = ["WS_URL", "PolymarketStream", "backoff"]
 
 log = logging.getLogger(__name__)
 

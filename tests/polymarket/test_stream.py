@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -16,12 +19,12 @@ from hypothesis import strategies as st
 
 import arbkit
 from arbkit.config import Settings
-from arbkit.errors import ArbkitError
-from arbkit.models import MarketStatus, OrderRequest, Side, TimeInForce
+from arbkit.errors import ArbkitError, NetworkError
+from arbkit.models import Market, MarketStatus, OrderRequest, Outcome, Side, TimeInForce
 from arbkit.streams import FeedState, FrameDecoder, MarketStream
 from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.sandbox import PolymarketSandbox
-from arbkit_polymarket.stream import PolymarketStream
+from arbkit_polymarket.stream import PolymarketStream, backoff
 
 from .conftest import FED, KNICKS, NBA, ROCKETS
 from .streaming import RecordingSink, levels, until, venue, wait_same_as_rest
@@ -235,3 +238,28 @@ def test_the_standalone_sandbox_prints_its_stream_url_and_streams() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
+
+
+def test_backoff_is_full_jitter_doubling_to_its_cap() -> None:
+    rng = random.Random(1)
+    delays = [[backoff(attempt, rng) for _ in range(200)] for attempt in range(10)]
+    assert all(0 <= d < min(30.0, 0.25 * 2**a) for a, ds in enumerate(delays) for d in ds)
+    assert max(delays[0]) < 0.25 < max(delays[3]) < 2.0 < max(delays[9])
+    assert backoff(10**9, rng) < 30.0  # no overflow, capped
+
+
+def test_an_unreachable_venue_is_retried_with_backoff_and_never_crashes() -> None:
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    market = Market("polymarket", "0x" + "12" * 32, "m", (Outcome("1", "Y"), Outcome("2", "N")), "open")
+    stream = PolymarketStream(ws_url=f"ws://127.0.0.1:{port}/ws", backoff_base=0.01, backoff_cap=0.05, seed=3)
+    sink = RecordingSink()
+    stream.start(sink)
+    stream.subscribe([market])
+    assert sink.wait(lambda: len(sink.errors) >= 3)
+    assert all(isinstance(e, NetworkError) for e, _ in sink.errors)
+    assert stream.status().state is FeedState.CONNECTING
+    stream.close()
+    assert stream.status().state is FeedState.CLOSED
+    assert not any(t.name.startswith("polymarket-ws") and t.is_alive() for t in threading.enumerate())

@@ -62,6 +62,9 @@ def test_a_maker_hears_of_its_fills_as_its_rest_trades_say(
         (fill,) = v.sink.fills
         assert (fill.order_id, fill.is_taker, fill.fee) == (maker_order.id, False, 0)
         assert v.sink.fills == v.client.fills(market=nba)
+        assert v.sink.wait(lambda: v.sink.orders[-1].status is OrderStatus.FILLED)
+        assert [o.raw_status for o in v.sink.orders] == ["LIVE", "MATCHED"]  # placed, then filled
+        assert v.sink.orders[-1] == v.client.get_order(maker_order.id)
 
 
 def test_refused_credentials_are_an_authentication_error_and_no_retry_storm(
