@@ -17,10 +17,11 @@ Three measurements, side by side in one run:
   case), CPU time of that thread per wall second at 1,000 updates a second. Goal of
   issue 16: 2,000 updates a second per venue (4,000 in all) under half of one core, so
   under 125 ms of CPU per second per 1,000 updates.
-* **Orders on the wire**: both sandboxes; the Polymarket book streams, the Kalshi book is read
-  once by REST; on each detection the executor places both IOC legs concurrently (as live
-  trading does, journal included). Timed from just before the sandbox's book change to the
-  later of the two orders reaching its sandbox's handler; p99, with each venue's p50.
+* **Both venues**: both sandboxes stream (Polymarket and Kalshi); rounds alternate which
+  venue's book moves to cross the pair. Detection latency through the Kalshi stream, and the
+  time to both orders: on each detection the executor places both IOC legs concurrently (as
+  live trading does, journal included), timed from just before the book change to the later
+  of the two orders reaching its sandbox's handler; p99, with each venue's p50.
 * **Replay**: a recording of the sandbox session (real frames) replayed through the real
   Polymarket decoder, the store, the engine and paper trading: seconds per message.
 
@@ -216,12 +217,13 @@ def _timed_posts(app: Any, arrivals: list[tuple[str, int]], name: str) -> None:
             routes[i] = (method, regex, timed)
 
 
-def orders_latency() -> tuple[list[float], dict[str, list[float]]]:
-    """Seconds from a Polymarket sandbox book change to both legs' orders reaching the two sandboxes,
-    and to each venue's order.
+def cross_venue() -> dict[str, list[float]]:
+    """Both sandboxes streaming; rounds alternate which venue's book moves to cross the pair.
 
-    The Kalshi book is read once by REST (its stream is not used here); the Polymarket book streams.
-    On each detection the executor places both IOC legs concurrently, as live trading does.
+    Returns seconds from just before the book change to: the detection (``"detect polymarket"``,
+    ``"detect kalshi"``), the later of the two orders reaching its sandbox (``"orders"``), and
+    each venue's order (``"order kalshi"``, ``"order polymarket"``). On each detection the
+    executor places both IOC legs concurrently, as live trading does (journal included).
     """
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -232,6 +234,9 @@ def orders_latency() -> tuple[list[float], dict[str, list[float]]]:
     from arbkit.trade import new_trade_id
     from arbkit_kalshi.client import KalshiClient
     from arbkit_kalshi.sandbox import KalshiSandbox
+    from arbkit_kalshi.sandbox.stream import WS_PATH
+    from arbkit_kalshi.sandbox.stream import serve_stream as serve_kalshi_stream
+    from arbkit_kalshi.stream import KalshiStream
     from arbkit_polymarket.client import PolymarketClient
     from arbkit_polymarket.sandbox import PolymarketSandbox
     from arbkit_polymarket.sandbox.stream import serve_stream
@@ -255,16 +260,27 @@ def orders_latency() -> tuple[list[float], dict[str, list[float]]]:
     kalshi_app.add_account(KEY_ID, public_pem, 1_000_000)
     poly_app.load_scenario(POLY)
     poly_app.add_account(wallet.address, 1_000_000)
-    calm, cross = [["0.38", "10000"]], [["0.50", "10000"]]  # Knicks bids: Rockets asks 0.62 / 0.50
-    poly_app.set_book(CONDITION, calm, [["0.70", "10000"]])
+    # Calm: Kalshi YES asks 0.40 (1 - NO bid 0.60), Polymarket Rockets asks 0.62 (1 - Knicks bid 0.38).
+    # Crossing: Rockets at 0.50 (Knicks bid 0.50), or Kalshi YES at 0.25 (NO bid 0.75).
+    poly_calm, poly_cross = [["0.38", "10000"]], [["0.50", "10000"]]
+    kalshi_calm, kalshi_cross = [["0.60", "10000"]], [["0.75", "10000"]]
+
+    def calm() -> None:
+        poly_app.set_book(CONDITION, poly_calm, [["0.70", "10000"]])
+        kalshi_app.set_book(TICKER, yes_bids=[["0.38", "10000"]], no_bids=kalshi_calm)
+
+    calm()
     arrivals: list[tuple[str, int]] = []
     _timed_posts(kalshi_app, arrivals, "kalshi")
     _timed_posts(poly_app, arrivals, "polymarket")
-    latencies: list[float] = []
+    out: dict[str, list[float]] = {
+        k: [] for k in ("detect polymarket", "detect kalshi", "orders", "order kalshi", "order polymarket")
+    }
     with (
         SandboxServer(kalshi_app) as k_server,
         SandboxServer(poly_app) as p_server,
-        serve_stream(poly_app) as ws,
+        serve_stream(poly_app) as p_ws,
+        serve_kalshi_stream(kalshi_app) as k_ws,
         tempfile.TemporaryDirectory() as tmp,
     ):
         kalshi = KalshiClient(
@@ -299,46 +315,57 @@ def orders_latency() -> tuple[list[float], dict[str, list[float]]]:
             start = state.pop("t0", None)
             if start is None:
                 return
+            out[f"detect {state['venue']}"].append((detection.detected_ns - start) / 1e9)
             arrivals.clear()
-            state["detected"] = detection.detected_ns
+            opportunity = detection.opportunity
             executor.execute(
-                detection.opportunity,
-                trade_id=new_trade_id(),
-                now=detection.opportunity.detected_at,
-                clients=clients,
+                opportunity, trade_id=new_trade_id(), now=opportunity.detected_at, clients=clients
             )
-            venues = {name: at for name, at in arrivals}
+            venues = dict(arrivals)
             if len(venues) == 2:
-                latencies.append((max(venues.values()) - start) / 1e9)
+                out["orders"].append((max(venues.values()) - start) / 1e9)
                 for name, at in venues.items():
-                    state.setdefault(name, []).append((at - start) / 1e9)
+                    out[f"order {name}"].append((at - start) / 1e9)
             done.set()
 
         engine = StreamingEngine(store, [match], bet_amount=D(20), on_opportunity=on_detection)
         changes = store.changes()
-        stream = PolymarketStream(poly, ws_url=ws.url + "/ws")
-        for book in kalshi.order_books([k_market]).values():
-            store.book(book)
-        store.live("kalshi", [])
-        stream.start(store)
-        stream.subscribe([p_market])
-        _wait(changes, lambda: store.usable((CONDITION, ROCKETS)))
+        streams: list[Any] = [
+            PolymarketStream(poly, ws_url=p_ws.url + "/ws"),
+            KalshiStream(
+                k_ws.url + WS_PATH, api_key_id=KEY_ID, private_key=private_pem, proxy=None, user=False
+            ),
+        ]
+        for feed, market in zip(streams, (p_market, k_market), strict=True):
+            feed.start(store)
+            feed.subscribe([market])
+        calm_keys = {(CONDITION, ROCKETS): D("0.62"), (TICKER, "yes"): D("0.40")}
+
+        def is_calm() -> bool:
+            return all(_best_ask(store, k) == price for k, price in calm_keys.items())
+
+        _wait(changes, is_calm)
         engine.start()
-        for _ in range(ROUNDS // 3):
-            poly_app.set_book(CONDITION, calm, [["0.70", "10000"]])
-            _wait(changes, lambda: _best_ask(store, (CONDITION, ROCKETS)) == D("0.62"))
+        for n in range(2 * (ROUNDS // 3)):
+            calm()
+            _wait(changes, is_calm)
             done.clear()
+            state["venue"] = venue = ("polymarket", "kalshi")[n % 2]
             state["t0"] = time.monotonic_ns()
-            poly_app.set_book(CONDITION, cross, [["0.70", "10000"]])
+            if venue == "polymarket":
+                poly_app.set_book(CONDITION, poly_cross, [["0.70", "10000"]])
+            else:
+                kalshi_app.set_book(TICKER, yes_bids=[["0.38", "10000"]], no_bids=kalshi_cross)
             if not done.wait(10.0):
-                raise TimeoutError("no detection")
+                raise TimeoutError(f"no detection after a {venue} change")
         engine.stop()
-        stream.close()
+        for feed in streams:
+            feed.close()
         executor.close()
         journal.close()
         kalshi.close()
         poly.close()
-    return latencies, {name: state.get(name, []) for name in ("kalshi", "polymarket")}
+    return out
 
 
 def _pairs(n: int) -> tuple[list[MarketMatch], list[Market]]:
@@ -453,18 +480,30 @@ def run() -> list[dict[str, Any]]:
                 "met": None,
             }
         )
-    orders, by_venue = orders_latency()
-    each = ", ".join(f"{name} p50 {_quantile(v, 0.5) * 1e3:.1f} ms" for name, v in by_venue.items() if v)
-    rows.append(
+    both = cross_venue()
+    kalshi_detect = both["detect kalshi"]
+    orders = both["orders"]
+    each = ", ".join(
+        f"{v} p50 {_quantile(both['order ' + v], 0.5) * 1e3:.1f} ms" for v in ("kalshi", "polymarket")
+    )
+    rows += [
         {
-            "name": f"both orders at the sandboxes p99, from a streamed book change, executor placing both "
-            f"IOC legs concurrently ({len(orders)} rounds; both p50 {_quantile(orders, 0.5) * 1e3:.1f} ms; "
-            f"{each}) vs polling every 30 s (29.7 s + one REST cycle)",
+            "name": f"detection latency p99 through the Kalshi stream, Kalshi sandbox book change -> "
+            f"opportunity ({len(kalshi_detect)} rounds, p50 {_quantile(kalshi_detect, 0.5) * 1e3:.2f} ms) "
+            f"vs polling every 30 s (29.7 s + one REST cycle)",
+            "arbkit_median_s": _quantile(kalshi_detect, 0.99),
+            "baseline_median_s": 29.7 + cycle,
+            "target": "< 5 ms",
+        },
+        {
+            "name": f"both orders at the sandboxes p99, from a streamed book change on either venue (both "
+            f"streaming), executor placing both IOC legs concurrently ({len(orders)} rounds; p50 "
+            f"{_quantile(orders, 0.5) * 1e3:.1f} ms; {each}) vs polling every 30 s (29.7 s + one REST cycle)",
             "arbkit_median_s": _quantile(orders, 0.99),
             "baseline_median_s": 29.7 + cycle,
             "target": "< 10 ms",
-        }
-    )
+        },
+    ]
     per_update, found = cpu_per_update()
     rows.append(
         {
