@@ -125,3 +125,97 @@ def test_a_sandbox_recording_replays_through_the_real_decoder_to_the_same_report
     assert first.problems == ()
     second = replay(recording, decoders=decoders, bet_amount=D(100))
     assert second.summary() == first.summary()
+
+
+def kalshi_recording(path: Path) -> str:
+    """Three times the Kalshi sandbox's YES ask drops to cross the static NO at 0.50, then recovers.
+
+    Returns the private key the stream signed with (Kalshi's stream needs one to be built).
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from arbkit_kalshi.client import KalshiClient
+    from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
+    from arbkit_kalshi.sandbox.stream import WS_PATH
+    from arbkit_kalshi.sandbox.stream import serve_stream as serve_kalshi
+    from arbkit_kalshi.stream import KalshiStream
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    app = KalshiSandbox()
+    app.load_scenario(example_scenario())
+    app.add_account(KALSHI_KEY, public, "1000")
+    app.set_book(NYK, yes_bids=[["0.30", "500"]], no_bids=[["0.40", "500"]])  # YES asks 0.60: calm
+    with SandboxServer(app) as http, serve_kalshi(app) as ws:
+        client = KalshiClient(base_url=http.url, api_key_id=KALSHI_KEY, private_key=pem, rate_limit=None)
+        client.transport.session.trust_env = False
+        kalshi = client.market(NYK)
+        match = MarketMatch(
+            method="explicit",
+            groups=[
+                OutcomeGroup("New York", [OutcomeRef(kalshi, "yes"), OutcomeRef(STATIC_MARKET, "yes")]),
+                OutcomeGroup("Houston", [OutcomeRef(kalshi, "no"), OutcomeRef(STATIC_MARKET, "no")]),
+            ],
+            confidence=D(1),
+            title="New York at Houston",
+        )
+        store = BookStore()
+        seen = threading.Event()
+        engine = StreamingEngine(store, [match], bet_amount=D(100), on_opportunity=lambda d: seen.set())
+        live = KalshiStream(ws.url + WS_PATH, api_key_id=KALSHI_KEY, private_key=pem, proxy=None, user=False)
+        changes = store.changes()
+        with Recorder(path, venues=["kalshi", STATIC], inner=store) as recorder:
+            recorder.catalog([match])
+            now = datetime.now(UTC)
+            for text in ('"live"', '["yes", "0.99"]', '["no", "0.50"]'):
+                recorder.frame(STATIC, "market", text, now)
+                StaticDecoder(recorder).feed(text, now)
+            live.start(recorder)
+            live.subscribe([kalshi])
+            wait(changes, lambda: store.usable((NYK, "yes")))
+            engine.start()
+            for no_bid in ("0.60", "0.58", "0.59"):  # YES asks 0.40, 0.42, 0.41
+                seen.clear()
+                app.set_book(NYK, yes_bids=[["0.30", "500"]], no_bids=[[no_bid, "500"]])
+                assert seen.wait(8.0)
+                app.set_book(NYK, yes_bids=[["0.30", "500"]], no_bids=[["0.40", "500"]])
+                wait(changes, lambda: not engine.current())
+            engine.stop()
+            live.close()
+        client.close()
+    return pem
+
+
+KALSHI_KEY = "3f1c2d4e-0000-4000-8000-00000000c0de"
+NYK = "KXNBAGAME-26MAR31NYKHOU-NYK"
+
+
+def test_a_kalshi_sandbox_recording_replays_through_the_real_decoder(tmp_path: Path) -> None:
+    from arbkit_kalshi.stream import KalshiStream
+
+    path = tmp_path / "kalshi.jsonl.gz"
+    pem = kalshi_recording(path)
+
+    def kalshi_decoders(venue: str, sink: FeedSink, conn: str) -> FrameDecoder:
+        if venue == STATIC:
+            return StaticDecoder(sink)
+        feed = KalshiStream("ws://127.0.0.1:1/trade-api/ws/v2", api_key_id=KALSHI_KEY, private_key=pem)
+        return feed.decoder(sink, conn)  # the decoder the live stream used; never connected
+
+    first = replay(path, decoders=kalshi_decoders, bet_amount=D(100))
+    prices = [life.first.legs[0].limit_price for life in first.opportunities]
+    assert prices == [D("0.40"), D("0.42"), D("0.41")]
+    assert len(first.executed) == 1
+    assert first.fees > 0  # Kalshi's quadratic fee on both legs
+    assert first.problems == ()
+    assert replay(path, decoders=kalshi_decoders, bet_amount=D(100)).summary() == first.summary()
