@@ -263,3 +263,22 @@ def test_an_unreachable_venue_is_retried_with_backoff_and_never_crashes() -> Non
     stream.close()
     assert stream.status().state is FeedState.CLOSED
     assert not any(t.name.startswith("polymarket-ws") and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_delayed_order_matched_during_a_read_is_streamed(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+) -> None:
+    sandbox.taker_delay = 0.05
+    sandbox.engine.markets[NBA].seconds_delay = 3  # a sports taker delay (reference 5.7)
+    clock = sandbox.clock
+    with venue(sandbox, wallet[0]) as v:
+        nba = next(m for m in v.markets if m.id == NBA)
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        order = v.client.place_order(
+            OrderRequest(nba, KNICKS, Side.BUY, D("0.47"), D("10"), time_in_force="IOC")
+        )
+        assert order.raw_status == "delayed"
+        sandbox.clock = lambda: clock() + 1  # the delay has passed: the next request matches it
+        book = v.client.order_book(nba, KNICKS)  # a GET
+        assert book.asks[0].size == 70
+        assert v.sink.wait(lambda: levels(v.sink.books[(NBA, KNICKS)]) == levels(book))

@@ -138,12 +138,16 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
     # -- time-driven venue behaviour (delayed takers, heartbeat expiry) ---------------------------
     def dispatch(self, request: Request) -> Response:
         """Carry out what is due (delayed matches, heartbeat cancels), then handle the request."""
+        waiting = (len(self.delayed), len(self.heartbeats))
         if not request.path.startswith("/_sandbox/faults"):
             self.settle_delayed()
+        # Reads change nothing, unless a delay or a heartbeat deadline ran out just now.
+        moved = request.method != "GET" or waiting != (len(self.delayed), len(self.heartbeats))
         try:
             return super().dispatch(request)
         finally:
-            self.publish()
+            if moved:
+                self.publish()
 
     def publish(self) -> None:
         """Stream what the last change did (book levels, trades, orders) when a stream is served."""
