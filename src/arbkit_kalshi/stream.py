@@ -225,6 +225,8 @@ class KalshiStream:
         self._subs: dict[int, _Sub] = {}
         self._next_id = 1
         self._resyncs: collections.deque[tuple[int, tuple[str, ...], str]] = collections.deque()
+        #: Commands decided while decoding, sent once the frame is done (no I/O under the decode lock).
+        self._outbox: list[dict[str, Any]] = []
         self._state = FeedState.CONNECTING
         self._reason = "not started"
         self._since: datetime | None = None
@@ -272,13 +274,12 @@ class KalshiStream:
 
     def subscribe(self, markets: Sequence[Market]) -> None:
         """Stream the books (and tickers) of these markets; markets already streamed are skipped."""
+        for market in markets:
+            if market.exchange != EXCHANGE:
+                raise ValidationError(f"kalshi stream: {market.exchange} market {market.id} is not Kalshi's")
         fresh = []
         with self._lock:
             for market in markets:
-                if market.exchange != EXCHANGE:
-                    raise ValidationError(
-                        f"kalshi stream: {market.exchange} market {market.id} is not Kalshi's"
-                    )
                 if market.id not in self._wanted:
                     self._wanted[market.id] = market
                     fresh.append(market.id)
@@ -305,8 +306,9 @@ class KalshiStream:
                     del self._subs[sid]
                     commands.append(self._command("unsubscribe", {"sids": [sid]}))
                 else:
+                    leaving = sorted(sub.markets & gone)
                     sub.markets -= gone
-                    params = {"sids": [sid], "market_tickers": sorted(gone), "action": "delete_markets"}
+                    params = {"sids": [sid], "market_tickers": leaving, "action": "delete_markets"}
                     commands.append(self._command("update_subscription", params))
         if self._decoder is not None:
             with self._decode_lock:
@@ -435,9 +437,14 @@ class KalshiStream:
                     channel = str(msg.get("channel") or command.channel)
                     live = [t for t in command.markets if t in self._wanted]
                     self._subs[sid] = _Sub(channel, set(live))
-                    if command.markets and not live:
-                        # Unsubscribed while the subscribe was in flight.
-                        self._resyncs.append((-sid, (), "unsubscribed"))
+                    gone = sorted(set(command.markets) - set(live))
+                    # Markets unsubscribed while the subscribe was in flight leave it now.
+                    if gone and not live:
+                        del self._subs[sid]
+                        self._outbox.append(self._command("unsubscribe", {"sids": [sid]}))
+                    elif gone:
+                        params = {"sids": [sid], "market_tickers": gone, "action": "delete_markets"}
+                        self._outbox.append(self._command("update_subscription", params))
             elif env.type == "unsubscribed" and env.sid is not None:
                 self._subs.pop(env.sid, None)
             if env.type == "error" and command is not None and command.kind == "subscribe":
@@ -457,13 +464,10 @@ class KalshiStream:
             self._resyncs.append((sid, tuple(markets), reason))
 
     def _drain_resyncs(self, ws: ClientConnection) -> None:
-        commands: list[dict[str, Any]] = []
         with self._lock:
+            commands, self._outbox = self._outbox, []
             while self._resyncs:
                 sid, markets, _reason = self._resyncs.popleft()
-                if sid < 0:
-                    commands.append(self._command("unsubscribe", {"sids": [-sid]}))
-                    continue
                 sub = self._subs.pop(sid, None) if sid else None
                 wanted = [t for t in (sub.markets if sub else set()) | set(markets) if t in self._wanted]
                 if sub is not None:
@@ -543,6 +547,7 @@ class KalshiStream:
             self._pending.clear()
             self._subs.clear()
             self._resyncs.clear()
+            self._outbox.clear()
             self._refused.clear()  # asked again on every connection
             commands = self._initial_commands()
         assert self._decoder is not None
@@ -600,7 +605,7 @@ class KalshiStream:
             sink.frame(EXCHANGE, "market", text, received_at)
             with self._decode_lock:
                 decoder.feed(text, received_at)
-            if self._resyncs:
+            if self._resyncs or self._outbox:
                 self._drain_resyncs(ws)
         return "closed"
 

@@ -377,18 +377,24 @@ def test_settlement_arrives_on_the_lifecycle_channel(
 
 
 def test_unsubscribe_stops_a_market_and_the_feed_stays_live(
+    app: KalshiSandbox,
     stream: KalshiStream,
     sink: WaitSink,
     client: KalshiClient,
     markets: dict[str, Market],
     ws: WsSandboxServer,
 ) -> None:
-    stream.subscribe(list(markets.values()))
+    stream.subscribe(list(markets.values()))  # one subscription for both
     for market in markets.values():
         assert books_match(client, sink, stream, market)
     stream.unsubscribe([markets[HOU]])
     assert ws.wait_for(lambda: not ws.subscribers(f"orderbook:{HOU}"))
     assert ws.subscribers(f"orderbook:{NYK}")
+    before = len([k for k in sink.of("book") if k[0] == HOU])
+    app.set_book(HOU, yes_bids=[["0.33", "3"]], no_bids=[["0.60", "3"]])
+    app.set_book(NYK, yes_bids=[["0.33", "3"]], no_bids=[["0.60", "3"]])
+    assert books_match(client, sink, stream, markets[NYK])  # NYK's change arrived after HOU's
+    assert len([k for k in sink.of("book") if k[0] == HOU]) == before
     assert stream.status().state is FeedState.LIVE
     assert stream.status().subscribed == 1
 
