@@ -158,9 +158,7 @@ def test_the_sdk_market_stream_receives_the_sandbox_books_and_follows_them(
         last = await next_event(handle, MarketLastTradePriceEvent, lambda e: e.payload.asset_id == BILL_NO)
         assert (last.payload.price, last.payload.side) == (Decimal("0.53"), "SELL")
 
-        with sandbox.lock:
-            sandbox.engine.markets[BILL].tick_size = Decimal("0.001")
-        sandbox.publish()
+        sandbox.set_tick_size(BILL, "0.001")
         tick = await next_event(handle, MarketTickSizeChangeEvent)
         assert (tick.payload.old_tick_size, tick.payload.new_tick_size) == (Decimal("0.01"), Decimal("0.001"))
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,9 +162,9 @@ def test_trades_tick_changes_and_resolution_reach_the_sink(
         assert v.sink.wait(lambda: v.stream.last_trade_price(ROCKETS) is not None)
         assert v.stream.last_trade_price(KNICKS) == D("0.47")
         assert v.stream.last_trade_price(ROCKETS) == D("0.53")  # the complement's last trade
-        with v.sandbox.lock:
-            v.sandbox.engine.markets[NBA].tick_size = D("0.001")
-        v.sandbox.publish()
+        tick = {"condition_id": NBA, "tick_size": "0.001"}
+        answer = requests.post(v.http.url + "/_sandbox/tick-size", json=tick, timeout=5)
+        assert answer.json() == {"ok": True}
         assert v.sink.wait(lambda: v.stream.tick_size(KNICKS) is not None)
         assert v.stream.tick_size(KNICKS) == D("0.001")
         v.sandbox.resolve(NBA, winner=KNICKS)

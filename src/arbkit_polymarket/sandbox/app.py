@@ -283,6 +283,17 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
             self.engine.resolve(condition_id, winner=winner, result=result)
             self.publish()
 
+    def set_tick_size(self, condition_id: str, tick_size: Decimal | str) -> None:
+        """Move a market's tick, as the venue does near 0.04/0.96 (streamed as ``tick_size_change``)."""
+        tick = Decimal(str(tick_size))
+        if tick not in TICK_DECIMALS:
+            raise _bad(f"tick size {tick} is not one of the venue's")
+        with self.lock:
+            if condition_id not in self.engine.markets:
+                raise HttpError(404, {"error": f"unknown market {condition_id}"})
+            self.engine.markets[condition_id].tick_size = tick
+            self.publish()
+
     def balance_of(self, address: str) -> Decimal:
         """pUSD held by an address, including what its resting orders reserve."""
         with self.lock:
@@ -322,6 +333,14 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
             raise _bad(str(exc)) from None
         return {"ok": True}
 
+    def _control_tick(self, request: Request, _: dict[str, str]) -> Response:
+        """``POST /_sandbox/tick-size {"condition_id", "tick_size"}``."""
+        data = request.json()
+        if not isinstance(data, dict) or "condition_id" not in data or "tick_size" not in data:
+            raise _bad("expected {condition_id, tick_size}")
+        self.set_tick_size(str(data["condition_id"]), self.decimal_arg(data["tick_size"], "tick_size"))
+        return Response.json({"ok": True})
+
     def control_state(self) -> Any:
         """Balances, token holdings and orders."""
         engine = self.engine
@@ -357,6 +376,7 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
         for method in ("GET", "POST", "DELETE"):
             r.add(method, "/_sandbox/stream/faults", self._stream_control)
         r.add("GET", "/_sandbox/stream", self._stream_control)
+        r.add("POST", "/_sandbox/tick-size", self._control_tick)
         self.add_public_routes()
 
     def _stream_control(self, request: Request, _: dict[str, str]) -> Response:
