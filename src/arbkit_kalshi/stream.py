@@ -396,6 +396,8 @@ class KalshiStream:
         params: dict[str, Any] = {"channels": [channel]}
         if markets:
             params["market_tickers"] = list(markets)
+        if channel == _TICKER:
+            params["send_initial_snapshot"] = True  # the current ticker at once, not at the next change [A]
         return self._command("subscribe", params, _Command("subscribe", channel, tuple(markets)))
 
     def _market_commands(self, tickers: Sequence[str]) -> list[dict[str, Any]]:

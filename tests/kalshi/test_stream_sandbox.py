@@ -206,6 +206,13 @@ def test_a_subscribed_market_goes_live_with_the_rest_book(
     for market in markets.values():
         assert books_match(client, sink, stream, market)
     assert stream.status().subscribed == 2
+    rest = client.order_book(markets[NYK], "yes")
+    assert sink.wait(lambda: stream.ticker(NYK) is not None)
+    ticker = stream.ticker(NYK)
+    assert ticker is not None
+    assert rest.best_bid is not None
+    assert rest.best_ask is not None
+    assert (ticker.yes_bid, ticker.yes_ask) == (rest.best_bid.price, rest.best_ask.price)
     assert sink.of("frame"), "every raw frame reaches the sink for recording"
     assert sink.of("error") == []
 
@@ -549,3 +556,70 @@ def test_the_core_book_store_never_offers_a_book_between_stale_and_its_fresh_sna
     finally:
         feed.close()
         store.close()
+
+
+def test_a_client_that_reads_too_slowly_is_dropped_and_comes_back_whole(
+    public_pem: str, private_pem: str
+) -> None:
+    app = KalshiSandbox()
+    app.load_scenario(example_scenario())
+    app.add_account(KEY_ID, public_pem, "1000")
+    sink = WaitSink()
+    with SandboxServer(app) as http, serve_stream(app, send_queue=8) as server:
+        feed = make_stream(server, private_pem, ticker=False, user=False, lifecycle=False)
+        with KalshiClient(base_url=http.url, rate_limit=None, timeout=5) as client:
+            client.transport.session.trust_env = False
+            market = client.market(NYK)
+            feed.start(sink)
+            try:
+                feed.subscribe([market])
+                assert books_match(client, sink, feed, market)
+                fault(http.url, kind="slow_consumer", now=True)
+                for size in range(1, 12):  # more frames than the queue holds
+                    app.set_book(NYK, yes_bids=[["0.40", str(size)]], no_bids=[["0.55", "5"]])
+                assert sink.wait(lambda: any(m == () and "disconnected" in r for m, r in sink.of("stale")))
+                assert books_match(client, sink, feed, market)
+                assert feed.status().reconnects == 1
+            finally:
+                feed.close()
+
+
+def test_the_sandbox_command_line_prints_a_stream_url_that_serves(private_pem: str, public_pem: str) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arbkit_kalshi.sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        rest_line = proc.stdout.readline()
+        ws_line = proc.stdout.readline()
+        assert "ws_url=" in ws_line, ws_line
+        ws_url = ws_line.split("ws_url=", 1)[1].split()[0]
+        rest_url = rest_line.split(" on ", 1)[1].split()[0]
+        session = requests.Session()
+        session.trust_env = False
+        base = rest_url.removesuffix("/trade-api/v2")
+        added = session.post(
+            base + "/_sandbox/accounts",
+            json={"key_id": KEY_ID, "public_key_pem": public_pem, "balance": "10"},
+            timeout=5,
+        )
+        assert added.status_code == 201
+        sink = WaitSink()
+        feed = KalshiStream(ws_url, api_key_id=KEY_ID, private_key=private_pem, proxy=None)
+        with KalshiClient(base_url=rest_url, rate_limit=None, timeout=5) as client:
+            client.transport.session.trust_env = False
+            market = client.market(NYK)
+            feed.start(sink)
+            try:
+                feed.subscribe([market])
+                assert books_match(client, sink, feed, market)
+            finally:
+                feed.close()
+    finally:
+        proc.terminate()
+        proc.wait(5)
