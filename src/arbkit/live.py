@@ -47,11 +47,11 @@ from arbkit.notify import Event, EventKind, Notifier, Severity
 from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex
 from arbkit.postgres.journal import PostgresJournal
-from arbkit.postgres.limits import LimitGate, SharedLimits
+from arbkit.postgres.limits import SharedLimits, SharedStore
 from arbkit.reconcile import Mismatch, Reconciler, ReconcileReport
 from arbkit.risk import RiskChain, RiskDecision, RiskVerdict
 from arbkit.settlement import Settlement
-from arbkit.store import Ledger, TradeStore
+from arbkit.store import TradeStore
 from arbkit.trade import LegStatus, Trade, TradeResult, trade_to_dict
 from arbkit.trading import BaseTradingSystem, BooksArg
 from arbkit.trading_events import trade_events
@@ -122,9 +122,8 @@ class RealTradingSystem(BaseTradingSystem):
         #: Venues whose account has answered a balance request (credentials verified).
         self.verified: set[str] = set()
         self._check_credentials()
-        shared_journal = getattr(store, "journal", None)
-        if journal is None and callable(shared_journal):
-            journal = shared_journal()  # the store's database holds the journal too (PostgreSQL)
+        if journal is None and isinstance(store, SharedStore):
+            journal = store.journal()  # the store's database holds the journal too (PostgreSQL)
         if not isinstance(journal, Journal):
             folder = settings.data_dir if settings is not None else Path()
             journal = Journal(Path(journal) if journal is not None else folder / JOURNAL_FILE)
@@ -134,7 +133,7 @@ class RealTradingSystem(BaseTradingSystem):
         self._journal_broken: str | None = None
         #: Limits held by the store's database for every instance on it (None: this process only).
         self.shared_limits = (
-            (shared_limits or SharedLimits.from_chain(self.risk)) if isinstance(store, LimitGate) else None
+            (shared_limits or SharedLimits.from_chain(self.risk)) if isinstance(store, SharedStore) else None
         )
         self._balance_mark: int | None = None
         self._seen_balances: Mapping[str, Decimal] | None = None
@@ -206,7 +205,7 @@ class RealTradingSystem(BaseTradingSystem):
     # -- balances -----------------------------------------------------------------------------
     def _venue_balances(self) -> Mapping[str, Decimal] | None:
         """Each venue's cash, asked concurrently; a venue that fails is left out (fails closed)."""
-        if isinstance(self.store, LimitGate):
+        if isinstance(self.store, SharedStore):
             # Taken before asking: reservations released after it may not show in the answers.
             try:
                 self._balance_mark = self.store.balance_mark()
@@ -244,7 +243,7 @@ class RealTradingSystem(BaseTradingSystem):
         self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
     ) -> TradeResult:
         self._journal_broken = None
-        gate = self.store if isinstance(self.store, LimitGate) and self.shared_limits is not None else None
+        gate = self.store if isinstance(self.store, SharedStore) and self.shared_limits is not None else None
         if gate is not None:
             refused = self._reserve_shared(gate, opportunity, now, events)
             if refused is not None:
@@ -260,7 +259,7 @@ class RealTradingSystem(BaseTradingSystem):
         return result
 
     def _reserve_shared(
-        self, gate: LimitGate, opportunity: Opportunity, now: datetime, events: list[Event]
+        self, gate: SharedStore, opportunity: Opportunity, now: datetime, events: list[Event]
     ) -> TradeResult | None:
         """Pass the limits the database holds for every instance, or the refusal (fails closed)."""
         assert self.shared_limits is not None
@@ -286,7 +285,7 @@ class RealTradingSystem(BaseTradingSystem):
         events.extend(self._rejection_events(opportunity, verdict, now))
         return TradeResult(opportunity, reasons=verdict.reasons)
 
-    def _release_shared(self, gate: LimitGate, now: datetime) -> None:
+    def _release_shared(self, gate: SharedStore, now: datetime) -> None:
         try:
             gate.release()
         except PersistenceError as exc:
@@ -415,11 +414,10 @@ class RealTradingSystem(BaseTradingSystem):
     def _sync_shared(self) -> None:
         """On a shared store, take in the trades other instances recorded or changed and the
         shared ledger (caller holds the lock): this instance's state is then everyone's."""
-        changes = getattr(self.store, "changes", None)
-        if not callable(changes) or not isinstance(self.store, LimitGate):
+        if not isinstance(self.store, SharedStore):
             return
         try:
-            trades, ledger = changes()
+            trades, ledger = self.store.changes()
         except PersistenceError as exc:
             self._remember_error(
                 exc, venue="store", operation="read other instances' trades", now=self._clock()
@@ -431,18 +429,17 @@ class RealTradingSystem(BaseTradingSystem):
             else:
                 self._index[trade.id] = len(self._trades)
                 self._trades.append(trade)
-        if isinstance(ledger, Ledger):
+        if ledger is not None:
             self._ledger = ledger
             self._roll_day(self._clock())
 
     def _adopt(self, trade_id: str) -> Trade | None:
         """A trade another instance recorded and this one took over (a shared store), now in
         memory; its money is already in the shared ledger, so only corrections are written."""
-        load = getattr(self.store, "load_trade", None)
-        if not callable(load) or not isinstance(self.store, LimitGate):
+        if not isinstance(self.store, SharedStore):
             return None
-        trade = load(trade_id)
-        if not isinstance(trade, Trade):
+        trade = self.store.load_trade(trade_id)
+        if trade is None:
             return None
         self._index[trade.id] = len(self._trades)
         self._trades.append(trade)

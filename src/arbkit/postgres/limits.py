@@ -47,10 +47,13 @@ from arbkit.risk import (
 )
 
 if TYPE_CHECKING:
+    from arbkit.journal import Journal
     from arbkit.opportunity import Opportunity
     from arbkit.postgres.db import Connection
+    from arbkit.store import Ledger
+    from arbkit.trade import Trade
 
-__all__ = ["LimitGate", "Reservation", "SharedLimits", "balance_mark", "reserve"]
+__all__ = ["Reservation", "SharedLimits", "SharedStore", "balance_mark", "reserve"]
 
 ZERO = Decimal(0)
 
@@ -96,12 +99,15 @@ class Reservation:
 
 
 @runtime_checkable
-class LimitGate(Protocol):
-    """A store that holds limits for several instances (:class:`~arbkit.postgres.PostgresStore`).
+class SharedStore(Protocol):
+    """A store several instances share (:class:`~arbkit.postgres.PostgresStore`), as
+    :class:`~arbkit.live.RealTradingSystem` uses it beyond :class:`~arbkit.store.TradeStore`.
 
-    :class:`~arbkit.live.RealTradingSystem` takes :meth:`balance_mark` before asking the
-    venues their balances, :meth:`reserve` after its own risk chain allowed a trade, and
-    :meth:`release` when the trade was not recorded (recording it releases it).
+    The system takes :meth:`balance_mark` before asking the venues their balances,
+    :meth:`reserve` after its own risk chain allowed a trade and :meth:`release` when the trade
+    was not recorded (recording releases it); it reads what other instances changed with
+    :meth:`changes`, adopts a trade it takes over with :meth:`load_trade` and :meth:`rebase`,
+    and journals in the same database (:meth:`journal`).
     """
 
     def balance_mark(self) -> int:
@@ -124,8 +130,20 @@ class LimitGate(Protocol):
         """Release the pending reservation, if any."""
         ...
 
-    def rebase(self, ledger: object) -> None:
+    def changes(self) -> tuple[list[Trade], Ledger | None]:
+        """Trades other instances recorded or changed since the last look, and the shared ledger."""
+        ...
+
+    def load_trade(self, trade_id: str) -> Trade | None:
+        """One stored trade, whoever recorded it."""
+        ...
+
+    def rebase(self, ledger: Ledger) -> None:
         """Take ``ledger`` as what this instance has seen, without writing it."""
+        ...
+
+    def journal(self, *, lease_seconds: float = 15.0) -> Journal:
+        """A journal in the same database, owned by this instance under a lease."""
         ...
 
 

@@ -21,6 +21,7 @@ Amounts are ``numeric`` columns and strings inside the ``jsonb`` records, never 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -114,7 +115,7 @@ class PostgresStore:
                     migrate(conn)
                 self._migrated = True
 
-    def transaction(self, what: str) -> Any:
+    def transaction(self, what: str) -> contextlib.AbstractContextManager[Connection]:
         """A transaction on the store's database (schema migrated first)."""
         self._ready()
         return self.db.transaction(what)
@@ -381,12 +382,11 @@ class PostgresStore:
         self.db.close()
         self._migrated = False
 
-    def rebase(self, ledger: object) -> None:
+    def rebase(self, ledger: Ledger) -> None:
         """Take ``ledger`` as what this instance has seen, without writing it: after the
         instance adopted a trade another instance recorded (its money is already counted)."""
-        if isinstance(ledger, Ledger):
-            with self._lock:
-                self._remember(ledger)
+        with self._lock:
+            self._remember(ledger)
 
     # -- shared limits (arbkit.postgres.limits) ---------------------------------------------
     def balance_mark(self) -> int:
