@@ -4,7 +4,7 @@ The same machine, rules and invariants; only what a process builds differs: a
 :class:`PostgresStore` on a fresh database per example and its :class:`PostgresJournal`,
 which dies (``Crash``) right after its N-th committed record like the file journal of the
 original. A restart is the same instance coming back (same instance name), so it owns its
-unfinished trades at once. Five examples here (the JSON run explores further).
+unfinished trades at once. Four examples here (the JSON run explores further).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def test_the_money_path_holds_on_postgres(venues: Venues, pg_server: LocalServer
     PostgresMoneyPath.venues = venues
     PostgresMoneyPath.server = pg_server
     PostgresMoneyPath.seen.clear()
-    examples = int(os.environ.get("ARBKIT_SOAK_EXAMPLES", "5"))
+    examples = int(os.environ.get("ARBKIT_SOAK_EXAMPLES", "4"))
     steps = int(os.environ.get("ARBKIT_SOAK_STEPS", "10"))
     run_state_machine_as_test(
         PostgresMoneyPath,

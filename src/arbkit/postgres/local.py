@@ -24,6 +24,7 @@ import pwd
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -61,6 +62,17 @@ def find_binary(name: str) -> str:
         f"PostgreSQL's {name} was not found (looked in $PATH and {', '.join(BIN_DIRS)}): "
         "install the server (Debian: apt-get install postgresql)"
     )
+
+
+def _reachable_by_others(folder: Path) -> bool:
+    """Whether every folder down to ``folder`` lets other users through (the server's user must)."""
+    for part in (folder, *folder.parents):
+        try:
+            if not part.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _free_port() -> int:
@@ -123,7 +135,10 @@ class LocalServer:
         """initdb, then start the server and wait until it accepts connections."""
         if self._dir is not None:
             return
-        folder = Path(tempfile.mkdtemp(prefix="arbkit-pg-"))
+        base = Path(tempfile.gettempdir())
+        if self.run_as is not None and not _reachable_by_others(base):
+            base = Path("/tmp")  # noqa: S108 (a private 0700 folder is made inside)
+        folder = Path(tempfile.mkdtemp(prefix="arbkit-pg-", dir=base))
         data, pwfile = folder / "data", folder / "pwfile"
         pwfile.write_text(self._password.reveal() + "\n", encoding="utf-8")
         if self.run_as is not None:
