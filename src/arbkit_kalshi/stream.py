@@ -145,8 +145,9 @@ class KalshiStream:
     """Kalshi's market data and user channels over one signed WebSocket connection.
 
     ``url`` overrides the ``env`` host (a sandbox: ``ws://127.0.0.1:PORT/trade-api/ws/v2``).
-    Credentials are required (every Kalshi connection is authenticated, [A] 11.1): an API
-    key id and its private key (PEM text or a file), or a ready ``signer``.
+    Credentials are needed to connect (every Kalshi connection is authenticated, [A] 11.1): an
+    API key id and its private key (PEM text or a file), or a ready ``signer``; without them
+    the stream still decodes (a replay needs no keys).
 
     ``ticker`` / ``user`` / ``lifecycle`` choose the extra channels. ``intents`` looks up how
     our own orders were placed (e.g. ``KalshiClient.order_intent``), so streamed orders and
@@ -181,13 +182,11 @@ class KalshiStream:
         rng: random.Random | None = None,
     ) -> None:
         self.url = _ws_url(env, url)
-        if signer is None:
-            key = private_key if private_key is not None else private_key_path
+        key = private_key if private_key is not None else private_key_path
+        if signer is None and (api_key_id or key is not None):
             if not api_key_id or key is None:
                 raise ConfigError(
-                    "Kalshi's WebSocket needs credentials for every connection: set KALSHI_API_KEY "
-                    "and KALSHI_SECRET (or KALSHI_PRIVATE_KEY_PATH)",
-                    variable="KALSHI_API_KEY",
+                    "a Kalshi API key id and its private key go together", variable="KALSHI_API_KEY"
                 )
             from arbkit_kalshi.auth import KalshiSigner
 
@@ -258,11 +257,23 @@ class KalshiStream:
         return cls(**options)
 
     def __repr__(self) -> str:
-        return f"KalshiStream(url={self.url!r}, api_key_id={self._signer.api_key_id!r})"
+        key_id = self._signer.api_key_id if self._signer is not None else None
+        return f"KalshiStream(url={self.url!r}, api_key_id={key_id!r})"
 
     # -- MarketStream ---------------------------------------------------------------------------
     def start(self, sink: FeedSink) -> None:
-        """Connect in a background thread and return at once (a second call does nothing)."""
+        """Connect in a background thread and return at once (a second call does nothing).
+
+        Raises :class:`~arbkit.errors.ConfigError` without credentials: every Kalshi connection
+        is signed, even for public data ([A] 11.1). (A stream built without them still gives
+        :meth:`decoder`, for replays.)
+        """
+        if self._signer is None:
+            raise ConfigError(
+                "Kalshi's WebSocket needs credentials for every connection: set KALSHI_API_KEY "
+                "and KALSHI_SECRET (or KALSHI_PRIVATE_KEY_PATH)",
+                variable="KALSHI_API_KEY",
+            )
         with self._lock:
             if self._thread is not None or self._closed.is_set():
                 return
@@ -513,6 +524,7 @@ class KalshiStream:
         from websockets.sync.client import connect
 
         assert self._sink is not None
+        assert self._signer is not None
         headers = self._signer.headers("GET", WS_SIGN_PATH)
         try:
             ws = connect(

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +40,10 @@ from arbkit.models import (
 from arbkit.sandbox import HttpError, SandboxServer, WsSandboxServer
 from arbkit.streams import FeedState, MarketEvent
 from arbkit.streams.books import BookStore
+from arbkit.streams.recording import Recorder, from_ns, read_recording
 from arbkit_kalshi.auth import KalshiSigner
 from arbkit_kalshi.client import KalshiClient
+from arbkit_kalshi.parse_stream import KalshiDecoder
 from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
 from arbkit_kalshi.sandbox.stream import WS_PATH, serve_stream
 from arbkit_kalshi.stream import WS_SIGN_PATH, KalshiStream
@@ -474,28 +477,52 @@ def test_the_stream_needs_credentials_and_is_registered_as_a_plugin() -> None:
     from arbkit.errors import ConfigError
 
     assert "kalshi" in arbkit.plugins.streams()
+    keyless = arbkit.plugins.stream("kalshi")  # a replay decodes without credentials
+    assert isinstance(keyless.decoder(WaitSink()), KalshiDecoder)
     with pytest.raises(ConfigError, match="KALSHI_API_KEY"):
-        arbkit.plugins.stream("kalshi")
+        keyless.start(WaitSink())
+    with pytest.raises(ConfigError):
+        arbkit.plugins.stream("kalshi", api_key_id="k")  # a key id without its key
     with pytest.raises(ConfigError, match="unknown options"):
         arbkit.plugins.stream("kalshi", api_key_id="k", private_key="x", colour="red")
 
 
-def test_a_replay_of_the_recorded_frames_gives_the_same_books_through_the_same_decoder(
-    app: KalshiSandbox, stream: KalshiStream, sink: WaitSink, client: KalshiClient, markets: dict[str, Market]
+def test_a_recording_replays_to_the_same_books_through_the_plugins_keyless_decoder(
+    app: KalshiSandbox,
+    ws: WsSandboxServer,
+    private_pem: str,
+    client: KalshiClient,
+    markets: dict[str, Market],
+    tmp_path: Path,
 ) -> None:
-    stream.subscribe(list(markets.values()))
-    assert books_match(client, sink, stream, markets[NYK])
-    client.place_order(OrderRequest(markets[NYK], "yes", Side.BUY, Decimal("0.46"), Decimal("12")))
-    app.set_book(HOU, yes_bids=[["0.50", "5"]], no_bids=[["0.45", "6"]])
-    assert books_match(client, sink, stream, markets[HOU])
-    assert books_match(client, sink, stream, markets[NYK])
+    sink = WaitSink()
+    path = tmp_path / "kalshi.jsonl.gz"
+    recorder = Recorder(path, venues=["kalshi"], inner=sink)
+    feed = make_stream(ws, private_pem)
+    feed.start(recorder)
+    try:
+        feed.subscribe(list(markets.values()))
+        assert books_match(client, sink, feed, markets[NYK])
+        client.place_order(OrderRequest(markets[NYK], "yes", Side.BUY, Decimal("0.46"), Decimal("12")))
+        app.set_book(HOU, yes_bids=[["0.50", "5"]], no_bids=[["0.45", "6"]])
+        assert books_match(client, sink, feed, markets[HOU])
+        assert books_match(client, sink, feed, markets[NYK])
+    finally:
+        feed.close()
+        recorder.close()
     replayed = WaitSink()
-    decoder = stream.decoder(replayed)
-    for connection, text, received_at in sink.of("frame"):
-        assert connection == "market"  # one connection carries every channel
-        decoder.feed(text, received_at)
+    import arbkit.plugins
+
+    decoder = arbkit.plugins.stream("kalshi").decoder(replayed)  # no credentials needed
+    _, lines, problems = read_recording(path)
+    for line in lines:
+        if line.msg:
+            assert line.conn == "market"  # one connection carries every channel
+            decoder.feed(line.msg, from_ns(line.t))
+    assert problems == []
     assert replayed.books == sink.books  # timestamps included: a replay is deterministic
     assert replayed.of("live") == sink.of("live")
+    assert [f.fill_id for f in replayed.of("fill")] == [f.fill_id for f in sink.of("fill")]
 
 
 def test_a_market_the_venue_will_not_stream_is_reported_and_does_not_hold_the_feed(
