@@ -384,6 +384,8 @@ class MarketDecoder:
         self.hash_disabled: set[str] = set()
         self.tick_sizes: dict[str, Decimal] = {}
         self.last_trades: dict[str, Decimal] = {}
+        #: When each market's books were last delivered (a snapshot or a checked update).
+        self.updated: dict[str, datetime] = {}
 
     # -- what the stream calls -------------------------------------------------------------
     def discard(self, asset_ids: Sequence[str] | None, reason: str) -> None:
@@ -477,6 +479,7 @@ class MarketDecoder:
         if local.asset_id in self.hash_disabled:
             local.hash_checked = False
         self.books[local.asset_id] = local
+        self.updated[market_id] = received_at
         self.sink.book(attrs.evolve(book, source=SOURCE, timestamp=received_at))
         self._maybe_live(market_id)
 
@@ -500,6 +503,7 @@ class MarketDecoder:
                 lost.append(asset)
                 reason = problem
                 continue
+            self.updated[tokens[asset]] = received_at
             self.sink.book(self.books[asset].model(received_at))
         if lost:
             self.doubt(sorted({tokens[a] for a in lost}), reason)

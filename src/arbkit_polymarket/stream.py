@@ -559,10 +559,18 @@ class PolymarketStream:
         overdue = [a for a, asked in self._pending.items() if now - asked > self.resync_timeout]
         if overdue:
             self._overdue(channel, overdue, now)
-        quiet_since = max(channel.last_data, channel.last_check)
-        if self.subscriptions.tokens and now - quiet_since >= self.silence_timeout:
+        if now - channel.last_check >= self.silence_timeout / 4:
             channel.last_check = now
-            self._cross_check(channel, now)
+            market = self._market
+            wall = utcnow()
+            # Per market, not per socket: one market can freeze while others flow (reference 8.2).
+            quiet = sorted(
+                m
+                for m in market.whole
+                if (wall - market.updated.get(m, wall)).total_seconds() >= self.silence_timeout
+            )
+            if quiet:
+                self._cross_check(channel, quiet)
 
     def _overdue(self, channel: _Channel, assets: list[str], now: float) -> None:
         """Snapshots that did not come in time: redrive, replace the connection, or give up.
@@ -634,45 +642,54 @@ class PolymarketStream:
         for asset in wanted:
             self._pending.setdefault(asset, asked)
 
-    def _cross_check(self, channel: _Channel, now: float) -> None:
-        """A silent feed: compare the books with REST; a difference is a frozen feed."""
+    def _cross_check(self, channel: _Channel, market_ids: list[str]) -> None:
+        """Markets silent for ``silence_timeout``: compare their books with REST.
+
+        A book that differs means the feed froze for it: stale and redriven. Books that agree
+        were only quiet: re-delivered as confirmed now (the core ages books by receipt).
+        """
         decoder = self._market
         assert decoder is not None
+        reason = f"silent for {self.silence_timeout:g} s"
         if self.client is None:
-            decoder.doubt(None, f"no data for {self.silence_timeout:g} s")
+            decoder.doubt(market_ids, f"{reason}, nothing to check it against")
             return
-        markets = list(self.subscriptions.markets.values())
+        markets = [m for m in (self.subscriptions.markets.get(i) for i in market_ids) if m is not None]
         try:
             rest = self.client.order_books(markets)
         except ArbkitError as exc:
             self.sink.error(exc, "stream cross-check")
             return
+        # Frames that came in meanwhile are applied first; a market they touched was not quiet.
+        before = {m: decoder.updated.get(m) for m in market_ids}
         ws = channel.ws
-        try:
-            waiting = ws.recv(timeout=0) if ws is not None else None
-        except TimeoutError:
-            waiting = None
-        if waiting is not None:  # data came in meanwhile: the feed is not silent after all
+        for _ in range(10_000):
+            try:
+                waiting = ws.recv(timeout=0) if ws is not None else None
+            except TimeoutError:
+                waiting = None
+            if waiting is None:
+                break
             self._received(
                 channel, waiting if isinstance(waiting, str) else waiting.decode(), time.monotonic()
             )
-            return
+        still = {m for m in market_ids if m in decoder.whole and decoder.updated.get(m) == before[m]}
         differ: set[str] = set()
         agree: list[str] = []
         for (market_id, asset), book in rest.items():
             local = decoder.books.get(asset)
-            if local is not None:
+            if market_id in still and local is not None:
                 if _levels(local.model(None)) == _levels(book):
                     agree.append(asset)
                 else:
                     differ.add(market_id)
         if differ:
-            decoder.doubt(sorted(differ), f"silent for {self.silence_timeout:g} s and the REST book differs")
-        # Quiet, not frozen: the books are confirmed as of now (the core ages books by receipt).
+            decoder.doubt(sorted(differ), f"{reason} and the REST book differs")
         confirmed = utcnow()
         for asset in agree:
             local = decoder.books.get(asset)
             if local is not None and local.market_id not in differ:
+                decoder.updated[local.market_id] = confirmed
                 self.sink.book(local.model(confirmed))
 
     def _disconnected(self, channel: _Channel, reason: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
 from collections.abc import Sequence
 from typing import Any
@@ -14,8 +15,8 @@ from arbkit.streams import FeedState
 from arbkit.streams.books import BookStore
 from arbkit_polymarket.sandbox import PolymarketSandbox
 
-from .conftest import KNICKS, NBA
-from .streaming import Venue, levels, until, venue, wait_same_as_rest
+from .conftest import FED, KNICKS, NBA
+from .streaming import Venue, levels, same_as_rest, until, venue, wait_same_as_rest
 
 #: The example scenario's NBA house book: bids 0.44 x 250, 0.45 x 120; asks 0.47 x 80, 0.48 x 200.
 BIDS = [["0.44", "250"], ["0.45", "120"]]
@@ -203,3 +204,22 @@ def test_the_core_book_store_offers_no_book_between_stale_and_its_fresh_snapshot
         assert store.violations == []
         rest = v.client.order_books(v.markets)
         assert {k: levels(store.books()[k]) for k in keys} == {k: levels(b) for k, b in rest.items()}
+
+
+def test_one_market_frozen_while_another_flows_is_caught_per_market(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox, silence_timeout=0.3, resync_timeout=0.3) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        # The venue stops sending one market (its change and the first re-snapshot are lost) ...
+        v.ws.inject(WsFault("gap", path="/ws/market", topic=f"market:{NBA}", times=2))
+        v.sandbox.set_book(NBA, [["0.41", "10"]], [["0.50", "10"]])
+        # ... while the other keeps changing, so the socket as a whole is never silent.
+        tick = threading.Event()
+        for size in range(100, 200):
+            v.sandbox.set_book(FED, [["0.300", str(size)]], [["0.330", "50"]])
+            if v.sink.stale_reasons() and same_as_rest(v.sink, v.client, v.markets):
+                break
+            tick.wait(0.03)  # pacing the other market's activity, not synchronisation
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        stale = [e for e in v.sink.events if e[0] == "stale"]
+        assert [e[1] for e in stale] == [(NBA,)]  # the flowing market was never in doubt
+        assert "REST book differs" in stale[0][2]
