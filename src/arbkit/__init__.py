@@ -43,7 +43,6 @@ from arbkit.errors import (
     TradeNotFound,
     UnknownExchangeError,
     ValidationError,
-    is_retryable,
 )
 from arbkit.exchange import Exchange
 from arbkit.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
@@ -75,6 +74,7 @@ from arbkit.models import (
 from arbkit.notify import Event, EventKind, LogNotifier, Notifier, WebhookNotifier
 from arbkit.opportunity import Leg, Opportunity
 from arbkit.plugins import exchange, exchanges, get_plugin_manager, reload_plugins
+from arbkit.retry import RetryPolicy, is_retryable
 from arbkit.risk import RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.scanner import Scanner, ScanResult
 from arbkit.settlement import Settlement
@@ -160,6 +160,7 @@ __all__ = [
     "RequestTimeout",
     "Resolution",
     "ResolutionState",
+    "RetryPolicy",
     "RiskChain",
     "RiskContext",
     "RiskDecision",

@@ -3,7 +3,8 @@
 The names follow what ccxt users expect (``NetworkError``, ``RequestTimeout``,
 ``InsufficientFunds``, ...). Every exchange failure is mapped to one of these at the
 adapter boundary, keeping the venue's own code and message on the exception.
-Whether an error is worth retrying is decided in one place: :func:`is_retryable`.
+Whether an error is worth retrying is decided in one place, :mod:`arbkit.retry`, which the
+HTTP transport runs.
 
 Errors caused by bad input (configuration, model values) also subclass
 :class:`ValueError`, so ``except ValueError`` keeps working for callers that expect it.
@@ -60,7 +61,6 @@ __all__ = [
     "TradeNotFound",
     "UnknownExchangeError",
     "ValidationError",
-    "is_retryable",
 ]
 
 
@@ -137,7 +137,26 @@ class ExchangeError(ArbkitError):
 
 
 class NetworkError(ExchangeError):
-    """The exchange could not be reached or did not answer properly."""
+    """The exchange could not be reached or did not answer properly.
+
+    ``sent`` is ``False`` when the request certainly never reached the venue (the connection
+    could not be made), ``None`` when that is not known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sent: bool | None = None,
+        exchange: str | None = None,
+        status_code: int | None = None,
+        code: str | None = None,
+        venue_message: str | None = None,
+    ) -> None:
+        self.sent = sent
+        super().__init__(
+            message, exchange=exchange, status_code=status_code, code=code, venue_message=venue_message
+        )
 
 
 class RequestTimeout(NetworkError):
@@ -217,14 +236,3 @@ class RiskRejected(ArbkitError):
 
 class PersistenceError(ArbkitError):
     """The trade store could not be read or written. Nothing stored was overwritten."""
-
-
-def is_retryable(error: BaseException) -> bool:
-    """Whether repeating the same request later may succeed without changing it.
-
-    ``OutcomeUnknown`` is deliberately *not* retryable: the request may have
-    taken effect, so the caller must reconcile first.
-    """
-    if isinstance(error, OutcomeUnknown):
-        return False
-    return isinstance(error, (RequestTimeout, RateLimited, ExchangeUnavailable, NetworkError))

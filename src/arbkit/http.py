@@ -4,10 +4,12 @@ One :class:`HttpTransport` per client wraps one ``requests.Session`` with:
 
 * a connection pool sized for concurrent use (the executor sends legs in parallel);
 * a default timeout of 10 s;
-* retries with exponential backoff for *idempotent* requests on 429/5xx and
-  connection errors, honouring ``Retry-After`` (urllib3's ``Retry``, capped so a
-  venue cannot park us for minutes) and never an automatic retry of a POST;
-* a signing hook (:class:`RequestSigner`) that sees the exact bytes that are sent;
+* retries by one policy (:class:`arbkit.retry.RetryPolicy`): exponential backoff for
+  *idempotent* requests on 429/5xx and connection errors, honouring ``Retry-After``
+  (capped so a venue cannot park us for minutes), and a POST sent again only when its
+  connection could not be made;
+* a signing hook (:class:`RequestSigner`) that sees the exact bytes that are sent, run
+  for every attempt (a retried request carries a fresh signature and timestamp);
 * mapping of every failure to :mod:`arbkit.errors`. A non-idempotent request that
   fails after it may have reached the venue raises :class:`~arbkit.errors.OutcomeUnknown`.
 
@@ -28,10 +30,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import attrs
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
-from urllib3.util.retry import Retry
 
 from arbkit.__about__ import __version__
 from arbkit.errors import (
@@ -46,6 +48,7 @@ from arbkit.errors import (
     RateLimited,
     RequestTimeout,
 )
+from arbkit.retry import DEFAULT_RETRY, IDEMPOTENT_METHODS, RetryPolicy
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -57,8 +60,6 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 10.0
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Statuses after which a POST may have been carried out: the outcome is unknown.
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 
@@ -105,24 +106,6 @@ def parse_retry_after(value: str | None) -> Decimal | None:
     return seconds
 
 
-class _CappedRetry(Retry):
-    """urllib3 ``Retry`` whose ``Retry-After`` wait is capped at ``max_retry_after`` seconds."""
-
-    max_retry_after: float = 10.0
-
-    def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
-        if value is None:
-            return None
-        return min(value, self.max_retry_after)
-
-    def new(self, **kw: Any) -> _CappedRetry:
-        retry = super().new(**kw)
-        assert isinstance(retry, _CappedRetry)
-        retry.max_retry_after = self.max_retry_after
-        return retry
-
-
 class _SigningAuth(requests.auth.AuthBase):
     def __init__(self, signer: RequestSigner) -> None:
         self._signer = signer
@@ -153,9 +136,10 @@ class HttpTransport:
         *,
         exchange: str,
         timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = 3,
-        backoff_factor: float = 0.2,
-        max_retry_after: float = 10.0,
+        max_retries: int | None = None,
+        backoff_factor: float | None = None,
+        max_retry_after: float | None = None,
+        retry: RetryPolicy | None = None,
         pool_size: int = 32,
         signer: RequestSigner | None = None,
         error_mapper: ErrorMapper | None = None,
@@ -173,21 +157,19 @@ class HttpTransport:
         self.credentials_hint = credentials_hint
         self._requests = 0
         self._lock = threading.Lock()
-        retry = _CappedRetry(
-            total=max_retries,
-            connect=max_retries,
-            read=max_retries,
-            status=max_retries,
-            backoff_factor=backoff_factor,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=IDEMPOTENT_METHODS,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
-        )
-        retry.max_retry_after = max_retry_after
+        policy = retry or DEFAULT_RETRY
+        changes: dict[str, Any] = {}
+        if max_retries is not None:
+            changes["attempts"] = max_retries + 1
+        if backoff_factor is not None:
+            changes["backoff"] = backoff_factor
+        if max_retry_after is not None:
+            changes["max_retry_after"] = max_retry_after
+        #: When a failed request is sent again (the one policy, :mod:`arbkit.retry`).
+        self.retry = attrs.evolve(policy, **changes) if changes else policy
         self.session = session or requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=retry)
+        # No retries below us: every attempt goes through request() and is signed afresh.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers.update({"User-Agent": f"arbkit/{__version__}", "Accept": "application/json"})
@@ -236,6 +218,29 @@ class HttpTransport:
             auth = _SigningAuth(self.signer)
         with self._lock:
             self._requests += 1
+        attempt = 1
+        while True:
+            try:
+                return self._send(method, path, params, body, send_headers, auth, timeout)
+            except ExchangeError as exc:
+                if not self.retry.should_retry(method, exc, attempt):
+                    raise
+                pause = self.retry.delay(exc, attempt)
+            if pause > 0:
+                time.sleep(pause)
+            attempt += 1
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        auth: requests.auth.AuthBase | None,
+        timeout: float | None,
+    ) -> Any:
+        """One attempt: prepared and signed now, sent, its answer decoded or mapped to an error."""
         started = time.monotonic()
         try:
             response = self.session.request(
@@ -243,7 +248,7 @@ class HttpTransport:
                 self.url(path),
                 params=params,
                 data=body,
-                headers=send_headers,
+                headers=dict(headers),
                 auth=auth,
                 timeout=timeout or self.timeout,
                 allow_redirects=False,
@@ -277,8 +282,8 @@ class HttpTransport:
         if isinstance(exc, requests.exceptions.ConnectTimeout) or _never_connected(exc):
             # Nothing reached the venue: safe to say so, even for a POST.
             if _timed_out(exc):
-                return RequestTimeout(f"{where}: connect timed out", exchange=self.exchange)
-            return NetworkError(f"{where}: could not connect", exchange=self.exchange)
+                return RequestTimeout(f"{where}: connect timed out", exchange=self.exchange, sent=False)
+            return NetworkError(f"{where}: could not connect", exchange=self.exchange, sent=False)
         if not idempotent:
             return OutcomeUnknown(
                 f"{where}: no answer after sending ({type(exc).__name__}); the request may have taken effect",

@@ -8,6 +8,7 @@ import pytest
 
 import arbkit
 from arbkit import errors
+from arbkit.retry import is_retryable
 
 
 @pytest.mark.parametrize(
@@ -79,4 +80,4 @@ def test_risk_rejected_lists_every_reason() -> None:
     ],
 )
 def test_retry_decision_lives_in_one_place(error: Exception, retryable: bool) -> None:
-    assert errors.is_retryable(error) is retryable
+    assert is_retryable(error) is retryable

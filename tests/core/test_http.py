@@ -245,3 +245,40 @@ def test_parse_retry_after_http_date() -> None:
 def test_repr_shows_no_signer(server: SandboxServer) -> None:
     t = HttpTransport(server.url, exchange="echo", signer=lambda m, p, b: {"k": "secret-sentinel"})
     assert "sentinel" not in repr(t)
+
+
+def test_a_retried_signed_request_is_signed_again_with_a_fresh_timestamp(
+    server: SandboxServer, app: EchoApp
+) -> None:
+    stamps = iter(range(1000))
+    seen_headers: list[str] = []
+
+    def signer(method: str, path: str, body: bytes) -> Mapping[str, str]:
+        stamp = str(next(stamps))
+        seen_headers.append(stamp)
+        return {"X-Timestamp": stamp}
+
+    app.faults.add(Fault("status", method="GET", path="/items/*", status=503))
+    t = HttpTransport(server.url, exchange="echo", signer=signer, backoff_factor=0)
+    assert t.get("/items/3", signed=True)["item"] == "3"
+    assert seen_headers == ["0", "1"]  # each attempt signed when it was sent
+    assert seen(app, "GET /items/3") == 2
+
+
+def test_one_policy_decides_what_is_sent_again() -> None:
+    from arbkit.retry import RetryPolicy
+
+    policy = RetryPolicy(attempts=3)
+    unavailable = ExchangeUnavailable("x", status_code=503)
+    never_connected = NetworkError("x", sent=False)
+    maybe_sent = NetworkError("x")
+    assert policy.should_retry("GET", unavailable, 1)
+    assert not policy.should_retry("GET", unavailable, 3)  # attempts spent
+    assert not policy.should_retry("POST", unavailable, 1)  # an order may have been taken
+    assert not policy.should_retry("POST", OutcomeUnknown("x"), 1)
+    assert policy.should_retry("POST", never_connected, 1)  # nothing left the machine
+    assert not policy.should_retry("POST", maybe_sent, 1)
+    assert not policy.should_retry("GET", BadRequest("x", status_code=400), 1)
+    assert policy.delay(RateLimited("x", retry_after=Decimal(99)), 1) == policy.max_retry_after
+    assert is_retryable(unavailable)
+    assert not is_retryable(OutcomeUnknown("x"))
