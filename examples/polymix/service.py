@@ -182,8 +182,18 @@ class PolymixService:
 
         Venues whose plugin offers no stream are left to the REST scan's view (not traded).
         """
-        if not self.settings.streams or self.bot.streaming is not None:
-            return self.bot.streaming is not None
+        if self.bot.streaming is not None:
+            return True
+        if not self.settings.streams:
+            unmatched = self.settings.unmatched_streams
+            if self.settings.streaming == "auto" and self.settings.live_trading and unmatched:
+                logger.warning(
+                    "%s polling, not streaming: %s point REST elsewhere but not the stream "
+                    "(set the WebSocket URL too, or ARBKIT_STREAMING=off to silence this)",
+                    self.label,
+                    ", ".join(unmatched),
+                )
+            return False
         from arbkit.streams.session import streams_for
 
         streams = streams_for(self.settings, list(self.bot.scanner.exchanges))

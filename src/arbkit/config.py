@@ -384,8 +384,24 @@ class Settings:
 
     @property
     def streams(self) -> bool:
-        """Whether to run event-driven on the venues' streams (``ARBKIT_STREAMING``; auto: when live)."""
-        return self.streaming == "on" or (self.streaming == "auto" and self.live_trading)
+        """Whether to run event-driven on the venues' streams (``ARBKIT_STREAMING``).
+
+        ``auto`` streams when trading live, unless a venue's REST host is pointed elsewhere
+        (a sandbox, a proxy) while its stream is not: its default stream is the real venue's,
+        which must never feed books for another host's orders. ``on`` streams regardless.
+        """
+        if self.streaming != "auto":
+            return self.streaming == "on"
+        return self.live_trading and not self.unmatched_streams
+
+    @property
+    def unmatched_streams(self) -> tuple[str, ...]:
+        """Venues whose REST URL is overridden but whose WebSocket URL is not."""
+        pairs = {
+            "kalshi": (self.kalshi_base_url, self.kalshi_ws_url),
+            "polymarket": (self.polymarket_clob_url, self.polymarket_ws_url),
+        }
+        return tuple(v for v in self.exchanges if v in pairs and pairs[v][0] and not pairs[v][1])
 
     @property
     def limits(self) -> TradingLimits:
