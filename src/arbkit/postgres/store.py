@@ -129,15 +129,11 @@ class PostgresStore:
         """
         seen = self._seen
         daily = ledger.daily
-        if seen is None and self._loaded_empty:
-            # This instance started from nothing, perhaps alongside another: create the
-            # fresh ledger unless one exists, then apply what this instance changed.
+        fresh = seen is None and self._loaded_empty
+        if fresh:
+            # This instance started from nothing, perhaps alongside another: what it changed
+            # is measured from a fresh ledger, created below unless another instance did.
             seen = Ledger(self.mode, ledger.initial_balance, ledger.initial_balance, DailyCounters(daily.day))
-            conn.execute(
-                "INSERT INTO arbkit_ledger (mode, initial_balance, balance, realised_pnl, day) "
-                "VALUES (%s, %s, %s, 0, %s) ON CONFLICT (mode) DO NOTHING",
-                (self.mode, seen.initial_balance, seen.balance, daily.day),
-            )
         if seen is None:
             conn.execute(
                 "INSERT INTO arbkit_daily (mode, day, trades, loss) VALUES (%s, %s, %s, %s) "
@@ -161,6 +157,12 @@ class PostgresStore:
             "loss = arbkit_daily.loss + excluded.loss",
             (self.mode, daily.day, daily.trades - base_trades, daily.loss - base_loss),
         )
+        if fresh:
+            conn.execute(
+                "INSERT INTO arbkit_ledger (mode, initial_balance, balance, realised_pnl, day) "
+                "VALUES (%s, %s, %s, 0, %s) ON CONFLICT (mode) DO NOTHING",
+                (self.mode, seen.initial_balance, seen.balance, daily.day),
+            )
         conn.execute(
             "UPDATE arbkit_ledger SET balance = balance + %s, realised_pnl = realised_pnl + %s, "
             "day = greatest(day, %s), updated_at = now() WHERE mode = %s",
