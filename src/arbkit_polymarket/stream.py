@@ -20,10 +20,11 @@ Continuity (8.2) is never assumed. Each connection runs in its own thread:
   :mod:`.parse_stream`) redrives the market: ``unsubscribe`` + ``subscribe`` of its assets,
   whose fresh snapshots rebuild it; a snapshot that does not come within
   ``resync_timeout`` replaces the connection;
-* a market channel silent for ``silence_timeout`` (the venue is known to freeze while
-  answering ``PONG``) is cross-checked against the REST books (``order_books``): a book that
-  differs is stale and redriven; one that agrees was only quiet. [UNCERTAIN: the real feed's
-  cadence per market; 30 s follows nautilus.]
+* a market without a delivered book for ``silence_timeout`` (the venue is known to freeze,
+  for some markets or all, while answering ``PONG``) is cross-checked against the REST books
+  (``order_books``): a book that differs is stale and redriven; one that agrees was only quiet
+  and is re-delivered as confirmed. [UNCERTAIN: the real feed's cadence per market; nautilus
+  uses about 30 s.]
 
 The user channel reports orders and fills (the REST parsers' models, fees priced from the
 market's schedule as the REST client prices them); after a reconnect it re-reads
