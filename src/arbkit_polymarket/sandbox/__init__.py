@@ -46,6 +46,11 @@ is copied into the Gamma market as is. The control API (``/_sandbox/...``, see
 "asks"}``), resolves (``{"condition_id", "winner": token}`` or ``"result": "50-50"|"void"``)
 and injects faults.
 
+Streaming (needs the ``stream`` extra): :func:`arbkit_polymarket.sandbox.stream.serve_stream`
+serves ``/ws/market`` and ``/ws/user`` from these books on its own port (point
+``PolymarketStream(ws_url=ws.url + "/ws")`` at it); every change is published, stream faults
+are on ``/_sandbox/stream/faults`` and ``POST /_sandbox/tick-size`` moves a tick.
+
 Sports taker delay: a market with ``"secondsDelay": 3`` answers a marketable order with
 ``status: "delayed"`` and matches it when the delay has passed (``PolymarketSandbox(
 taker_delay=0.05)`` shortens every such delay; ``settle_delayed()`` matches what is due).
