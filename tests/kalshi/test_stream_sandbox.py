@@ -650,3 +650,33 @@ def test_the_sandbox_command_line_prints_a_stream_url_that_serves(private_pem: s
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def test_a_replaced_level_never_shows_beside_its_replacement_between_deltas(
+    app: KalshiSandbox, stream: KalshiStream, sink: WaitSink, client: KalshiClient, markets: dict[str, Market]
+) -> None:
+    market = markets[NYK]
+    stream.subscribe([market])
+    assert books_match(client, sink, stream, market)
+    before = {lv.price for lv in sink.books[NYK, "yes"].asks} | {
+        lv.price for lv in sink.books[NYK, "yes"].bids
+    }
+    seen: list[OrderBook] = []
+    original = sink.book
+
+    def keep(book: OrderBook) -> None:
+        if book.key == (NYK, "yes"):
+            seen.append(book)
+        original(book)
+
+    sink.book = keep  # type: ignore[method-assign]
+    # Every level moves: YES bids 0.45/0.44 -> 0.47/0.46, NO bids 0.52/0.51 -> 0.50 (YES ask 0.50).
+    app.set_book(NYK, yes_bids=[["0.47", "10"], ["0.46", "10"]], no_bids=[["0.50", "10"]])
+    assert books_match(client, sink, stream, market)
+    after = {lv.price for lv in seen[-1].asks} | {lv.price for lv in seen[-1].bids}
+    gone, added = before - after, after - before
+    assert gone
+    assert added
+    for book in seen:
+        prices = {lv.price for lv in book.asks} | {lv.price for lv in book.bids}
+        assert not (prices & gone and prices & added), book

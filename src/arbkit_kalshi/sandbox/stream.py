@@ -437,6 +437,9 @@ class SandboxStream(WsApp):
                 changes.append((key, change))
         if not changes:
             return
+        # Cuts before additions: between the deltas of one change the client's book may lack
+        # liquidity but never shows a level that is gone beside the one replacing it (a phantom cross).
+        changes.sort(key=lambda item: item[1] > 0)
         subscribers = self._subscribers(BOOK, market.ticker)
         ts_ms = self.sandbox.clock()
         for (side, level), change in changes:
