@@ -201,6 +201,7 @@ class PostgresStore:
     def load(self) -> StoredState | None:
         """Everything stored for this mode; also what later writes are measured against."""
         with self._lock, self.transaction("cannot read the store") as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # ledger and trades: one snapshot
             ledger = self._read_ledger(conn)
             if ledger is None:
                 self._loaded_empty = True
@@ -236,6 +237,7 @@ class PostgresStore:
         first), so they commit in order and a number read past is never committed later.
         """
         with self._lock, self.transaction("cannot read what other instances changed") as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # trades and ledger: one snapshot
             rows = conn.execute(
                 "SELECT id, changed, data::text FROM arbkit_trades WHERE mode = %s AND changed > %s "
                 "ORDER BY changed",
