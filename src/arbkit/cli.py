@@ -32,7 +32,7 @@ from arbkit.config import Settings
 from arbkit.errors import ArbkitError, ConfigError, ValidationError
 from arbkit.models import to_decimal
 from arbkit.opportunity import Opportunity
-from arbkit.plugins import exchanges, sandbox_runners
+from arbkit.plugins import exchanges, plugin_problems, sandbox_runners
 from arbkit.scanner import Scanner
 from arbkit.trade import TradeStatus, TradingState
 
@@ -103,9 +103,11 @@ def _opportunity_json(opportunity: Opportunity) -> dict[str, object]:
 
 
 def cmd_exchanges(args: argparse.Namespace, out: TextIO) -> int:
-    """Print the installed exchanges, one per line."""
+    """Print the installed exchanges, one per line (and, on stderr, any plugin that failed to load)."""
     for name in exchanges():
         print(name, file=out)
+    for problem in plugin_problems():
+        print(f"skipped: {problem}", file=sys.stderr)
     return 0
 
 

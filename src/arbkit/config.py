@@ -115,6 +115,7 @@ KNOWN_VARIABLES: dict[str, str] = {
     "ARBKIT_DATA_DIR": "where state files are written (a per-user folder: ~/.local/share/arbkit)",
     "ARBKIT_STORE": "json (PolyMix's files), sqlite or postgres (json, or postgres with ARBKIT_STORE_URL)",
     "ARBKIT_STORE_URL": "postgresql://user:password@host:5432/db: one store for several instances (secret)",
+    "ARBKIT_PLUGINS": "comma-separated plugin entry points allowed to load (unset: every installed one)",
     "ARBKIT_STREAMING": "auto, on or off: books by WebSocket, detection on every change (auto: on when live)",
     "ARBKIT_TIMEZONE": "IANA zone in which a trading 'day' rolls over (UTC)",
     "ARBKIT_HTTP_TIMEOUT": "seconds before an exchange request times out (10)",

@@ -6,6 +6,12 @@ third party's. Tests and notebooks can also register a plugin in-process with
 ``arbkit.plugin_manager.register(module_or_object)``; registries are rebuilt on
 the next look-up.
 
+A plugin that fails to import, or whose hook raises or registers nonsense, is logged and
+skipped (:func:`plugin_problems` lists what went wrong): one broken third-party package
+never stops the others. ``ARBKIT_PLUGINS`` (read from the environment when plugins first
+load) allow-lists the entry points that may load at all, e.g. ``kalshi,polymarket`` in a
+process that holds trading keys.
+
 >>> import arbkit
 >>> "kalshi" in arbkit.exchanges()  # doctest: +SKIP
 True
@@ -13,6 +19,9 @@ True
 
 from __future__ import annotations
 
+import importlib.metadata
+import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -20,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from arbkit import hookspecs
-from arbkit.errors import ConfigError, UnknownExchangeError
+from arbkit.errors import UnknownExchangeError
 
 if TYPE_CHECKING:
     from arbkit.exchange import Exchange
@@ -31,6 +40,7 @@ __all__ = [
     "exchanges",
     "get_plugin_manager",
     "notifier_factories",
+    "plugin_problems",
     "reload_plugins",
     "risk_policy_factories",
     "sandbox_runners",
@@ -40,6 +50,10 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "arbkit"
+#: Comma-separated entry-point names allowed to load (unset or empty: every installed one).
+ALLOW_ENV = "ARBKIT_PLUGINS"
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.RLock()
 _manager: pluggy.PluginManager | None = None
@@ -47,6 +61,41 @@ _registries: dict[str, dict[str, Callable[..., Any]]] = {}
 # The plugin objects the registries were built from. Held (not their ids) so that a
 # plugin unregistered and freed cannot be mistaken for a new one that reuses its id.
 _registered_plugins: frozenset[object] = frozenset()
+_problems: list[str] = []
+
+
+def plugin_problems() -> list[str]:
+    """What failed while loading plugins or filling a registry (each skipped), oldest first."""
+    with _lock:
+        return list(_problems)
+
+
+def _report(problem: str) -> None:
+    with _lock:
+        if problem not in _problems:
+            _problems.append(problem)
+    logger.warning("%s; skipped", problem)
+
+
+def _allowed() -> frozenset[str] | None:
+    raw = os.environ.get(ALLOW_ENV, "").strip()
+    return frozenset(n.strip() for n in raw.split(",") if n.strip()) if raw else None
+
+
+def _load_entry_points(manager: pluggy.PluginManager) -> None:
+    """Register every allowed ``arbkit`` entry point; one that fails is reported and skipped."""
+    allowed = _allowed()
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if allowed is not None and entry.name not in allowed:
+            logger.info("plugin %r not loaded: not in %s", entry.name, ALLOW_ENV)
+            continue
+        if manager.get_plugin(entry.name) is not None or manager.is_blocked(entry.name):
+            continue
+        try:
+            plugin = entry.load()
+            manager.register(plugin, name=entry.name)
+        except Exception as exc:  # a third party's import error must not stop the others
+            _report(f"plugin {entry.name!r} ({entry.value}) failed to load: {type(exc).__name__}: {exc}")
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -56,7 +105,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
         if _manager is None:
             manager = pluggy.PluginManager("arbkit")
             manager.add_hookspecs(hookspecs)
-            manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+            _load_entry_points(manager)
             # The core's built-in stores and notifiers, through the same hooks as a plugin's.
             from arbkit import _builtins
 
@@ -71,6 +120,7 @@ def reload_plugins() -> pluggy.PluginManager:
     with _lock:
         _manager = None
         _registries.clear()
+        _problems.clear()
     return get_plugin_manager()
 
 
@@ -88,17 +138,35 @@ def _registry(hook_name: str) -> dict[str, Callable[..., Any]]:
             _registered_plugins = current
         if hook_name not in _registries:
             found: dict[str, Callable[..., Any]] = {}
-
-            def register(name: str, factory: Callable[..., Any]) -> None:
-                if not isinstance(name, str) or not name:
-                    raise ConfigError(f"{hook_name}: a plugin registered an empty name")
-                if not callable(factory):
-                    raise ConfigError(f"{hook_name}: factory for {name!r} is not callable")
-                found[name] = factory
-
-            getattr(manager.hook, hook_name)(register=register)
+            # Each plugin's hook on its own, in pluggy's call order (last registered first), so
+            # that one raising or registering nonsense is reported and skipped, not fatal.
+            for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
+                found.update(_offered_by(impl, hook_name))
             _registries[hook_name] = found
         return _registries[hook_name]
+
+
+def _offered_by(impl: Any, hook_name: str) -> dict[str, Callable[..., Any]]:
+    """What one plugin's ``hook_name`` registers; a raise or a bad registration is reported, skipped."""
+    offered: dict[str, Callable[..., Any]] = {}
+    bad: list[str] = []
+
+    def register(name: str, factory: Callable[..., Any]) -> None:
+        if not isinstance(name, str) or not name:
+            bad.append("registered an empty name")
+        elif not callable(factory):
+            bad.append(f"registered {name!r} with a factory that is not callable")
+        else:
+            offered[name] = factory
+
+    try:
+        impl.function(register=register)
+    except Exception as exc:
+        _report(f"plugin {impl.plugin_name!r}: {hook_name} raised {type(exc).__name__}: {exc}")
+        return {}
+    for problem in bad:
+        _report(f"plugin {impl.plugin_name!r}: {hook_name} {problem}")
+    return offered
 
 
 def exchanges() -> list[str]:

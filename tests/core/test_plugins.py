@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import arbkit
+from arbkit import plugins
 from arbkit.plugins import reload_plugins
 
 
@@ -77,22 +78,18 @@ def test_unknown_exchange_lists_installed_ones() -> None:
 def test_a_third_party_distribution_is_found_through_its_entry_point(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A real (if tiny) installed distribution: a module plus a dist-info with entry_points.txt.
-    (tmp_path / "arbkit_thirdparty.py").write_text(
-        textwrap.dedent(
-            """
-            import arbkit
+    _distribution(
+        tmp_path,
+        "thirdparty",
+        "arbkit_thirdparty",
+        """
+        import arbkit
 
-            @arbkit.hookimpl
-            def arbkit_register_exchanges(register):
-                register("thirdparty", lambda settings=None, **options: ("thirdparty-client", options))
-            """
-        )
+        @arbkit.hookimpl
+        def arbkit_register_exchanges(register):
+            register("thirdparty", lambda settings=None, **options: ("thirdparty-client", options))
+        """,
     )
-    dist = tmp_path / "arbkit_thirdparty-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: arbkit-thirdparty\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[arbkit]\nthirdparty = arbkit_thirdparty\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         reload_plugins()
@@ -111,19 +108,80 @@ def test_import_loads_no_plugins() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_bad_registration_is_a_config_error(fake_plugin: FakePlugin) -> None:
+def test_a_bad_registration_or_a_raising_hook_is_reported_and_skipped(fake_plugin: FakePlugin) -> None:
     class BadPlugin:
         @arbkit.hookimpl
         def arbkit_register_exchanges(self, register: Any) -> None:
-            register("", object())
+            register("", lambda **kw: None)
+            register("half-good", lambda **kw: "ok")
 
-    bad = BadPlugin()
-    arbkit.plugin_manager.register(bad)
+    class RaisingPlugin:
+        @arbkit.hookimpl
+        def arbkit_register_exchanges(self, register: Any) -> None:
+            raise RuntimeError("boom")
+
+    bad, raising = BadPlugin(), RaisingPlugin()
+    arbkit.plugin_manager.register(bad, name="bad-plugin")
+    arbkit.plugin_manager.register(raising, name="raising-plugin")
     try:
-        with pytest.raises(arbkit.ConfigError):
-            arbkit.exchanges()
+        listed = arbkit.exchanges()
+        assert {"kalshi", "polymarket", "half-good"} <= set(listed)  # the others are all there
+        problems = plugins.plugin_problems()
+        assert any("'bad-plugin'" in p and "empty name" in p for p in problems)
+        assert any("'raising-plugin'" in p and "RuntimeError: boom" in p for p in problems)
     finally:
         arbkit.plugin_manager.unregister(bad)
+        arbkit.plugin_manager.unregister(raising)
+
+
+def _distribution(tmp_path: Path, name: str, module: str, source: str) -> None:
+    """A real (if tiny) installed distribution: a module plus a dist-info with entry_points.txt."""
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+    dist = tmp_path / f"{module}-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[arbkit]\n{name} = {module}\n")
+
+
+def test_a_third_party_plugin_that_fails_to_import_is_reported_never_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _distribution(tmp_path, "broken", "arbkit_broken", "import no_such_module_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        reload_plugins()
+        assert {"kalshi", "polymarket"} <= set(arbkit.exchanges())
+        problems = plugins.plugin_problems()
+        assert any("'broken'" in p and "ModuleNotFoundError" in p for p in problems), problems
+    finally:
+        monkeypatch.undo()
+        reload_plugins()
+
+
+def test_arbkit_plugins_allow_lists_what_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _distribution(
+        tmp_path,
+        "sneaky",
+        "arbkit_sneaky",
+        """
+        import arbkit
+
+        @arbkit.hookimpl
+        def arbkit_register_exchanges(register):
+            register("sneaky", lambda settings=None, **options: "reads your keys")
+        """,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        reload_plugins()
+        assert "sneaky" in arbkit.exchanges()
+        monkeypatch.setenv("ARBKIT_PLUGINS", "kalshi, polymarket")
+        reload_plugins()
+        assert arbkit.exchanges() == ["kalshi", "polymarket"]
+        assert arbkit.plugin_manager.get_plugin("sneaky") is None  # never even imported
+    finally:
+        monkeypatch.undo()
+        reload_plugins()
 
 
 class NumberedVenue:
