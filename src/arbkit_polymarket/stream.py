@@ -60,6 +60,10 @@ from arbkit_polymarket.parse_stream import PING, PONG, MarketDecoder, Subscripti
 __all__ = ["WS_URL", "PolymarketStream", "backoff"]
 
 log = logging.getLogger(__name__)
+# websockets logs every frame at DEBUG, and the user channel's subscribe frame carries the API
+# secret and passphrase (reference 8.1): its logger never goes below INFO.
+_WS_LOG = logging.getLogger("arbkit_polymarket.stream.websockets")
+_WS_LOG.setLevel(logging.INFO)
 
 #: The channels live under this base: ``/market`` and ``/user`` (reference section 1).
 WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws"
@@ -202,6 +206,7 @@ class _Channel:
                 close_timeout=1.0,
                 max_size=MAX_FRAME,
                 compression=None,
+                logger=_WS_LOG,
             )
         except InvalidURI as exc:
             self.stopped = True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import attrs
+import pytest
 from eth_account import Account
 
 from arbkit.config import Secret
@@ -108,3 +110,22 @@ def test_a_fill_made_while_the_user_socket_was_down_is_reported_once(
         assert v.sink.wait(lambda: bool(v.sink.fills))
         assert v.sandbox.requests["GET /data/trades"] == reads + 1  # the socket missed it; REST did not
         assert v.sink.fills == v.client.fills(market=nba)
+
+
+def test_no_log_shows_the_secret_the_subscribe_frame_carries(
+    sandbox: PolymarketSandbox, wallet: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # everything, the websockets library's frame logs included
+    with venue(sandbox, wallet[0]) as v:
+        credentials = v.client.api_credentials()
+        assert v.ws.wait_subscribed(f"user:{credentials.api_key}")
+        v.ws.inject(WsFault("drop", path="/ws/user", now=True))  # a reconnect sends it again
+        assert until(lambda: v.stream.status().reconnects >= 1)
+        assert v.ws.wait_subscribed(f"user:{credentials.api_key}")
+    # The client's side only (the sandbox's own server logs what it receives).
+    ours = [r for r in caplog.records if not r.name.startswith(("websockets.server", "arbkit.sandbox"))]
+    assert ours  # the capture did see the stream's logging
+    logged = "\n".join(r.getMessage() for r in ours)
+    assert '"auth"' not in logged  # not even websockets' shortened frame log
+    assert credentials.secret.reveal()[:10] not in logged
+    assert credentials.passphrase.reveal()[:10] not in logged
