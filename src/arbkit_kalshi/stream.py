@@ -122,8 +122,9 @@ class _Tap:
         self._sink.stale(exchange, market_ids, reason)
 
     def live(self, exchange: str, market_ids: Sequence[str]) -> None:
-        self._sink.live(exchange, market_ids)
+        # The status first: a sink told "live" finds the feed LIVE when it asks.
         self._stream._maybe_live()
+        self._sink.live(exchange, market_ids)
 
     def order(self, order: Order) -> None:
         self._sink.order(order)
@@ -536,6 +537,7 @@ class KalshiStream:
                 max_size=self.max_frame_bytes,
                 proxy=self.proxy,
                 logger=_WS_LOG,
+                create_connection=_heartbeat_connection(self._heard),
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -575,6 +577,12 @@ class KalshiStream:
             self._maybe_live()
         self._send(ws, commands)
         return ws
+
+    def _heard(self) -> None:
+        # A server ping (Kalshi's heartbeat, every 10 s): the status shows it, but it proves
+        # nothing about the data, so it does not reset the silence probe.
+        with self._lock:
+            self._last_message = datetime.now(UTC)
 
     def _fail_connect(self, error: ExchangeError, reason: str) -> None:
         assert self._sink is not None
@@ -635,6 +643,20 @@ class _Control:
 
     def resync(self, sid: int, market_ids: Sequence[str], reason: str) -> None:
         self._stream._on_resync(sid, market_ids, reason)
+
+
+def _heartbeat_connection(heard: Callable[[], None]) -> type[ClientConnection]:
+    """A websockets connection that calls ``heard`` on every ping the server sends."""
+    from websockets.frames import Frame, Opcode
+    from websockets.sync.client import ClientConnection
+
+    class _Heartbeats(ClientConnection):
+        def process_event(self, event: Any) -> None:
+            super().process_event(event)
+            if isinstance(event, Frame) and event.opcode is Opcode.PING:
+                heard()
+
+    return _Heartbeats
 
 
 def _path(value: str | os.PathLike[str]) -> Any:

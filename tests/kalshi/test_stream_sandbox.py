@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -143,6 +144,17 @@ def client(http: str, private_pem: str) -> Iterator[KalshiClient]:
     ) as kalshi:
         kalshi.transport.session.trust_env = False
         yield kalshi
+
+
+def until(predicate: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Poll a condition no sink call announces (the stream's own status)."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        pause.wait(0.01)
+    return True
 
 
 def make_stream(ws: WsSandboxServer, pem: str, **options: Any) -> KalshiStream:
@@ -680,3 +692,24 @@ def test_a_replaced_level_never_shows_beside_its_replacement_between_deltas(
     for book in seen:
         prices = {lv.price for lv in book.asks} | {lv.price for lv in book.bids}
         assert not (prices & gone and prices & added), book
+
+
+def test_the_venues_pings_show_as_traffic_in_the_status_without_any_data(
+    public_pem: str, private_pem: str
+) -> None:
+    app = KalshiSandbox()
+    app.load_scenario(example_scenario())
+    app.add_account(KEY_ID, public_pem, "1000")
+    sink = WaitSink()
+    with serve_stream(app, ping_interval=0.05) as server:
+        feed = make_stream(server, private_pem, ticker=False, user=False, lifecycle=False, idle_probe_s=30)
+        feed.start(sink)
+        try:
+            assert until(lambda: feed.status().last_message_at is not None)
+            first = feed.status().last_message_at
+            assert first is not None
+            assert until(lambda: (feed.status().last_message_at or first) > first)
+            assert sink.of("frame") == []  # no frame was sent: only pings
+            assert feed.status().messages == 0
+        finally:
+            feed.close()
