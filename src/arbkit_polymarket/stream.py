@@ -41,7 +41,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -207,6 +207,7 @@ class _Channel:
                 max_size=MAX_FRAME,
                 compression=None,
                 logger=_WS_LOG,
+                proxy=stream.proxy,
             )
         except InvalidURI as exc:
             self.stopped = True
@@ -280,6 +281,7 @@ class PolymarketStream:
         backoff_cap: float = BACKOFF_CAP,
         check_hash: bool = True,
         seed: int | None = None,
+        proxy: str | Literal[True] | None = True,
     ) -> None:
         if min(ping_interval, pong_timeout, silence_timeout, resync_timeout, backoff_base) <= 0:
             raise ConfigError("stream timings must be positive", variable="POLYMARKET_WS_URL")
@@ -299,6 +301,8 @@ class PolymarketStream:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.check_hash = check_hash
+        #: ``True``: the proxy the environment names (websockets' default); a URL; ``None``: direct.
+        self.proxy = proxy
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
         self.subscriptions = Subscriptions()
         self.fee_schedules: dict[str, FeeSchedule] = {}
