@@ -3,8 +3,10 @@
 ``python -m tests.postgres.racer CONFIG_JSON``: builds a :class:`RealTradingSystem` on a
 :class:`PostgresStore` (and its journal) against both sandboxes, prints ``ready``, waits
 for a line on stdin (so every racer starts at once), then trades and prints one JSON line
-of what happened. ``crash_after`` (failover test) kills the process with SIGKILL right
-after its N-th journal record is committed, as a power cut would.
+of what happened. Without an argument it reads one configuration per stdin line and races
+once for each (the race tests reuse four such processes). ``crash_after`` (failover test)
+kills the process with SIGKILL right after its N-th journal record is committed, as a
+power cut would.
 """
 
 from __future__ import annotations
@@ -72,16 +74,14 @@ def build(config: dict[str, Any]) -> RealTradingSystem:
     )
 
 
-def main() -> None:
-    config = json.loads(sys.argv[1])
+def run(config: dict[str, Any]) -> dict[str, Any]:
+    """Build an instance for ``config``, say ``ready``, wait for the start line, trade."""
     system = build(config)
     kalshi, poly = system.client("kalshi"), system.client("polymarket")
     opportunity = sc.opportunity(kalshi, poly, size=Decimal(config.get("size", 5)))  # type: ignore[arg-type]
     print("ready", flush=True)
     sys.stdin.readline()
-    outcome: dict[str, Any] = {"traded": [], "refused": [], "errors": [], "recovered": []}
-    if config.get("recover_only"):
-        outcome["recovered"] = [t.id for t in system.recover()]
+    outcome: dict[str, Any] = {"traded": [], "refused": [], "errors": []}
     refusals_in_a_row = 0
     for _ in range(int(config.get("attempts", 0))):
         result = system.execute(opportunity)
@@ -97,7 +97,18 @@ def main() -> None:
             outcome["errors"].append(result.error)
     system.close()
     system.store.close()
-    print(json.dumps(outcome), flush=True)
+    return outcome
+
+
+def main() -> None:
+    """One race with the configuration in argv, or (no argument) one race per configuration
+    line read from stdin until end of input: a racer started once serves several tests."""
+    if len(sys.argv) > 1:
+        print(json.dumps(run(json.loads(sys.argv[1]))), flush=True)
+        return
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(run(json.loads(line))), flush=True)
 
 
 if __name__ == "__main__":

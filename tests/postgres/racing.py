@@ -71,3 +71,56 @@ def go(procs: list[subprocess.Popen[str]], timeout: float = 60) -> list[dict[str
 def race(configs: list[dict[str, Any]], timeout: float = 60) -> list[dict[str, Any] | None]:
     """Start every racer, release them together, collect their outcomes."""
     return go(start(configs), timeout)
+
+
+class Pool:
+    """Racer processes started once and raced again and again (each race a fresh instance)."""
+
+    def __init__(self, size: int) -> None:
+        self.procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.postgres.racer"],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(size)
+        ]
+
+    def race(self, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One race: every process builds its instance, all are released together."""
+        assert len(configs) == len(self.procs)
+        for proc, config_ in zip(self.procs, configs, strict=True):
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(config_) + "\n")
+            proc.stdin.flush()
+        for proc in self.procs:
+            self._expect(proc, "ready")
+        for proc in self.procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        return [json.loads(self._expect(proc, "{")) for proc in self.procs]
+
+    @staticmethod
+    def _expect(proc: subprocess.Popen[str], start: str) -> str:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith(start):
+            proc.kill()
+            _, err = proc.communicate(timeout=10)
+            raise AssertionError(f"a racer failed: {line!r} {err[-3000:]}")
+        return line
+
+    def close(self) -> None:
+        for proc in self.procs:
+            assert proc.stdin is not None
+            proc.stdin.close()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -7,10 +7,11 @@ The venues' own books say what was traded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import psycopg
+import pytest
 
 from arbkit.live import RealTradingSystem
 from arbkit.postgres import PostgresStore
@@ -23,18 +24,26 @@ D = Decimal
 SIZE = D(5)
 
 
+@pytest.fixture(scope="module")
+def racers() -> Iterator[racing.Pool]:
+    """Four racer processes for the module (importing arbkit and the clients costs seconds)."""
+    pool = racing.Pool(4)
+    yield pool
+    pool.close()
+
+
 def traded(outcomes: list[dict[str, object] | None]) -> int:
     assert all(o is not None for o in outcomes), outcomes
     return sum(len(o["traded"]) for o in outcomes if o is not None)  # type: ignore[arg-type]
 
 
 def test_four_instances_never_exceed_the_daily_trade_count(
-    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore]
+    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore], racers: racing.Pool
 ) -> None:
     configs = [
         racing.config(venues, pg_url, max_daily_trades=6, attempts=4, size=str(SIZE)) for _ in range(4)
     ]
-    outcomes = racing.race(configs)
+    outcomes = racers.race(configs)
     assert traded(outcomes) == 6, outcomes  # 16 attempts, the limit is 6
     assert venues.kalshi_position() == 6 * SIZE
     assert venues.poly_tokens() == 6 * SIZE
@@ -51,7 +60,7 @@ def test_four_instances_never_exceed_the_daily_trade_count(
 
 
 def test_four_instances_never_exceed_a_markets_exposure_cap(
-    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore]
+    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore], racers: racing.Pool
 ) -> None:
     opportunity = sc.opportunity(venues.kalshi(), venues.poly(), size=SIZE)
     poly_leg = next(leg for leg in opportunity.legs if leg.exchange == "polymarket")
@@ -60,7 +69,7 @@ def test_four_instances_never_exceed_a_markets_exposure_cap(
         racing.config(venues, pg_url, max_market_exposure=str(cap), attempts=3, size=str(SIZE))
         for _ in range(4)
     ]
-    outcomes = racing.race(configs)
+    outcomes = racers.race(configs)
     assert traded(outcomes) == 3, outcomes
     assert venues.poly_tokens() == 3 * SIZE
     state = pg_store().load()
@@ -70,7 +79,7 @@ def test_four_instances_never_exceed_a_markets_exposure_cap(
 
 
 def test_four_instances_never_spend_more_cash_than_the_venue_holds(
-    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore]
+    venues: Venues, pg_url: str, pg_store: Callable[..., PostgresStore], racers: racing.Pool
 ) -> None:
     opportunity = sc.opportunity(venues.kalshi(), venues.poly(), size=SIZE)
     kalshi_leg = next(leg for leg in opportunity.legs if leg.exchange == "kalshi")
@@ -79,7 +88,7 @@ def test_four_instances_never_spend_more_cash_than_the_venue_holds(
     configs = [
         racing.config(venues, pg_url, attempts=5, stop_after_refusals=2, size=str(SIZE)) for _ in range(4)
     ]
-    outcomes = racing.race(configs)
+    outcomes = racers.race(configs)
     made = traded(outcomes)
     assert made <= 3, outcomes  # never more than the cash allows
     assert venues.kalshi_cash() >= 0
