@@ -29,6 +29,7 @@ Needs the ``stream`` extra (``websockets``)::
 from __future__ import annotations
 
 import collections
+import contextlib
 import inspect
 import json
 import logging
@@ -507,7 +508,14 @@ class KalshiStream:
                 attempt += 1
                 continue
             began = time.monotonic()
-            reason = self._serve(ws)
+            try:
+                reason = self._serve(ws)
+            except Exception as exc:  # a sink's or our own bug: never let the thread die
+                log.exception("kalshi stream: reading failed; reconnecting")
+                reason = f"internal error: {type(exc).__name__}"
+                assert self._sink is not None
+                with contextlib.suppress(Exception):
+                    self._sink.error(NetworkError(f"kalshi stream: {reason}", exchange=EXCHANGE), "stream")
             with self._lock:
                 self._ws = None
             ws.close()

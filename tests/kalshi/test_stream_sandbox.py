@@ -410,7 +410,7 @@ def test_unsubscribe_stops_a_market_and_the_feed_stays_live(
     for market in markets.values():
         assert books_match(client, sink, stream, market)
     stream.unsubscribe([markets[HOU]])
-    assert ws.wait_for(lambda: not ws.subscribers(f"orderbook:{HOU}"))
+    assert until(lambda: not ws.subscribers(f"orderbook:{HOU}"))  # the toolkit announces no unsubscribe
     assert ws.subscribers(f"orderbook:{NYK}")
     before = len([k for k in sink.of("book") if k[0] == HOU])
     app.set_book(HOU, yes_bids=[["0.33", "3"]], no_bids=[["0.60", "3"]])
@@ -713,3 +713,57 @@ def test_the_venues_pings_show_as_traffic_in_the_status_without_any_data(
             assert feed.status().messages == 0
         finally:
             feed.close()
+
+
+class _Flaky(WaitSink):
+    """A sink whose first book() raises, as a buggy consumer might."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised = False
+
+    def book(self, book: OrderBook) -> None:
+        if not self.raised:
+            self.raised = True
+            raise RuntimeError("consumer bug")
+        super().book(book)
+
+
+def test_a_sink_that_raises_does_not_kill_the_stream(
+    ws: WsSandboxServer, private_pem: str, client: KalshiClient, markets: dict[str, Market]
+) -> None:
+    sink = _Flaky()
+    feed = make_stream(ws, private_pem)
+    feed.start(sink)
+    try:
+        feed.subscribe([markets[NYK]])
+        assert books_match(client, sink, feed, markets[NYK])
+        assert sink.raised
+        assert any("internal error: RuntimeError" in str(e) for e in sink.of("error"))
+        assert feed.status().reconnects == 1
+    finally:
+        feed.close()
+
+
+def test_an_ed25519_key_streams_too(app: KalshiSandbox, ws: WsSandboxServer, client: KalshiClient) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    app.add_account("ed-key", public.decode(), "5")
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    sink = WaitSink()
+    feed = KalshiStream(
+        ws.url + WS_PATH, api_key_id="ed-key", private_key=pem, proxy=None, ping_interval_s=None
+    )
+    feed.start(sink)
+    try:
+        market = client.market(NYK)
+        feed.subscribe([market])
+        assert books_match(client, sink, feed, market)
+    finally:
+        feed.close()
