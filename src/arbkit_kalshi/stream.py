@@ -502,7 +502,17 @@ class KalshiStream:
     def _run(self) -> None:
         attempt = 0
         while not self._closed.is_set():
-            ws = self._connect()
+            try:
+                ws = self._connect()
+            except Exception as exc:  # never let the thread die; retried with backoff
+                log.exception("kalshi stream: connecting failed")
+                assert self._sink is not None
+                with contextlib.suppress(Exception):
+                    error = NetworkError(
+                        f"kalshi stream: cannot connect: {type(exc).__name__}", exchange=EXCHANGE
+                    )
+                    self._sink.error(error, "connect")
+                ws = None
             if ws is None:
                 self._closed.wait(self._backoff(attempt))
                 attempt += 1
