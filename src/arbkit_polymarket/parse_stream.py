@@ -293,6 +293,17 @@ def _level_json(price: str, size: str) -> str:
     return f'{{"price":{_js(price)},"size":{_js(size)}}}'
 
 
+def _is_notice(text: str) -> bool:
+    # Anything that could be a damaged event (braces, binary, long) is treated as one.
+    return len(text) <= 500 and text.isprintable() and not any(c in text for c in "{}[]")
+
+
+def _notice(text: str) -> ExchangeError:
+    """What the venue said in a frame that is no event (``INVALID OPERATION``, ``{"error": ...}``)."""
+    said = text.strip()[:200]
+    return ExchangeError(f"the stream said: {said}", exchange=EXCHANGE, venue_message=said)
+
+
 def _best_agrees(local: Decimal | None, given: Decimal | None, empty: Decimal) -> bool:
     # An empty side may be reported as 0 (bids) / 1 (asks) or left out [UNCERTAIN].
     if given is None:
@@ -416,6 +427,10 @@ class MarketDecoder:
         """Decode one frame; every failure is reported, none raised."""
         if text in (PONG, PING):
             return
+        if _is_notice(text):
+            # Short plain text is a notice (e.g. a refused operation), never a book: nothing in doubt.
+            self.sink.error(_notice(text), "stream market frame")
+            return
         try:
             events = decode_events(text)
         except InvalidResponse as exc:
@@ -442,6 +457,9 @@ class MarketDecoder:
 
     def _event(self, event: Mapping[str, Any], received_at: datetime) -> None:
         kind = event.get("event_type")
+        if kind is None and ("error" in event or "message" in event):
+            self.sink.error(_notice(str(event.get("error") or event.get("message"))), "stream market frame")
+            return
         if kind == "book":
             self._snapshot(event, received_at)
         elif kind == "price_change":
@@ -598,6 +616,9 @@ class UserDecoder:
     def feed(self, text: str, received_at: datetime) -> None:
         """Decode one frame; every failure is reported, none raised."""
         if text in (PONG, PING):
+            return
+        if _is_notice(text):
+            self.sink.error(_notice(text), "stream user frame")
             return
         try:
             events = decode_events(text)

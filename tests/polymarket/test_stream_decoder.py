@@ -206,7 +206,7 @@ def test_updates_before_a_snapshot_and_of_other_assets_are_ignored() -> None:
 
 def test_bad_frames_are_typed_errors_that_put_books_in_doubt() -> None:
     found, sink, asked = decoder()
-    found.feed("not json", AT)
+    found.feed('{"event_type": "price_chan', AT)
     assert isinstance(sink.errors[-1][0], InvalidResponse)
     assert asked[-1] == [YES, NO]
     found.feed(json.dumps(BOOKS), AT)
@@ -409,3 +409,12 @@ def test_a_replay_without_our_key_reads_whose_trade_it_is_from_trade_owner() -> 
     (fill,) = sink.fills  # ours as maker; the second names no owner, so nothing is guessed
     assert (fill.order_id, fill.is_taker) == ("0xorder", False)
     assert "cannot tell whose" in str(sink.errors[-1][0])
+
+
+def test_a_notice_from_the_venue_is_an_error_but_puts_no_book_in_doubt() -> None:
+    found, sink, asked = decoder()
+    found.feed("INVALID OPERATION", AT)
+    found.feed(json.dumps({"error": "duplicate assets"}), AT)
+    assert [str(e.venue_message) for e, _ in sink.errors] == ["INVALID OPERATION", "duplicate assets"]
+    assert (asked, sink.stale_reasons()) == ([], [])
+    assert set(found.books) == {YES, NO}
