@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections import Counter
 from typing import Any, ClassVar
 
 from hypothesis import HealthCheck, settings
@@ -47,6 +48,7 @@ class CrashingPostgresJournal(PostgresJournal):
 
 class PostgresMoneyPath(model.MoneyPath):
     server: ClassVar[LocalServer]
+    seen: ClassVar[Counter[str]] = Counter()  # its own, not the JSON run's
 
     def build(self, crash_after: int | None, *, recover: bool = False) -> None:
         if self.system is not None:
