@@ -48,7 +48,14 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 from arbkit.config import Settings
-from arbkit.errors import ArbkitError, AuthenticationError, ConfigError, InvalidResponse, NetworkError
+from arbkit.errors import (
+    ArbkitError,
+    AuthenticationError,
+    ConfigError,
+    InvalidResponse,
+    NetworkError,
+    ValidationError,
+)
 from arbkit.fees import FeeSchedule
 from arbkit.models import Fill, Market, Order, OrderBook, utcnow
 from arbkit.streams import FeedSink, FeedState, FeedStatus, FrameDecoder, MarketEvent
@@ -284,7 +291,7 @@ class PolymarketStream:
         proxy: str | Literal[True] | None = True,
     ) -> None:
         if min(ping_interval, pong_timeout, silence_timeout, resync_timeout, backoff_base) <= 0:
-            raise ConfigError("stream timings must be positive", variable="POLYMARKET_WS_URL")
+            raise ValidationError("stream timings and backoff must be positive")
         self.client = client
         self.ws_url = ws_url.rstrip("/")
         self.credentials = credentials
@@ -425,7 +432,7 @@ class PolymarketStream:
         if connection == "user":
             owner = self.credentials.api_key if self.credentials is not None else ""
             return self._user_decoder(sink, owner)
-        raise ConfigError(f"Polymarket streams have 'market' and 'user' connections, not {connection!r}")
+        raise ValidationError(f"Polymarket streams have 'market' and 'user' connections, not {connection!r}")
 
     def close(self) -> None:
         """Disconnect and stop every thread; idempotent."""
