@@ -76,3 +76,29 @@ def test_instances_see_each_others_trades_and_settle_each_once(
         assert state.daily_trades == 2
     a.close()
     b.close()
+
+
+def test_shared_limits_that_cannot_be_checked_refuse_the_trade_before_any_order(
+    venues: Venues, pg_store: Callable[..., PostgresStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = pg_store()
+    system = RealTradingSystem(
+        initial_balance=D(2000),
+        store=store,
+        risk=RiskChain([BalanceCheck()]),
+        exchanges={"kalshi": venues.kalshi(), "polymarket": venues.poly()},
+        execution=FAST,
+        recover_on_start=False,
+    )
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise PersistenceError("cannot check the shared limits (postgresql://arbkit:***@db/arbkit): gone")
+
+    monkeypatch.setattr(store, "reserve", unreachable)
+    result = system.execute(sc.opportunity(venues.kalshi(), venues.poly()))
+
+    assert result.trade is None
+    assert result.reasons
+    assert result.reasons[0].startswith("the shared limits cannot be checked")
+    assert venues.order_posts("kalshi") == venues.order_posts("polymarket") == 0
+    system.close()
