@@ -767,3 +767,24 @@ def test_an_ed25519_key_streams_too(app: KalshiSandbox, ws: WsSandboxServer, cli
         assert books_match(client, sink, feed, market)
     finally:
         feed.close()
+
+
+def test_the_handshake_signature_never_reaches_the_logs_even_at_debug(
+    ws: WsSandboxServer, private_pem: str, client: KalshiClient, markets: dict[str, Market], caplog: Any
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    sink = WaitSink()
+    feed = make_stream(ws, private_pem)
+    feed.start(sink)
+    try:
+        feed.subscribe([markets[NYK]])
+        assert books_match(client, sink, feed, markets[NYK])
+    finally:
+        feed.close()
+    # The client's records only: the sandbox's server side (the shared toolkit) is another matter.
+    ours = [r for r in caplog.records if not r.name.startswith("websockets.server")]
+    text = "\n".join(r.getMessage() for r in ours).lower()
+    assert "kalshi-access-signature" not in text
+    assert "kalshi-access-key" not in text
