@@ -41,9 +41,22 @@ ROOT = Path(__file__).resolve().parents[2]
 RESTART_DELAY_S = 2.0
 
 
-def demo_environment(kalshi_base_url: str, polymarket_url: str, data_dir: Path) -> dict[str, str]:
-    """The service's settings for the demo: paper trading on the sandboxes, short intervals."""
-    return {
+def demo_environment(
+    kalshi_base_url: str,
+    polymarket_url: str,
+    data_dir: Path,
+    *,
+    kalshi_ws_url: str | None = None,
+    polymarket_ws_url: str | None = None,
+) -> dict[str, str]:
+    """The service's settings for the demo: paper trading on the sandboxes, short intervals;
+    books streamed from the sandboxes when their stream URLs are given."""
+    streams = (
+        {"ARBKIT_STREAMING": "on", "KALSHI_WS_URL": kalshi_ws_url, "POLYMARKET_WS_URL": polymarket_ws_url}
+        if kalshi_ws_url and polymarket_ws_url
+        else {}
+    )
+    return streams | {
         "LIVE_TRADING": "false",
         "PAPER_TRADING_ENABLED": "true",
         "PAPER_TRADING_INITIAL_BALANCE": "10000",
@@ -121,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             f"--kalshi-port={args.kalshi_port}",
             f"--polymarket-port={args.polymarket_port}",
             f"--time-scale={args.time_scale}",
-            *([f"--live-credentials={args.workdir / 'live'}"] if args.live else []),
+            # Accounts on both sandboxes: funded for --live; in paper mode the Kalshi key signs the
+            # stream's handshake (Kalshi streams only to signed connections).
+            f"--live-credentials={args.workdir / 'live'}",
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -144,12 +159,19 @@ def main(argv: list[str] | None = None) -> int:
             print("the sandboxes did not start (is a port taken? see above)", file=sys.stderr)
             return 2
         urls = json.loads(line)
-        settings = demo_environment(urls["kalshi_base_url"], urls["polymarket"], data_dir)
+        settings = demo_environment(
+            urls["kalshi_base_url"],
+            urls["polymarket"],
+            data_dir,
+            kalshi_ws_url=urls.get("kalshi_ws_url"),
+            polymarket_ws_url=urls.get("polymarket_ws_url"),
+        )
+        for line in Path(urls["credentials"]).read_text(encoding="utf-8").splitlines():
+            name, _, value = line.partition("=")
+            if args.live or name.startswith("KALSHI_"):
+                settings[name] = value
         if args.live:
             settings["LIVE_TRADING"] = "true"
-            for line in Path(urls["credentials"]).read_text(encoding="utf-8").splitlines():
-                name, _, value = line.partition("=")
-                settings[name] = value
             # Live mode refuses mutating requests without a token: make one for this rehearsal.
             settings.setdefault("ARBKIT_API_TOKEN", secrets.token_urlsafe(24))
         env_file = args.workdir / "demo.env"

@@ -5,7 +5,10 @@ until Ctrl-C / SIGTERM. ``--time-scale 0.1`` makes every scheduled event (edges 
 games resolving) happen ten times sooner; ``--games N`` serves N generated games instead
 of the bundled ten (``--games 500`` for 500 matched pairs). ``--live-credentials DIR`` opens a
 funded account on each sandbox (a new RSA key for Kalshi, a new wallet for Polymarket) and
-writes the service's credentials to ``DIR/credentials.env`` (mode 0600), for live mode.
+writes the service's credentials to ``DIR/credentials.env`` (mode 0600): for live mode, and in
+paper mode for the Kalshi key the stream's signed handshake needs. Both venues' WebSocket
+streams are served too (``kalshi_ws_url``, ``polymarket_ws_url`` in the JSON line; free ports
+unless ``--kalshi-ws-port`` / ``--polymarket-ws-port``), unless ``--no-stream``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import threading
 import uuid
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import attrs
 
@@ -92,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiply scheduled times by this")
     parser.add_argument("--tick", type=float, default=5.0, help="seconds between book moves (5)")
     parser.add_argument("--live-credentials", type=Path, help="open funded accounts; write credentials here")
+    parser.add_argument("--kalshi-ws-port", type=int, default=0, help="Kalshi stream port (0: a free one)")
+    parser.add_argument(
+        "--polymarket-ws-port", type=int, default=0, help="Polymarket stream port (0: a free one)"
+    )
+    parser.add_argument("--no-stream", action="store_true", help="serve REST only, no WebSocket streams")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.time_scale <= 0 or args.tick <= 0 or args.games < 0:
@@ -104,9 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     credentials = None
     if args.live_credentials is not None:
         credentials = open_accounts(kalshi, polymarket, args.live_credentials)
+    streams: list[Any] = []
     try:
         kalshi_server = SandboxServer(kalshi, port=args.kalshi_port).start()
         polymarket_server = SandboxServer(polymarket, port=args.polymarket_port).start()
+        if not args.no_stream:
+            # Both venues' WebSocket protocols, published from the same books the driver moves.
+            from arbkit_kalshi.sandbox.stream import WS_PATH
+            from arbkit_kalshi.sandbox.stream import serve_stream as serve_kalshi
+            from arbkit_polymarket.sandbox.stream import serve_stream as serve_polymarket
+
+            streams = [
+                serve_kalshi(kalshi, port=args.kalshi_ws_port),
+                serve_polymarket(polymarket, port=args.polymarket_ws_port),
+            ]
     except OSError as exc:
         print(f"cannot start the sandboxes: {exc}", file=sys.stderr)
         return 2
@@ -120,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         "polymarket_gamma_url": polymarket_server.url + "/gamma",
         "games": len(games),
         "credentials": None if credentials is None else str(credentials),
+        "kalshi_ws_url": streams[0].url + WS_PATH if streams else None,
+        "polymarket_ws_url": streams[1].url + "/ws" if streams else None,
     }
     print(json.dumps(ready), flush=True)
     stopping = threading.Event()
@@ -131,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     stopping.wait()
     driver.stop()
+    for stream in streams:
+        stream.stop()
     kalshi_server.stop()
     polymarket_server.stop()
     print("sandboxes stopped", flush=True)
