@@ -637,7 +637,8 @@ class KalshiDecoder:
                 state.last_seq = env.seq
         elif env.type == "error":
             self.sink.error(ws_error(env.msg), "stream command")
-            if env.sid is not None and isinstance(env.msg, Mapping) and env.msg.get("code") in TERMINAL_CODES:
+            code = env.msg.get("code") if isinstance(env.msg, Mapping) else None
+            if env.sid is not None and isinstance(code, int) and code in TERMINAL_CODES:
                 state = self._sids.get(env.sid)
                 if state is not None and not state.dead:
                     self._gap(env.sid, state, f"subscription {env.sid} ended by the venue")

@@ -352,3 +352,74 @@ def test_unknown_types_and_keys_are_ignored() -> None:
     assert sink.of("error") == []
     assert dec.tickers[TICKER].last_price is None
     assert dec.tickers[TICKER].yes_bid == Decimal("0.45")
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=8)
+    | st.sampled_from(["0.5000", "-1.00", "yes"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=10,
+)
+frame_types = st.sampled_from(
+    [
+        "orderbook_snapshot",
+        "orderbook_delta",
+        "ticker",
+        "fill",
+        "user_order",
+        "market_lifecycle_v2",
+        "subscribed",
+        "unsubscribed",
+        "ok",
+        "error",
+        "trade",
+    ]
+)
+messages = st.fixed_dictionaries(
+    {},
+    optional={
+        "market_ticker": st.sampled_from([TICKER, "", 5]) | json_values,
+        "ticker": st.sampled_from([TICKER]) | json_values,
+        "price_dollars": json_values,
+        "delta_fp": json_values,
+        "side": st.sampled_from(["yes", "no"]) | json_values,
+        "yes_dollars_fp": json_values,
+        "no_dollars_fp": json_values,
+        "event_type": st.sampled_from(["determined", "settled", "deactivated"]) | json_values,
+        "code": json_values,
+        "sid": json_values,
+        "channel": json_values,
+        "order_id": json_values,
+        "book_side": st.sampled_from(["bid", "ask"]) | json_values,
+        "count_fp": json_values,
+        "yes_price_dollars": json_values,
+        "ts_ms": json_values,
+        "created_ts_ms": json_values,
+    },
+)
+frames = st.fixed_dictionaries(
+    {"type": frame_types | json_values},
+    optional={
+        "sid": json_values | st.integers(0, 3),
+        "seq": json_values | st.integers(0, 5),
+        "id": json_values,
+        "msg": messages | json_values,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(frames, max_size=8))
+def test_no_frame_whatever_its_content_makes_the_decoder_raise(items: list[dict[str, Any]]) -> None:
+    dec, sink, _ = decoder()
+    dec.feed(snapshot(1, [["0.4000", "10.00"]], [["0.5000", "10.00"]]), T0)
+    for item in items:
+        dec.feed(json.dumps(item), T0)
+    for error in sink.of("error"):
+        assert isinstance(error, ArbkitError)
+    for key, book in sink.books.items():
+        assert isinstance(book, OrderBook)
+        assert key[0] == book.market_id
