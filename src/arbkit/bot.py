@@ -13,7 +13,7 @@ an embedding user, the Flask example and the scheduler script call the same code
 
 Or event-driven, from the venues' streams (books by WebSocket, detection on every change)::
 
-    session = bot.start_streaming(streams_for(settings, settings.exchanges))
+    session = bot.start_streaming()                  # each venue's stream plugin
     session.feed_status(); session.latency()         # what the service shows
     bot.stop_streaming()
 
@@ -108,6 +108,8 @@ class Bot:
         self._controls_seen: ControlState | None = None
         self._last_cancel: dict[str, str] = {}
         self.streaming: StreamingSession | None = None
+        #: The settings it was built from (``from_settings``), for the venues' streams.
+        self.settings: Settings | None = None
         if scanner.on_error is None:
             scanner.on_error = self._record
         self.sync_controls()
@@ -163,7 +165,9 @@ class Bot:
         )
         bot_options.setdefault("trade_enabled", settings.live_trading or settings.paper_trading_enabled)
         bot_options.setdefault("controls", Controls(settings.data_dir / f"{settings.mode}_controls.json"))
-        return cls(scanner, system, **bot_options)
+        bot = cls(scanner, system, **bot_options)
+        bot.settings = settings
+        return bot
 
     @staticmethod
     def _sink(system: TradingSystem) -> Callable[[BaseException, str, str], object]:
@@ -286,15 +290,20 @@ class Bot:
 
     # -- streaming (arbkit.streams) ---------------------------------------------------------------
 
-    def start_streaming(self, streams: Mapping[str, MarketStream], **options: Any) -> StreamingSession:
+    def start_streaming(
+        self, streams: Mapping[str, MarketStream] | None = None, **options: Any
+    ) -> StreamingSession:
         """Trade event-driven: books from ``streams`` (by venue), detection on every change.
 
-        Markets are still listed and matched by the scanner; :meth:`scan_and_trade` keeps
-        working alongside. Options go to :class:`~arbkit.streams.session.StreamingSession`
-        (``cadence``: silence limits per venue). Call :meth:`stop_streaming` to end it.
+        ``streams`` defaults to each venue's stream plugin built from :attr:`settings`. Markets
+        are still listed and matched by the scanner; :meth:`scan_and_trade` keeps working
+        alongside. Options go to :class:`~arbkit.streams.session.StreamingSession` (``cadence``:
+        silence limits per venue; ``record``: a file). Call :meth:`stop_streaming` to end it.
         """
-        from arbkit.streams.session import StreamingSession
+        from arbkit.streams.session import StreamingSession, streams_for
 
+        if streams is None:
+            streams = streams_for(self.settings, self.scanner.exchanges)
         self.stop_streaming()
         self.streaming = StreamingSession(self, streams, **options).start()
         return self.streaming

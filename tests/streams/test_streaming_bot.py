@@ -218,3 +218,19 @@ def test_a_streaming_session_records_what_it_traded_on_for_replay(
     (replayed,) = report.executed
     assert replayed.trade is not None
     assert replayed.trade.total_cost == bot.state().open_positions[0].total_cost == D(45)
+
+
+def test_start_streaming_builds_each_venues_stream_from_its_plugin(settings: arbkit.Settings) -> None:
+    from tests.streams.fakes import FakeStreamsPlugin
+
+    plugin = FakeStreamsPlugin("alpha")  # beta offers no stream: its matches are not watched
+    arbkit.plugin_manager.register(plugin)
+    try:
+        bot = make_bot(settings)
+        session = bot.start_streaming()
+        assert sorted(session.streams) == ["alpha"]
+        assert session.engine.matches == []
+        assert [s.exchange for s in bot.feed_status()] == ["alpha"]
+    finally:
+        bot.stop_streaming()
+        arbkit.plugin_manager.unregister(plugin)

@@ -40,8 +40,13 @@ logger = logging.getLogger(__name__)
 
 
 def streams_for(settings: Any, venues: Iterable[str], **options: Any) -> dict[str, MarketStream]:
-    """Each venue's stream from its plugin (``arbkit.plugins.stream``); venues without one are left out."""
-    from arbkit.errors import UnknownExchangeError
+    """Each venue's stream from its plugin (``arbkit.plugins.stream``).
+
+    A venue without one, or whose stream cannot be built from ``settings`` (Kalshi's needs
+    credentials even for market data), is left out with a warning: its matches are not traded
+    while streaming.
+    """
+    from arbkit.errors import ConfigError, UnknownExchangeError
     from arbkit.plugins import stream
 
     built: dict[str, MarketStream] = {}
@@ -50,6 +55,8 @@ def streams_for(settings: Any, venues: Iterable[str], **options: Any) -> dict[st
             built[venue] = stream(venue, settings, **options)
         except UnknownExchangeError:
             logger.warning("%s offers no stream: not traded while streaming", venue)
+        except ConfigError as exc:
+            logger.warning("%s stream not started: %s", venue, exc)
     return built
 
 
