@@ -15,7 +15,10 @@ from flask import Flask
 import arbkit
 from arbkit.sandbox import SandboxServer
 from arbkit_kalshi.sandbox import PREFIX, KalshiSandbox
+from arbkit_kalshi.sandbox.stream import WS_PATH
+from arbkit_kalshi.sandbox.stream import serve_stream as serve_kalshi_stream
 from arbkit_polymarket.sandbox import PolymarketSandbox
+from arbkit_polymarket.sandbox.stream import serve_stream as serve_polymarket_stream
 
 RESET_KEY = "reset-key-7f3a"
 
@@ -87,3 +90,22 @@ def make_app(make_settings: Callable[..., arbkit.Settings]) -> Iterator[Callable
     yield build
     for app in apps:
         stop_app(app)
+
+
+@pytest.fixture
+def streams(venues: Venues) -> Iterator[dict[str, Any]]:
+    """Both sandboxes' WebSocket streams on loopback, and the settings that point at them."""
+    kalshi = serve_kalshi_stream(venues.kalshi)
+    polymarket = serve_polymarket_stream(venues.polymarket)
+    try:
+        yield {
+            "kalshi": kalshi,
+            "polymarket": polymarket,
+            "env": {
+                "KALSHI_WS_URL": kalshi.url + WS_PATH,
+                "POLYMARKET_WS_URL": polymarket.url + "/ws",
+            },
+        }
+    finally:
+        kalshi.stop()
+        polymarket.stop()

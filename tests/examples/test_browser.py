@@ -262,3 +262,44 @@ def test_live_dashboard_shows_each_venue_next_to_the_store_and_flattens_after_co
     )
     assert "MISMATCH" in kalshi_row.text
     assert kalshi_row.find_elements(By.CSS_SELECTOR, ".mismatch")
+
+
+@pytest.mark.slow
+def test_the_dashboard_shows_each_feed_and_the_detection_latency_while_streaming(
+    browser: object, make_app: Callable[..., Flask], venues: Venues, streams: dict[str, object]
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from .test_live_mode import AUTH, live_credentials
+
+    assert isinstance(browser, WebDriver)
+    app = make_app({**live_credentials(venues), **streams["env"]})  # type: ignore[dict-item]
+    assert app.extensions["polymix"].start_streaming()
+    client = app.test_client()
+    client.post("/api/scan", headers=AUTH)  # lists, matches and subscribes
+    for url, _ in _serve(app):
+        browser.get(url + "/")
+        wait = WebDriverWait(browser, 20)
+        for venue in ("kalshi", "polymarket"):
+            wait.until(
+                lambda d, v=venue: d.find_element(
+                    By.CSS_SELECTOR, f"#feeds [data-venue={v}][data-state=live]"
+                )
+            )
+        latency = wait.until(
+            lambda d: "p50" in d.find_element(By.ID, "latency").text and d.find_element(By.ID, "latency")
+        )
+        health = client.get("/api/health").get_json()["streaming"]["detection_latency_ms"]
+        assert health["count"] > 0
+        assert "ms" in latency.text
+        streams["polymarket"].stop()  # type: ignore[attr-defined]
+        wait.until(
+            lambda d: (
+                d.find_element(By.CSS_SELECTOR, "#feeds [data-venue=polymarket]").get_attribute("data-state")
+                != "live"
+            )
+        )
+        banner = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#alert [data-code=feed_stale]"))
+        assert "polymarket feed is" in banner.text

@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from flask import Flask
-
-from arbkit_kalshi.sandbox.stream import WS_PATH
-from arbkit_kalshi.sandbox.stream import serve_stream as serve_kalshi_stream
-from arbkit_polymarket.sandbox.stream import serve_stream as serve_polymarket_stream
 
 from .conftest import Venues
 from .test_live_mode import AUTH, live_credentials
-
-
-@pytest.fixture
-def streams(venues: Venues) -> Iterator[dict[str, Any]]:
-    """Both sandboxes' WebSocket streams on loopback, and the settings that point at them."""
-    kalshi = serve_kalshi_stream(venues.kalshi)
-    polymarket = serve_polymarket_stream(venues.polymarket)
-    try:
-        yield {
-            "kalshi": kalshi,
-            "polymarket": polymarket,
-            "env": {
-                "KALSHI_WS_URL": kalshi.url + WS_PATH,
-                "POLYMARKET_WS_URL": polymarket.url + "/ws",
-            },
-        }
-    finally:
-        kalshi.stop()
-        polymarket.stop()
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
