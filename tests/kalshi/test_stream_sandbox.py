@@ -472,6 +472,45 @@ def test_the_sandbox_answers_commands_as_the_asyncapi_says(ws: WsSandboxServer, 
         assert (gone["type"], gone["sid"]) == ("unsubscribed", 2)
 
 
+def _both(channel: str) -> dict[str, Any]:
+    return {"channels": [channel], "market_ticker": NYK, "market_tickers": [NYK]}
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        ("not json", 1),
+        ("[1, 2]", 1),
+        ({"id": "seven", "cmd": "subscribe"}, 1),
+        ({"id": 1, "cmd": "subscribe", "params": []}, 2),
+        ({"id": 2, "cmd": "subscribe", "params": {"channels": "orderbook_delta"}}, 3),
+        ({"id": 3, "cmd": "subscribe", "params": {"channels": [["ticker"]]}}, 8),
+        ({"id": 4, "cmd": "subscribe", "params": {"channels": ["ticker"], "market_tickers": [5]}}, 11),
+        ({"id": 5, "cmd": "subscribe", "params": _both("fill")}, 11),
+        (
+            {
+                "id": 6,
+                "cmd": "subscribe",
+                "params": {"channels": ["market_lifecycle_v2"], "market_ticker": NYK},
+            },
+            11,
+        ),
+        ({"id": 7, "cmd": "unsubscribe", "params": {"sids": "x"}}, 4),
+        ({"id": 8, "cmd": "update_subscription", "params": {"sids": [1, 2], "action": "add_markets"}}, 12),
+        ({"id": 9, "cmd": "update_subscription", "params": {"sid": 99, "action": "add_markets"}}, 7),
+    ],
+)
+def test_a_malformed_command_gets_its_error_code_and_the_connection_stays_usable(
+    ws: WsSandboxServer, private_pem: str, command: str | dict[str, Any], code: int
+) -> None:
+    with _raw(ws, private_pem) as conn:
+        conn.send(command if isinstance(command, str) else json.dumps(command))
+        answer = json.loads(conn.recv(timeout=WAIT))
+        assert (answer["type"], answer["msg"]["code"]) == ("error", code), answer
+        conn.send(json.dumps({"id": 50, "cmd": "list_subscriptions"}))
+        assert json.loads(conn.recv(timeout=WAIT)) == {"id": 50, "type": "ok", "msg": []}
+
+
 def test_stream_faults_are_listed_and_cleared_on_the_control_api(http: str) -> None:
     session = requests.Session()
     session.trust_env = False

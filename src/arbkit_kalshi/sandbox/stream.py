@@ -243,7 +243,7 @@ class SandboxStream(WsApp):
         if not isinstance(channels, list) or not channels:
             raise _Refused(3, "Channels required")
         for channel in channels:
-            if channel not in CHANNELS:
+            if not isinstance(channel, str) or channel not in CHANNELS:
                 raise _Refused(8, "Unknown channel name")
         tickers = self._tickers(params)
         for channel in channels:
