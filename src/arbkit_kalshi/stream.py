@@ -271,6 +271,8 @@ class KalshiStream:
         :meth:`decoder`, for replays.)
         """
         if self._signer is None:
+            # The status says why this feed never goes live (a session records the error).
+            self._set_state(FeedState.CLOSED, "not started: no Kalshi credentials")
             raise ConfigError(
                 "Kalshi's WebSocket needs credentials for every connection: set KALSHI_API_KEY "
                 "and KALSHI_SECRET (or KALSHI_PRIVATE_KEY_PATH)",

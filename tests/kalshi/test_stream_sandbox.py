@@ -532,6 +532,8 @@ def test_the_stream_needs_credentials_and_is_registered_as_a_plugin() -> None:
     assert isinstance(keyless.decoder(WaitSink()), KalshiDecoder)
     with pytest.raises(ConfigError, match="KALSHI_API_KEY"):
         keyless.start(WaitSink())
+    status = keyless.status()
+    assert (status.state, status.reason) == (FeedState.CLOSED, "not started: no Kalshi credentials")
     with pytest.raises(ConfigError):
         arbkit.plugins.stream("kalshi", api_key_id="k")  # a key id without its key
     with pytest.raises(ConfigError, match="unknown options"):
