@@ -201,3 +201,27 @@ def test_arbkit_replay_prints_the_report(recording: Path, tmp_path: Path) -> Non
         assert summary["opportunities"][0]["lived_seconds"] == 2.5
     finally:
         arbkit.plugin_manager.unregister(plugin)
+
+
+def test_arbkit_record_writes_a_recording_of_the_configured_venues(tmp_path: Path) -> None:
+    from arbkit.cli import main
+    from tests.core.test_trading_fakes import FakeExchange, FakeVenuesPlugin
+
+    env = tmp_path / ".env"
+    env.write_text(f"ARBKIT_DATA_DIR={tmp_path}\nARBKIT_EXCHANGES=alpha,beta\n")
+    venues = FakeVenuesPlugin(FakeExchange("alpha"), FakeExchange("beta"))
+    streams = FakeStreamsPlugin("alpha", "beta")
+    for plugin in (venues, streams):
+        arbkit.plugin_manager.register(plugin)
+    try:
+        out = io.StringIO()
+        path = tmp_path / "rec.jsonl.gz"
+        assert main(["--env-file", str(env), "record", str(path), "--seconds", "0.05"], out=out) == 0
+    finally:
+        for plugin in (venues, streams):
+            arbkit.plugin_manager.unregister(plugin)
+    header, items, problems = read_recording(path)
+    assert header.venues == ("alpha", "beta")
+    assert [item.catalog for item in items] == [[]]  # no markets listed, so nothing matched
+    assert problems == []
+    assert "0 frames" in out.getvalue()

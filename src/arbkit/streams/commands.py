@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from arbkit.config import Settings
-from arbkit.errors import ConfigError
+from arbkit.errors import ArbkitError, ConfigError
 from arbkit.models import Market, to_decimal
 from arbkit.streams.books import BookStore
 from arbkit.streams.recording import Recorder, replay
@@ -67,10 +67,17 @@ def cmd_record(args: argparse.Namespace, out: TextIO) -> int:
     try:
         with Recorder(args.file, venues=sorted(streams), inner=store) as recorder:
             recorder.catalog(matches)
-            for name, stream in streams.items():
-                stream.start(recorder)
-                if wanted.get(name):
-                    stream.subscribe(list(wanted[name].values()))
+            for name, stream in list(streams.items()):
+                try:
+                    stream.start(recorder)
+                    if wanted.get(name):
+                        stream.subscribe(list(wanted[name].values()))
+                except ArbkitError as exc:  # Kalshi's stream needs credentials even for market data
+                    print(f"warning: {name} not recorded: {exc}", file=sys.stderr)
+                    stream.close()
+                    del streams[name]
+            if not streams:
+                raise ConfigError("no venue stream could be started", variable="ARBKIT_EXCHANGES")
             venues_text = ", ".join(sorted(streams))
             print(f"recording {len(matches)} matches on {venues_text} to {args.file}", file=out)
             while not stop.wait(min(5.0, args.seconds or 5.0)):

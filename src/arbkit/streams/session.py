@@ -158,6 +158,8 @@ class StreamingSession:
             now = clock()
             try:
                 self.bot.sync_controls()
+                if self.recorder is not None:
+                    self.recorder.flush()  # a crash then loses at most a tick of the recording
                 if now >= due["refresh"]:
                     due["refresh"] = now + refresh
                     self.refresh()
