@@ -147,6 +147,7 @@ class _Channel:
         self.last_data = 0.0
         self.last_check = 0.0
         self.stopped = False
+        self.stop_reason = ""
 
     # -- the thread ------------------------------------------------------------------------
     def _run(self) -> None:
@@ -160,7 +161,7 @@ class _Channel:
             except ArbkitError as exc:
                 stream.sink.error(exc, f"stream {self.name} connect")
                 if isinstance(exc, AuthenticationError):
-                    self.stopped = True
+                    self._stop("credentials refused")
                     break
                 self._sleep()
                 continue
@@ -178,7 +179,7 @@ class _Channel:
                         ),
                         "stream user subscribe",
                     )
-                    self.stopped = True
+                    self._stop("credentials refused")
             except (OSError, TimeoutError) as exc:
                 reason = f"connection failed: {type(exc).__name__}"
             except _Replace as exc:
@@ -186,7 +187,8 @@ class _Channel:
             except ArbkitError as exc:  # the user channel's credentials could not be had
                 stream.sink.error(exc, f"stream {self.name}")
                 reason = f"failed: {type(exc).__name__}"
-                self.stopped = isinstance(exc, AuthenticationError)
+                if isinstance(exc, AuthenticationError):
+                    self._stop("no usable credentials")
             except Exception:  # a sink that raised, or a bug: never let the feed thread die
                 log.exception("polymarket stream: %s channel failed", self.name)
                 reason = "failed: internal error (logged)"
@@ -198,6 +200,13 @@ class _Channel:
             stream._disconnected(self, reason)
             if not self.stopped:
                 self._sleep()
+        with stream._lock:
+            stream._recompute()
+
+    def _stop(self, why: str) -> None:
+        """Give up this channel for good (nothing a retry could fix)."""
+        self.stopped = True
+        self.stop_reason = why
 
     def _sleep(self) -> None:
         delay = backoff(self.attempt, self.stream._rng, self.stream.backoff_base, self.stream.backoff_cap)
@@ -217,7 +226,7 @@ class _Channel:
                 proxy=stream.proxy,
             )
         except InvalidURI as exc:
-            self.stopped = True
+            self._stop("not a WebSocket URL")
             raise ConfigError(f"not a WebSocket URL: {exc}", variable="POLYMARKET_WS_URL") from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise NetworkError(f"cannot open the {self.name} channel: {exc}", exchange=EXCHANGE) from None
@@ -488,7 +497,11 @@ class PolymarketStream:
             self._state = state
             self._since = utcnow()
         if state is FeedState.LIVE:
-            self._reason = ""
+            user = self._channels.get("user")
+            # The books are whole; say so if our own orders and fills no longer stream.
+            self._reason = (
+                f"user channel stopped: {user.stop_reason}" if user is not None and user.stopped else ""
+            )
 
     def _opened(self, channel: _Channel) -> None:
         """A connection is open: send its whole subscription."""

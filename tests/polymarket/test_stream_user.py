@@ -77,6 +77,7 @@ def test_refused_credentials_are_an_authentication_error_and_no_retry_storm(
         assert v.sink.wait(lambda: any(isinstance(e, AuthenticationError) for e, _ in v.sink.errors))
         assert not v.ws.subscribers("user:not-a-key")
         assert v.sink.wait(lambda: v.stream.status().state is FeedState.LIVE)  # the market side streams
+        assert until(lambda: v.stream.status().reason == "user channel stopped: credentials refused")
         user_connections = v.ws.accepted  # both channels have connected by now
         text = "".join(str(e) for e, _ in v.sink.errors) + repr(wrong)
         assert "never-printed" not in text
