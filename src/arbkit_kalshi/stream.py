@@ -262,6 +262,11 @@ class KalshiStream:
         key_id = self._signer.api_key_id if self._signer is not None else None
         return f"KalshiStream(url={self.url!r}, api_key_id={key_id!r})"
 
+    @property
+    def can_connect(self) -> bool:
+        """Whether the stream has the credentials every Kalshi connection needs (it decodes without)."""
+        return self._signer is not None
+
     # -- MarketStream ---------------------------------------------------------------------------
     def start(self, sink: FeedSink) -> None:
         """Connect in a background thread and return at once (a second call does nothing).

@@ -529,6 +529,7 @@ def test_the_stream_needs_credentials_and_is_registered_as_a_plugin() -> None:
 
     assert "kalshi" in arbkit.plugins.streams()
     keyless = arbkit.plugins.stream("kalshi")  # a replay decodes without credentials
+    assert not keyless.can_connect  # type: ignore[attr-defined]
     assert isinstance(keyless.decoder(WaitSink()), KalshiDecoder)
     with pytest.raises(ConfigError, match="KALSHI_API_KEY"):
         keyless.start(WaitSink())
