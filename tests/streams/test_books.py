@@ -202,3 +202,17 @@ def test_concurrent_feeds_keep_the_newest_book_of_each_key() -> None:
     assert len(books.books()) == 20
     assert books.updates == 1000
     assert books.get(("kalshi-9", "yes")) == book("kalshi-9", ask="0.29")  # n = 499 came last
+
+
+def test_only_a_new_interruption_is_passed_on_to_the_error_sink() -> None:
+    told: list[str] = []
+    books, _ = store(on_error=lambda exc, venue, op: told.append(str(exc)))
+    books.live("kalshi", [])
+    books.stale("kalshi", [], "disconnected")
+    books.stale("kalshi", [], "reconnect failed")  # still down: history only
+    books.stale("kalshi", ["M1"], "gap")  # inside a stale feed: nothing new
+    books.live("kalshi", [])
+    books.stale("kalshi", ["M1"], "gap on M1")
+    books.stale("kalshi", ["M1"], "gap on M1 again")
+    assert [t.split(" [")[0] for t in told] == ["disconnected", "gap on M1"]
+    assert len([r for r in books.errors() if r.operation == "stale"]) == 5

@@ -190,10 +190,14 @@ class BookStore:
         now = self._ns()
         with self._lock:
             feed = self._feed(exchange)
+            # Only news is passed on to ``on_error`` (notifiers): a feed reported stale again
+            # while it already was is kept in this store's history alone.
             if market_ids:
+                news = any(self._status_of(feed, m) is not FeedState.STALE for m in market_ids)
                 for market_id in market_ids:
                     feed.markets[market_id] = FeedState.STALE
             else:
+                news = feed.state is not FeedState.STALE or FeedState.LIVE in feed.markets.values()
                 feed.markets.clear()
                 self._set(feed, FeedState.STALE, reason)
             changed = self._invalidate(exchange, market_ids)
@@ -201,7 +205,9 @@ class BookStore:
             subscribers = list(self._subscribers)
         for subscriber in subscribers:
             subscriber._add(changed, now)
-        self._tell_error(FeedInterrupted(reason or "stale", exchange=exchange), exchange, record.operation)
+        if news:
+            interrupted = FeedInterrupted(reason or "stale", exchange=exchange)
+            self._tell_error(interrupted, exchange, record.operation)
 
     def live(self, exchange: str, market_ids: Sequence[str]) -> None:
         """These markets (all of the feed's when empty) are whole again."""
@@ -430,6 +436,10 @@ class BookStore:
         feed.last_message_ns = now_ns
         feed.last_message_at = at or self._clock()
         feed.silent = ""
+
+    @staticmethod
+    def _status_of(feed: _Feed, market_id: str) -> FeedState:
+        return feed.markets.get(market_id, feed.state)
 
     def _usable(self, entry: _Entry) -> bool:
         if not entry.valid:
