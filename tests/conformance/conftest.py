@@ -38,7 +38,7 @@ def sdk_python(env_var: str, venv: str, what: str) -> Path:
         return path
     message = (
         f"{what} is not installed ({path} is missing): run `make test` (it builds {venv} with "
-        f"Python 3.13), or `make {venv}` first; `make test KALSHI_SDK=none` runs the rest without it"
+        f"Python 3.13), or `make kalshi-sdk` first; `make test KALSHI_SDK=none` runs the rest without it"
     )
     if _in_ci():
         pytest.fail(message, pytrace=False)
