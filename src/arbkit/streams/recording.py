@@ -110,12 +110,13 @@ class Recorder:
         """Write the matches (and their markets) the following frames are about."""
         self._write({"t": to_ns(self._clock()), "catalog": catalog_to_json(matches)})
 
-    def _write(self, data: Mapping[str, Any]) -> None:
+    def _write(self, data: Mapping[str, Any], *, frame: bool = False) -> None:
         line = dumps(data) + "\n"
         with self._lock:
             if self._file is None:
                 return
             self._file.write(line)
+            self.frames += frame
 
     def flush(self) -> None:
         """Push what is buffered to the file (a reader then sees it; gzip stays open)."""
@@ -139,8 +140,7 @@ class Recorder:
     # -- FeedSink ---------------------------------------------------------------------------
     def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
         """Write the frame, then pass it on."""
-        self._write({"t": to_ns(received_at), "venue": exchange, "conn": connection, "msg": text})
-        self.frames += 1
+        self._write({"t": to_ns(received_at), "venue": exchange, "conn": connection, "msg": text}, frame=True)
         if self.inner is not None:
             self.inner.frame(exchange, connection, text, received_at)
 
