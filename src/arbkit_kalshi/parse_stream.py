@@ -424,6 +424,8 @@ class _Sid:
     channel: str = ""
     last_seq: int | None = None
     dead: bool = False
+    #: When its last frame (or its ack) arrived.
+    last_at: datetime | None = None
     markets: set[str] = attrs.field(factory=set)
 
 
@@ -477,6 +479,22 @@ class KalshiDecoder:
             for state in self._sids.values():
                 state.markets.discard(ticker)
 
+    def quiet(self, since: datetime) -> list[tuple[int, list[str]]]:
+        """Live book subscriptions with no frame since ``since``, and their whole markets.
+
+        Kalshi sends no sequenced heartbeat, so a delta lost just before a market goes quiet
+        shows only with the next frame of its subscription: the stream asks these for a
+        snapshot, whose ``seq`` exposes the loss (and whose content replaces the book).
+        """
+        out = []
+        for sid, state in self._sids.items():
+            if state.channel != BOOK_CHANNEL or state.dead or state.last_at is None or state.last_at >= since:
+                continue
+            markets = sorted(t for t, b in self.books.items() if b.owner == sid and t in self.whole)
+            if markets:
+                out.append((sid, markets))
+        return out
+
     def stale_all(self, reason: str) -> list[str]:
         """Mark every orderbook subscription stale and ask for resyncs (a frame we cannot read)."""
         hit: list[str] = []
@@ -523,7 +541,7 @@ class KalshiDecoder:
         elif kind == "market_lifecycle_v2":
             self._lifecycle(env, received_at)
         elif kind in ("subscribed", "unsubscribed", "ok", "error"):
-            self._response(env)
+            self._response(env, received_at)
         else:
             self.ignored += 1  # event_lifecycle, trade, market_position, ...: not used (11.3)
 
@@ -569,6 +587,7 @@ class KalshiDecoder:
         if state.dead:
             return
         state.channel = BOOK_CHANNEL
+        state.last_at = received_at
         if not self._sequence(env, state):
             return
         if env.type == "orderbook_snapshot":
@@ -615,7 +634,7 @@ class KalshiDecoder:
         if event is not None:
             self.sink.market(event)
 
-    def _response(self, env: Envelope) -> None:
+    def _response(self, env: Envelope, received_at: datetime) -> None:
         if env.type == "subscribed":
             msg = obj(env.msg, "subscribed")
             sid = _int(msg.get("sid"), "sid")
@@ -625,7 +644,9 @@ class KalshiDecoder:
                 if old is not None and not old.dead:
                     # A reused sid is a new connection's (a replay crossing a reconnect).
                     self._gap(sid, old, f"subscription {sid} started again")
-                self._sids[sid] = _Sid(channel=channel if isinstance(channel, str) else "")
+                self._sids[sid] = _Sid(
+                    channel=channel if isinstance(channel, str) else "", last_at=received_at
+                )
         elif env.type == "unsubscribed" and env.sid is not None:
             state = self._sids.get(env.sid)
             if state is not None:

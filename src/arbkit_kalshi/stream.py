@@ -33,11 +33,12 @@ import contextlib
 import inspect
 import json
 import logging
+import math
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -222,6 +223,7 @@ class KalshiStream:
         self._wanted: dict[str, Market] = {}
         #: Markets whose book subscription the venue refused: reported, and not waited for.
         self._refused: set[str] = set()
+        self._snapshots_refused = False
         self._pending: dict[int, _Command] = {}
         self._subs: dict[int, _Sub] = {}
         self._next_id = 1
@@ -469,6 +471,8 @@ class KalshiStream:
                         self._outbox.append(self._command("update_subscription", params))
             elif env.type == "unsubscribed" and env.sid is not None:
                 self._subs.pop(env.sid, None)
+            if env.type == "error" and command is not None and command.kind == "get_snapshot":
+                self._snapshots_refused = True  # this venue will not verify quiet books; stop asking
             if env.type == "error" and command is not None and command.kind == "subscribe":
                 # The decoder reported the typed error; a market Kalshi will not stream must not
                 # hold the whole feed out of LIVE.
@@ -590,6 +594,7 @@ class KalshiStream:
             self._resyncs.clear()
             self._outbox.clear()
             self._refused.clear()  # asked again on every connection
+            self._snapshots_refused = False
             commands = self._initial_commands()
         assert self._decoder is not None
         with self._decode_lock:
@@ -609,6 +614,30 @@ class KalshiStream:
         with self._lock:
             self._last_message = datetime.now(UTC)
 
+    def _verify_quiet(self, ws: ClientConnection, decoder: KalshiDecoder, verified: dict[int, float]) -> None:
+        """Ask each book subscription quiet for ``idle_probe_s`` for a snapshot of its markets.
+
+        A delta lost just before its markets go quiet would otherwise stay unnoticed until
+        their next change: the snapshot's ``seq`` shows the gap (then the usual resync), and
+        its content is the venue's book either way. ``get_snapshot`` is [A]; whether it keeps
+        the sid's ``seq`` running is UNCERTAIN (a restart reads as a repeat: a resync).
+        """
+        if self._snapshots_refused:
+            return
+        now = time.monotonic()
+        since = datetime.now(UTC) - timedelta(seconds=self.idle_probe_s)
+        with self._decode_lock:
+            quiet = decoder.quiet(since)
+        commands = []
+        with self._lock:
+            for sid, markets in quiet:
+                if now - verified.get(sid, -math.inf) < self.idle_probe_s or sid not in self._subs:
+                    continue
+                verified[sid] = now
+                params = {"sids": [sid], "market_tickers": markets, "action": "get_snapshot"}
+                commands.append(self._command("update_subscription", params, _Command("get_snapshot")))
+        self._send(ws, commands)
+
     def _fail_connect(self, error: ExchangeError, reason: str) -> None:
         assert self._sink is not None
         self._sink.error(error, "connect")
@@ -627,7 +656,12 @@ class KalshiStream:
         last = time.monotonic()
         probed_at: float | None = None
         tick = min(self.idle_probe_s, self.probe_timeout_s, 1.0) / 2
+        next_check = last + tick
+        verified: dict[int, float] = {}
         while not self._closed.is_set():
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + tick
+                self._verify_quiet(ws, decoder, verified)
             try:
                 message = ws.recv(timeout=tick)
             except TimeoutError:

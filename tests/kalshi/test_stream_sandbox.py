@@ -830,3 +830,22 @@ def test_the_handshake_signature_never_reaches_the_logs_even_at_debug(
     text = "\n".join(r.getMessage() for r in ours).lower()
     assert "kalshi-access-signature" not in text
     assert "kalshi-access-key" not in text
+
+
+def test_a_delta_lost_just_before_the_market_goes_quiet_is_found_by_a_snapshot(
+    app: KalshiSandbox,
+    http: str,
+    stream: KalshiStream,
+    sink: WaitSink,
+    client: KalshiClient,
+    markets: dict[str, Market],
+) -> None:
+    market = markets[NYK]
+    stream.subscribe([market])
+    assert books_match(client, sink, stream, market)
+    fault(http, kind="gap", topic=f"orderbook:{NYK}")
+    # One delta (a size change), lost; then nothing more on the market (its ticker still talks).
+    app.set_book(NYK, yes_bids=[["0.45", "101"], ["0.44", "250"]], no_bids=[["0.52", "80"], ["0.51", "200"]])
+    assert sink.wait(lambda: any(NYK in m and "gap" in r for m, r in sink.of("stale")))
+    assert books_match(client, sink, stream, market)
+    assert sink.books[NYK, "yes"].bids[0].size == Decimal("101")
