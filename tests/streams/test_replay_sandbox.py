@@ -127,11 +127,8 @@ def test_a_sandbox_recording_replays_through_the_real_decoder_to_the_same_report
     assert second.summary() == first.summary()
 
 
-def kalshi_recording(path: Path) -> str:
-    """Three times the Kalshi sandbox's YES ask drops to cross the static NO at 0.50, then recovers.
-
-    Returns the private key the stream signed with (Kalshi's stream needs one to be built).
-    """
+def kalshi_recording(path: Path) -> None:
+    """Three times the Kalshi sandbox's YES ask drops to cross the static NO at 0.50, then recovers."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -193,7 +190,6 @@ def kalshi_recording(path: Path) -> str:
             engine.stop()
             live.close()
         client.close()
-    return pem
 
 
 KALSHI_KEY = "3f1c2d4e-0000-4000-8000-00000000c0de"
@@ -201,21 +197,13 @@ NYK = "KXNBAGAME-26MAR31NYKHOU-NYK"
 
 
 def test_a_kalshi_sandbox_recording_replays_through_the_real_decoder(tmp_path: Path) -> None:
-    from arbkit_kalshi.stream import KalshiStream
-
     path = tmp_path / "kalshi.jsonl.gz"
-    pem = kalshi_recording(path)
-
-    def kalshi_decoders(venue: str, sink: FeedSink, conn: str) -> FrameDecoder:
-        if venue == STATIC:
-            return StaticDecoder(sink)
-        feed = KalshiStream("ws://127.0.0.1:1/trade-api/ws/v2", api_key_id=KALSHI_KEY, private_key=pem)
-        return feed.decoder(sink, conn)  # the decoder the live stream used; never connected
-
-    first = replay(path, decoders=kalshi_decoders, bet_amount=D(100))
+    kalshi_recording(path)
+    # the plugin's decoder, as arbkit replay builds it: no Kalshi credentials needed to decode
+    first = replay(path, decoders=decoders, bet_amount=D(100))
     prices = [life.first.legs[0].limit_price for life in first.opportunities]
     assert prices == [D("0.40"), D("0.42"), D("0.41")]
     assert len(first.executed) == 1
     assert first.fees > 0  # Kalshi's quadratic fee on both legs
     assert first.problems == ()
-    assert replay(path, decoders=kalshi_decoders, bet_amount=D(100)).summary() == first.summary()
+    assert replay(path, decoders=decoders, bet_amount=D(100)).summary() == first.summary()

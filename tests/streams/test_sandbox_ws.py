@@ -253,3 +253,24 @@ def test_status_lists_connections_topics_and_pending_faults(server: WsSandboxSer
     assert status["connections"][0]["topics"] == ["book:A"]
     assert status["faults"][0]["kind"] == "gap"
     assert status["faults"][0]["times"] == 2
+
+
+def test_handshake_headers_never_reach_the_logs_even_at_debug(
+    server: WsSandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        ws = connect(
+            server.url + "/ws",
+            additional_headers={"Authorization": "Bearer good", "X-Signature": "s3cr3t-sig"},
+        )
+        ws.send("PING")
+        assert ws.recv(timeout=5) == "PONG"
+        ws.close()
+        assert server.wait_for(lambda: not server.connections())
+    server_side = [
+        r for r in caplog.records if not r.name.startswith("websockets.client")
+    ]  # not our test client
+    assert server_side  # the server did log (at INFO)
+    assert all("s3cr3t-sig" not in r.getMessage() for r in server_side)

@@ -72,6 +72,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# websockets logs each handshake's headers at DEBUG, and clients sign theirs (Kalshi's
+# KALSHI-ACCESS-SIGNATURE): the server's own logger never goes below INFO.
+_WS_LOG = logging.getLogger("arbkit.sandbox.ws.websockets")
+_WS_LOG.setLevel(logging.INFO)
 
 WS_FAULT_KINDS = frozenset({"drop", "freeze", "gap", "duplicate", "bad_frame", "slow_consumer"})
 _NOW_KINDS = frozenset({"drop", "freeze", "slow_consumer"})
@@ -424,6 +428,7 @@ class WsSandboxServer:
             process_request=self._process_request,
             ping_interval=self._ping_interval,
             max_size=self._max_size,
+            logger=_WS_LOG,
         )
         self._bound_port = int(self._server.socket.getsockname()[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="ws-sandbox", daemon=True)
