@@ -42,9 +42,9 @@ logger = logging.getLogger(__name__)
 def streams_for(settings: Any, venues: Iterable[str], **options: Any) -> dict[str, MarketStream]:
     """Each venue's stream from its plugin (``arbkit.plugins.stream``).
 
-    A venue without one, or whose stream cannot be built from ``settings`` (Kalshi's needs
-    credentials even for market data), is left out with a warning: its matches are not traded
-    while streaming.
+    A venue without one, or whose stream cannot be built from ``settings``, is left out with a
+    warning: its matches are not traded while streaming. A stream that builds but cannot start
+    (Kalshi's without credentials) stays in: the session records why and its feed status says so.
     """
     from arbkit.errors import ConfigError, UnknownExchangeError
     from arbkit.plugins import stream
