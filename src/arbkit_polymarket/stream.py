@@ -79,6 +79,8 @@ PONG_TIMEOUT = 30.0
 #: Shorter than the core's 30 s silence watchdog, so a quiet market is re-confirmed in time.
 SILENCE_TIMEOUT = 20.0
 RESYNC_TIMEOUT = 10.0
+#: Tokens per market connection [UNCERTAIN: the venue's cap; nautilus shards at 200].
+MAX_ASSETS = 200
 #: Subscriptions a token gets without a snapshot, while others are served, before it is given up.
 SNAPSHOT_TRIES = 3
 BACKOFF_BASE = 0.25
@@ -134,12 +136,15 @@ class _Tap:
 class _Channel:
     """One WebSocket connection (market or user) and the thread that keeps it up."""
 
-    def __init__(self, stream: PolymarketStream, name: str, url: str) -> None:
+    def __init__(self, stream: PolymarketStream, name: str, url: str, shard: _Shard | None = None) -> None:
         self.stream = stream
         self.name = name
         self.url = url
+        #: The market connection's share of the subscriptions (``None``: the user channel).
+        self.shard = shard
         self.ws: ClientConnection | None = None
-        self.thread = threading.Thread(target=self._run, name=f"polymarket-ws-{name}", daemon=True)
+        label = f"{name}-{shard.index}" if shard is not None else name
+        self.thread = threading.Thread(target=self._run, name=f"polymarket-ws-{label}", daemon=True)
         self.attempt = 0
         self.connected_once = False
         self.last_pong = 0.0
@@ -153,8 +158,8 @@ class _Channel:
     def _run(self) -> None:
         stream = self.stream
         while not stream._closing.is_set() and not self.stopped:
-            if self.name == "market" and not stream.subscriptions.tokens:
-                stream._changed.wait(POLL)  # nothing to stream yet: no socket either
+            if self.shard is not None and not self.shard.subscriptions.tokens:
+                self.shard.changed.wait(POLL)  # nothing to stream yet: no socket either
                 continue
             try:
                 ws = self._connect()
@@ -269,6 +274,30 @@ class _Replace(Exception):
     """End this connection and open another (the thread's own decision)."""
 
 
+class _Shard:
+    """One market connection: the markets it carries, its decoder, what its server was told.
+
+    The venue's cap on assets per connection is [UNCERTAIN] (nautilus shards at 200, a third
+    party cites 500), so the stream spreads its markets over connections of ``max_assets``.
+    """
+
+    def __init__(self, stream: PolymarketStream, index: int) -> None:
+        self.index = index
+        self.subscriptions = Subscriptions()
+        self.channel = _Channel(stream, "market", f"{stream.ws_url}/market", shard=self)
+        self.decoder: MarketDecoder | None = None  # made when the stream starts (it needs the sink)
+        #: What the server was told to stream (this shard's thread only).
+        self.server_assets: set[str] = set()
+        #: Tokens asked to snapshot, and when (monotonic; this shard's thread only).
+        self.pending: dict[str, float] = {}
+        #: Snapshot deadlines each token missed in a row (this shard's thread only).
+        self.misses: dict[str, int] = {}
+        #: Markets unsubscribed since the last sync, and those subscribed again since (stream lock).
+        self.removed: set[str] = set()
+        self.readded: set[str] = set()
+        self.changed = threading.Event()
+
+
 class PolymarketStream:
     """Polymarket's CLOB WebSocket feed (implements :class:`arbkit.streams.MarketStream`).
 
@@ -298,8 +327,11 @@ class PolymarketStream:
         check_hash: bool = True,
         seed: int | None = None,
         proxy: str | Literal[True] | None = True,
+        max_assets: int | None = MAX_ASSETS,
     ) -> None:
-        if min(ping_interval, pong_timeout, silence_timeout, resync_timeout, backoff_base) <= 0:
+        if min(ping_interval, pong_timeout, silence_timeout, resync_timeout, backoff_base) <= 0 or (
+            max_assets is not None and max_assets < 2
+        ):
             raise ValidationError("stream timings and backoff must be positive")
         self.client = client
         self.ws_url = ws_url.rstrip("/")
@@ -319,25 +351,20 @@ class PolymarketStream:
         self.check_hash = check_hash
         #: ``True``: the proxy the environment names (websockets' default); a URL; ``None``: direct.
         self.proxy = proxy
+        #: Tokens per market connection (``None``: one connection for all).
+        self.max_assets = max_assets
         self._rng = random.Random(seed)  # noqa: S311 - jitter, not secrets
         self.subscriptions = Subscriptions()
         self.fee_schedules: dict[str, FeeSchedule] = {}
         self.sink: FeedSink = _NullSink()
         self._closing = threading.Event()
         self._lock = threading.Lock()  # guards the counters and state below, never held for I/O
-        self._channels: dict[str, _Channel] = {}
-        self._market: MarketDecoder | None = None
+        self._started = False
+        self._shards: list[_Shard] = []
+        #: The shard each market is (or was last) on.
+        self._shard_of: dict[str, _Shard] = {}
+        self._user_channel: _Channel | None = None
         self._user: UserDecoder | None = None
-        #: What the server was told to stream (market thread only).
-        self._server_assets: set[str] = set()
-        #: Assets redriven and the monotonic time they were asked for (market thread only).
-        self._pending: dict[str, float] = {}
-        #: Markets unsubscribed since the last sync, and those subscribed again since (guarded by _lock).
-        self._removed: set[str] = set()
-        self._readded: set[str] = set()
-        #: Snapshot deadlines each token missed in a row (market thread only).
-        self._misses: dict[str, int] = {}
-        self._changed = threading.Event()
         self._reason = ""
         self._since: datetime | None = None
         self._state = FeedState.CONNECTING
@@ -365,15 +392,17 @@ class PolymarketStream:
     def start(self, sink: FeedSink) -> None:
         """Connect in the background and return at once; reconnects until :meth:`close`."""
         with self._lock:
-            if self._channels or self._closing.is_set():
+            if self._started or self._closing.is_set():
                 return
+            self._started = True
             self.sink = _Tap(sink, self)
             self._started_at = self._since = utcnow()
-            self._market = self._market_decoder(self.sink, self.subscriptions, live=True)
-            self._channels["market"] = _Channel(self, "market", f"{self.ws_url}/market")
+            for shard in self._shards:
+                shard.decoder = self._market_decoder(self.sink, shard.subscriptions, shard=shard)
+            channels = [shard.channel for shard in self._shards]
             if self.user:
-                self._channels["user"] = _Channel(self, "user", f"{self.ws_url}/user")
-            channels = list(self._channels.values())
+                self._user_channel = _Channel(self, "user", f"{self.ws_url}/user")
+                channels.append(self._user_channel)
         for channel in channels:
             channel.thread.start()
 
@@ -384,23 +413,49 @@ class PolymarketStream:
         resubscribed on the socket too: stale until its fresh snapshots arrive.
         """
         new = self.subscriptions.add([m for m in markets if m.exchange == EXCHANGE])
+        opened: list[_Shard] = []
         with self._lock:
-            again = [m.id for m in new if m.id in self._removed]
-            self._readded.update(again)
-            self._removed.difference_update(again)
+            for market in new:
+                shard = self._place(market, opened)
+                shard.subscriptions.add([market])
+                self._shard_of[market.id] = shard
+                if market.id in shard.removed:
+                    shard.removed.discard(market.id)
+                    shard.readded.add(market.id)
+                shard.changed.set()
+            started = self._started and not self._closing.is_set()
         for market in new:
             if market.fees is not None:
                 self.fee_schedules.setdefault(market.id, market.fees)
-        self._changed.set()
+        if started:
+            for shard in opened:
+                shard.channel.thread.start()
+
+    def _place(self, market: Market, opened: list[_Shard]) -> _Shard:
+        # Called with self._lock held: the market's last shard if it has room, else the first
+        # that has, else a new connection.
+        need = len(market.outcomes)
+        previous = self._shard_of.get(market.id)
+        for shard in ([previous] if previous is not None else []) + self._shards:
+            if self.max_assets is None or len(shard.subscriptions.tokens) + need <= self.max_assets:
+                return shard
+        shard = _Shard(self, len(self._shards))
+        if self._started:
+            shard.decoder = self._market_decoder(self.sink, shard.subscriptions, shard=shard)
+        self._shards.append(shard)
+        opened.append(shard)
+        return shard
 
     def unsubscribe(self, markets: Sequence[Market]) -> None:
         """Stop streaming these markets."""
         gone = self.subscriptions.remove(markets)
-        if gone:
-            with self._lock:
-                self._removed.update(m.id for m in gone)
-                self._readded.difference_update(m.id for m in gone)
-            self._changed.set()
+        with self._lock:
+            for market in gone:
+                shard = self._shard_of[market.id]
+                shard.subscriptions.remove([market])
+                shard.removed.add(market.id)
+                shard.readded.discard(market.id)
+                shard.changed.set()
 
     def status(self) -> FeedStatus:
         """The feed's state now."""
@@ -422,13 +477,18 @@ class PolymarketStream:
         The venue moves ticks near 0.04/0.96 (reference 8); orders priced on the old grid are
         refused, so a trader re-reads the market (or uses this) before pricing.
         """
-        market = self._market
-        return market.tick_sizes.get(token_id) if market is not None else None
+        decoder = self._decoder_of(token_id)
+        return decoder.tick_sizes.get(token_id) if decoder is not None else None
 
     def last_trade_price(self, token_id: str) -> Decimal | None:
         """The price of the last ``last_trade_price`` event of a token (``None``: none seen)."""
-        market = self._market
-        return market.last_trades.get(token_id) if market is not None else None
+        decoder = self._decoder_of(token_id)
+        return decoder.last_trades.get(token_id) if decoder is not None else None
+
+    def _decoder_of(self, token_id: str) -> MarketDecoder | None:
+        market_id = self.subscriptions.tokens.get(token_id)
+        shard = self._shard_of.get(market_id) if market_id is not None else None
+        return shard.decoder if shard is not None else None
 
     def decoder(self, sink: FeedSink, connection: str = "market") -> FrameDecoder:
         """A decoder of this venue's frames for one connection, as used live (for replay).
@@ -437,7 +497,7 @@ class PolymarketStream:
         """
         if connection == "market":
             markets = list(self.subscriptions.markets.values())
-            return self._market_decoder(sink, Subscriptions(markets, learn=not markets), live=False)
+            return self._market_decoder(sink, Subscriptions(markets, learn=not markets))
         if connection == "user":
             owner = self.credentials.api_key if self.credentials is not None else ""
             return self._user_decoder(sink, owner)
@@ -447,7 +507,9 @@ class PolymarketStream:
         """Disconnect and stop every thread; idempotent."""
         self._closing.set()
         with self._lock:
-            channels = list(self._channels.values())
+            channels = [shard.channel for shard in self._shards]
+            if self._user_channel is not None:
+                channels.append(self._user_channel)
             self._state = FeedState.CLOSED
             self._since = utcnow()
         for channel in channels:
@@ -459,9 +521,17 @@ class PolymarketStream:
                 channel.thread.join(timeout=5)
 
     # -- decoders ----------------------------------------------------------------------------
-    def _market_decoder(self, sink: FeedSink, subscriptions: Subscriptions, *, live: bool) -> MarketDecoder:
+    def _market_decoder(
+        self, sink: FeedSink, subscriptions: Subscriptions, *, shard: _Shard | None = None
+    ) -> MarketDecoder:
+        """A market decoder; a live shard's redrives its own socket, a replay's resyncs nothing."""
+
+        def resync(assets: Sequence[str], reason: str) -> None:
+            if shard is not None:
+                self._redrive(shard, assets, reason)
+
         return MarketDecoder(
-            sink, subscriptions, resync=self._redrive if live else None, check_hash=self.check_hash
+            sink, subscriptions, resync=resync if shard is not None else None, check_hash=self.check_hash
         )
 
     def _user_decoder(self, sink: FeedSink, owner: str) -> UserDecoder:
@@ -480,14 +550,14 @@ class PolymarketStream:
         # Called with self._lock held.
         if self._closing.is_set():
             return
-        market = self._market
-        channel = self._channels.get("market")
-        if (
-            market is not None
-            and channel is not None
-            and channel.ws is not None
-            and (set(self.subscriptions.outcomes) <= market.whole)
-        ):
+        active = [shard for shard in self._shards if shard.subscriptions.outcomes]
+        whole = all(
+            shard.decoder is not None
+            and shard.channel.ws is not None
+            and set(shard.subscriptions.outcomes) <= shard.decoder.whole
+            for shard in active
+        )
+        if whole and (active or self._was_live):
             state = FeedState.LIVE
             self._was_live = True
         else:
@@ -497,7 +567,7 @@ class PolymarketStream:
             self._state = state
             self._since = utcnow()
         if state is FeedState.LIVE:
-            user = self._channels.get("user")
+            user = self._user_channel
             # The books are whole; say so if our own orders and fills no longer stream.
             self._reason = (
                 f"user channel stopped: {user.stop_reason}" if user is not None and user.stopped else ""
@@ -507,11 +577,12 @@ class PolymarketStream:
         """A connection is open: send its whole subscription."""
         reconnect = channel.connected_once
         channel.connected_once = True
-        if channel.name == "market":
-            self._changed.clear()  # before reading the subscriptions: a later change is not lost
-            assets = self.subscriptions.assets()
-            self._server_assets = set(assets)
-            self._pending = dict.fromkeys(assets, time.monotonic())
+        shard = channel.shard
+        if shard is not None:
+            shard.changed.clear()  # before reading the subscriptions: a later change is not lost
+            assets = shard.subscriptions.assets()
+            shard.server_assets = set(assets)
+            shard.pending = dict.fromkeys(assets, time.monotonic())
             channel.send({"assets_ids": sorted(assets), "type": "market", "custom_feature_enabled": True})
         else:
             credentials = self._user_credentials()
@@ -572,37 +643,37 @@ class PolymarketStream:
             return
         channel.last_data = now
         channel.attempt = 0  # data flows: the next outage starts its backoff afresh
-        decoder: FrameDecoder | None = self._market if channel.name == "market" else self._user
+        shard = channel.shard
+        decoder: FrameDecoder | None = shard.decoder if shard is not None else self._user
         if decoder is not None:
             decoder.feed(text, received_at)
-        if channel.name == "market" and self._market is not None:
-            for asset in [a for a in self._pending if a in self._market.books]:
-                del self._pending[asset]
-                self._misses.pop(asset, None)
+        if shard is not None and shard.decoder is not None:
+            books = shard.decoder.books
+            for asset in [a for a in shard.pending if a in books]:
+                del shard.pending[asset]
+                shard.misses.pop(asset, None)
 
     def _tick(self, channel: _Channel, now: float) -> None:
-        if channel.name != "market" or self._market is None:
+        shard = channel.shard
+        if shard is None or shard.decoder is None:
             return
-        if self._changed.is_set():
-            self._changed.clear()
-            self._sync_subscriptions(channel)
-        overdue = [a for a, asked in self._pending.items() if now - asked > self.resync_timeout]
+        if shard.changed.is_set():
+            shard.changed.clear()
+            self._sync_subscriptions(shard)
+        overdue = [a for a, asked in shard.pending.items() if now - asked > self.resync_timeout]
         if overdue:
-            self._overdue(channel, overdue, now)
+            self._overdue(shard, overdue, now)
         if now - channel.last_check >= self.silence_timeout / 4:
             channel.last_check = now
-            market = self._market
+            decoder = shard.decoder
             wall = utcnow()
             # Per market, not per socket: one market can freeze while others flow (reference 8.2).
-            quiet = sorted(
-                m
-                for m in market.whole
-                if (wall - market.updated.get(m, wall)).total_seconds() >= self.silence_timeout
-            )
+            limit = timedelta(seconds=self.silence_timeout)
+            quiet = sorted(m for m in decoder.whole if wall - decoder.updated.get(m, wall) >= limit)
             if quiet:
-                self._cross_check(channel, quiet)
+                self._cross_check(shard, quiet)
 
-    def _overdue(self, channel: _Channel, assets: list[str], now: float) -> None:
+    def _overdue(self, shard: _Shard, assets: list[str], now: float) -> None:
         """Snapshots that did not come in time: redrive, replace the connection, or give up.
 
         Nothing at all arrived since they were asked for: the connection may be dead or frozen,
@@ -611,14 +682,14 @@ class PolymarketStream:
         A token still without a book after :data:`SNAPSHOT_TRIES` while other books are served
         is given up (reported; its market stays stale) instead of replacing sockets forever.
         """
-        asked = min(self._pending[a] for a in assets)
-        silent = channel.last_data <= asked
+        asked = min(shard.pending[a] for a in assets)
+        silent = shard.channel.last_data <= asked
         for asset in assets:
-            self._misses[asset] = self._misses.get(asset, 0) + 1
-        served = self._market is not None and bool(self._market.books)
-        lost = [a for a in assets if served and self._misses[a] >= SNAPSHOT_TRIES]
+            shard.misses[asset] = shard.misses.get(asset, 0) + 1
+        served = shard.decoder is not None and bool(shard.decoder.books)
+        lost = [a for a in assets if served and shard.misses[a] >= SNAPSHOT_TRIES]
         for asset in lost:
-            del self._pending[asset]
+            del shard.pending[asset]
         if lost:
             self.sink.error(
                 InvalidResponse(
@@ -631,54 +702,53 @@ class PolymarketStream:
         retry = [a for a in assets if a not in lost]
         if not retry:
             return
-        if silent or any(self._misses[a] > 1 for a in retry):
+        if silent or any(shard.misses[a] > 1 for a in retry):
             raise _Replace(f"no snapshot of {len(retry)} book(s) within {self.resync_timeout:g} s")
-        self._redrive(retry, "no snapshot in time")
-        self._pending.update(dict.fromkeys(retry, now))
+        self._redrive(shard, retry, "no snapshot in time")
+        shard.pending.update(dict.fromkeys(retry, now))
 
-    def _sync_subscriptions(self, channel: _Channel) -> None:
+    def _sync_subscriptions(self, shard: _Shard) -> None:
         with self._lock:
-            readded, self._readded = self._readded, set()
-            self._removed.clear()
-        wanted = set(self.subscriptions.assets())
-        added, removed = sorted(wanted - self._server_assets), sorted(self._server_assets - wanted)
+            readded, shard.readded = shard.readded, set()
+            shard.removed.clear()
+        channel, decoder = shard.channel, shard.decoder
+        wanted = set(shard.subscriptions.assets())
+        added, removed = sorted(wanted - shard.server_assets), sorted(shard.server_assets - wanted)
         if removed:
             channel.send({"operation": "unsubscribe", "assets_ids": removed})
-            assert self._market is not None
-            self._market.forget(removed)
+            if decoder is not None:
+                decoder.forget(removed)
             for asset in removed:
-                self._pending.pop(asset, None)
+                shard.pending.pop(asset, None)
         if added:
             channel.send({"operation": "subscribe", "assets_ids": added, "custom_feature_enabled": True})
-            asked = time.monotonic()
-            self._pending.update(dict.fromkeys(added, asked))
-        self._server_assets = wanted
-        again = sorted(m for m in readded if m in self.subscriptions.outcomes)
-        if again and self._market is not None:
-            self._market.doubt(again, "resubscribed")  # stale, then unsubscribe + subscribe
+            shard.pending.update(dict.fromkeys(added, time.monotonic()))
+        shard.server_assets = wanted
+        again = sorted(m for m in readded if m in shard.subscriptions.outcomes)
+        if again and decoder is not None:
+            decoder.doubt(again, "resubscribed")  # stale, then unsubscribe + subscribe
         with self._lock:
             self._recompute()
 
-    def _redrive(self, assets: Sequence[str], reason: str) -> None:
+    def _redrive(self, shard: _Shard, assets: Sequence[str], reason: str) -> None:
         """The decoder lost these books: unsubscribe and subscribe them for fresh snapshots."""
-        channel = self._channels.get("market")
-        wanted = [a for a in assets if a in self._server_assets]
-        if channel is None or not wanted:
+        wanted = [a for a in assets if a in shard.server_assets]
+        if not wanted:
             return
         log.info("polymarket stream: resubscribing %d asset(s): %s", len(wanted), reason)
-        channel.send({"operation": "unsubscribe", "assets_ids": wanted})
-        channel.send({"operation": "subscribe", "assets_ids": wanted, "custom_feature_enabled": True})
+        shard.channel.send({"operation": "unsubscribe", "assets_ids": wanted})
+        shard.channel.send({"operation": "subscribe", "assets_ids": wanted, "custom_feature_enabled": True})
         asked = time.monotonic()
         for asset in wanted:
-            self._pending.setdefault(asset, asked)
+            shard.pending.setdefault(asset, asked)
 
-    def _cross_check(self, channel: _Channel, market_ids: list[str]) -> None:
+    def _cross_check(self, shard: _Shard, market_ids: list[str]) -> None:
         """Markets silent for ``silence_timeout``: compare their books with REST.
 
         A book that differs means the feed froze for it: stale and redriven. Books that agree
         were only quiet: re-delivered as confirmed now (the core ages books by receipt).
         """
-        decoder = self._market
+        decoder, channel = shard.decoder, shard.channel
         assert decoder is not None
         reason = f"silent for {self.silence_timeout:g} s"
         if self.client is None:
@@ -726,10 +796,11 @@ class PolymarketStream:
         self.sink.error(
             NetworkError(f"{channel.name} channel {reason}", exchange=EXCHANGE), f"stream {channel.name}"
         )
-        if channel.name == "market" and self._market is not None:
-            self._server_assets = set()
-            self._pending = {}
-            self._market.discard(None, reason)
+        shard = channel.shard
+        if shard is not None and shard.decoder is not None:
+            shard.server_assets = set()
+            shard.pending = {}
+            shard.decoder.discard(None, reason)
         with self._lock:
             self._recompute()
 

@@ -43,15 +43,16 @@ ACTION = st.tuples(
 )
 
 
+@pytest.mark.parametrize("max_assets", [200, 2], ids=["one-connection", "a-connection-per-market"])
 def test_random_order_activity_streams_exactly_the_rest_books(
-    sandbox: PolymarketSandbox, wallet: tuple[str, str]
+    sandbox: PolymarketSandbox, wallet: tuple[str, str], max_assets: int
 ) -> None:
     key, address = wallet
     for market in sandbox.engine.markets.values():
         for token in market.tokens:
             sandbox.give_tokens(address, token, 100_000)
     sandbox.add_account(address, 100_000)
-    with venue(sandbox, key) as v:
+    with venue(sandbox, key, max_assets=max_assets) as v:
         markets = sorted(v.markets, key=lambda m: m.id != NBA)
         assert wait_same_as_rest(v.sink, v.client, markets)
         placed: list[str] = []
@@ -84,8 +85,9 @@ def test_random_order_activity_streams_exactly_the_rest_books(
         assert len(v.sandbox.engine.trades) >= 3  # the activity did trade
         # Every change passed the top-of-book and hash checks: nothing ever went stale.
         assert v.sink.stale_reasons() == []
-        assert v.stream._market is not None
-        assert all(book.hash_checked for book in v.stream._market.books.values())
+        decoders = [shard.decoder for shard in v.stream._shards if shard.decoder is not None]
+        assert all(book.hash_checked for d in decoders for book in d.books.values())
+        assert sum(len(d.books) for d in decoders) == 4
         assert v.sink.book_calls > 4
         status = v.stream.status()
         assert (status.state, status.subscribed, status.reconnects) == (FeedState.LIVE, 2, 0)

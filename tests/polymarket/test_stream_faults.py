@@ -223,3 +223,17 @@ def test_one_market_frozen_while_another_flows_is_caught_per_market(sandbox: Pol
         stale = [e for e in v.sink.events if e[0] == "stale"]
         assert [e[1] for e in stale] == [(NBA,)]  # the flowing market was never in doubt
         assert "REST book differs" in stale[0][2]
+
+
+def test_markets_spread_over_connections_fail_and_recover_apart(sandbox: PolymarketSandbox) -> None:
+    with venue(sandbox, max_assets=2) as v:  # two tokens per connection: a market each
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert len(v.ws.connections("/ws/market")) == 2
+        v.ws.inject(WsFault("drop", path="/ws/market", topic=f"market:{NBA}"))
+        v.sandbox.set_book(NBA, [["0.42", "10"]], ASKS)  # the frame that drops NBA's socket
+        assert v.sink.wait(lambda: bool(v.sink.stale_reasons()))
+        v.sandbox.set_book(FED, [["0.301", "7"]], [["0.330", "50"]])
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        assert [e[1] for e in v.sink.events if e[0] == "stale"] == [(NBA,)]  # FED's socket went on
+        status = v.stream.status()
+        assert (status.state, status.reconnects, status.subscribed) == (FeedState.LIVE, 1, 2)
