@@ -11,7 +11,9 @@ connecting and ``{"operation": "subscribe"|"unsubscribe", "assets_ids": [...]}``
 never logged). The keep-alive is the text ``PING`` every 10 s, answered ``PONG``; a socket
 without a ``PONG`` for 30 s is dead and is replaced.
 
-Continuity (8.2) is never assumed. Each connection runs in its own thread:
+Markets are spread over market connections of ``max_assets`` tokens (200 by default; the
+venue's cap is uncertain), a market's tokens on one connection. Continuity (8.2) is never
+assumed. Each connection runs in its own thread:
 
 * a disconnect discards every book built from the socket (the sink hears ``stale``), and the
   thread reconnects with jittered exponential backoff (0.25 s doubling, at most 30 s) and
