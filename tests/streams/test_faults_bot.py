@@ -259,22 +259,10 @@ def evaluate_until_synced(world: World, timeout: float = 5.0) -> None:
 
 KINDS = ["drop", "freeze", "gap", "duplicate", "bad_frame", "slow_consumer"]
 CASES = [
-    pytest.param(
-        kalshi,
-        kind,
-        id=f"kalshi-{kind}",
-        marks=[
-            pytest.mark.xfail(
-                strict=True,
-                reason="the Kalshi stream does not notice a delta lost just before its market goes quiet: "
-                "its idle probe proves the connection, not the book (reported to the Kalshi stream's owner)",
-            )
-        ]
-        if kind == "gap"
-        else [],
-    )
+    pytest.param(venue, kind, id=f"{venue.__name__}-{kind}")
+    for venue in (kalshi, polymarket)
     for kind in KINDS
-] + [pytest.param(polymarket, kind, id=f"polymarket-{kind}") for kind in KINDS]
+]
 
 
 @pytest.mark.parametrize(("venue", "kind"), CASES)
