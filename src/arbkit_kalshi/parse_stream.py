@@ -146,8 +146,8 @@ def parse_envelope(text: str) -> Envelope:
 def parse_snapshot(msg: Any) -> tuple[str, list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
     """``orderbook_snapshot`` -> ``(ticker, yes_bids, no_bids)``.
 
-    Both arrays are bids in their own outcome's prices ([A]; this client never sends
-    ``use_yes_price``); an empty side is omitted on the WebSocket ([A]), unlike REST.
+    Both arrays are bids in their own outcome's prices ([A]; the stream subscribes with
+    ``use_yes_price: false``); an empty side is omitted on the WebSocket ([A]), unlike REST.
     """
     data = obj(msg, "orderbook_snapshot")
     return (

@@ -418,6 +418,9 @@ class KalshiStream:
         params: dict[str, Any] = {"channels": [channel]}
         if markets:
             params["market_tickers"] = list(markets)
+        if channel == BOOK_CHANNEL:
+            # NO bids in NO prices, said explicitly: the default "will be flipped" (11.2, gotcha 2).
+            params["use_yes_price"] = False
         if channel == _TICKER:
             params["send_initial_snapshot"] = True  # the current ticker at once, not at the next change [A]
         return self._command("subscribe", params, _Command("subscribe", channel, tuple(markets)))

@@ -511,6 +511,27 @@ def test_a_malformed_command_gets_its_error_code_and_the_connection_stays_usable
         assert json.loads(conn.recv(timeout=WAIT)) == {"id": 50, "type": "ok", "msg": []}
 
 
+def test_the_sandbox_reports_the_no_side_in_yes_prices_when_asked(
+    app: KalshiSandbox, ws: WsSandboxServer, private_pem: str
+) -> None:
+    with _raw(ws, private_pem) as conn:
+        snapshots = []
+        for command_id, flag in ((1, False), (2, True)):
+            params = {"channels": ["orderbook_delta"], "market_ticker": NYK, "use_yes_price": flag}
+            conn.send(json.dumps({"id": command_id, "cmd": "subscribe", "params": params}))
+            assert json.loads(conn.recv(timeout=WAIT))["type"] == "subscribed"
+            snapshots.append(json.loads(conn.recv(timeout=WAIT))["msg"])
+        plain, yes_terms = snapshots
+        assert plain["no_dollars_fp"] == [["0.5100", "200.00"], ["0.5200", "80.00"]]
+        assert yes_terms["no_dollars_fp"] == [["0.4800", "80.00"], ["0.4900", "200.00"]]
+        app.set_book(
+            NYK, yes_bids=[["0.45", "100"], ["0.44", "250"]], no_bids=[["0.52", "81"], ["0.51", "200"]]
+        )
+        deltas = [json.loads(conn.recv(timeout=WAIT)) for _ in range(2)]
+        prices = {d["sid"]: (d["msg"]["side"], d["msg"]["price_dollars"]) for d in deltas}
+        assert prices == {1: ("no", "0.5200"), 2: ("no", "0.4800")}
+
+
 def test_stream_faults_are_listed_and_cleared_on_the_control_api(http: str) -> None:
     session = requests.Session()
     session.trust_env = False

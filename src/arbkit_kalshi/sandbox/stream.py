@@ -91,6 +91,12 @@ class _Sub:
     #: ``None``: every market (no filter given).
     markets: set[str] | None
     seq: int = 0
+    #: ``use_yes_price``: the NO side in YES-leg prices (1 - q) instead of NO prices ([A] 11.2).
+    yes_prices: bool = False
+
+    def no_price(self, level: Decimal) -> Decimal:
+        """A NO bid's price as this subscription reports it."""
+        return ONE - level if self.yes_prices else level
 
 
 def _ms(iso: str) -> int:
@@ -255,6 +261,7 @@ class SandboxStream(WsApp):
             sid = conn.state["next_sid"]
             conn.state["next_sid"] = sid + 1
             sub = _Sub(sid, channel, None if tickers is None else set(tickers))
+            sub.yes_prices = channel == BOOK and params.get("use_yes_price") is True
             self._subs(conn)[sid] = sub
             conn.send(
                 _dumps({"id": command_id, "type": "subscribed", "msg": {"channel": channel, "sid": sid}})
@@ -351,7 +358,11 @@ class SandboxStream(WsApp):
             levels = self._levels.setdefault(ticker, _levels_of(market))
             msg: dict[str, Any] = {"market_ticker": ticker, "market_id": _market_id(ticker)}
             for side in ("yes", "no"):
-                ladder = sorted((p, s) for (sd, p), s in levels.items() if sd == side)
+                ladder = sorted(
+                    (p if side == "yes" else sub.no_price(p), s)
+                    for (sd, p), s in levels.items()
+                    if sd == side
+                )
                 if ladder:  # an empty side is omitted on the WebSocket ([A] 11.3)
                     msg[f"{side}_dollars_fp"] = [[price(p), count(s)] for p, s in ladder]
             conn.subscribe(f"orderbook:{ticker}", self._sequenced(sub, "orderbook_snapshot", msg, command_id))
@@ -452,7 +463,10 @@ class SandboxStream(WsApp):
                 "ts_ms": ts_ms,
             }
             for conn, sub in subscribers:
-                conn.send(self._sequenced(sub, "orderbook_delta", msg), f"orderbook:{market.ticker}")
+                body = msg
+                if side == "no" and sub.yes_prices:
+                    body = {**msg, "price_dollars": price(sub.no_price(level))}
+                conn.send(self._sequenced(sub, "orderbook_delta", body), f"orderbook:{market.ticker}")
 
     def _publish_ticker(self, market: SbMarket) -> None:
         top = _top(market)
