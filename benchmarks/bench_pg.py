@@ -24,6 +24,7 @@ import multiprocessing
 import statistics
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -46,6 +47,7 @@ REPEATS = 50
 INSTANCES = 4
 RACE_LIMIT = 400  # the shared daily trade limit the racers run into
 DAY = datetime(2026, 3, 1, tzinfo=UTC).date()
+CASH = Decimal(10_000_000)
 
 
 def _time_appends(store: TradeStore, history: int) -> float:
@@ -95,13 +97,23 @@ def _opportunity() -> Opportunity:
 
 def _racer(url: str, start_at: float, results: Any) -> None:
     """One instance: check-and-reserve, intent, record, final; until the shared limit refuses."""
+    try:
+        results.put(_race_one(url, start_at))
+    except BaseException:
+        results.put(traceback.format_exc())
+        raise
+
+
+def _race_one(url: str, start_at: float) -> tuple[int, float]:
     store = PostgresStore(url, mode="live")
-    store.load()
+    # As a trading system does: carry on from the stored ledger (another racer may have begun).
+    state = store.load()
+    ledger = state.ledger if state is not None else Ledger("live", CASH, CASH, DailyCounters(DAY))
     journal = store.journal()
     opportunity = _opportunity()
     limits = SharedLimits(max_daily_trades=RACE_LIMIT)
     template = attrs.evolve(_template(), mode="live")
-    balance, made = Decimal(10_000_000), 0
+    made = 0
     while time.time() < start_at:
         time.sleep(0.001)
     begin = time.perf_counter()
@@ -111,17 +123,20 @@ def _racer(url: str, start_at: float, results: Any) -> None:
         trade_id = new_trade_id()
         journal.append(trade_id, INTENT, legs=[])
         made += 1
-        balance -= Decimal("9.8")
-        trade = attrs.evolve(template, id=trade_id)
-        store.append_trade(trade, Ledger("live", Decimal(10_000_000), balance, DailyCounters(DAY, made)))
+        ledger = attrs.evolve(
+            ledger,
+            balance=ledger.balance - Decimal("9.8"),
+            daily=attrs.evolve(ledger.daily, trades=ledger.daily.trades + 1),
+        )
+        store.append_trade(attrs.evolve(template, id=trade_id), ledger)
         journal.append(trade_id, FINAL, status="open")
     elapsed = time.perf_counter() - begin
     journal.close()
     store.close()
-    results.put((made, elapsed))
+    return made, elapsed
 
 
-def _race(server: LocalServer) -> tuple[int, float]:
+def _race(server: LocalServer) -> tuple[int, float, int]:
     url = server.database()
     first = PostgresStore(url, mode="live")
     first.load()  # migrate once before the clock starts
@@ -135,9 +150,15 @@ def _race(server: LocalServer) -> tuple[int, float]:
     outcomes = [results.get(timeout=300) for _ in procs]
     for proc in procs:
         proc.join(timeout=30)
+    failed = [o for o in outcomes if isinstance(o, str)]
+    if failed:
+        raise RuntimeError("a racing instance failed:\n" + failed[0])
     made = sum(m for m, _ in outcomes)
     wall = max(e for _, e in outcomes)
-    return made, wall
+    reader = PostgresStore(url, mode="live")
+    shared = reader.ledger(DAY)
+    reader.close()
+    return made, wall, shared.daily.trades if shared is not None else 0
 
 
 def run() -> list[dict[str, Any]]:
@@ -161,16 +182,17 @@ def run() -> list[dict[str, Any]]:
                 "target": "< 20 ms",
             }
         )
-        made, wall = _race(server)
+        made, wall, stored = _race(server)
         rows.append(
             {
                 "name": f"{INSTANCES} instances racing on one database: check + reserve + journal + record "
-                f"per trade, shared limit {RACE_LIMIT} ({made} recorded, {made / wall:.0f} trades/s)",
+                f"per trade, shared limit {RACE_LIMIT} ({made} made, {stored} counted in the database, "
+                f"{made / wall:.0f} trades/s)",
                 "arbkit_median_s": wall / made if made else float("nan"),
                 "baseline_median_s": None,
                 "ratio": None,
                 "target": f"exactly {RACE_LIMIT} trades",
-                "met": made == RACE_LIMIT,
+                "met": made == stored == RACE_LIMIT,
             }
         )
     return rows
