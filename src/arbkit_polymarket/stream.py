@@ -760,7 +760,12 @@ class PolymarketStream:
         try:
             rest = self.client.order_books(markets)
         except ArbkitError as exc:
+            # Unconfirmed, so not re-delivered (the core's watchdog ages them); asked again after
+            # another silence_timeout rather than every tick while REST is down.
             self.sink.error(exc, "stream cross-check")
+            postponed = utcnow()
+            for market_id in market_ids:
+                decoder.updated[market_id] = postponed
             return
         # Frames that came in meanwhile are applied first; a market they touched was not quiet.
         before = {m: decoder.updated.get(m) for m in market_ids}

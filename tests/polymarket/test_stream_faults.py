@@ -10,6 +10,7 @@ from typing import Any
 
 from arbkit.errors import InvalidResponse, NetworkError
 from arbkit.models import Market, MarketStatus, Outcome
+from arbkit.sandbox.faults import Fault
 from arbkit.sandbox.ws import WsFault
 from arbkit.streams import FeedState
 from arbkit.streams.books import BookStore
@@ -237,3 +238,16 @@ def test_markets_spread_over_connections_fail_and_recover_apart(sandbox: Polymar
         assert [e[1] for e in v.sink.events if e[0] == "stale"] == [(NBA,)]  # FED's socket went on
         status = v.stream.status()
         assert (status.state, status.reconnects, status.subscribed) == (FeedState.LIVE, 1, 2)
+
+
+def test_a_quiet_market_whose_rest_check_fails_is_not_rechecked_every_tick(
+    sandbox: PolymarketSandbox,
+) -> None:
+    with venue(sandbox, silence_timeout=0.2) as v:
+        assert wait_same_as_rest(v.sink, v.client, v.markets)
+        confirmed = v.sink.book_calls
+        v.sandbox.faults.add(Fault("status", method="POST", path="/books", times=None, status=503))
+        assert v.sink.wait(lambda: any(op == "stream cross-check" for _, op in v.sink.errors))
+        assert not until(lambda: sum(op == "stream cross-check" for _, op in v.sink.errors) > 2, timeout=0.3)
+        assert v.sink.book_calls == confirmed  # nothing re-delivered without REST's word
+        assert v.sink.stale_reasons() == []
