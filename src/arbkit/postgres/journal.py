@@ -97,7 +97,7 @@ class PostgresJournal(Journal):
         while not self._stop.wait(self.lease_seconds / 3):
             try:
                 self.renew()
-            except PersistenceError as exc:
+            except Exception as exc:  # the heartbeat must outlive any one failure
                 log.warning("could not renew the lease of %s: %s", self.instance, exc)
 
     # -- writing -----------------------------------------------------------------------------
