@@ -27,7 +27,7 @@ from tests.live.conftest import FAST, Venues
 from tests.postgres import racing
 
 D = Decimal
-LEASE = 2.0
+LEASE = 3.0  # long enough that the standby checks before it runs out, even on a loaded box
 
 
 @pytest.mark.parametrize("crash_after", [1, 2, 3], ids=["after-intent", "after-first-leg", "after-both-legs"])
