@@ -45,15 +45,14 @@ from urllib.parse import urlsplit
 import attrs
 
 from arbkit.errors import (
-    ArbkitError,
     AuthenticationError,
     ConfigError,
     ExchangeError,
     NetworkError,
     ValidationError,
 )
-from arbkit.models import Fill, Market, Order, OrderBook
-from arbkit.streams import FeedSink, FeedState, FeedStatus, MarketEvent
+from arbkit.models import Market
+from arbkit.streams import FeedSink, FeedState, FeedStatus, ForwardingSink, backoff
 from arbkit_kalshi.parse import EXCHANGE
 from arbkit_kalshi.parse_stream import BOOK_CHANNEL, Envelope, KalshiDecoder, KalshiTicker
 from arbkit_kalshi.parse_trading import Intent
@@ -109,39 +108,21 @@ class _Sub:
     markets: set[str]
 
 
-class _Tap:
+class _Tap(ForwardingSink):
     """Forwards the decoder's calls to the user's sink and keeps the stream's state in step."""
 
     def __init__(self, stream: KalshiStream, sink: FeedSink) -> None:
+        super().__init__(sink)
         self._stream = stream
-        self._sink = sink
-
-    def book(self, book: OrderBook) -> None:
-        self._sink.book(book)
 
     def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
         self._stream._went_stale(reason)
-        self._sink.stale(exchange, market_ids, reason)
+        self.sink.stale(exchange, market_ids, reason)
 
     def live(self, exchange: str, market_ids: Sequence[str]) -> None:
         # The status first: a sink told "live" finds the feed LIVE when it asks.
         self._stream._maybe_live()
-        self._sink.live(exchange, market_ids)
-
-    def order(self, order: Order) -> None:
-        self._sink.order(order)
-
-    def fill(self, fill: Fill) -> None:
-        self._sink.fill(fill)
-
-    def market(self, event: MarketEvent) -> None:
-        self._sink.market(event)
-
-    def error(self, exc: ArbkitError, operation: str) -> None:
-        self._sink.error(exc, operation)
-
-    def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
-        self._sink.frame(exchange, connection, text, received_at)
+        self.sink.live(exchange, market_ids)
 
 
 class KalshiStream:
@@ -509,9 +490,7 @@ class KalshiStream:
 
     # -- the connection thread ----------------------------------------------------------------
     def _backoff(self, attempt: int) -> float:
-        delay = min(self.max_backoff_s, self.backoff_s * 2.0 ** min(attempt, 20))
-        jitter: float = 0.5 + self._rng.random() / 2
-        return delay * jitter
+        return backoff(attempt, self._rng, self.backoff_s, self.max_backoff_s)
 
     def _run(self) -> None:
         attempt = 0

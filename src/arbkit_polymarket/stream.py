@@ -60,7 +60,7 @@ from arbkit.errors import (
 )
 from arbkit.fees import FeeSchedule
 from arbkit.models import Fill, Market, Order, OrderBook, utcnow
-from arbkit.streams import FeedSink, FeedState, FeedStatus, FrameDecoder, MarketEvent
+from arbkit.streams import FeedSink, FeedState, FeedStatus, ForwardingSink, FrameDecoder, MarketEvent, backoff
 from arbkit_polymarket.auth import ApiCredentials
 from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.parse import EXCHANGE
@@ -96,20 +96,12 @@ POLL = 0.05
 AUTH_CLOSE_CODES = frozenset({1008, 4001, 4003})
 
 
-def backoff(attempt: int, rng: random.Random, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
-    """Full-jitter exponential backoff: uniform in ``[0, min(cap, base * 2**attempt))``."""
-    return float(rng.random() * min(cap, base * 2.0 ** min(attempt, 32)))
-
-
-class _Tap:
+class _Tap(ForwardingSink):
     """Forwards to the user's sink, keeping what :meth:`PolymarketStream.status` reports."""
 
     def __init__(self, sink: FeedSink, stream: PolymarketStream) -> None:
-        self.sink = sink
+        super().__init__(sink)
         self.stream = stream
-
-    def book(self, book: OrderBook) -> None:
-        self.sink.book(book)
 
     def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
         self.stream._note(reason)
@@ -118,21 +110,6 @@ class _Tap:
     def live(self, exchange: str, market_ids: Sequence[str]) -> None:
         self.stream._note("")
         self.sink.live(exchange, market_ids)
-
-    def order(self, order: Order) -> None:
-        self.sink.order(order)
-
-    def fill(self, fill: Fill) -> None:
-        self.sink.fill(fill)
-
-    def market(self, event: MarketEvent) -> None:
-        self.sink.market(event)
-
-    def error(self, exc: ArbkitError, operation: str) -> None:
-        self.sink.error(exc, operation)
-
-    def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
-        self.sink.frame(exchange, connection, text, received_at)
 
 
 class _Channel:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import signal
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from arbkit.models import Market, MarketStatus, OrderRequest, Outcome, Side, Tim
 from arbkit.streams import FeedState, FrameDecoder, MarketStream
 from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.sandbox import PolymarketSandbox
-from arbkit_polymarket.stream import PolymarketStream, backoff
+from arbkit_polymarket.stream import PolymarketStream
 
 from .conftest import FED, KNICKS, NBA, ROCKETS
 from .streaming import RecordingSink, levels, until, venue, wait_same_as_rest
@@ -241,14 +240,6 @@ def test_the_standalone_sandbox_prints_its_stream_url_and_streams() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
-
-
-def test_backoff_is_full_jitter_doubling_to_its_cap() -> None:
-    rng = random.Random(1)
-    delays = [[backoff(attempt, rng) for _ in range(200)] for attempt in range(10)]
-    assert all(0 <= d < min(30.0, 0.25 * 2**a) for a, ds in enumerate(delays) for d in ds)
-    assert max(delays[0]) < 0.25 < max(delays[3]) < 2.0 < max(delays[9])
-    assert backoff(10**9, rng) < 30.0  # no overflow, capped
 
 
 def test_an_unreachable_venue_is_retried_with_backoff_and_never_crashes() -> None:

@@ -6,9 +6,11 @@ from arbkit.streams.feed import (
     FeedSink,
     FeedState,
     FeedStatus,
+    ForwardingSink,
     FrameDecoder,
     MarketEvent,
     MarketStream,
+    backoff,
 )
 from arbkit.streams.recording import Recorder, ReplayReport, read_recording, replay
 from arbkit.streams.session import StreamedTrade, StreamingSession, streams_for
@@ -21,6 +23,7 @@ __all__ = [
     "FeedSink",
     "FeedState",
     "FeedStatus",
+    "ForwardingSink",
     "FrameDecoder",
     "LatencySummary",
     "MarketEvent",
@@ -31,6 +34,7 @@ __all__ = [
     "StreamedTrade",
     "StreamingEngine",
     "StreamingSession",
+    "backoff",
     "read_recording",
     "replay",
     "streams_for",

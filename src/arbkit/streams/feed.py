@@ -17,6 +17,7 @@ of raw frames replays through exactly the code that parsed them live.
 from __future__ import annotations
 
 import enum
+import random
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -30,9 +31,11 @@ __all__ = [
     "FeedSink",
     "FeedState",
     "FeedStatus",
+    "ForwardingSink",
     "FrameDecoder",
     "MarketEvent",
     "MarketStream",
+    "backoff",
 ]
 
 
@@ -140,3 +143,41 @@ class MarketStream(Protocol):
 
     def close(self) -> None:
         """Disconnect and stop every thread; idempotent."""
+
+
+class ForwardingSink:
+    """A :class:`FeedSink` that passes every call on to ``sink``: a stream wraps its user's sink in
+    a subclass to keep its own status in step (overriding ``stale`` and ``live``, say)."""
+
+    def __init__(self, sink: FeedSink) -> None:
+        self.sink = sink
+
+    def book(self, book: OrderBook) -> None:
+        self.sink.book(book)
+
+    def stale(self, exchange: str, market_ids: Sequence[str], reason: str) -> None:
+        self.sink.stale(exchange, market_ids, reason)
+
+    def live(self, exchange: str, market_ids: Sequence[str]) -> None:
+        self.sink.live(exchange, market_ids)
+
+    def order(self, order: Order) -> None:
+        self.sink.order(order)
+
+    def fill(self, fill: Fill) -> None:
+        self.sink.fill(fill)
+
+    def market(self, event: MarketEvent) -> None:
+        self.sink.market(event)
+
+    def error(self, exc: ArbkitError, operation: str) -> None:
+        self.sink.error(exc, operation)
+
+    def frame(self, exchange: str, connection: str, text: str, received_at: datetime) -> None:
+        self.sink.frame(exchange, connection, text, received_at)
+
+
+def backoff(attempt: int, rng: random.Random, base: float, cap: float) -> float:
+    """Seconds before reconnect number ``attempt`` (0 first): full-jitter exponential backoff,
+    uniform in ``[0, min(cap, base * 2**attempt))``, so many clients never reconnect in step."""
+    return float(rng.random() * min(cap, base * 2.0 ** min(attempt, 32)))
