@@ -49,8 +49,7 @@ from arbkit.paper import BookIndex
 from arbkit.postgres.journal import PostgresJournal
 from arbkit.postgres.limits import SharedLimits, SharedStore
 from arbkit.reconcile import Mismatch, Reconciler, ReconcileReport
-from arbkit.risk import RiskChain, RiskDecision, RiskVerdict
-from arbkit.settlement import Settlement
+from arbkit.risk import RiskChain
 from arbkit.store import TradeStore
 from arbkit.trade import LegStatus, Trade, TradeResult, trade_to_dict
 from arbkit.trading import BaseTradingSystem, BooksArg
@@ -131,12 +130,8 @@ class RealTradingSystem(BaseTradingSystem):
         self.executor = OrderExecutor(journal, execution)
         self.reconciler = Reconciler(self)
         self._journal_broken: str | None = None
-        #: Limits held by the store's database for every instance on it (None: this process only).
-        self.shared_limits = (
-            (shared_limits or SharedLimits.from_chain(self.risk)) if isinstance(store, SharedStore) else None
-        )
-        self._balance_mark: int | None = None
-        self._seen_balances: Mapping[str, Decimal] | None = None
+        if shared_limits is not None and self.shared_limits is not None:
+            self.shared_limits = shared_limits
         self._balance_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="arbkit-balance")
         logger.warning(BANNER)
         if recover_on_start:
@@ -243,54 +238,11 @@ class RealTradingSystem(BaseTradingSystem):
         self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
     ) -> TradeResult:
         self._journal_broken = None
-        gate = self.store if isinstance(self.store, SharedStore) and self.shared_limits is not None else None
-        if gate is not None:
-            refused = self._reserve_shared(gate, opportunity, now, events)
-            if refused is not None:
-                return refused
-        try:
-            result = super()._execute_and_record(opportunity, books, now, events)
-        finally:
-            if gate is not None:
-                self._release_shared(gate, now)  # nothing left to release once the trade is recorded
+        result = super()._execute_and_record(opportunity, books, now, events)
         self._finish_journal(result.trade)
         if self._journal_broken is not None:
             self._trip(self._journal_broken, events)
         return result
-
-    def _reserve_shared(
-        self, gate: SharedStore, opportunity: Opportunity, now: datetime, events: list[Event]
-    ) -> TradeResult | None:
-        """Pass the limits the database holds for every instance, or the refusal (fails closed)."""
-        assert self.shared_limits is not None
-        try:
-            verdict = gate.reserve(
-                opportunity,
-                day=self._today(now),
-                limits=self.shared_limits,
-                venue_balances=self._seen_balances,
-                mark=self._balance_mark,
-            )
-        except PersistenceError as exc:
-            record = self._remember_error(exc, venue="store", operation="shared limits", now=now)
-            verdict = RiskVerdict(
-                (
-                    RiskDecision(
-                        False, "shared_limits", f"the shared limits cannot be checked: {record.message}"
-                    ),
-                )
-            )
-        if verdict.allowed:
-            return None
-        events.extend(self._rejection_events(opportunity, verdict, now))
-        return TradeResult(opportunity, reasons=verdict.reasons)
-
-    def _release_shared(self, gate: SharedStore, now: datetime) -> None:
-        try:
-            gate.release()
-        except PersistenceError as exc:
-            # Held until this instance's lease expires (then released by the next check).
-            self._remember_error(exc, venue="store", operation="release a reservation", now=now)
 
     def _trip(self, reason: str, events: list[Event]) -> None:
         """The kill switch (caller holds the lock): refuse new trades, alert once."""
@@ -403,35 +355,6 @@ class RealTradingSystem(BaseTradingSystem):
         if done:
             logger.warning("recovered %d interrupted live trade(s)", len(done))
         return done
-
-    def check_settlements(self) -> list[Settlement]:
-        """Settle resolved trades (see :meth:`BaseTradingSystem.check_settlements`), after
-        reading what other instances on a shared store recorded or settled."""
-        with self._lock:
-            self._sync_shared()
-        return super().check_settlements()
-
-    def _sync_shared(self) -> None:
-        """On a shared store, take in the trades other instances recorded or changed and the
-        shared ledger (caller holds the lock): this instance's state is then everyone's."""
-        if not isinstance(self.store, SharedStore):
-            return
-        try:
-            trades, ledger = self.store.changes()
-        except PersistenceError as exc:
-            self._remember_error(
-                exc, venue="store", operation="read other instances' trades", now=self._clock()
-            )
-            return
-        for trade in trades:
-            if trade.id in self._index:
-                self._trades[self._index[trade.id]] = trade
-            else:
-                self._index[trade.id] = len(self._trades)
-                self._trades.append(trade)
-        if ledger is not None:
-            self._ledger = ledger
-            self._roll_day(self._clock())
 
     def _adopt(self, trade_id: str) -> Trade | None:
         """A trade another instance recorded and this one took over (a shared store), now in

@@ -37,6 +37,7 @@ from arbkit.models import Market, OrderBook, utcnow
 from arbkit.notify import Event, EventKind, Notifier, NotifierHub, Severity
 from arbkit.opportunity import Opportunity
 from arbkit.paper import BookIndex, simulate_execution, simulate_flatten
+from arbkit.postgres.limits import SharedLimits, SharedStore
 from arbkit.risk import RiskChain, RiskContext, RiskDecision, RiskVerdict, default_chain
 from arbkit.settlement import Settlement, fetch_resolutions, settle_trade
 from arbkit.store import MAX_ERRORS, DailyCounters, Ledger, TradeStore, open_store
@@ -136,6 +137,12 @@ class BaseTradingSystem(abc.ABC):
 
         self.store = store
         self.risk = risk if risk is not None else RiskChain([BalanceCheck()])
+        #: Limits held by the store's database for every instance on it (None: this process only).
+        self.shared_limits: SharedLimits | None = (
+            SharedLimits.from_chain(self.risk) if isinstance(store, SharedStore) else None
+        )
+        self._balance_mark: int | None = None
+        self._seen_balances: Mapping[str, Decimal] | None = None
         self.exchanges: dict[str, Exchange] = dict(exchanges or {})
         self.notifiers = NotifierHub(notifiers)
         self.zone = zone
@@ -377,6 +384,78 @@ class BaseTradingSystem(abc.ABC):
     def _execute_and_record(
         self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
     ) -> TradeResult:
+        """On a store several instances share, the limits its database holds for all of them are
+        passed (and the trade's exposure reserved) first; then trade and record (caller holds the lock)."""
+        gate = self.store if isinstance(self.store, SharedStore) and self.shared_limits is not None else None
+        if gate is not None:
+            refused = self._reserve_shared(gate, opportunity, now, events)
+            if refused is not None:
+                return refused
+        try:
+            return self._trade_and_record(opportunity, books, now, events)
+        finally:
+            if gate is not None:
+                self._release_shared(gate, now)  # nothing left to release once the trade is recorded
+
+    def _reserve_shared(
+        self, gate: SharedStore, opportunity: Opportunity, now: datetime, events: list[Event]
+    ) -> TradeResult | None:
+        """Pass the limits the database holds for every instance, or the refusal (fails closed)."""
+        assert self.shared_limits is not None
+        try:
+            verdict = gate.reserve(
+                opportunity,
+                day=self._today(now),
+                limits=self.shared_limits,
+                venue_balances=self._seen_balances,
+                mark=self._balance_mark,
+            )
+        except PersistenceError as exc:
+            record = self._remember_error(exc, venue="store", operation="shared limits", now=now)
+            verdict = RiskVerdict(
+                (
+                    RiskDecision(
+                        False, "shared_limits", f"the shared limits cannot be checked: {record.message}"
+                    ),
+                )
+            )
+        if verdict.allowed:
+            return None
+        events.extend(self._rejection_events(opportunity, verdict, now))
+        return TradeResult(opportunity, reasons=verdict.reasons)
+
+    def _release_shared(self, gate: SharedStore, now: datetime) -> None:
+        try:
+            gate.release()
+        except PersistenceError as exc:
+            # Held until this instance's lease expires (then released by the next check).
+            self._remember_error(exc, venue="store", operation="release a reservation", now=now)
+
+    def _sync_shared(self) -> None:
+        """On a shared store, take in the trades other instances recorded or changed and the
+        shared ledger (caller holds the lock): this instance's state is then everyone's."""
+        if not isinstance(self.store, SharedStore):
+            return
+        try:
+            trades, ledger = self.store.changes()
+        except PersistenceError as exc:
+            self._remember_error(
+                exc, venue="store", operation="read other instances' trades", now=self._clock()
+            )
+            return
+        for trade in trades:
+            if trade.id in self._index:
+                self._trades[self._index[trade.id]] = trade
+            else:
+                self._index[trade.id] = len(self._trades)
+                self._trades.append(trade)
+        if ledger is not None:
+            self._ledger = ledger
+            self._roll_day(self._clock())
+
+    def _trade_and_record(
+        self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
+    ) -> TradeResult:
         trade_id = new_trade_id(now)
         try:
             trade = self._execute(opportunity, trade_id=trade_id, now=now, books=_index_books(books))
@@ -554,9 +633,11 @@ class BaseTradingSystem(abc.ABC):
     def check_settlements(self) -> list[Settlement]:
         """Ask each venue about every open trade's markets and settle those fully resolved.
 
-        Venue errors are recorded and the affected trades wait for the next check.
+        Venue errors are recorded and the affected trades wait for the next check. On a store
+        several instances share, what the others recorded or settled is read first.
         """
         with self._lock:
+            self._sync_shared()
             open_trades = [t for t in self._trades if t.status.holds_position and self._settleable(t)]
         if not open_trades:
             return []

@@ -11,8 +11,9 @@ import pytest
 from arbkit.errors import PersistenceError
 from arbkit.live import RealTradingSystem
 from arbkit.postgres import PostgresStore
-from arbkit.risk import BalanceCheck, RiskChain
+from arbkit.risk import BalanceCheck, MaxDailyTrades, RiskChain
 from arbkit.trade import TradeStatus
+from arbkit.trading import PaperTradingSystem
 from tests.core import test_store as contract
 from tests.live import scenarios as sc
 from tests.live.conftest import FAST, Venues
@@ -102,3 +103,29 @@ def test_shared_limits_that_cannot_be_checked_refuse_the_trade_before_any_order(
     assert result.reasons[0].startswith("the shared limits cannot be checked")
     assert venues.order_posts("kalshi") == venues.order_posts("polymarket") == 0
     system.close()
+
+
+def test_paper_instances_on_one_database_hold_the_daily_limit_and_one_ledger(
+    venues: Venues, pg_store: Callable[..., PostgresStore]
+) -> None:
+    def paper() -> PaperTradingSystem:
+        return PaperTradingSystem(
+            initial_balance=D(10000),
+            store=pg_store("paper"),
+            risk=RiskChain([MaxDailyTrades(3), BalanceCheck()]),
+            exchanges={"kalshi": venues.kalshi(), "polymarket": venues.poly()},
+        )
+
+    a, b = paper(), paper()
+    opportunity = sc.opportunity(venues.kalshi(), venues.poly(), size=D(5))
+    results = [system.execute(opportunity) for system in (a, b, a, b, a, b)]
+
+    made = [r for r in results if r.trade is not None and r.trade.filled]
+    assert len(made) == 3  # each instance alone would have allowed three
+    assert all("across instances" in r.reasons[0] for r in results if r.trade is None)
+    shared = pg_store("paper").ledger()
+    assert shared is not None
+    assert shared.daily.trades == 3
+    assert shared.balance == D(10000) - sum((r.trade.total_cost for r in made if r.trade), D(0))
+    b.check_settlements()  # reads what the other recorded
+    assert {t.id for t in b.state().trade_history} == {r.trade.id for r in made if r.trade}
