@@ -557,9 +557,13 @@ class BaseTradingSystem(abc.ABC):
         """How far below its average entry price a leg may be sold back without a dollar bound."""
         return Decimal("0.10")
 
-    @abc.abstractmethod
     def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
-        """Send (or simulate) the plan's sells and return the trade as it is now. Under the lock."""
+        """Send (or simulate) the plan's sells and return the trade as it is now. Under the lock.
+
+        Paper and live trading implement it; a trading system of one's own that does not is
+        refused here, before anything is sent.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot flatten a trade")
 
     def _after_flatten(self, trade: Trade) -> None:  # noqa: B027 - a hook, empty on paper
         """After the flattened trade is stored (live: its journal entry is finished). Under the lock."""
