@@ -28,6 +28,7 @@ from arbkit.opportunity import Opportunity
 from arbkit.streams.books import BookStore
 from arbkit.streams.engine import Detection, LatencySummary, OpportunityLife, StreamingEngine
 from arbkit.streams.feed import FeedState, FeedStatus, MarketStream
+from arbkit.streams.followup import FollowUps
 from arbkit.streams.recording import Recorder
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ class StreamingSession:
         self._keep = keep
         self._lock = threading.Lock()
         self._started = False
+        self.followups: FollowUps | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, *, background: bool = True) -> StreamingSession:
@@ -124,6 +126,8 @@ class StreamingSession:
         if self._started:
             return self
         self._started = True
+        # The user and lifecycle channels: reconcile undecided orders, settle resolutions, at once.
+        self.followups = FollowUps(self.bot, self.store)
         for name, stream in self.streams.items():
             try:
                 stream.start(self.recorder if self.recorder is not None else self.store)
@@ -221,6 +225,9 @@ class StreamingSession:
     def close(self) -> None:
         """Stop the engine and close every stream; idempotent."""
         self.engine.stop()
+        if self.followups is not None:
+            self.followups.close()
+            self.followups = None
         for name, stream in self.streams.items():
             try:
                 stream.close()
