@@ -126,7 +126,6 @@ def polymarket(tmp: Path) -> Iterator[World]:
     from arbkit_polymarket.client import PolymarketClient
     from arbkit_polymarket.sandbox import PolymarketSandbox
     from arbkit_polymarket.sandbox.stream import serve_stream
-    from arbkit_polymarket.stream import PolymarketStream
 
     sandbox = PolymarketSandbox()
     sandbox.load_scenario(json.loads(SCENARIO.read_text(), parse_float=Decimal))
@@ -142,15 +141,7 @@ def polymarket(tmp: Path) -> Iterator[World]:
     calm()
     with SandboxServer(sandbox) as http, serve_stream(sandbox, send_queue=64) as ws:
         client = PolymarketClient(clob_url=http.url, gamma_url=http.url + "/gamma", max_retries=0)
-        stream = PolymarketStream(
-            client,
-            ws_url=ws.url + "/ws",
-            silence_timeout=0.3,
-            resync_timeout=0.4,
-            backoff_base=0.05,
-            backoff_cap=0.2,
-            seed=7,
-        )
+        stream = fast_polymarket_stream(client, ws.url + "/ws")
         session, paper = start("polymarket", client, stream, NBA, (KNICKS, ROCKETS), tmp)
         path, topic = "/ws/market", "market:*"
         try:
@@ -170,7 +161,6 @@ def kalshi(tmp: Path) -> Iterator[World]:
     from arbkit_kalshi.client import KalshiClient
     from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
     from arbkit_kalshi.sandbox.stream import WS_PATH, serve_stream
-    from arbkit_kalshi.stream import KalshiStream
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
@@ -202,18 +192,7 @@ def kalshi(tmp: Path) -> Iterator[World]:
     with SandboxServer(sandbox) as http, serve_stream(sandbox, send_queue=64) as ws:
         client = KalshiClient(base_url=http.url, api_key_id=KALSHI_KEY, private_key=pem, rate_limit=None)
         client.transport.session.trust_env = False
-        stream = KalshiStream(
-            ws.url + WS_PATH,
-            api_key_id=KALSHI_KEY,
-            private_key=pem,
-            proxy=None,
-            user=False,
-            idle_probe_s=0.3,
-            probe_timeout_s=0.3,
-            backoff_s=0.02,
-            max_backoff_s=0.1,
-            ping_interval_s=None,
-        )
+        stream = fast_kalshi_stream(ws.url + WS_PATH, KALSHI_KEY, pem)
         session, paper = start("kalshi", client, stream, NYK, ("yes", "no"), tmp)
         try:
             yield World(
@@ -222,6 +201,39 @@ def kalshi(tmp: Path) -> Iterator[World]:
         finally:
             session.close()
             client.close()
+
+
+def fast_kalshi_stream(url: str, key_id: str, pem: str) -> Any:
+    """A Kalshi market-data stream with every timer short, for tests."""
+    from arbkit_kalshi.stream import KalshiStream
+
+    return KalshiStream(
+        url,
+        api_key_id=key_id,
+        private_key=pem,
+        proxy=None,
+        user=False,
+        idle_probe_s=0.3,
+        probe_timeout_s=0.3,
+        backoff_s=0.02,
+        max_backoff_s=0.1,
+        ping_interval_s=None,
+    )
+
+
+def fast_polymarket_stream(client: Any, url: str) -> Any:
+    """A Polymarket stream with every timer short, for tests."""
+    from arbkit_polymarket.stream import PolymarketStream
+
+    return PolymarketStream(
+        client,
+        ws_url=url,
+        silence_timeout=0.3,
+        resync_timeout=0.4,
+        backoff_base=0.05,
+        backoff_cap=0.2,
+        seed=7,
+    )
 
 
 def faults(path: str, topic: str) -> list[WsFault]:

@@ -38,7 +38,7 @@ from arbkit.streams import BookStore, StreamingSession
 from arbkit.trade import Trade
 from tests.live import scenarios as sc
 from tests.polymarket.conftest import KNICKS, NBA, ROCKETS, SCENARIO
-from tests.streams.test_faults_bot import KINDS, faults
+from tests.streams.test_faults_bot import KINDS, fast_kalshi_stream, fast_polymarket_stream, faults
 
 D = Decimal
 NYK = "KXNBAGAME-26MAR31NYKHOU-NYK"
@@ -156,11 +156,9 @@ def live(tmp: Path) -> Iterator[Live]:
     from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
     from arbkit_kalshi.sandbox.stream import WS_PATH
     from arbkit_kalshi.sandbox.stream import serve_stream as kalshi_stream
-    from arbkit_kalshi.stream import KalshiStream
     from arbkit_polymarket.client import PolymarketClient
     from arbkit_polymarket.sandbox import PolymarketSandbox
     from arbkit_polymarket.sandbox.stream import serve_stream as poly_stream
-    from arbkit_polymarket.stream import PolymarketStream
 
     pem, public = sc.pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     wallet = Account.create()
@@ -193,27 +191,8 @@ def live(tmp: Path) -> Iterator[Live]:
         scanner = Scanner(clients, bet_amount=D(50), matcher=_pair)  # type: ignore[arg-type]
         bot = Bot(scanner, system, allow_repeat=True)
         streams: dict[str, Any] = {
-            "kalshi": KalshiStream(
-                k_ws.url + WS_PATH,
-                api_key_id=KEY,
-                private_key=pem,
-                proxy=None,
-                user=False,
-                idle_probe_s=0.3,
-                probe_timeout_s=0.3,
-                backoff_s=0.02,
-                max_backoff_s=0.1,
-                ping_interval_s=None,
-            ),
-            "polymarket": PolymarketStream(
-                poly,
-                ws_url=p_ws.url + "/ws",
-                silence_timeout=0.3,
-                resync_timeout=0.4,
-                backoff_base=0.05,
-                backoff_cap=0.2,
-                seed=7,
-            ),
+            "kalshi": fast_kalshi_stream(k_ws.url + WS_PATH, KEY, pem),
+            "polymarket": fast_polymarket_stream(poly, p_ws.url + "/ws"),
         }
         session = StreamingSession(bot, streams, store=BookStore())
         world = Live(session, system, {"kalshi": k_ws, "polymarket": p_ws}, kalshi_app, poly_app, clients)
