@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from eth_account import Account
 from flask import Flask
 
 from arbkit.live import RealTradingSystem
+from tests.live.scenarios import pem_pair
 
 from .conftest import Venues
 
@@ -21,17 +21,7 @@ AUTH = {"Authorization": f"Bearer {LIVE_TOKEN}"}
 
 def live_credentials(venues: Venues) -> dict[str, str | None]:
     """Fresh sandbox accounts on both venues (RSA key for Kalshi, a wallet for Polymarket)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    private_pem, public_pem = pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     venues.kalshi.add_account(KEY_ID, public_pem, "5000")
     wallet = Account.create()
     venues.polymarket.add_account(wallet.address, 5000)

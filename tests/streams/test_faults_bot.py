@@ -155,24 +155,14 @@ def polymarket(tmp: Path) -> Iterator[World]:
 
 @contextlib.contextmanager
 def kalshi(tmp: Path) -> Iterator[World]:
-    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     from arbkit_kalshi.client import KalshiClient
     from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
     from arbkit_kalshi.sandbox.stream import WS_PATH, serve_stream
+    from tests.live.scenarios import pem_pair
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    pem, public = pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     sandbox = KalshiSandbox()
     sandbox.load_scenario(example_scenario())
     sandbox.add_account(KALSHI_KEY, public, "1000")
