@@ -204,3 +204,20 @@ def test_a_new_plugin_is_never_mistaken_for_a_freed_one() -> None:
         finally:
             arbkit.plugin_manager.unregister(plugin)
         del plugin
+
+
+@pytest.mark.parametrize(
+    ("package", "venue"), [("arbkit_kalshi", "Kalshi"), ("arbkit_polymarket", "Polymarket")]
+)
+def test_each_adapter_exports_its_client_stream_and_sandbox_and_listing_imports_none(
+    package: str, venue: str
+) -> None:
+    code = (
+        "import sys, importlib, arbkit; arbkit.exchanges(); "
+        f"assert '{package}.client' not in sys.modules, 'listing imported the client'; "
+        f"m = importlib.import_module('{package}'); "
+        "names = {n: getattr(m, n) for n in m.__all__}; "
+        f"assert {{'{venue}Client', '{venue}Stream', '{venue}Sandbox'}} <= set(names), names; "
+        f"assert names['{venue}Client'].__module__ == '{package}.client'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
