@@ -144,6 +144,9 @@ class OrderAttempt:
     #: Refused by the client before sending because the venue cannot express it (below its
     #: minimum size or notional): no order of that size can be traded there.
     inexpressible: bool = False
+    #: The venue's fills of this order, being fetched in the background (a future) while the
+    #: other legs finish: applied when the record is built, never while hedging reads the order.
+    prefetched: Any = attrs.field(default=None, repr=False, eq=False)
 
     def intent(self, leg: TradeLeg) -> dict[str, Any]:
         """The journal record of this order's intent."""

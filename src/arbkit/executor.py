@@ -79,7 +79,7 @@ from arbkit.execution import (
 )
 from arbkit.flatten import FlattenPlan
 from arbkit.journal import INTENT, Journal, JournalEntry
-from arbkit.models import Order, OrderRequest, OrderStatus, Side, TimeInForce, utcnow
+from arbkit.models import Fill, Order, OrderRequest, OrderStatus, Side, TimeInForce, utcnow
 from arbkit.opportunity import Opportunity
 from arbkit.trade import (
     LegFill,
@@ -397,6 +397,22 @@ class OrderExecutor:
                 self._follow(run, order)
                 break
         self._journal(trade_id, RESULT, **order.result())
+        self._prefetch_fills(run, order)
+
+    def _prefetch_fills(self, run: LegRun, order: OrderAttempt) -> None:
+        """Start reading the fills of a finished order whose venue reported no fee (Polymarket), so
+        the lookup overlaps the other legs instead of following them (concurrent execution only)."""
+        fees = run.market.fees if run.market is not None else None
+        if (
+            self.config.concurrent
+            and fees is not None
+            and order.state == DONE
+            and order.order_id
+            and order.filled > ZERO
+            and order.fees == ZERO
+            and not order.fills
+        ):
+            order.prefetched = self._pool.submit(self._fetch_fills, run, order)
 
     def _pause(self, exc: BaseException) -> None:
         pause = self.config.retry_pause_seconds
@@ -529,10 +545,18 @@ class OrderExecutor:
 
     def _exact_fills(self, run: LegRun, order: OrderAttempt) -> None:
         """Replace an order lookup's average (some venues report the limit) with its actual fills."""
+        self._apply_fills(run, order, self._fetch_fills(run, order))
+
+    def _fetch_fills(self, run: LegRun, order: OrderAttempt) -> list[Fill] | None:
+        """The venue's fills of ``order`` (``None`` when they cannot be read now)."""
         try:
-            fills = run.client.fills(order_id=order.order_id, market=run.market)
+            return run.client.fills(order_id=order.order_id, market=run.market)
         except ArbkitError as exc:
             self._error(run.record.exchange, f"fills of {order.order_id}", exc)
+            return None
+
+    def _apply_fills(self, run: LegRun, order: OrderAttempt, fills: list[Fill] | None) -> None:
+        if not fills:
             return
         fills = [
             attrs.evolve(f, outcome_id=run.record.outcome_id, side=order.side, price=Decimal(1) - f.price)
@@ -541,7 +565,7 @@ class OrderExecutor:
             for f in fills
         ]
         size = sum((f.size for f in fills), ZERO)
-        if fills and size == order.filled:
+        if size == order.filled:
             order.cost = sum((f.price * f.size for f in fills), ZERO)
             order.fees = sum((f.fee for f in fills), ZERO)
             in_time = sorted(fills, key=lambda f: f.timestamp)  # oldest first
@@ -704,6 +728,10 @@ class OrderExecutor:
         for run in legs:
             fees = run.market.fees if run.market is not None else None
             for order in run.orders:
+                if order.prefetched is not None:
+                    future, order.prefetched = order.prefetched, None
+                    if order.fees == ZERO and not order.fills:
+                        self._apply_fills(run, order, future.result())
                 if fees is None or order.filled <= ZERO or order.fees != ZERO or order.fills:
                     continue
                 if order.order_id:
