@@ -120,7 +120,17 @@ class PriceGrid:
             if step <= 0 or not ZERO <= start <= end <= ONE:
                 raise InvalidResponse(f"kalshi: bad price range {start}-{end} step {step}", exchange="kalshi")
             bands.append(PriceBand(start, end, step))
-        return cls(tuple(bands), structure if isinstance(structure, str) else "")
+        grid = cls(tuple(bands), structure if isinstance(structure, str) else "")
+        # Thousands of markets share a handful of grids: keep one object per distinct grid
+        # (bounded, so a feed of ever-new grids cannot grow it without end).
+        shared = _SHARED.get(grid)
+        if shared is None and len(_SHARED) < 1024:
+            shared = _SHARED[grid] = grid
+        return shared or grid
+
+
+#: One instance per distinct grid read from the wire (a handful: the documented structures).
+_SHARED: dict[PriceGrid, PriceGrid] = {}
 
 
 def _grid(structure: str, *parts: tuple[str, str, str]) -> PriceGrid:
