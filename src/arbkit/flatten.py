@@ -83,9 +83,7 @@ def _held_basis(leg: TradeLeg) -> Decimal:
 
 
 def _fee(market: Market, fills: Sequence[tuple[Decimal, Decimal]]) -> Decimal:
-    if market.fees is None or not fills:
-        return ZERO
-    return market.fees.order_fee(fills, taker=True)
+    return market.fees.order_fee(fills, taker=True) if market.fees is not None and fills else ZERO
 
 
 def _floor(value: Decimal, step: Decimal) -> Decimal:

@@ -22,12 +22,12 @@ from decimal import ROUND_FLOOR, Decimal
 import attrs
 
 from arbkit.flatten import FlattenPlan, walk_bids
-from arbkit.models import BookLevel, MarketStatus, OrderBook, Side
+from arbkit.models import BookLevel, Market, MarketStatus, OrderBook, Side
 from arbkit.opportunity import Leg, Opportunity
 from arbkit.sizing import common_lot
 from arbkit.trade import LegFill, LegStatus, OpportunitySummary, Trade, TradeLeg, TradeStatus, client_order_id
 
-__all__ = ["BookIndex", "depth_within", "simulate_execution", "simulate_flatten", "walk_levels"]
+__all__ = ["BookIndex", "depth_within", "order_fees", "simulate_execution", "simulate_flatten", "walk_levels"]
 
 ZERO = Decimal(0)
 
@@ -53,6 +53,19 @@ def walk_levels(
         fills.append((level.price, take))
         remaining -= take
     return fills
+
+
+def order_fees(market: Market, fills: Sequence[tuple[Decimal, Decimal]]) -> tuple[Decimal, list[Decimal]]:
+    """One simulated order's fee on the market's schedule, and each fill's share of it.
+
+    Per-fill fees where the venue charges per fill (their sum is the order's fee); a venue that
+    rounds once per order (Kalshi) has its fee on the order only (every fill's share zero).
+    """
+    if market.fees is None:
+        return ZERO, [ZERO] * len(fills)
+    fee = market.fees.order_fee(fills, taker=True)
+    per_fill = [market.fees.fee(p, s) for p, s in fills]
+    return fee, per_fill if sum(per_fill, ZERO) == fee else [ZERO] * len(fills)
 
 
 def _refusal(leg: Leg, book: OrderBook | None) -> tuple[LegStatus, str] | None:
@@ -116,13 +129,8 @@ def simulate_execution(
             continue
         fills = walk_levels(book.asks, leg.limit_price, size)
         cost = sum((p * s for p, s in fills), ZERO)
-        fees = leg.market.fees.order_fee(fills, taker=True) if leg.market.fees else ZERO
+        fees, per_fill = order_fees(leg.market, fills)
         paper_id = f"paper-{client_order_id(trade_id, index)}"
-        # Per-fill fees where the venue charges per fill (their sum is the order's fee);
-        # a venue that rounds once per order (Kalshi) has its fee on the leg only.
-        per_fill = [leg.market.fees.fee(p, s) if leg.market.fees else ZERO for p, s in fills]
-        if sum(per_fill, ZERO) != fees:
-            per_fill = [ZERO] * len(fills)
         trade_legs.append(
             attrs.evolve(
                 unfilled,
@@ -164,10 +172,7 @@ def simulate_flatten(trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade
         sold = sum((s for _, s in fills), ZERO)
         if sold <= ZERO:
             continue
-        fee = market.fees.order_fee(fills, taker=True) if market.fees else ZERO
-        per_fill = [market.fees.fee(p, s) if market.fees else ZERO for p, s in fills]
-        if sum(per_fill, ZERO) != fee:
-            per_fill = [ZERO] * len(fills)
+        fee, per_fill = order_fees(market, fills)
         order_id = f"paper-{leg.client_order_id}-u{sum(1 for f in leg.fills if f.side is Side.SELL) + 1}"
         unwound = leg.unwound_size + sold
         legs[step.index] = attrs.evolve(
