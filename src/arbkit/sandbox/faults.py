@@ -26,16 +26,16 @@ from __future__ import annotations
 
 import fnmatch
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
 from arbkit.errors import ValidationError
 from arbkit.models import to_decimal
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultPlan"]
+__all__ = ["FAULT_KINDS", "Fault", "FaultPlan", "PendingFaults"]
 
 TRANSPORT_KINDS = frozenset({"latency", "status", "status_after", "drop", "drop_after"})
 ORDER_KINDS = frozenset({"reject", "partial_fill", "no_fill", "insufficient"})
@@ -110,15 +110,26 @@ class Fault:
         return data
 
 
-class FaultPlan:
-    """A thread-safe list of pending faults."""
+class _Spendable(Protocol):
+    times: int | None
+
+
+F = TypeVar("F", bound=_Spendable)
+
+
+class PendingFaults(Generic[F]):
+    """A thread-safe queue of injected faults, each spent after ``times`` uses (``None``: never).
+
+    :class:`FaultPlan` (HTTP) and the WebSocket toolkit's plan are this with their own matching.
+    """
 
     def __init__(self) -> None:
-        self._faults: list[Fault] = []
+        self._faults: list[F] = []
         self._lock = threading.Lock()
-        self.fired: list[tuple[str, str, str]] = []
+        #: What fired, oldest first: ``(kind, where, what)`` as each plan words it.
+        self.fired: list[tuple[Any, ...]] = []
 
-    def add(self, fault: Fault) -> Fault:
+    def add(self, fault: F) -> F:
         """Queue a fault; returns it."""
         with self._lock:
             self._faults.append(fault)
@@ -129,23 +140,37 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
 
-    def pending(self) -> list[Fault]:
+    def pending(self) -> list[F]:
         """A copy of the pending faults."""
         with self._lock:
             return list(self._faults)
 
-    def take(self, kinds: frozenset[str] | set[str], method: str, path: str) -> Fault | None:
-        """The first pending fault of one of ``kinds`` matching the request, consumed once."""
+    def _take(self, match: Callable[[F], bool], fired: Callable[[F], tuple[Any, ...]]) -> F | None:
+        """The first pending fault ``match`` accepts, spent once and noted as ``fired(fault)``."""
         with self._lock:
             for fault in self._faults:
-                if fault.kind in kinds and fault.matches(method, path):
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            self._faults.remove(fault)
-                    self.fired.append((fault.kind, method, path))
+                if match(fault):
+                    self._spend(fault)
+                    self.fired.append(fired(fault))
                     return fault
         return None
+
+    def _spend(self, fault: F) -> None:
+        """One use of ``fault`` (caller holds the lock)."""
+        if fault.times is not None:
+            fault.times -= 1
+            if fault.times <= 0:
+                self._faults.remove(fault)
+
+
+class FaultPlan(PendingFaults[Fault]):
+    """The pending faults of a sandbox's HTTP side."""
+
+    def take(self, kinds: frozenset[str] | set[str], method: str, path: str) -> Fault | None:
+        """The first pending fault of one of ``kinds`` matching the request, consumed once."""
+        return self._take(
+            lambda f: f.kind in kinds and f.matches(method, path), lambda f: (f.kind, method, path)
+        )
 
     def latency_ms(self, method: str, path: str) -> int:
         """Total injected delay for this request (every matching latency fault counts)."""
@@ -154,8 +179,5 @@ class FaultPlan:
             for fault in list(self._faults):
                 if fault.kind == "latency" and fault.matches(method, path):
                     total += fault.delay_ms
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            self._faults.remove(fault)
+                    self._spend(fault)
         return total

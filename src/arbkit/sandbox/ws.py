@@ -60,6 +60,7 @@ from websockets.http11 import Response as WsHttpResponse
 from websockets.sync.server import Server, ServerConnection, serve
 
 from arbkit.errors import ValidationError
+from arbkit.sandbox.faults import PendingFaults
 from arbkit.sandbox.server import HttpError, Request
 
 __all__ = [
@@ -154,45 +155,12 @@ class WsFault:
         return attrs.asdict(self)
 
 
-class WsFaultPlan:
-    """A thread-safe list of pending stream faults, with what fired."""
-
-    def __init__(self) -> None:
-        self._faults: list[WsFault] = []
-        self._lock = threading.Lock()
-        #: ``(kind, connection id, topic)`` of every fault that fired.
-        self.fired: list[tuple[str, int, str]] = []
-
-    def add(self, fault: WsFault) -> WsFault:
-        """Queue a fault; returns it."""
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def clear(self) -> None:
-        """Remove every pending fault."""
-        with self._lock:
-            self._faults.clear()
-
-    def pending(self) -> list[WsFault]:
-        """A copy of the pending faults."""
-        with self._lock:
-            return list(self._faults)
+class WsFaultPlan(PendingFaults[WsFault]):
+    """The pending stream faults of a WebSocket sandbox; ``fired`` holds ``(kind, connection id, topic)``."""
 
     def take(self, conn: WsConnection, topic: str) -> WsFault | None:
         """The first pending fault for this frame, consumed once."""
-        with self._lock:
-            if not self._faults:
-                return None
-            for fault in self._faults:
-                if fault.matches(conn.path, topic):
-                    if fault.times is not None:
-                        fault.times -= 1
-                        if fault.times <= 0:
-                            self._faults.remove(fault)
-                    self.fired.append((fault.kind, conn.id, topic))
-                    return fault
-        return None
+        return self._take(lambda f: f.matches(conn.path, topic), lambda f: (f.kind, conn.id, topic))
 
 
 class WsApp:
