@@ -19,11 +19,13 @@ True
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import logging
 import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -39,6 +41,7 @@ __all__ = [
     "exchange",
     "exchanges",
     "get_plugin_manager",
+    "lazy_exports",
     "notifier_factories",
     "plugin_problems",
     "reload_plugins",
@@ -225,3 +228,29 @@ def stream(name: str, settings: Any = None, **options: Any) -> MarketStream:
         raise UnknownExchangeError(name, sorted(factories))
     feed: MarketStream = factory(settings=settings, **options)
     return feed
+
+
+def lazy_exports(
+    package: str, homes: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A plugin package's ``__getattr__`` and ``__dir__`` for names that live in its submodules.
+
+    ``homes`` maps each public name to the module defining it; a name is imported on first
+    use, so discovering the plugin (which imports the package) loads none of them::
+
+        __getattr__, __dir__ = lazy_exports(__name__, {"MyClient": "my_plugin.client"})
+    """
+    module = sys.modules[package]
+
+    def getattr_(name: str) -> Any:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        setattr(module, name, value)
+        return value
+
+    def dir_() -> list[str]:
+        return sorted(set(vars(module)) | set(homes))
+
+    return getattr_, dir_
