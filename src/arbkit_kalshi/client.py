@@ -56,6 +56,7 @@ from arbkit.models import (
     Side,
     TimeInForce,
 )
+from arbkit_kalshi.credentials import credential_options
 from arbkit_kalshi.errors import DeprecatedEndpoint, deprecated_body, error_fields, map_error
 from arbkit_kalshi.grid import LINEAR_CENT, PriceGrid, yes_book
 from arbkit_kalshi.parse import (
@@ -208,19 +209,11 @@ class KalshiClient:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> KalshiClient:
         """Build from :class:`arbkit.config.Settings` (``KALSHI_*`` variables); keywords win."""
-        options: dict[str, Any] = {}
+        options = credential_options(settings, overrides)
         if settings is not None:
             options["env"] = settings.kalshi_env
             options["base_url"] = settings.kalshi_base_url
-            options["api_key_id"] = settings.kalshi_api_key
-            if settings.kalshi_secret is not None:
-                options["private_key"] = settings.kalshi_secret.reveal()
-            elif settings.kalshi_private_key_path is not None:
-                options["private_key_path"] = settings.kalshi_private_key_path
             options["timeout"] = float(settings.http_timeout)
-        if "private_key" in overrides or "private_key_path" in overrides:
-            options.pop("private_key", None)
-            options.pop("private_key_path", None)
         options.update(overrides)
         return cls(**options)
 

@@ -53,6 +53,7 @@ from arbkit.errors import (
 )
 from arbkit.models import Market
 from arbkit.streams import FeedSink, FeedState, FeedStatus, ForwardingSink, backoff
+from arbkit_kalshi.credentials import credential_options
 from arbkit_kalshi.parse import EXCHANGE
 from arbkit_kalshi.parse_stream import BOOK_CHANNEL, Envelope, KalshiDecoder, KalshiTicker
 from arbkit_kalshi.parse_trading import Intent
@@ -222,18 +223,10 @@ class KalshiStream:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> KalshiStream:
         """Build from :class:`arbkit.config.Settings` (``KALSHI_WS_URL``, ``KALSHI_*`` keys); keywords win."""
-        options: dict[str, Any] = {}
+        options = credential_options(settings, overrides)
         if settings is not None:
             options["env"] = settings.kalshi_env
             options["url"] = settings.kalshi_ws_url
-            options["api_key_id"] = settings.kalshi_api_key
-            if settings.kalshi_secret is not None:
-                options["private_key"] = settings.kalshi_secret.reveal()
-            elif settings.kalshi_private_key_path is not None:
-                options["private_key_path"] = settings.kalshi_private_key_path
-        if "private_key" in overrides or "private_key_path" in overrides or "signer" in overrides:
-            options.pop("private_key", None)
-            options.pop("private_key_path", None)
         options.update(overrides)
         known = inspect.signature(cls).parameters
         unknown = sorted(set(options) - set(known))
