@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable
 
 from arbkit.errors import ArbkitError, RiskRejected, TradeNotFound, ValidationError
-from arbkit.models import utcnow
+from arbkit.models import to_decimal, utcnow
 from arbkit.trade import TradeStatus
 
 from .auth import require_token
@@ -161,13 +161,11 @@ def _money(raw: object, name: str) -> Decimal | None:
     """An optional dollar amount from JSON: a string or an integer (never a float), zero or more."""
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise BadRequest(f'{name} must be a decimal string such as "5.00" (or an integer)')
     try:
-        value = Decimal(str(raw).strip())
-    except ArithmeticError:
-        raise BadRequest(f"{name} must be a decimal number, got {str(raw)[:40]!r}") from None
-    if not value.is_finite() or value < 0 or value > Decimal(10**9):
+        value = to_decimal(raw, field=name)
+    except ValidationError as exc:
+        raise BadRequest(f'{exc} (send a decimal string such as "5.00")') from None
+    if value < 0 or value > Decimal(10**9):
         raise BadRequest(f"{name} must be between 0 and 1000000000 dollars")
     return value
 

@@ -344,7 +344,7 @@ class RealTradingSystem(BaseTradingSystem):
                 if report.journal_failure is not None:
                     self._journal_broken = f"the trade journal failed recovering {entry.trade_id}"
                 before = self._trades[self._index[entry.trade_id]] if entry.trade_id in self._index else None
-                trade = self._record_recovered(report.trade, now)
+                trade = self._record_correction(report.trade, now)
                 if before is None or before.legs != trade.legs or before.status is not trade.status:
                     events.extend(trade_events(self.mode, trade, now))
                 self._finish_journal(trade)
@@ -369,10 +369,6 @@ class RealTradingSystem(BaseTradingSystem):
         self._ledger = self._counted(self._ledger)
         self.store.rebase(self._ledger)
         return trade
-
-    def _record_recovered(self, trade: Trade, now: datetime) -> Trade:
-        """Put a recovered trade in the ledger and the store (correcting an earlier record)."""
-        return self._record_correction(trade, now)
 
     # -- flattening ---------------------------------------------------------------------------
     def _unwind_allowance(self) -> Decimal:

@@ -118,12 +118,14 @@ class VenueView:
     cash_total: Decimal | None = None
     cash_change: Decimal | None = None
     stored_cash_change: Decimal | None = None
+    #: What the venue's two readings can hide between them (its reporting step, as for the total).
+    cash_precision: Decimal = ZERO
     positions: tuple[PositionRow, ...] = ()
     open_orders: tuple[OpenOrderRow, ...] = ()
 
     @property
     def agrees(self) -> bool:
-        """Positions equal, no unrecorded working order, cash moved as recorded (to a cent's hundredth)."""
+        """Positions equal, no unrecorded working order, cash moved as recorded (to the venue's precision)."""
         if not self.reachable:
             return False
         if any(row.venue is not None and row.venue != row.stored for row in self.positions):
@@ -132,7 +134,7 @@ class VenueView:
             return False
         if self.cash_change is None or self.stored_cash_change is None:
             return True
-        return abs(self.cash_change - self.stored_cash_change) < 2 * MAX_REPORTED_STEP
+        return abs(self.cash_change - self.stored_cash_change) <= self.cash_precision
 
 
 @attrs.frozen
@@ -184,7 +186,7 @@ class Reconciler:
         self.system = system
         self._baseline: tuple[Decimal, Decimal, Decimal] | None = None
         #: Per venue, its cash and the store's flow on it at the first reading.
-        self._venue_baseline: dict[str, tuple[Decimal, Decimal]] = {}
+        self._venue_baseline: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self._alerted: set[str] = set()
         # What the venues reported during the current run (for the per-venue views).
         self._found: dict[str, dict[tuple[str, str], Decimal]] = {}
@@ -361,11 +363,14 @@ class Reconciler:
                 for m, o in sorted(keys)
             )
             cash_change = stored_change = None
+            precision = ZERO
             if balance is not None:
                 value = balance.total if balance.total is not None else balance.available
                 flow = venue_cash_flow(trades, venue)
-                base_value, base_flow = self._venue_baseline.setdefault(venue, (value, flow))
+                step = min(_step(value), MAX_REPORTED_STEP)
+                base_value, base_flow, base_step = self._venue_baseline.setdefault(venue, (value, flow, step))
                 cash_change, stored_change = value - base_value, flow - base_flow
+                precision = step + base_step
             views.append(
                 VenueView(
                     venue,
@@ -374,6 +379,7 @@ class Reconciler:
                     cash_total=None if balance is None else balance.total,
                     cash_change=cash_change,
                     stored_cash_change=stored_change,
+                    cash_precision=precision,
                     positions=positions,
                     open_orders=tuple(self._orders.get(venue, ())),
                 )
