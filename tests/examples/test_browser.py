@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -140,6 +141,22 @@ def test_dashboard_shows_the_paper_banner_trades_and_the_pnl_chart(
         shutil.copy(shot, os.environ["POLYMIX_SCREENSHOT"])
 
 
+def _rows(driver: Any, table: str) -> list[list[str]] | None:
+    """Each row's cell texts of a dashboard table (``None`` while it has none)."""
+    from selenium.webdriver.common.by import By
+
+    rows = driver.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr[data-row={table}]")
+    return [[c.text for c in r.find_elements(By.TAG_NAME, "td")] for r in rows] or None
+
+
+def _click(driver: Any, selector: str) -> bool:
+    """Click the element ``selector`` finds now (inside a wait that retries a replaced element)."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    return True
+
+
 def dollars(value: str) -> str:
     """What the dashboard shows for an amount: rounded half away from zero to the cent, grouped."""
     amount = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -198,6 +215,7 @@ def served_live(make_app: Callable[..., Flask], venues: Venues) -> Iterator[tupl
 def test_live_dashboard_shows_each_venue_next_to_the_store_and_flattens_after_confirmation(
     browser: object, served_live: tuple[str, Flask]
 ) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
@@ -213,33 +231,38 @@ def test_live_dashboard_shows_each_venue_next_to_the_store_and_flattens_after_co
     recon = client.post("/api/reconcile", headers=AUTH).get_json()
     assert recon["mismatches"] == []
     browser.get(url + "/")
-    wait = WebDriverWait(browser, 20)
-    rows = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#venues tbody tr[data-row=venues]"))
-    assert {r.find_elements(By.TAG_NAME, "td")[0].text for r in rows} == {"kalshi", "polymarket"}
+    # The dashboard re-renders every 5 s: each read happens inside a wait that looks again when
+    # the element it held was just replaced.
+    wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))
+    rows = wait.until(lambda d: _rows(d, "venues"))
+    assert {cells[0] for cells in rows} == {"kalshi", "polymarket"}
     truth = {v["venue"]: v for v in recon["venues"]}
-    for row in rows:
-        cells = row.find_elements(By.TAG_NAME, "td")
-        venue = truth[cells[0].text]
+    for cells in rows:
+        venue = truth[cells[0]]
         # The venue's own cash, as the venue reported it, and every position store / venue.
-        assert cells[1].text == dollars(venue["cash_total"] or venue["cash_available"])
+        assert cells[1] == dollars(venue["cash_total"] or venue["cash_available"])
         assert venue["positions"]
         assert all(p["stored"] == p["venue"] for p in venue["positions"])
-        assert cells[-1].text == "agrees"
+        assert cells[-1] == "agrees"
 
     # Flatten the first open position: the prompt asks for the loss bound; cancelling sends nothing.
     browser.find_element(By.ID, "api-token").send_keys(LIVE_TOKEN)
     before = client.get("/api/trading/state").get_json()["open_positions"]
-    button = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#positions button.flatten"))
-    trade_id = button.get_attribute("data-trade")
-    button.click()
+    trade_id = wait.until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#positions button.flatten").get_attribute("data-trade")
+    )
+    flatten = f"#positions button[data-trade='{trade_id}']"
+    wait.until(lambda d: _click(d, flatten))
     assert "sell back everything" in browser.switch_to.alert.text
     browser.switch_to.alert.dismiss()
     assert len(client.get("/api/trading/state").get_json()["open_positions"]) == len(before)
-    browser.find_element(By.CSS_SELECTOR, f"#positions button[data-trade='{trade_id}']").click()
+    wait.until(lambda d: _click(d, flatten))
     browser.switch_to.alert.send_keys("1000")
     browser.switch_to.alert.accept()
-    wait.until(lambda d: "flatten:" in d.find_element(By.ID, "control-result").text)
-    assert "unwound" in browser.find_element(By.ID, "control-result").text
+    result = wait.until(
+        lambda d: t if "flatten:" in (t := d.find_element(By.ID, "control-result").text) else None
+    )
+    assert "unwound" in result
     flat = next(t for t in client.get("/api/trading/state").get_json()["trades"] if t["id"] == trade_id)
     assert flat["status"] == "unwound"
     assert trade_id not in {t["id"] for t in client.get("/api/trading/state").get_json()["open_positions"]}
@@ -255,19 +278,25 @@ def test_live_dashboard_shows_each_venue_next_to_the_store_and_flattens_after_co
     browser.refresh()
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#venues [data-agrees=false]"))
     assert wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#alert [data-code=reconciliation_mismatch]"))
-    kalshi_row = next(
-        r
-        for r in browser.find_elements(By.CSS_SELECTOR, "#venues tbody tr[data-row=venues]")
-        if r.text.startswith("kalshi")
+    marked = wait.until(
+        lambda d: next(
+            (
+                (r.text, len(r.find_elements(By.CSS_SELECTOR, ".mismatch")))
+                for r in d.find_elements(By.CSS_SELECTOR, "#venues tbody tr[data-row=venues]")
+                if r.text.startswith("kalshi")
+            ),
+            None,
+        )
     )
-    assert "MISMATCH" in kalshi_row.text
-    assert kalshi_row.find_elements(By.CSS_SELECTOR, ".mismatch")
+    assert "MISMATCH" in marked[0]
+    assert marked[1] > 0
 
 
 @pytest.mark.slow
 def test_the_dashboard_shows_each_feed_and_the_detection_latency_while_streaming(
     browser: object, make_app: Callable[..., Flask], venues: Venues, streams: dict[str, object]
 ) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.support.ui import WebDriverWait
@@ -281,19 +310,19 @@ def test_the_dashboard_shows_each_feed_and_the_detection_latency_while_streaming
     client.post("/api/scan", headers=AUTH)  # lists, matches and subscribes
     for url, _ in _serve(app):
         browser.get(url + "/")
-        wait = WebDriverWait(browser, 20)
+        # The dashboard re-renders every 5 s: read each value inside the wait, and look again
+        # when the element read was just replaced.
+        wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))
         for venue in ("kalshi", "polymarket"):
             wait.until(
                 lambda d, v=venue: d.find_element(
                     By.CSS_SELECTOR, f"#feeds [data-venue={v}][data-state=live]"
                 )
             )
-        latency = wait.until(
-            lambda d: "p50" in d.find_element(By.ID, "latency").text and d.find_element(By.ID, "latency")
-        )
+        latency = wait.until(lambda d: t if "p50" in (t := d.find_element(By.ID, "latency").text) else None)
         health = client.get("/api/health").get_json()["streaming"]["detection_latency_ms"]
         assert health["count"] > 0
-        assert "ms" in latency.text
+        assert "ms" in latency
         streams["polymarket"].stop()  # type: ignore[attr-defined]
         wait.until(
             lambda d: (
@@ -301,5 +330,5 @@ def test_the_dashboard_shows_each_feed_and_the_detection_latency_while_streaming
                 != "live"
             )
         )
-        banner = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#alert [data-code=feed_stale]"))
-        assert "polymarket feed is" in banner.text
+        banner = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#alert [data-code=feed_stale]").text)
+        assert "polymarket feed is" in banner
