@@ -23,9 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from eth_account import Account
+from tests import scenarios as sc
 
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.exchange import Exchange
@@ -34,60 +32,16 @@ from arbkit.sandbox import Fault, SandboxServer
 from arbkit.trading.execution.executor import ExecutionConfig, OrderExecutor
 from arbkit.trading.execution.journal import Journal
 from arbkit.trading.records import new_trade_id
-from arbkit_kalshi.client import KalshiClient
 from arbkit_kalshi.sandbox import KalshiSandbox
-from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.sandbox import PolymarketSandbox
 
 LATENCY_MS = 50
 REPEAT = 15
 SIZE = Decimal(2)
-TICKER = "KXNBAGAME-26MAR31NYKHOU-NYK"
-CONDITION = "0x5f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
-ROCKETS = "52114319501245915516055106046884209969926127482827954674443846427813813222426"
-KNICKS = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
-KEY_ID = "0b0e5c1a-0000-4000-8000-0000000be7c4"
-# Deep books so every repetition fills: YES New York at 0.40 on Kalshi, Rockets at 0.55 on Polymarket.
-KALSHI = {
-    "series": [{"ticker": "KXNBAGAME", "fee_type": "quadratic", "fee_multiplier": 1}],
-    "events": [
-        {
-            "event_ticker": "KXNBAGAME-26MAR31NYKHOU",
-            "series_ticker": "KXNBAGAME",
-            "title": "New York at Houston",
-            "markets": [
-                {
-                    "ticker": TICKER,
-                    "yes_sub_title": "New York",
-                    "yes_bids": [["0.38", "10000"]],
-                    "no_bids": [["0.60", "10000"]],
-                }
-            ],
-        }
-    ],
-}
-POLY = {
-    "events": [
-        {
-            "id": "1",
-            "slug": "nba-nyk-hou",
-            "title": "Knicks vs. Rockets",
-            "markets": [
-                {
-                    "condition_id": CONDITION,
-                    "question": "Knicks vs. Rockets",
-                    "slug": "nba-nyk-hou",
-                    "outcomes": ["Knicks", "Rockets"],
-                    "token_ids": [KNICKS, ROCKETS],
-                    "tick_size": "0.01",
-                    "min_order_size": "5",
-                    "fees": {"rate": "0.03", "exponent": 1},
-                    "book": {"bids": [["0.45", "10000"]], "asks": [["0.47", "10000"]]},
-                }
-            ],
-        }
-    ]
-}
+# Deep books so every repetition fills: YES New York at 0.40 on Kalshi, Rockets at 0.55 on
+# Polymarket: the tests' own scenario (tests/scenarios.py), 10,000 contracts per level.
+DEPTH = "10000"
+TICKER, CONDITION, ROCKETS, KNICKS = sc.KALSHI_TICKER, sc.POLY_MARKET, sc.ROCKETS, sc.KNICKS
 
 
 def _median(fn: Callable[[], object], repeat: int = REPEAT) -> float:
@@ -113,38 +67,18 @@ def _row(name: str, arbkit_s: float, baseline_s: float, target: str, limit: floa
 
 def run() -> list[dict[str, Any]]:
     """Measure one leg, two concurrent legs and two sequential legs; one row per comparison."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    wallet = Account.create()
     kalshi_app, poly_app = KalshiSandbox(), PolymarketSandbox()
-    kalshi_app.load_scenario(KALSHI)
-    kalshi_app.add_account(KEY_ID, public_pem, 100000)
-    poly_app.load_scenario(POLY)
-    poly_app.add_account(wallet.address, 100000)
+    kalshi_app.load_scenario(sc.kalshi_scenario(depth=DEPTH))
+    poly_app.load_scenario(sc.poly_scenario(depth=DEPTH))
+    kalshi_account = sc.kalshi_account(kalshi_app, balance=Decimal(100000))
+    poly_account = sc.poly_account(poly_app, balance=Decimal(100000))
     with (
         SandboxServer(kalshi_app) as k_server,
         SandboxServer(poly_app) as p_server,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        kalshi = KalshiClient(
-            base_url=k_server.url, api_key_id=KEY_ID, private_key=private_pem, rate_limit=None
-        )
-        poly = PolymarketClient(
-            clob_url=p_server.url,
-            gamma_url=p_server.url + "/gamma",
-            private_key="0x" + bytes(wallet.key).hex(),
-        )
-        for transport in (kalshi.transport, poly.clob, poly.gamma):
-            transport.session.trust_env = False
+        kalshi = kalshi_account.client(k_server.url)
+        poly = poly_account.client(p_server.url)
         k_market, p_market = kalshi.market(TICKER), poly.market(CONDITION)
         poly.api_credentials()
         legs = []

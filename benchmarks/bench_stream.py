@@ -243,35 +243,27 @@ def cross_venue() -> dict[str, list[float]]:
     ``"order polymarket"``). On each detection the executor places both IOC legs
     concurrently, as live trading does (journal included).
     """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from eth_account import Account
+
+    from tests import scenarios as sc
 
     from arbkit.trading.execution.executor import ExecutionConfig, OrderExecutor
     from arbkit.trading.execution.journal import Journal
     from arbkit.trading.records import new_trade_id
-    from arbkit_kalshi.client import KalshiClient
     from arbkit_kalshi.stream import KalshiStream
-    from arbkit_polymarket.client import PolymarketClient
     from arbkit_polymarket.stream import PolymarketStream
-    from benchmarks.bench_execute import CONDITION, KALSHI, KEY_ID, POLY, TICKER
+    from benchmarks.bench_execute import CONDITION, DEPTH, TICKER
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    wallet = Account.create()
+    kalshi_account, poly_account = sc.kalshi_account(), sc.poly_account()
     procs = {"kalshi": _Proc("kalshi"), "polymarket": _Proc("polymarket")}
     urls = {
-        "kalshi": procs["kalshi"].ask(op="setup", scenario=KALSHI, account=[KEY_ID, public_pem, 1_000_000]),
-        "polymarket": procs["polymarket"].ask(op="setup", scenario=POLY, account=[wallet.address, 1_000_000]),
+        "kalshi": procs["kalshi"].ask(
+            op="setup",
+            scenario=sc.kalshi_scenario(depth=DEPTH),
+            account=[kalshi_account.key_id, kalshi_account.public_key_pem, 1_000_000],
+        ),
+        "polymarket": procs["polymarket"].ask(
+            op="setup", scenario=sc.poly_scenario(depth=DEPTH), account=[poly_account.address, 1_000_000]
+        ),
     }
     # Calm: Kalshi YES asks 0.40 (1 - NO bid 0.60), Polymarket Rockets asks 0.62 (1 - Knicks bid 0.38).
     # Crossing: Rockets at 0.50 (Knicks bid 0.50), or Kalshi YES at 0.25 (NO bid 0.75).
@@ -296,15 +288,8 @@ def cross_venue() -> dict[str, list[float]]:
     }
     tmp = tempfile.TemporaryDirectory()
     try:
-        kalshi = KalshiClient(
-            base_url=urls["kalshi"]["rest"], api_key_id=KEY_ID, private_key=private_pem, rate_limit=None
-        )
-        rest = urls["polymarket"]["rest"]
-        poly = PolymarketClient(
-            clob_url=rest, gamma_url=rest + "/gamma", private_key="0x" + bytes(wallet.key).hex()
-        )
-        for transport in (kalshi.transport, poly.clob, poly.gamma):
-            transport.session.trust_env = False
+        kalshi = kalshi_account.client(urls["kalshi"]["rest"])
+        poly = poly_account.client(urls["polymarket"]["rest"])
         poly.api_credentials()
         k_market, p_market = kalshi.market(TICKER), poly.market(CONDITION)
         match = MarketMatch(
@@ -338,7 +323,11 @@ def cross_venue() -> dict[str, list[float]]:
         streams: list[Any] = [
             PolymarketStream(poly, ws_url=urls["polymarket"]["ws"]),
             KalshiStream(
-                urls["kalshi"]["ws"], api_key_id=KEY_ID, private_key=private_pem, proxy=None, user=False
+                urls["kalshi"]["ws"],
+                api_key_id=kalshi_account.key_id,
+                private_key=kalshi_account.private_key_pem.reveal(),
+                proxy=None,
+                user=False,
             ),
         ]
         for feed, market in zip(streams, (p_market, k_market), strict=True):

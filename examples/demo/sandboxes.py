@@ -19,7 +19,6 @@ import logging
 import signal
 import sys
 import threading
-import uuid
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -53,35 +52,22 @@ def scaled(games: list[Game], factor: float) -> list[Game]:
 
 def open_accounts(kalshi: KalshiSandbox, polymarket: PolymarketSandbox, directory: Path) -> Path:
     """Fund a new account on each sandbox; write its credentials (sandbox-only keys) for the service."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from eth_account import Account
+    from arbkit_kalshi.sandbox.accounts import open_account as open_kalshi
+    from arbkit_polymarket.sandbox.accounts import open_account as open_polymarket
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    key_id = str(uuid.uuid4())
-    kalshi.add_account(key_id, public_pem, "10000")
-    wallet = Account.create()
-    polymarket.add_account(wallet.address, 10000)
+    kalshi_account = open_kalshi(kalshi, balance="10000")
+    poly_account = open_polymarket(polymarket, balance=10000)
     directory.mkdir(parents=True, exist_ok=True)
     pem_path = directory / "kalshi-sandbox-key.pem"
     pem_path.touch()
     pem_path.chmod(0o600)
-    pem_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
+    pem_path.write_text(kalshi_account.private_key_pem.reveal(), encoding="utf-8")
     env_path = directory / "credentials.env"
     env_path.touch()
     env_path.chmod(0o600)
     env_path.write_text(
-        f"KALSHI_API_KEY={key_id}\nKALSHI_PRIVATE_KEY_PATH={pem_path}\n"
-        f"POLYMARKET_PRIVATE_KEY=0x{bytes(wallet.key).hex()}\n",
+        f"KALSHI_API_KEY={kalshi_account.key_id}\nKALSHI_PRIVATE_KEY_PATH={pem_path}\n"
+        f"POLYMARKET_PRIVATE_KEY={poly_account.private_key.reveal()}\n",
         encoding="utf-8",
     )
     return env_path

@@ -84,10 +84,10 @@ from arbkit.streams import (
     StreamingSession,
     replay,
 )
-from arbkit.trading.chat import BackgroundNotifier, DiscordNotifier, SlackNotifier, TelegramNotifier
+from arbkit.trading.chat import DiscordNotifier, SlackNotifier, TelegramNotifier
 from arbkit.trading.flatten import FlattenPlan, plan_flatten
 from arbkit.trading.live import RealTradingSystem
-from arbkit.trading.notify import Event, EventKind, LogNotifier, Notifier, WebhookNotifier
+from arbkit.trading.notify import BackgroundNotifier, Event, EventKind, LogNotifier, Notifier, WebhookNotifier
 from arbkit.trading.records import Trade, TradeResult, TradeStatus, TradingState
 from arbkit.trading.risk import RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.trading.settlement import Settlement

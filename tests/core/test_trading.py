@@ -369,3 +369,40 @@ def test_new_trade_notification_carries_the_paper_label(
     assert event.kind is EventKind.TRADE_EXECUTED
     assert event.text == "📄 PAPER New arb: Lakers at Celtics (10 contracts, cost $9.00, expected +$1.00)"
     assert event.time == T0.astimezone(UTC)
+
+
+class _StuckWebhook:
+    """A notifier that sends over the network and whose service hangs until released."""
+
+    blocking = True
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.received: list[Event] = []
+
+    def notify(self, event: Event) -> None:
+        self.entered.set()
+        assert self.release.wait(10), "never released"
+        self.received.append(event)
+
+
+def test_a_hanging_network_notifier_never_holds_up_trading(
+    tmp_path: Path, venues: tuple[FakeExchange, ...]
+) -> None:
+    alpha, beta = venues
+    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
+    alpha.set_book(a, "yes", [("0.40", "1000")])
+    beta.set_book(b, "no", [("0.50", "1000")])
+    system = paper(tmp_path, venues)
+    hook = _StuckWebhook()
+    delivery = system.add_notifier(hook)
+    first = system.execute(arb(a, b))
+    assert hook.entered.wait(10)  # the worker is inside the hanging send ...
+    second = system.execute(arb(a, b))  # ... and trading goes on without waiting for it
+    assert first.trade is not None and second.trade is not None
+    assert system.state().total_trades == 2
+    assert hook.received == []
+    hook.release.set()
+    delivery.flush()  # type: ignore[attr-defined]
+    assert [e.trade_id for e in hook.received] == [first.trade.id, second.trade.id]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-from eth_account import Account
 from flask import Flask
 
 from arbkit.trading.live import RealTradingSystem
-from tests.live.scenarios import pem_pair
+from arbkit_kalshi.sandbox import accounts as kalshi_accounts
+from arbkit_polymarket.sandbox import accounts as poly_accounts
 
 from .conftest import Venues
 
@@ -21,16 +20,16 @@ AUTH = {"Authorization": f"Bearer {LIVE_TOKEN}"}
 
 def live_credentials(venues: Venues) -> dict[str, str | None]:
     """Fresh sandbox accounts on both venues (RSA key for Kalshi, a wallet for Polymarket)."""
-    private_pem, public_pem = pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    venues.kalshi.add_account(KEY_ID, public_pem, "5000")
-    wallet = Account.create()
-    venues.polymarket.add_account(wallet.address, 5000)
+    kalshi = kalshi_accounts.open_account(
+        venues.kalshi, balance="5000", account=kalshi_accounts.new_account(KEY_ID)
+    )
+    wallet = poly_accounts.open_account(venues.polymarket, balance=5000)
     return {
         "LIVE_TRADING": "true",
         "LIVE_TRADING_INITIAL_BALANCE": "10000",
         "KALSHI_API_KEY": KEY_ID,
-        "KALSHI_SECRET": private_pem,
-        "POLYMARKET_PRIVATE_KEY": "0x" + bytes(wallet.key).hex(),
+        "KALSHI_SECRET": kalshi.private_key_pem.reveal(),
+        "POLYMARKET_PRIVATE_KEY": wallet.private_key.reveal(),
         # Live mode refuses mutating requests without a token.
         "ARBKIT_API_TOKEN": LIVE_TOKEN,
     }

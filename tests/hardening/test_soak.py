@@ -36,9 +36,6 @@ from typing import Any
 import attrs
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from eth_account import Account
 from examples.demo.driver import Driver
 from examples.demo.sandboxes import scaled
 from examples.demo.scenario import demo_games, kalshi_scenario, polymarket_scenario
@@ -52,8 +49,10 @@ from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.records import Trade, TradeStatus
 from arbkit.trading.system import PaperTradingSystem
 from arbkit_kalshi.sandbox import PREFIX, KalshiSandbox
+from arbkit_kalshi.sandbox import accounts as kalshi_accounts
 from arbkit_polymarket.crypto import checksum
 from arbkit_polymarket.sandbox import PolymarketSandbox
+from arbkit_polymarket.sandbox import accounts as poly_accounts
 
 pytestmark = pytest.mark.slow
 
@@ -212,21 +211,12 @@ def environment(venues: Venues, data_dir: Path) -> dict[str, str]:
 
 def live_accounts(venues: Venues, data_dir: Path) -> tuple[dict[str, str], str]:
     """Fund a fresh account on each sandbox; the live settings and the Polymarket address."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    key = kalshi_accounts.open_account(
+        venues.kalshi, balance=VENUE_CASH, account=kalshi_accounts.new_account(KEY_ID)
     )
-    venues.kalshi.add_account(KEY_ID, public_pem, VENUE_CASH)
-    wallet = Account.create()
-    venues.polymarket.add_account(wallet.address, VENUE_CASH)
+    wallet = poly_accounts.open_account(venues.polymarket, balance=VENUE_CASH)
     pem_file = data_dir / "kalshi.pem"
-    pem_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
+    pem_file.write_text(key.private_key_pem.reveal(), encoding="utf-8")
     settings = {
         "LIVE_TRADING": "true",
         "LIVE_TRADING_INITIAL_BALANCE": "20000",
@@ -234,7 +224,7 @@ def live_accounts(venues: Venues, data_dir: Path) -> tuple[dict[str, str], str]:
         "LIVE_TRADING_DAILY_LOSS_LIMIT": "5000",
         "KALSHI_API_KEY": KEY_ID,
         "KALSHI_PRIVATE_KEY_PATH": str(pem_file),
-        "POLYMARKET_PRIVATE_KEY": "0x" + bytes(wallet.key).hex(),
+        "POLYMARKET_PRIVATE_KEY": wallet.private_key.reveal(),
         "ARBKIT_API_TOKEN": API_TOKEN,  # live mode refuses mutating requests without one
     }
     return settings, wallet.address

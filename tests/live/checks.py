@@ -8,7 +8,7 @@ from decimal import Decimal
 from arbkit.trading.execution.journal import FINAL
 from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.records import Trade, TradeStatus
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.conftest import Venues
 
 

@@ -23,7 +23,7 @@ from arbkit_kalshi.sandbox import KalshiSandbox
 from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.sandbox import PolymarketSandbox
 from arbkit_polymarket.sandbox.engine import Engine as PolyEngine
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 
 KEY_ID = "5b7e0f3a-0000-4000-8000-00000000c0de"
 #: Fast, sleep-free execution for tests: short reconcile window, no pause between unwind steps.

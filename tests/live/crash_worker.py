@@ -19,7 +19,7 @@ from arbkit.trading.execution.journal import Journal, JournalRecord
 from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.risk import BalanceCheck, RiskChain
 from arbkit.trading.store import JsonFileStore
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 
 #: Execution settings shared by the worker and the recovering test process.
 CONFIG = ExecutionConfig(reconcile_seconds=0.3, unwind_step_pause_seconds=0.0, retry_pause_seconds=0.0)

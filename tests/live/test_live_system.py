@@ -20,7 +20,7 @@ from arbkit.trading.store import JsonFileStore
 from arbkit.trading.system import TradingSystem
 from arbkit_kalshi.client import KalshiClient
 from arbkit_polymarket.client import PolymarketClient
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.conftest import SystemFactory, Venues
 
 D = Decimal
@@ -73,7 +73,7 @@ def test_logs_the_live_banner_once_at_start(
 def test_is_the_trading_system_polymix_called_real_trading_system(live_system: SystemFactory) -> None:
     system = live_system()
     assert isinstance(system, TradingSystem)
-    assert arbkit.trading.system.RealTradingSystem is RealTradingSystem
+    assert arbkit.RealTradingSystem is RealTradingSystem
     assert system.mode == "live"
 
 

@@ -21,7 +21,7 @@ from arbkit.trading.execution.journal import Journal
 from arbkit.trading.notify import Event
 from arbkit.trading.records import LegStatus, TradeStatus
 from arbkit_polymarket.sandbox.engine import Engine as PolyEngine
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.checks import assert_journal_consistent, assert_matches_venues
 from tests.live.conftest import FAST, SystemFactory, Venues
 from tests.live.crash_worker import build

@@ -15,7 +15,7 @@ from arbkit.errors import ArbkitError
 from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.risk import BalanceCheck, RiskChain
 from arbkit_polymarket.crypto import checksum
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.conftest import Venues
 
 POLY_PRIVATE_KEY = "0x" + "5e" * 32

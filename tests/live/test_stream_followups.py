@@ -15,7 +15,7 @@ from arbkit.streams import FeedState, StreamingSession
 from arbkit.trading.records import LegStatus, TradeStatus
 from arbkit_kalshi.sandbox.stream import WS_PATH, serve_stream
 from arbkit_kalshi.stream import KalshiStream
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.checks import assert_matches_venues
 from tests.live.conftest import SystemFactory, Venues
 

@@ -52,7 +52,7 @@ from arbkit.trading.records import LegStatus
 from arbkit.trading.risk import BalanceCheck, RiskChain
 from arbkit.trading.store import JsonFileStore
 from arbkit_polymarket.sandbox.engine import Engine as PolyEngine
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.conftest import Venues
 
 D = Decimal

@@ -23,7 +23,7 @@ from arbkit.trading.execution.journal import JournalRecord
 from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.postgres import PostgresJournal, PostgresStore
 from arbkit.trading.risk import BalanceCheck, MarketExposureCap, MaxDailyTrades, RiskChain, RiskPolicy
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 
 FAST = ExecutionConfig(
     concurrent=False,

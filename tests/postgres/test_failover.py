@@ -22,7 +22,7 @@ from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.postgres import PostgresJournal, PostgresStore
 from arbkit.trading.reconcile import stored_positions
 from arbkit.trading.risk import BalanceCheck, RiskChain
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.conftest import FAST, Venues
 from tests.postgres import racing
 

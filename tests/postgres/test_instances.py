@@ -14,8 +14,8 @@ from arbkit.trading.postgres import PostgresStore
 from arbkit.trading.records import TradeStatus
 from arbkit.trading.risk import BalanceCheck, MaxDailyTrades, RiskChain
 from arbkit.trading.system import PaperTradingSystem
+from tests import scenarios as sc
 from tests.core import test_store as contract
-from tests.live import scenarios as sc
 from tests.live.conftest import FAST, Venues
 
 D = Decimal

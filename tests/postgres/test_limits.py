@@ -11,8 +11,8 @@ import psycopg
 from arbkit.trading.postgres import PostgresStore, SharedLimits
 from arbkit.trading.risk import DailyLossLimit, MarketExposureCap, MaxDailyTrades, MinRoi, RiskChain
 from arbkit.trading.store import DailyCounters, Ledger
+from tests import scenarios as sc
 from tests.core import test_store as contract
-from tests.live import scenarios as sc
 from tests.live.conftest import Venues
 
 D = Decimal

@@ -16,7 +16,7 @@ import pytest
 from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.postgres import PostgresStore
 from arbkit.trading.risk import BalanceCheck, RiskChain
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.conftest import FAST, Venues
 from tests.postgres import racing
 

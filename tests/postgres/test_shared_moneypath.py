@@ -39,7 +39,7 @@ from arbkit.trading.postgres.local import LocalServer
 from arbkit.trading.reconcile import stored_positions
 from arbkit.trading.records import LegStatus
 from arbkit.trading.risk import BalanceCheck, RiskChain
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.conftest import Venues
 from tests.moneypath import test_model as model
 from tests.postgres.test_moneypath import CrashingPostgresJournal

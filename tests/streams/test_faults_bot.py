@@ -155,14 +155,14 @@ def polymarket(tmp: Path) -> Iterator[World]:
 
 @contextlib.contextmanager
 def kalshi(tmp: Path) -> Iterator[World]:
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
     from arbkit_kalshi.client import KalshiClient
     from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
+    from arbkit_kalshi.sandbox.accounts import new_account
     from arbkit_kalshi.sandbox.stream import WS_PATH, serve_stream
-    from tests.live.scenarios import pem_pair
 
-    pem, public = pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    account = new_account(KALSHI_KEY)
+    pem, public = account.private_key_pem.reveal(), account.public_key_pem
     sandbox = KalshiSandbox()
     sandbox.load_scenario(example_scenario())
     sandbox.add_account(KALSHI_KEY, public, "1000")

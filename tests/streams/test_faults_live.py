@@ -21,8 +21,6 @@ from typing import Any
 
 import attrs
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from eth_account import Account
 
 from arbkit.bot import Bot
 from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef
@@ -36,7 +34,7 @@ from arbkit.trading.paper import BookIndex
 from arbkit.trading.records import Trade
 from arbkit.trading.risk import BalanceCheck, RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.trading.store import JsonFileStore
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.polymarket.conftest import KNICKS, NBA, ROCKETS, SCENARIO
 from tests.streams.test_faults_bot import KINDS, fast_kalshi_stream, fast_polymarket_stream, faults
 
@@ -160,14 +158,14 @@ def live(tmp: Path) -> Iterator[Live]:
     from arbkit_polymarket.sandbox import PolymarketSandbox
     from arbkit_polymarket.sandbox.stream import serve_stream as poly_stream
 
-    pem, public = sc.pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    wallet = Account.create()
+    k_account, wallet = sc.kalshi_accounts.new_account(KEY), sc.poly_account()
+    pem = k_account.private_key_pem.reveal()
     kalshi_app = KalshiSandbox()
     kalshi_app.load_scenario(example_scenario())
-    kalshi_app.add_account(KEY, public, "5000")
+    sc.kalshi_accounts.open_account(kalshi_app, balance="5000", account=k_account)
     poly_app = PolymarketSandbox()
     poly_app.load_scenario(json.loads(SCENARIO.read_text(), parse_float=Decimal))
-    poly_app.add_account(wallet.address, 5000)
+    sc.poly_accounts.open_account(poly_app, balance=5000, account=wallet)
     with (
         SandboxServer(kalshi_app) as k_http,
         SandboxServer(poly_app) as p_http,
@@ -175,7 +173,7 @@ def live(tmp: Path) -> Iterator[Live]:
         poly_stream(poly_app, send_queue=64) as p_ws,
     ):
         kalshi = sc.kalshi_client(k_http.url, KEY, pem, timeout=2.0)
-        poly = sc.poly_client(p_http.url, "0x" + bytes(wallet.key).hex(), timeout=2.0)
+        poly = sc.poly_client(p_http.url, wallet.private_key.reveal(), timeout=2.0)
         assert isinstance(kalshi, KalshiClient)
         assert isinstance(poly, PolymarketClient)
         clients = {"kalshi": kalshi, "polymarket": poly}

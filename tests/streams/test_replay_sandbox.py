@@ -129,26 +129,16 @@ def test_a_sandbox_recording_replays_through_the_real_decoder_to_the_same_report
 
 def kalshi_recording(path: Path) -> None:
     """Three times the Kalshi sandbox's YES ask drops to cross the static NO at 0.50, then recovers."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
     from arbkit_kalshi.client import KalshiClient
     from arbkit_kalshi.sandbox import KalshiSandbox, example_scenario
+    from arbkit_kalshi.sandbox.accounts import new_account
     from arbkit_kalshi.sandbox.stream import WS_PATH
     from arbkit_kalshi.sandbox.stream import serve_stream as serve_kalshi
     from arbkit_kalshi.stream import KalshiStream
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    account = new_account(KALSHI_KEY)
+    pem, public = account.private_key_pem.reveal(), account.public_key_pem
     app = KalshiSandbox()
     app.load_scenario(example_scenario())
     app.add_account(KALSHI_KEY, public, "1000")

@@ -22,16 +22,14 @@ SlackNotifier('https://hooks.slack.com')
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import requests
 
 from arbkit.config import Secret, Settings
-from arbkit.trading.notify import Event, EventKind, Notifier, WebhookNotifier
+from arbkit.trading.notify import BackgroundNotifier, Event, EventKind, Notifier, WebhookNotifier
 
 __all__ = ["BackgroundNotifier", "DiscordNotifier", "SlackNotifier", "TelegramNotifier", "chat_notifiers"]
 
@@ -51,6 +49,9 @@ def _origin(url: str, what: str) -> str:
 
 class _ChatPoster:
     """POSTs one JSON message per event; logs (never raises) on failure."""
+
+    #: It waits for the network: a hub delivers it on a :class:`BackgroundNotifier`.
+    blocking: ClassVar[bool] = True
 
     #: Longest text the service accepts; longer texts are cut with an ellipsis.
     max_text = 4000
@@ -210,75 +211,6 @@ class DiscordNotifier(_ChatPoster):
     def body(self, text: str) -> dict[str, Any]:
         """A webhook message; mentions are disabled so an event text can never ping anyone."""
         return {"content": text, "allowed_mentions": {"parse": []}}
-
-
-_STOP = object()
-
-
-class BackgroundNotifier:
-    """Delivers to ``inner`` on a worker thread, so ``notify`` never waits for the network.
-
-    Events are delivered in order. When ``maxsize`` events are waiting (the service is
-    down and each send waits for its timeout), new events are dropped and counted in
-    ``dropped``, rather than growing memory or blocking the caller. ``flush()`` waits until
-    everything queued has been delivered; ``close()`` delivers what is queued and stops.
-    """
-
-    def __init__(self, inner: Notifier, *, maxsize: int = 1000) -> None:
-        self.inner = inner
-        self.dropped = 0
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=maxsize)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"BackgroundNotifier({self.inner!r})"
-
-    def _ensure_worker(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name=f"notify-{self.inner!r}", daemon=True)
-                self._thread.start()
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is _STOP:
-                    return
-                assert isinstance(item, Event)
-                self.inner.notify(item)
-            except Exception:  # a notifier must never kill the worker
-                logger.exception("notifier %r failed", self.inner)
-            finally:
-                self._queue.task_done()
-
-    def notify(self, event: Event) -> None:
-        """Queue the event and return at once."""
-        if self._closed:
-            return
-        self._ensure_worker()
-        try:
-            self._queue.put_nowait(event)
-        except queue.Full:
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 100 == 0:
-                logger.warning("%r is not keeping up: %d events dropped", self, self.dropped)
-
-    def flush(self) -> None:
-        """Wait until every queued event has been handed to ``inner``."""
-        if self._thread is not None:
-            self._queue.join()
-
-    def close(self) -> None:
-        """Deliver what is queued, then stop the worker. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._thread is not None:
-            self._queue.put(_STOP)
-            self._thread.join()
 
 
 def chat_notifiers(settings: Settings) -> list[Notifier]:

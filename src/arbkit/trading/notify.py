@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import enum
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import attrs
@@ -155,6 +157,9 @@ class WebhookNotifier:
     ``kinds`` limits which events are sent (all by default).
     """
 
+    #: It waits for the network: a hub delivers it on a :class:`BackgroundNotifier`.
+    blocking: ClassVar[bool] = True
+
     def __init__(
         self,
         url: str,
@@ -194,16 +199,95 @@ class WebhookNotifier:
             logger.warning("webhook %s failed: %s", self._shown, type(exc).__name__)
 
 
+_STOP = object()
+
+
+class BackgroundNotifier:
+    """Delivers to ``inner`` on a worker thread, so ``notify`` never waits for the network.
+
+    Events are delivered in order. When ``maxsize`` events are waiting (the service is
+    down and each send waits for its timeout), new events are dropped and counted in
+    ``dropped``, rather than growing memory or blocking the caller. ``flush()`` waits until
+    everything queued has been delivered; ``close()`` delivers what is queued and stops.
+    """
+
+    def __init__(self, inner: Notifier, *, maxsize: int = 1000) -> None:
+        self.inner = inner
+        self.dropped = 0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=maxsize)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"BackgroundNotifier({self.inner!r})"
+
+    def _ensure_worker(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name=f"notify-{self.inner!r}", daemon=True)
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is _STOP:
+                    return
+                assert isinstance(item, Event)
+                self.inner.notify(item)
+            except Exception:  # a notifier must never kill the worker
+                logger.exception("notifier %r failed", self.inner)
+            finally:
+                self._queue.task_done()
+
+    def notify(self, event: Event) -> None:
+        """Queue the event and return at once."""
+        if self._closed:
+            return
+        self._ensure_worker()
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 100 == 0:
+                logger.warning("%r is not keeping up: %d events dropped", self, self.dropped)
+
+    def flush(self) -> None:
+        """Wait until every queued event has been handed to ``inner``."""
+        if self._thread is not None:
+            self._queue.join()
+
+    def close(self) -> None:
+        """Deliver what is queued, then stop the worker. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+
+
 class NotifierHub:
     """Fans an event out to several notifiers; one failing never stops the others."""
 
     def __init__(self, notifiers: Iterable[Notifier] = ()) -> None:
-        self.notifiers: list[Notifier] = list(notifiers)
+        self.notifiers: list[Notifier] = []
+        for notifier in notifiers:
+            self.add(notifier)
 
     def add(self, notifier: Notifier | Callable[[Event], object]) -> Notifier:
-        """Add a notifier (or a plain callable, wrapped in :class:`CallbackNotifier`)."""
+        """Add a notifier (or a plain callable, wrapped in :class:`CallbackNotifier`).
+
+        A notifier that sends over the network (``blocking = True``: the webhook and chat
+        notifiers, or a plugin's that says so) is put on its own
+        :class:`BackgroundNotifier`, so the trading thread never waits for it; the wrapper is
+        what is returned (``flush()``/``close()`` it). Others are called inline and must be quick.
+        """
         if not isinstance(notifier, Notifier):
             notifier = CallbackNotifier(notifier)
+        elif getattr(notifier, "blocking", False):
+            notifier = BackgroundNotifier(notifier)
         self.notifiers.append(notifier)
         return notifier
 

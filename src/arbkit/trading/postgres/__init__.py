@@ -31,7 +31,7 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use: arbkit.trading.postgres.url (used by the settings) needs no driver.
+    # Imported on first use: arbkit.dsn (used by the settings) needs no driver.
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'arbkit.trading.postgres' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The connection side of the PostgreSQL store: URL checks, a pool, errors without secrets.
 
-The URL (:mod:`arbkit.trading.postgres.url`) is kept as a :class:`~arbkit.config.Secret`, shown
+The URL (:mod:`arbkit.dsn`) is kept as a :class:`~arbkit.config.Secret`, shown
 everywhere as ``postgresql://user:***@host:port/database``, and removed from every error
 message that could echo it.
 """
@@ -18,8 +18,8 @@ from psycopg import conninfo as pg_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from arbkit.config import Secret
+from arbkit.dsn import check_url_text, redact_url
 from arbkit.errors import ConfigError, PersistenceError
-from arbkit.trading.postgres.url import check_url_text, redact_url
 
 __all__ = ["Database", "check_url", "redact_url"]
 

@@ -1,8 +1,12 @@
-"""Sandboxes, credentials, clients and opportunities for the live-trading tests.
+"""The scenario toolkit: sandboxes' markets, credentials, clients and opportunities.
 
-Shared by ``conftest.py`` and ``crash_worker.py`` (the subprocess killed mid-trade), so both
-build the same clients and the same opportunity. The two scenarios are cut down from the
-adapters' bundled examples (``src/arbkit_kalshi/sandbox/scenarios/example.json`` and
+One toolkit for the tests (live trading, the money-path model, PostgreSQL, streams,
+``crash_worker.py``, the subprocess killed mid-trade) and the benchmarks, so they all trade
+the same game the same way. Credentials come from each adapter's sandbox toolkit
+(``arbkit_kalshi.sandbox.accounts``, ``arbkit_polymarket.sandbox.accounts``), as the demo's do.
+
+The two scenarios are cut down from the adapters' bundled examples
+(``src/arbkit_kalshi/sandbox/scenarios/example.json`` and
 ``src/arbkit_polymarket/sandbox/scenarios/example.json``) with books that hold an arbitrage:
 YES "New York" on Kalshi at 0.40 plus "Rockets" on Polymarket at 0.55 pays $1 for 0.95.
 """
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -19,7 +23,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.models import Side
 from arbkit_kalshi.client import KalshiClient
+from arbkit_kalshi.sandbox import accounts as kalshi_accounts
+from arbkit_kalshi.sandbox.accounts import SandboxAccount as KalshiAccount
 from arbkit_polymarket.client import PolymarketClient
+from arbkit_polymarket.sandbox import accounts as poly_accounts
+from arbkit_polymarket.sandbox.accounts import SandboxAccount as PolyAccount
+
+if TYPE_CHECKING:
+    from arbkit_kalshi.sandbox import KalshiSandbox
+    from arbkit_polymarket.sandbox import PolymarketSandbox
 
 D = Decimal
 KALSHI_TICKER = "KXNBAGAME-26MAR31NYKHOU-NYK"
@@ -106,14 +118,42 @@ POLY_SCENARIO: dict[str, Any] = {
 }
 
 
-def kalshi_scenario() -> dict[str, Any]:
-    """A fresh copy of the Kalshi scenario."""
-    return copy.deepcopy(KALSHI_SCENARIO)
+def _deepened(levels: list[list[str]], depth: str | None) -> list[list[str]]:
+    return [[price, depth if depth is not None else size] for price, size in levels]
 
 
-def poly_scenario() -> dict[str, Any]:
-    """A fresh copy of the Polymarket scenario."""
-    return copy.deepcopy(POLY_SCENARIO)
+def kalshi_scenario(*, depth: str | None = None) -> dict[str, Any]:
+    """A fresh copy of the Kalshi scenario; ``depth`` replaces every level's size (contracts)."""
+    scenario = copy.deepcopy(KALSHI_SCENARIO)
+    for market in scenario["events"][0]["markets"]:
+        for side in ("yes_bids", "no_bids"):
+            market[side] = _deepened(market[side], depth)
+    return scenario
+
+
+def poly_scenario(*, depth: str | None = None) -> dict[str, Any]:
+    """A fresh copy of the Polymarket scenario; ``depth`` replaces every level's size (contracts)."""
+    scenario = copy.deepcopy(POLY_SCENARIO)
+    book = scenario["events"][0]["markets"][0]["book"]
+    for side in ("bids", "asks"):
+        book[side] = _deepened(book[side], depth)
+    return scenario
+
+
+def kalshi_account(app: KalshiSandbox | None = None, *, balance: Decimal = KALSHI_BALANCE) -> KalshiAccount:
+    """Fresh Kalshi credentials, funded on ``app`` when given."""
+    return (
+        kalshi_accounts.open_account(app, balance=balance)
+        if app is not None
+        else kalshi_accounts.new_account()
+    )
+
+
+def poly_account(app: PolymarketSandbox | None = None, *, balance: Decimal = POLY_BALANCE) -> PolyAccount:
+    """A fresh Polymarket wallet, funded on ``app`` when given."""
+    return (
+        poly_accounts.open_account(app, balance=balance) if app is not None else poly_accounts.new_account()
+    )
 
 
 def pem_pair(key: rsa.RSAPrivateKey) -> tuple[str, str]:
