@@ -400,7 +400,8 @@ def test_a_hanging_network_notifier_never_holds_up_trading(
     first = system.execute(arb(a, b))
     assert hook.entered.wait(10)  # the worker is inside the hanging send ...
     second = system.execute(arb(a, b))  # ... and trading goes on without waiting for it
-    assert first.trade is not None and second.trade is not None
+    assert first.trade is not None
+    assert second.trade is not None
     assert system.state().total_trades == 2
     assert hook.received == []
     hook.release.set()
