@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from arbkit.codec import structure, unstructure
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.errors import RiskRejected, ValidationError
 from arbkit.models import Side, to_decimal, utcnow
@@ -525,190 +526,30 @@ class TradingState:
         }
 
 
-# -- serialisation ----------------------------------------------------------------------------
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(f"expected an ISO 8601 time, got {type(value).__name__}")
-    return datetime.fromisoformat(value)
-
-
-def _required_time(value: Any) -> datetime:
-    parsed = _parse_time(value)
-    if parsed is None:
-        raise ValidationError("a required time is missing")
-    return parsed
-
-
-def _s(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _leg_to_dict(leg: TradeLeg) -> dict[str, Any]:
-    return {
-        "exchange": leg.exchange,
-        "market_id": leg.market_id,
-        "market_title": leg.market_title,
-        "outcome_id": leg.outcome_id,
-        "outcome_name": leg.outcome_name,
-        "side": leg.side.value,
-        "limit_price": str(leg.limit_price),
-        "requested_size": str(leg.requested_size),
-        "filled_size": str(leg.filled_size),
-        "average_price": _s(leg.average_price),
-        "fees": str(leg.fees),
-        "order_id": leg.order_id,
-        "client_order_id": leg.client_order_id,
-        "status": leg.status.value,
-        "error": leg.error,
-        "unwound_size": str(leg.unwound_size),
-        "unwind_proceeds": str(leg.unwind_proceeds),
-        "payout": _s(leg.payout),
-        "order_ids": list(leg.order_ids),
-        "client_order_ids": list(leg.client_order_ids),
-        "paid": _s(leg.paid),
-        "fills": [
-            {
-                "side": f.side.value,
-                "price": str(f.price),
-                "size": str(f.size),
-                "fee": str(f.fee),
-                "order_id": f.order_id,
-            }
-            for f in leg.fills
-        ],
-    }
+# -- serialisation (one codec: arbkit.codec) ------------------------------------------------
 
 
 def trade_to_dict(trade: Trade) -> dict[str, Any]:
-    """A JSON-ready dict of the trade: amounts as strings, times as ISO 8601."""
-    o = trade.opportunity
-    return {
-        "id": trade.id,
-        "mode": trade.mode,
-        "status": trade.status.value,
-        "created_at": _time(trade.created_at),
-        "updated_at": _time(trade.updated_at),
-        "settled_at": _time(trade.settled_at),
-        "realised_pnl": _s(trade.realised_pnl),
-        "note": trade.note,
-        "flags": list(trade.flags),
-        "opportunity": {
-            "title": o.title,
-            "match_description": o.match_description,
-            "kind": o.kind,
-            "key": o.key,
-            "expected_size": str(o.expected_size),
-            "expected_cost": str(o.expected_cost),
-            "expected_fees": str(o.expected_fees),
-            "expected_payout": str(o.expected_payout),
-            "expected_profit": str(o.expected_profit),
-            "roi_percent": str(o.roi_percent),
-            "detected_at": _time(o.detected_at),
-        },
-        "legs": [_leg_to_dict(leg) for leg in trade.legs],
-        # Derived, for people reading the file; ignored when loading.
-        "total_cost": str(trade.total_cost),
-    }
+    """A JSON-ready dict of the trade: amounts as strings, times as ISO 8601 (:mod:`arbkit.codec`)."""
+    data: dict[str, Any] = unstructure(trade)
+    # Derived, for people reading the file; ignored when loading.
+    data["total_cost"] = str(trade.total_cost)
+    return data
 
 
 def trade_from_dict(data: Mapping[str, Any]) -> Trade:
-    """Rebuild a trade from :func:`trade_to_dict` output.
-
-    Raises :class:`ValidationError` (or ``KeyError``/``TypeError``) on a malformed
-    record; the stores turn those into :class:`~arbkit.errors.PersistenceError`.
-    """
-    o = data["opportunity"]
-    summary = OpportunitySummary(
-        title=o["title"],
-        match_description=o["match_description"],
-        kind=o["kind"],
-        key=o["key"],
-        expected_size=o["expected_size"],
-        expected_cost=o["expected_cost"],
-        expected_fees=o["expected_fees"],
-        expected_payout=o["expected_payout"],
-        expected_profit=o["expected_profit"],
-        roi_percent=o["roi_percent"],
-        detected_at=_required_time(o["detected_at"]),
-    )
-    legs = tuple(
-        TradeLeg(
-            exchange=leg["exchange"],
-            market_id=leg["market_id"],
-            market_title=leg.get("market_title", ""),
-            outcome_id=leg["outcome_id"],
-            outcome_name=leg["outcome_name"],
-            side=leg["side"],
-            limit_price=leg["limit_price"],
-            requested_size=leg["requested_size"],
-            filled_size=leg["filled_size"],
-            average_price=leg["average_price"],
-            fees=leg["fees"],
-            order_id=leg["order_id"],
-            client_order_id=leg["client_order_id"],
-            status=leg["status"],
-            error=leg.get("error"),
-            unwound_size=leg.get("unwound_size", "0"),
-            unwind_proceeds=leg.get("unwind_proceeds", "0"),
-            payout=leg.get("payout"),
-            order_ids=tuple(leg.get("order_ids", ())),
-            client_order_ids=tuple(leg.get("client_order_ids", ())),
-            paid=leg.get("paid"),
-            fills=tuple(
-                LegFill(
-                    side=f["side"],
-                    price=f["price"],
-                    size=f["size"],
-                    fee=f.get("fee", "0"),
-                    order_id=f.get("order_id"),
-                )
-                for f in leg.get("fills", ())
-            ),
-        )
-        for leg in data["legs"]
-    )
-    return Trade(
-        id=data["id"],
-        mode=data["mode"],
-        opportunity=summary,
-        legs=legs,
-        status=data["status"],
-        created_at=_required_time(data["created_at"]),
-        updated_at=_required_time(data["updated_at"]),
-        settled_at=_parse_time(data.get("settled_at")),
-        realised_pnl=data.get("realised_pnl"),
-        note=data.get("note", ""),
-        flags=tuple(data.get("flags", ())),
-    )
+    """Rebuild a trade from :func:`trade_to_dict` output (older records load: missing fields
+    take their defaults). Raises :class:`ValidationError` on a malformed record; the stores
+    turn it into :class:`~arbkit.errors.PersistenceError`."""
+    return structure(data, Trade)
 
 
 def error_to_dict(error: ErrorRecord) -> dict[str, Any]:
     """A JSON-ready dict of an error record."""
-    return {
-        "time": _time(error.time),
-        "venue": error.venue,
-        "operation": error.operation,
-        "code": error.code,
-        "message": error.message,
-        "error_type": error.error_type,
-    }
+    data: dict[str, Any] = unstructure(error)
+    return data
 
 
 def error_from_dict(data: Mapping[str, Any]) -> ErrorRecord:
     """Rebuild an error record from :func:`error_to_dict` output."""
-    return ErrorRecord(
-        time=_required_time(data["time"]),
-        venue=data["venue"],
-        operation=data["operation"],
-        message=data["message"],
-        code=data.get("code"),
-        error_type=data.get("error_type", ""),
-    )
+    return structure(data, ErrorRecord)

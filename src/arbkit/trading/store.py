@@ -36,6 +36,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from arbkit.codec import rename, structure, unstructure
 from arbkit.errors import ArbkitError, PersistenceError
 from arbkit.models import to_decimal, utcnow
 from arbkit.trading.records import (
@@ -82,7 +83,9 @@ class DailyCounters:
     """Today's trade count and realised loss; ``day`` is the date in the trading timezone."""
 
     day: date
-    trades: int = 0
+    trades: int = attrs.field(
+        default=0, validator=[attrs.validators.instance_of(int), attrs.validators.ge(0)]
+    )
     loss: Decimal = attrs.field(default=ZERO, converter=_dec)
 
     def rolled(self, today: date) -> DailyCounters:
@@ -94,11 +97,15 @@ class DailyCounters:
 class Ledger:
     """The money side of a trading system: balance, realised P&L and the daily counters."""
 
-    mode: str
+    mode: str = attrs.field(validator=attrs.validators.in_(("paper", "live")))
     initial_balance: Decimal = attrs.field(converter=_dec)
     balance: Decimal = attrs.field(converter=_dec)
     daily: DailyCounters
     realised_pnl: Decimal = attrs.field(default=ZERO, converter=_dec)
+
+
+# PolyMix's files name the day "date".
+rename(DailyCounters, day="date")
 
 
 @attrs.frozen
@@ -154,34 +161,12 @@ class TradeStore(Protocol):
 
 
 def _ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
-    return {
-        "mode": ledger.mode,
-        "initial_balance": str(ledger.initial_balance),
-        "balance": str(ledger.balance),
-        "realised_pnl": str(ledger.realised_pnl),
-        "daily": {
-            "date": ledger.daily.day.isoformat(),
-            "trades": ledger.daily.trades,
-            "loss": str(ledger.daily.loss),
-        },
-    }
+    data: dict[str, Any] = unstructure(ledger)
+    return data
 
 
 def _ledger_from_dict(data: Mapping[str, Any]) -> Ledger:
-    daily = data["daily"]
-    if not isinstance(daily["trades"], int) or daily["trades"] < 0:
-        raise ValueError("daily trade count must be a non-negative integer")
-    if data["mode"] not in ("paper", "live"):
-        raise ValueError(f"unknown mode {str(data['mode'])[:20]!r}")
-    return Ledger(
-        mode=data["mode"],
-        initial_balance=data["initial_balance"],
-        balance=data["balance"],
-        realised_pnl=data.get("realised_pnl", "0"),
-        daily=DailyCounters(
-            day=date.fromisoformat(daily["date"]), trades=daily["trades"], loss=daily["loss"]
-        ),
-    )
+    return structure(data, Ledger)
 
 
 _CORRUPT = (ValueError, KeyError, TypeError, AttributeError, ArbkitError, UnicodeDecodeError)

@@ -1,0 +1,122 @@
+"""One codec for records: frozen attrs values to JSON-ready data and back (cattrs).
+
+Trades, the ledger, error records and journal records are attrs classes; :data:`converter`
+turns any of them into plain JSON values (``unstructure``) and back (``structure``) by the
+same rules everywhere, so no class writes its own ``to_dict``:
+
+* money and sizes (``Decimal``) are strings, digit for digit (``"4.1333333333"``), and come
+  back through :func:`arbkit.models.to_decimal`, which refuses floats and booleans;
+* times are ISO 8601 strings with their offset; enums are their values; tuples are lists;
+* integers must be integers (never a float, a string or a boolean);
+* ``None`` stays ``null``; keys a class does not know (derived values written for readers,
+  fields of a newer version) are ignored when reading, and missing keys take the field's
+  default, so older files load.
+
+A class whose stored names differ from its fields (PolyMix's file names) registers its
+override beside its definition with :func:`rename`.
+
+Malformed data raises :class:`~arbkit.errors.ValidationError` naming where it went wrong
+(``legs[1].filled_size: ...``), never a bare ``KeyError``.
+
+>>> from decimal import Decimal
+>>> from arbkit.codec import structure, unstructure
+>>> from arbkit.models import Balance
+>>> unstructure(Balance(Decimal("12.50")))["available"]
+'12.50'
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.errors import BaseValidationError
+
+from arbkit.errors import ValidationError
+from arbkit.models import to_decimal
+
+__all__ = ["converter", "rename", "structure", "unstructure"]
+
+T = TypeVar("T")
+
+
+def _structure_time(value: Any, _: type) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError(f"expected an ISO 8601 time, got {type(value).__name__}")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"not an ISO 8601 time: {value!r}") from None
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _structure_int(value: Any, _: type) -> int:
+    # bool is an int to Python, and int() would truncate 2.7 or parse "3": all refused.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"expected an integer, got {type(value).__name__}")
+    return value
+
+
+def _structure_date(value: Any, _: type) -> date:
+    if not isinstance(value, str):
+        raise ValidationError(f"expected an ISO 8601 date, got {type(value).__name__}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"not an ISO 8601 date: {value!r}") from None
+
+
+def _build() -> cattrs.Converter:
+    built = cattrs.Converter(unstruct_collection_overrides={tuple: list})
+    built.register_structure_hook(int, _structure_int)
+    built.register_unstructure_hook(date, date.isoformat)
+    built.register_structure_hook(date, _structure_date)
+    built.register_unstructure_hook(Decimal, str)
+    built.register_structure_hook(Decimal, lambda value, _: to_decimal(value))
+    built.register_unstructure_hook(datetime, datetime.isoformat)
+    built.register_structure_hook(datetime, _structure_time)
+    built.register_structure_hook(str, _structure_str)
+    built.register_unstructure_hook_func(
+        lambda cls: isinstance(cls, type) and issubclass(cls, enum.Enum), lambda member: member.value
+    )
+    return built
+
+
+#: The converter every record goes through (add hooks here, never a per-class ``to_dict``).
+converter = _build()
+
+
+def rename(cls: type, **names: str) -> None:
+    """Store ``cls``'s fields under other keys: ``rename(DailyCounters, day="date")``."""
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+    overrides: dict[str, Any] = {field: override(rename=key) for field, key in names.items()}
+    converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter, **overrides))
+    converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, **overrides))
+
+
+def unstructure(value: Any) -> Any:
+    """``value`` (an attrs record, or a collection of them) as JSON-ready data."""
+    return converter.unstructure(value)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Rebuild a ``cls`` from :func:`unstructure` output; :class:`ValidationError` if malformed."""
+    try:
+        return converter.structure(data, cls)
+    except BaseValidationError as exc:
+        raise ValidationError(
+            f"not a valid {cls.__name__}: " + "; ".join(cattrs.transform_error(exc))
+        ) from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        if isinstance(exc, ValidationError):
+            raise
+        raise ValidationError(f"not a valid {cls.__name__}: {type(exc).__name__}: {exc}") from None
