@@ -139,7 +139,7 @@ def run() -> list[dict[str, Any]]:
             base_url=k_server.url, api_key_id=KEY_ID, private_key=private_pem, rate_limit=None
         )
         poly = PolymarketClient(
-            clob_url=p_server.url,
+            base_url=p_server.url,
             gamma_url=p_server.url + "/gamma",
             private_key="0x" + bytes(wallet.key).hex(),
         )

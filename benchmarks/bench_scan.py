@@ -182,7 +182,7 @@ def clients(k_server: SandboxServer, p_server: SandboxServer) -> dict[str, Any]:
     return {
         "kalshi": KalshiClient(base_url=k_server.url, rate_limit=None),
         "polymarket": PolymarketClient(
-            clob_url=p_server.url, gamma_url=p_server.url + "/gamma", data_url=p_server.url + "/data-api"
+            base_url=p_server.url, gamma_url=p_server.url + "/gamma", data_url=p_server.url + "/data-api"
         ),
     }
 

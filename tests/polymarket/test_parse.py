@@ -14,6 +14,7 @@ from arbkit.errors import BadRequest, InsufficientFunds, InvalidResponse, OrderR
 from arbkit.fees import NoFees, PowerFee
 from arbkit.models import Market, MarketStatus, OrderStatus, Outcome, ResolutionState, Side
 from arbkit.sports import DRAW, GAME_META_KEY, GameInfo
+from arbkit_polymarket.errors import map_error
 from arbkit_polymarket.parse import (
     decode_list,
     parse_book,
@@ -23,7 +24,7 @@ from arbkit_polymarket.parse import (
     parse_gamma_market,
     parse_gamma_resolution,
 )
-from arbkit_polymarket.parse_orders import map_error, parse_open_order, parse_send_order, parse_trades
+from arbkit_polymarket.parse_trading import parse_open_order, parse_send_order, parse_trades
 
 SAMPLES = Path(__file__).parent / "samples"
 D = Decimal

@@ -1,8 +1,8 @@
-"""The client-side token bucket that keeps requests under Kalshi's per-second limits."""
+"""The client-side token buckets and rules that keep requests under a venue's documented limits."""
 
 from __future__ import annotations
 
-from arbkit_kalshi.throttle import TokenBucket
+from arbkit.throttle import TokenBucket
 
 
 def test_bucket_allows_a_burst_then_spaces_requests_at_the_rate() -> None:
