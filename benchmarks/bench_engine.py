@@ -24,13 +24,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from arbkit.arbitrage import find_opportunities
-from arbkit.fees import PowerFee, QuadraticFee
-from arbkit.matching import MarketMatch, OutcomeGroup, OutcomeRef, match_markets, proposals
-from arbkit.matching.generic import title_words
-from arbkit.matching.teams import default_teams
+from arbkit.engine.detect import find_opportunities
+from arbkit.engine.fees import PowerFee, QuadraticFee
+from arbkit.engine.games import GAME_META_KEY, GameInfo
+from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef, match_markets, proposals
+from arbkit.engine.matching.generic import title_words
+from arbkit.engine.matching.teams import default_teams
 from arbkit.models import BookKey, Market, OrderBook, Outcome
-from arbkit.sports import GAME_META_KEY, GameInfo
 
 SEED = 20260401
 LEAGUE_TEAMS = {

@@ -27,13 +27,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from eth_account import Account
 
+from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.exchange import Exchange
-from arbkit.executor import ExecutionConfig, OrderExecutor
-from arbkit.journal import Journal
 from arbkit.models import OrderRequest, Side, TimeInForce
-from arbkit.opportunity import Leg, Opportunity
 from arbkit.sandbox import Fault, SandboxServer
-from arbkit.trade import new_trade_id
+from arbkit.trading.execution.executor import ExecutionConfig, OrderExecutor
+from arbkit.trading.execution.journal import Journal
+from arbkit.trading.records import new_trade_id
 from arbkit_kalshi.client import KalshiClient
 from arbkit_kalshi.sandbox import KalshiSandbox
 from arbkit_polymarket.client import PolymarketClient

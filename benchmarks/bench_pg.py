@@ -1,6 +1,6 @@
 """PostgreSQL store benchmark: one trade recorded next to SQLite, and four instances racing.
 
-A private PostgreSQL server (``arbkit.postgres.local.LocalServer``, ``durable=True``: fsync and
+A private PostgreSQL server (``arbkit.trading.postgres.local.LocalServer``, ``durable=True``: fsync and
 synchronous commit on, as a production server) on loopback, next to an SQLite file
 (WAL, ``synchronous=FULL``) on the same disk:
 
@@ -33,13 +33,13 @@ from typing import Any
 
 import attrs
 
-from arbkit.journal import FINAL, INTENT
+from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.models import Market, Outcome, Side
-from arbkit.opportunity import Leg, Opportunity
-from arbkit.postgres import PostgresStore, SharedLimits
-from arbkit.postgres.local import LocalServer
-from arbkit.store import DailyCounters, Ledger, SqliteStore, TradeStore
-from arbkit.trade import new_trade_id
+from arbkit.trading.execution.journal import FINAL, INTENT
+from arbkit.trading.postgres import PostgresStore, SharedLimits
+from arbkit.trading.postgres.local import LocalServer
+from arbkit.trading.records import new_trade_id
+from arbkit.trading.store import DailyCounters, Ledger, SqliteStore, TradeStore
 from benchmarks.bench_store import _ledger, _template, _trades
 
 HISTORY = 1_000

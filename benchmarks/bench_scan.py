@@ -38,9 +38,9 @@ from urllib.parse import quote
 
 import requests
 
-from arbkit.arbitrage import find_opportunities
-from arbkit.matching import match_markets
-from arbkit.matching.teams import default_teams
+from arbkit.engine.detect import find_opportunities
+from arbkit.engine.matching import match_markets
+from arbkit.engine.matching.teams import default_teams
 from arbkit.models import BookKey, Market, OrderBook
 from arbkit.sandbox import SandboxServer
 from arbkit.scanner import Scanner

@@ -24,8 +24,7 @@ from typing import Any
 
 import attrs
 
-from arbkit.store import DailyCounters, JsonFileStore, Ledger, SqliteStore, TradeStore
-from arbkit.trade import (
+from arbkit.trading.records import (
     LegStatus,
     OpportunitySummary,
     Trade,
@@ -34,6 +33,7 @@ from arbkit.trade import (
     client_order_id,
     trade_to_dict,
 )
+from arbkit.trading.store import DailyCounters, JsonFileStore, Ledger, SqliteStore, TradeStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SIZES = (1_000, 100_000)

@@ -45,9 +45,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arbkit.arbitrage import find_opportunities
-from arbkit.fees import PowerFee, QuadraticFee
-from arbkit.matching import MarketMatch, OutcomeGroup, OutcomeRef
+from arbkit.engine.detect import find_opportunities
+from arbkit.engine.fees import PowerFee, QuadraticFee
+from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.models import Market, OrderBook, Outcome
 from arbkit.sandbox import SandboxServer
 from arbkit.streams import BookStore, Detection, FeedSink, FrameDecoder, StreamingEngine
@@ -247,9 +247,9 @@ def cross_venue() -> dict[str, list[float]]:
     from cryptography.hazmat.primitives.asymmetric import rsa
     from eth_account import Account
 
-    from arbkit.executor import ExecutionConfig, OrderExecutor
-    from arbkit.journal import Journal
-    from arbkit.trade import new_trade_id
+    from arbkit.trading.execution.executor import ExecutionConfig, OrderExecutor
+    from arbkit.trading.execution.journal import Journal
+    from arbkit.trading.records import new_trade_id
     from arbkit_kalshi.client import KalshiClient
     from arbkit_kalshi.stream import KalshiStream
     from arbkit_polymarket.client import PolymarketClient

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from arbkit.sports import LEAGUES
+from arbkit.engine.games import LEAGUES
 
 __all__ = [
     "TEAMS",

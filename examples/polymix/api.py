@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest, Conflict, Forbidden, NotFound, Servi
 
 from arbkit.errors import ArbkitError, RiskRejected, TradeNotFound, ValidationError
 from arbkit.models import to_decimal, utcnow
-from arbkit.trade import TradeStatus
+from arbkit.trading.records import TradeStatus
 
 from .auth import require_token
 from .serialize import match_view, opportunity_view, reconcile_view, state_view, trade_view

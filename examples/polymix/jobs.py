@@ -17,7 +17,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from arbkit.models import utcnow
-from arbkit.reconcile import DEFAULT_INTERVAL_SECONDS
+from arbkit.trading.reconcile import DEFAULT_INTERVAL_SECONDS
 
 from .service import PolymixService
 
@@ -56,7 +56,7 @@ def build_scheduler(
         name="check_trading_settlements",
         next_run_time=first + timedelta(seconds=first_run_delay),
     )
-    # Live only (paper has no venue state to compare): arbkit.reconcile, every 60 s by default.
+    # Live only (paper has no venue state to compare): arbkit.trading.reconcile, every 60 s by default.
     if getattr(service.bot.trading, "reconcile", None) is not None:
         scheduler.add_job(
             service.reconcile,

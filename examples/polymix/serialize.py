@@ -8,10 +8,10 @@ from typing import Any
 
 from arbkit import Trade, TradingState
 from arbkit.config import Settings
-from arbkit.notify import mode_label
-from arbkit.opportunity import Opportunity
-from arbkit.reconcile import ReconcileReport, VenueView
-from arbkit.trade import TradeStatus
+from arbkit.engine.opportunity import Opportunity
+from arbkit.trading.notify import mode_label
+from arbkit.trading.reconcile import ReconcileReport, VenueView
+from arbkit.trading.records import TradeStatus
 
 __all__ = [
     "limits_view",
@@ -177,7 +177,7 @@ def opportunity_view(opportunity: Opportunity) -> dict[str, Any]:
 
 
 def match_view(match: Any) -> dict[str, Any]:
-    """A matched game or market across venues (an :class:`arbkit.matching.MarketMatch`)."""
+    """A matched game or market across venues (an :class:`arbkit.engine.matching.MarketMatch`)."""
     markets: Sequence[Any] = getattr(match, "markets", ())
     return {
         "key": str(getattr(match, "key", "")),

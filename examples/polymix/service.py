@@ -23,12 +23,12 @@ from urllib.parse import urlsplit
 import attrs
 
 from arbkit import Bot, CycleReport, Settings
+from arbkit.engine.opportunity import Opportunity
 from arbkit.models import utcnow
-from arbkit.notify import mode_label
-from arbkit.opportunity import Opportunity
-from arbkit.reconcile import ReconcileReport
 from arbkit.streams import FeedState, FeedStatus
-from arbkit.trade import TradeStatus
+from arbkit.trading.notify import mode_label
+from arbkit.trading.reconcile import ReconcileReport
+from arbkit.trading.records import TradeStatus
 
 __all__ = ["JobStats", "OpportunityLife", "PolymixService"]
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arbkit.__about__ import __version__
-from arbkit.arbitrage import detect, find_opportunities
 from arbkit.bot import Bot, CycleReport
-from arbkit.chat import BackgroundNotifier, DiscordNotifier, SlackNotifier, TelegramNotifier
 from arbkit.config import Secret, Settings, TradingLimits
+from arbkit.engine.detect import detect, find_opportunities
+from arbkit.engine.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
+from arbkit.engine.matching import MarketMatch, match_markets, proposals
+from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.errors import (
     ArbkitError,
     AuthenticationError,
@@ -45,12 +47,8 @@ from arbkit.errors import (
     ValidationError,
 )
 from arbkit.exchange import Exchange
-from arbkit.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
-from arbkit.flatten import FlattenPlan, plan_flatten
 from arbkit.hookspecs import hookimpl
 from arbkit.http import HttpTransport
-from arbkit.live import RealTradingSystem
-from arbkit.matching import MarketMatch, match_markets, proposals
 from arbkit.models import (
     Balance,
     BookKey,
@@ -71,14 +69,9 @@ from arbkit.models import (
     TimeInForce,
     to_decimal,
 )
-from arbkit.notify import Event, EventKind, LogNotifier, Notifier, WebhookNotifier
-from arbkit.opportunity import Leg, Opportunity
 from arbkit.plugins import exchange, exchanges, get_plugin_manager, reload_plugins
 from arbkit.retry import RetryPolicy, is_retryable
-from arbkit.risk import RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.scanner import Scanner, ScanResult
-from arbkit.settlement import Settlement
-from arbkit.store import JsonFileStore, SqliteStore, TradeStore
 from arbkit.streams import (
     BookStore,
     FeedInterrupted,
@@ -91,8 +84,15 @@ from arbkit.streams import (
     StreamingSession,
     replay,
 )
-from arbkit.trade import Trade, TradeResult, TradeStatus, TradingState
-from arbkit.trading import PaperTradingSystem, TradingSystem
+from arbkit.trading.chat import BackgroundNotifier, DiscordNotifier, SlackNotifier, TelegramNotifier
+from arbkit.trading.flatten import FlattenPlan, plan_flatten
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.notify import Event, EventKind, LogNotifier, Notifier, WebhookNotifier
+from arbkit.trading.records import Trade, TradeResult, TradeStatus, TradingState
+from arbkit.trading.risk import RiskChain, RiskContext, RiskDecision, RiskPolicy
+from arbkit.trading.settlement import Settlement
+from arbkit.trading.store import JsonFileStore, SqliteStore, TradeStore
+from arbkit.trading.system import PaperTradingSystem, TradingSystem
 
 if TYPE_CHECKING:
     import pluggy

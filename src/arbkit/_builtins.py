@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from arbkit.chat import DiscordNotifier, SlackNotifier, TelegramNotifier
 from arbkit.errors import ConfigError
 from arbkit.hookspecs import Register, hookimpl
-from arbkit.notify import LogNotifier, WebhookNotifier
-from arbkit.store import JsonFileStore, SqliteStore, TradeStore
+from arbkit.trading.chat import DiscordNotifier, SlackNotifier, TelegramNotifier
+from arbkit.trading.notify import LogNotifier, WebhookNotifier
+from arbkit.trading.store import JsonFileStore, SqliteStore, TradeStore
 
 
 def _postgres_store(url: Any, **options: Any) -> TradeStore:
     """The PostgreSQL store, imported on first use (it needs the ``postgres`` extra)."""
     try:
-        from arbkit.postgres.store import PostgresStore
+        from arbkit.trading.postgres.store import PostgresStore
     except ImportError:
         raise ConfigError(
             "the postgres store needs psycopg: pip install 'arbkit[postgres]'", variable="ARBKIT_STORE_URL"

@@ -31,21 +31,27 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from arbkit.chat import chat_notifiers
 from arbkit.config import Settings
-from arbkit.controls import Controls, ControlState
+from arbkit.engine.opportunity import Opportunity
 from arbkit.errors import ConfigError
 from arbkit.exchange import Exchange
 from arbkit.models import utcnow
-from arbkit.notify import Event, LogNotifier, Notifier
-from arbkit.opportunity import Opportunity
-from arbkit.reconcile import ReconcileReport
-from arbkit.risk import RiskChain
 from arbkit.scanner import Scanner, ScanResult
-from arbkit.settlement import Settlement
-from arbkit.store import TradeStore
-from arbkit.trade import Trade
-from arbkit.trading import BaseTradingSystem, PaperTradingSystem, TradeResult, TradingState, TradingSystem
+from arbkit.trading.chat import chat_notifiers
+from arbkit.trading.controls import Controls, ControlState
+from arbkit.trading.notify import Event, LogNotifier, Notifier
+from arbkit.trading.reconcile import ReconcileReport
+from arbkit.trading.records import Trade
+from arbkit.trading.risk import RiskChain
+from arbkit.trading.settlement import Settlement
+from arbkit.trading.store import TradeStore
+from arbkit.trading.system import (
+    BaseTradingSystem,
+    PaperTradingSystem,
+    TradeResult,
+    TradingState,
+    TradingSystem,
+)
 
 if TYPE_CHECKING:
     from arbkit.streams import FeedStatus, MarketStream
@@ -146,12 +152,9 @@ class Bot:
             built = dict(exchanges)
         system_class: type[BaseTradingSystem] = PaperTradingSystem
         if settings.live_trading:
-            from arbkit import trading
+            from arbkit.trading.live import RealTradingSystem
 
-            try:
-                system_class = trading.RealTradingSystem
-            except AttributeError as exc:
-                raise ConfigError(str(exc), variable="LIVE_TRADING") from None
+            system_class = RealTradingSystem
         default_notifiers: list[Notifier] = [LogNotifier(), *chat_notifiers(settings)]
         system = system_class.from_settings(
             settings, store=store, risk=risk, exchanges=built, notifiers=default_notifiers, clock=clock
@@ -185,7 +188,7 @@ class Bot:
     def _held_keys(self) -> set[str]:
         return {t.opportunity.key for t in self.trading.state().open_positions}
 
-    # -- operator controls (arbkit.controls) ------------------------------------------------------
+    # -- operator controls (arbkit.trading.controls) ------------------------------------------------------
 
     def control_state(self) -> ControlState:
         """Running, paused or killed (always ``running`` without a controls file)."""
@@ -230,7 +233,7 @@ class Bot:
 
     def flatten(self, trade_id: str, *, max_loss: Decimal | None = None) -> Trade:
         """Sell back what trade ``trade_id`` holds at the best bids, losing at most ``max_loss``
-        dollars (:meth:`arbkit.trading.BaseTradingSystem.flatten`); works while paused or killed."""
+        dollars (:meth:`arbkit.trading.system.BaseTradingSystem.flatten`); works while paused or killed."""
         return self.trading.flatten(trade_id, max_loss=max_loss)
 
     def _require_controls(self) -> Controls:
@@ -331,7 +334,7 @@ class Bot:
         """One run of the reconciliation job (live only; ``None`` in paper mode). Never raises.
 
         Resolves unknown legs, settles, and compares stored positions, cash and open orders
-        with every venue (:mod:`arbkit.reconcile`); mismatches are recorded and alerted.
+        with every venue (:mod:`arbkit.trading.reconcile`); mismatches are recorded and alerted.
         """
         reconcile = getattr(self.trading, "reconcile", None)
         if not callable(reconcile):

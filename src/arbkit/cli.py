@@ -29,12 +29,12 @@ from typing import TextIO
 
 from arbkit.bot import Bot
 from arbkit.config import Settings
+from arbkit.engine.opportunity import Opportunity
 from arbkit.errors import ArbkitError, ConfigError, ValidationError
 from arbkit.models import to_decimal
-from arbkit.opportunity import Opportunity
 from arbkit.plugins import exchanges, plugin_problems, sandbox_runners
 from arbkit.scanner import Scanner
-from arbkit.trade import TradeStatus, TradingState
+from arbkit.trading.records import TradeStatus, TradingState
 
 __all__ = ["main"]
 

@@ -482,7 +482,7 @@ class Settings:
         store_url = r.secret("ARBKIT_STORE_URL")
         store = r.choice("ARBKIT_STORE", "postgres" if store_url else "json", ("json", "sqlite", "postgres"))
         if store_url is not None:
-            from arbkit.postgres.url import check_url_text
+            from arbkit.trading.postgres.url import check_url_text
 
             check_url_text(store_url.reveal(), variable="ARBKIT_STORE_URL")
             if store != "postgres":

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from arbkit.fees import FeeSchedule
+from arbkit.engine.fees import FeeSchedule
 from arbkit.models import (
     Balance,
     BookKey,

@@ -49,7 +49,7 @@ def arbkit_register_stores(register: Register) -> None:
 def arbkit_register_risk_policies(register: Register) -> None:
     """Called once. Call ``register(name, factory)``; ``factory(settings)`` returns a risk policy.
 
-    Registered policies join the default chain built by ``arbkit.risk.default_chain``.
+    Registered policies join the default chain built by ``arbkit.trading.risk.default_chain``.
     """
 
 

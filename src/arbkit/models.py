@@ -36,7 +36,7 @@ import attrs
 from arbkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from arbkit.fees import FeeSchedule
+    from arbkit.engine.fees import FeeSchedule
 
 __all__ = [
     "Balance",

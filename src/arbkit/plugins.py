@@ -55,6 +55,9 @@ __all__ = [
 ENTRY_POINT_GROUP = "arbkit"
 #: Comma-separated entry-point names allowed to load (unset or empty: every installed one).
 ALLOW_ENV = "ARBKIT_PLUGINS"
+#: The entry point of the core's own plugin (built-in stores and notifiers): always loaded.
+BUILTINS = "arbkit"
+BUILTINS_MODULE = "arbkit._builtins"
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
     """Register every allowed ``arbkit`` entry point; one that fails is reported and skipped."""
     allowed = _allowed()
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if allowed is not None and entry.name not in allowed:
+        if allowed is not None and entry.name not in allowed and entry.name != BUILTINS:
             logger.info("plugin %r not loaded: not in %s", entry.name, ALLOW_ENV)
             continue
         if manager.get_plugin(entry.name) is not None or manager.is_blocked(entry.name):
@@ -109,10 +112,10 @@ def get_plugin_manager() -> pluggy.PluginManager:
             manager = pluggy.PluginManager("arbkit")
             manager.add_hookspecs(hookspecs)
             _load_entry_points(manager)
-            # The core's built-in stores and notifiers, through the same hooks as a plugin's.
-            from arbkit import _builtins
-
-            manager.register(_builtins, name="arbkit.builtins")
+            if manager.get_plugin(BUILTINS) is None:
+                # Run from a source tree without installed metadata: the core's own plugin
+                # is still found by its module name (no import edge from the registry to it).
+                manager.register(importlib.import_module(BUILTINS_MODULE), name=BUILTINS)
             _manager = manager
         return _manager
 

@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from arbkit.engine.opportunity import Opportunity
 from arbkit.exchange import Exchange
 from arbkit.models import BookKey, Market, OrderBook, utcnow
-from arbkit.opportunity import Opportunity
 
 if TYPE_CHECKING:
     from arbkit.config import Settings
-    from arbkit.matching import MarketMatch
+    from arbkit.engine.matching import MarketMatch
 
 __all__ = ["Detector", "Matcher", "ScanResult", "Scanner"]
 
@@ -49,8 +49,8 @@ ErrorSink = Callable[[BaseException, str, str], object]
 
 
 def default_matcher(markets: Mapping[str, Sequence[Market]], **options: Any) -> Sequence[MarketMatch]:
-    """:func:`arbkit.matching.match_markets` (explicit pairs, then sports games) over every exchange."""
-    from arbkit.matching import match_markets
+    """:func:`arbkit.engine.matching.match_markets` (pairs, then sports games) over every exchange."""
+    from arbkit.engine.matching import match_markets
 
     return match_markets(markets, **options)
 
@@ -58,8 +58,8 @@ def default_matcher(markets: Mapping[str, Sequence[Market]], **options: Any) -> 
 def default_detector(
     matches: Sequence[MarketMatch], books: Mapping[BookKey, OrderBook], **kw: Any
 ) -> Sequence[Opportunity]:
-    """:func:`arbkit.arbitrage.find_opportunities`."""
-    from arbkit.arbitrage import find_opportunities
+    """:func:`arbkit.engine.detect.find_opportunities`."""
+    from arbkit.engine.detect import find_opportunities
 
     return find_opportunities(matches, books, **kw)
 
@@ -96,7 +96,8 @@ class Scanner:
     * ``market_filters``: per exchange, keyword arguments for ``markets()``
       (``{"kalshi": {"series": "KXNBAGAME"}}``);
     * ``refresh_seconds``: how long a market list is reused;
-    * ``matcher`` / ``detector``: replaceable (defaults: :mod:`arbkit.matching`, :mod:`arbkit.arbitrage`);
+    * ``matcher`` / ``detector``: replaceable (defaults: :mod:`arbkit.engine.matching`,
+      :mod:`arbkit.engine.detect`);
     * ``match_options``: keyword arguments for the matcher (``{"pairs": "pairs.toml"}``);
     * ``on_error(exc, venue, operation)``: where failures go (a trading system's ``record_error``).
     """

@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from arbkit.config import Settings
+from arbkit.engine.fees import FeeSchedule
 from arbkit.errors import (
     ArbkitError,
     BadRequest,
@@ -39,7 +40,6 @@ from arbkit.errors import (
     OrderRejected,
     ValidationError,
 )
-from arbkit.fees import FeeSchedule
 from arbkit.http import DEFAULT_TIMEOUT, HttpTransport
 from arbkit.models import (
     Balance,
@@ -304,7 +304,7 @@ class KalshiClient:
         query: str | None = None,
         limit: int | None = None,
     ) -> list[Market]:
-        """Markets grouped by event, with fees and sports :class:`~arbkit.sports.GameInfo` attached.
+        """Markets grouped by event, with fees and sports :class:`~arbkit.engine.games.GameInfo` attached.
 
         Follows ``/events`` cursors to the end (or ``limit`` markets). ``status`` is applied
         to each market (an open event may hold closed markets); ``query`` matches titles,

@@ -1,4 +1,4 @@
-"""Kalshi sports tickers -> :class:`arbkit.sports.GameInfo` (reference: sports.md sections 0, 1.2, 1.3, 3).
+"""Kalshi sports tickers -> :class:`arbkit.engine.games.GameInfo` (reference: sports.md 0, 1.2, 1.3, 3).
 
 A game series (``KXNBAGAME``, ``KXEPLGAME``, ...) has one event per game and one binary
 market per outcome::
@@ -9,7 +9,7 @@ market per outcome::
 The glued team string is ambiguous (codes are 2-5 letters), so the codes are taken from
 the market-ticker suffixes of the event's markets and located in the team string to get
 their order. US leagues write away then home; soccer writes home then away
-(:attr:`arbkit.sports.League.home_first`). A ``TIE`` suffix is the draw outcome.
+(:attr:`arbkit.engine.games.League.home_first`). A ``TIE`` suffix is the draw outcome.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from arbkit.sports import DRAW, OVER, GameInfo, kalshi_series_kind
+from arbkit.engine.games import DRAW, OVER, GameInfo, kalshi_series_kind
 
 __all__ = ["TIE_SUFFIX", "game_info", "parse_event_ticker", "scheduled_date", "split_teams"]
 

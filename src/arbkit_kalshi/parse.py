@@ -17,8 +17,9 @@ from typing import Any
 
 import attrs
 
+from arbkit.engine.fees import FeeSchedule, QuadraticFee
+from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import ArbkitError, InvalidResponse
-from arbkit.fees import FeeSchedule, QuadraticFee
 from arbkit.models import (
     BookLevel,
     Market,
@@ -29,7 +30,6 @@ from arbkit.models import (
     ResolutionState,
     utcnow,
 )
-from arbkit.sports import GAME_META_KEY
 from arbkit_kalshi.games import game_info
 from arbkit_kalshi.grid import grid_of
 from arbkit_kalshi.units import number, read_count, read_dollars
@@ -171,7 +171,7 @@ def parse_series(body: Any) -> SeriesFees:
 def fee_schedule(
     fee_type: str | None, multiplier: Decimal = ONE, *, combo_maker_share: Decimal | None = None
 ) -> FeeSchedule | None:
-    """Kalshi's trading fee as a :class:`~arbkit.fees.QuadraticFee`, or ``None`` when unknown.
+    """Kalshi's trading fee as a :class:`~arbkit.engine.fees.QuadraticFee`, or ``None`` when unknown.
 
     ``ceil_to_cent(0.07 x multiplier x C x P x (1-P))`` per order for takers; makers pay
     0.25 (or 0.5 for combo) of that rate only on series with maker fees (kalshi.md section 5).

@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from arbkit.config import Secret, Settings
+from arbkit.engine.fees import FeeSchedule
 from arbkit.errors import (
     AuthenticationError,
     BadRequest,
@@ -36,7 +37,6 @@ from arbkit.errors import (
     OrderNotFound,
     ValidationError,
 )
-from arbkit.fees import FeeSchedule
 from arbkit.http import DEFAULT_TIMEOUT, HttpTransport
 from arbkit.models import (
     Balance,
@@ -468,7 +468,8 @@ class PolymarketClient:
             neg_risk=neg_risk,
             salt=salt_for(coid),
             # A request's creation time makes the signed order (and its id) reproducible, so a
-            # process rebuilding the order from the journal re-sends the same one (arbkit.executor).
+            # process rebuilding the order from the journal re-sends the same one
+            # (arbkit.trading.execution.executor).
             timestamp_ms=(
                 (request.created_at - _EPOCH) // timedelta(milliseconds=1) if request.created_at else None
             ),

@@ -1,4 +1,4 @@
-"""Polymarket sports markets -> :class:`arbkit.sports.GameInfo` (reference sports.md §1.1, §1.3, §3).
+"""Polymarket sports markets -> :class:`arbkit.engine.games.GameInfo` (reference sports.md §1.1, §1.3, §3).
 
 Slugs read ``{prefix}-{team1}-{team2}-{YYYY-MM-DD}[-suffix]``:
 
@@ -27,10 +27,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from arbkit.engine.games import DRAW, OVER, UNDER, GameInfo, league_by_poly_prefix
+from arbkit.engine.matching import default_teams
 from arbkit.errors import ArbkitError
-from arbkit.matching import default_teams
 from arbkit.models import Market
-from arbkit.sports import DRAW, OVER, UNDER, GameInfo, league_by_poly_prefix
 
 __all__ = ["game_info"]
 

@@ -22,8 +22,9 @@ from typing import Any
 
 import attrs
 
+from arbkit.engine.fees import FeeSchedule, NoFees, PowerFee
+from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import ArbkitError, InvalidResponse
-from arbkit.fees import FeeSchedule, NoFees, PowerFee
 from arbkit.models import (
     Market,
     MarketStatus,
@@ -32,7 +33,6 @@ from arbkit.models import (
     Resolution,
     ResolutionState,
 )
-from arbkit.sports import GAME_META_KEY
 from arbkit_polymarket.games import game_info
 from arbkit_polymarket.units import SHARE_STEP, number, opt_number
 

@@ -40,8 +40,8 @@ from typing import Any
 
 import attrs
 
+from arbkit.engine.fees import FeeSchedule
 from arbkit.errors import ArbkitError, ExchangeError, InvalidResponse
-from arbkit.fees import FeeSchedule
 from arbkit.models import BookLevel, Fill, Market, MarketStatus, OrderBook, utcnow
 from arbkit.streams import FeedSink, MarketEvent
 from arbkit_polymarket.parse import EXCHANGE, invalid, obj, parse_book, parse_time, seq

@@ -50,6 +50,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 from arbkit.config import Settings
+from arbkit.engine.fees import FeeSchedule
 from arbkit.errors import (
     ArbkitError,
     AuthenticationError,
@@ -58,7 +59,6 @@ from arbkit.errors import (
     NetworkError,
     ValidationError,
 )
-from arbkit.fees import FeeSchedule
 from arbkit.models import Fill, Market, Order, OrderBook, utcnow
 from arbkit.streams import FeedSink, FeedState, FeedStatus, ForwardingSink, FrameDecoder, MarketEvent, backoff
 from arbkit_polymarket.auth import ApiCredentials

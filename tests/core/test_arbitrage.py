@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
-from arbkit.arbitrage import detect, find_opportunities
-from arbkit.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
-from arbkit.matching import MarketMatch, OutcomeGroup, OutcomeRef
+from arbkit.engine.detect import detect, find_opportunities
+from arbkit.engine.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
+from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef
+from arbkit.engine.sizing import common_lot
 from arbkit.models import Market, OrderBook, Outcome
-from arbkit.sizing import common_lot
 
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 KALSHI_FEE = QuadraticFee(rate=D("0.07"))

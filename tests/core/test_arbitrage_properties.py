@@ -7,9 +7,9 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arbkit.arbitrage import detect
-from arbkit.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
-from arbkit.sizing import walk_asks
+from arbkit.engine.detect import detect
+from arbkit.engine.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
+from arbkit.engine.sizing import walk_asks
 from tests.core.test_arbitrage import NOW, binary_books, binary_match, kalshi_market, poly_market
 
 fee_schedules = st.sampled_from(

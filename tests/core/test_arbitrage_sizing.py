@@ -13,10 +13,10 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arbkit.fees import NoFees, PowerFee, QuadraticFee
+from arbkit.engine.fees import NoFees, PowerFee, QuadraticFee
+from arbkit.engine.sizing import LegQuote, SetSize, order_reserve, size_set, walk_asks
 from arbkit.models import BookLevel, Market
-from arbkit.risk import BalanceCheck, RiskContext
-from arbkit.sizing import LegQuote, SetSize, order_reserve, size_set, walk_asks
+from arbkit.trading.risk import BalanceCheck, RiskContext
 from tests.core.test_arbitrage import NOW, binary_books, binary_match, kalshi_market, poly_market, run
 
 KALSHI_FEE = QuadraticFee(rate=D("0.07"))

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import arbkit
-from arbkit.matching import MarketMatch, OutcomeGroup, OutcomeRef
+from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.models import Market
-from arbkit.notify import Event, EventKind
-from arbkit.trade import TradeStatus
+from arbkit.trading.notify import Event, EventKind
+from arbkit.trading.records import TradeStatus
 from tests.core.test_trading_fakes import Clock, FakeExchange, FakeVenuesPlugin, binary_market
 
 D = Decimal

@@ -13,9 +13,15 @@ import pytest
 
 import arbkit
 from arbkit import ConfigError, Settings
-from arbkit.chat import BackgroundNotifier, DiscordNotifier, SlackNotifier, TelegramNotifier, chat_notifiers
-from arbkit.notify import Event, EventKind, Notifier, Severity
 from arbkit.plugins import notifier_factories
+from arbkit.trading.chat import (
+    BackgroundNotifier,
+    DiscordNotifier,
+    SlackNotifier,
+    TelegramNotifier,
+    chat_notifiers,
+)
+from arbkit.trading.notify import Event, EventKind, Notifier, Severity
 
 BOT_TOKEN = "123456:SECRET-bot-token-xyz"
 
@@ -128,7 +134,7 @@ def test_failures_are_logged_without_the_credential_and_never_raised(
 ) -> None:
     chat.status, chat.answer = 404, answer
     notifier = build(chat.url)
-    with caplog.at_level(logging.WARNING, logger="arbkit.chat"):
+    with caplog.at_level(logging.WARNING, logger="arbkit.trading.chat"):
         notifier.notify(event())
     assert notifier.failures == 1
     assert "HTTP 404" in caplog.text
@@ -138,7 +144,7 @@ def test_failures_are_logged_without_the_credential_and_never_raised(
 
 def test_an_unreachable_service_is_logged_by_host_only(caplog: pytest.LogCaptureFixture) -> None:
     notifier = TelegramNotifier(BOT_TOKEN, "1", api_url="http://127.0.0.1:9", timeout=2)
-    with caplog.at_level(logging.WARNING, logger="arbkit.chat"):
+    with caplog.at_level(logging.WARNING, logger="arbkit.trading.chat"):
         notifier.notify(event())
     assert notifier.failures == 1
     assert "http://127.0.0.1" in caplog.text

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from arbkit.arbitrage import detect
-from arbkit.errors import ConfigError
-from arbkit.fees import NoFees
-from arbkit.matching import (
+from arbkit.engine.detect import detect
+from arbkit.engine.fees import NoFees
+from arbkit.engine.matching import (
     MarketMatch,
     ResolutionPolicy,
     load_pairs,
@@ -21,7 +20,8 @@ from arbkit.matching import (
     proposals,
     resolve_pairs,
 )
-from arbkit.matching.resolution import compare, threshold_numbers
+from arbkit.engine.matching.resolution import compare, threshold_numbers
+from arbkit.errors import ConfigError
 from arbkit.models import Market, OrderBook, Outcome
 from tests.core.test_matching_sports import kalshi_game, poly_game
 

@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from arbkit.arbitrage import find_opportunities
-from arbkit.fees import NoFees
-from arbkit.matching import DEFAULT_POLICY, MarketMatch, ResolutionPolicy, match_markets
+from arbkit.engine.detect import find_opportunities
+from arbkit.engine.fees import NoFees
+from arbkit.engine.games import OVER, UNDER
+from arbkit.engine.matching import DEFAULT_POLICY, MarketMatch, ResolutionPolicy, match_markets
 from arbkit.models import Market, OrderBook
-from arbkit.sports import OVER, UNDER
 from arbkit_kalshi.parse import build_markets
 from arbkit_kalshi.parse import parse_event as kalshi_event
 from arbkit_polymarket.parse import parse_event as poly_event

@@ -15,9 +15,9 @@ import pytest
 from examples.demo.scenario import TEAMS, Game, kalshi_scenario, league_games, polymarket_scenario
 
 import arbkit
-from arbkit.matching import MarketMatch
+from arbkit.engine.games import DRAW, GAME_META_KEY
+from arbkit.engine.matching import MarketMatch
 from arbkit.sandbox import SandboxServer
-from arbkit.sports import DRAW, GAME_META_KEY
 from arbkit_kalshi.sandbox import PREFIX, KalshiSandbox
 from arbkit_polymarket.sandbox import PolymarketSandbox
 

@@ -12,12 +12,12 @@ from decimal import Decimal as D
 
 import pytest
 
+from arbkit.engine.fees import NoFees
+from arbkit.engine.games import DRAW, GAME_META_KEY, GameInfo
+from arbkit.engine.matching import MarketMatch, ResolutionPolicy, match_markets
+from arbkit.engine.matching.teams import Team, TeamTable, default_teams, normalize_name
 from arbkit.errors import ValidationError
-from arbkit.fees import NoFees
-from arbkit.matching import MarketMatch, ResolutionPolicy, match_markets
-from arbkit.matching.teams import Team, TeamTable, default_teams, normalize_name
 from arbkit.models import Market, Outcome
-from arbkit.sports import DRAW, GAME_META_KEY, GameInfo
 
 
 def kalshi_game(

@@ -25,7 +25,7 @@ from arbkit import (
     ValidationError,
     to_decimal,
 )
-from arbkit.fees import QuadraticFee
+from arbkit.engine.fees import QuadraticFee
 
 D = Decimal
 

@@ -12,8 +12,16 @@ from typing import Any
 
 import pytest
 
-from arbkit.notify import Event, EventKind, LogNotifier, NotifierHub, Severity, WebhookNotifier, mode_label
 from arbkit.plugins import notifier_factories
+from arbkit.trading.notify import (
+    Event,
+    EventKind,
+    LogNotifier,
+    NotifierHub,
+    Severity,
+    WebhookNotifier,
+    mode_label,
+)
 
 
 class Receiver:

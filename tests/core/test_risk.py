@@ -11,8 +11,8 @@ import pytest
 
 import arbkit
 from arbkit.config import Settings
-from arbkit.opportunity import Opportunity
-from arbkit.risk import (
+from arbkit.engine.opportunity import Opportunity
+from arbkit.trading.risk import (
     BalanceCheck,
     DailyLossLimit,
     MarketExposureCap,

@@ -153,7 +153,7 @@ def test_stale_books_are_not_used() -> None:
 
 
 def test_default_matcher_is_the_engines_match_markets_with_explicit_pairs() -> None:
-    from arbkit.matching import ContractSpec, PairSpec
+    from arbkit.engine.matching import ContractSpec, PairSpec
 
     clock = Clock()
     alpha, beta = venues(clock)

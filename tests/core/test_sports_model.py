@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from arbkit import ValidationError
-from arbkit.sports import (
+from arbkit.engine.games import (
     DRAW,
     LEAGUES,
     GameInfo,

@@ -14,8 +14,7 @@ import pytest
 
 from arbkit.errors import PersistenceError
 from arbkit.plugins import store_factories
-from arbkit.store import MAX_ERRORS, DailyCounters, JsonFileStore, Ledger, SqliteStore, TradeStore, open_store
-from arbkit.trade import (
+from arbkit.trading.records import (
     ErrorRecord,
     LegStatus,
     OpportunitySummary,
@@ -24,6 +23,15 @@ from arbkit.trade import (
     TradeStatus,
     client_order_id,
     new_trade_id,
+)
+from arbkit.trading.store import (
+    MAX_ERRORS,
+    DailyCounters,
+    JsonFileStore,
+    Ledger,
+    SqliteStore,
+    TradeStore,
+    open_store,
 )
 
 D = Decimal

@@ -11,10 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arbkit.executor import ExecutionConfig, OrderExecutor
-from arbkit.fees import PowerFee
-from arbkit.journal import Journal
+from arbkit.engine.fees import PowerFee
 from arbkit.models import Fill, Order, OrderRequest, OrderStatus
+from arbkit.trading.execution.executor import ExecutionConfig, OrderExecutor
+from arbkit.trading.execution.journal import Journal
 from tests.core.test_trading_fakes import T0, FakeExchange, arb, binary_market
 
 D = Decimal

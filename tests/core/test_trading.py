@@ -13,11 +13,11 @@ import pytest
 from arbkit.config import Secret, Settings
 from arbkit.errors import PersistenceError, RiskRejected, ValidationError
 from arbkit.models import OrderBook
-from arbkit.notify import Event, EventKind
-from arbkit.risk import MaxDailyTrades, MinRoi, RiskChain
-from arbkit.store import JsonFileStore, SqliteStore
-from arbkit.trade import LegStatus, TradeStatus
-from arbkit.trading import PaperTradingSystem, TradingSystem
+from arbkit.trading.notify import Event, EventKind
+from arbkit.trading.records import LegStatus, TradeStatus
+from arbkit.trading.risk import MaxDailyTrades, MinRoi, RiskChain
+from arbkit.trading.store import JsonFileStore, SqliteStore
+from arbkit.trading.system import PaperTradingSystem, TradingSystem
 from tests.core.test_trading_fakes import T0, Clock, FakeExchange, arb, binary_market, kalshi_fee
 
 D = Decimal

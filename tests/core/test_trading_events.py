@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import attrs
 
-from arbkit.notify import EventKind, Severity
-from arbkit.trade import LegStatus, TradeStatus
-from arbkit.trading_events import trade_events
+from arbkit.trading.events import trade_events
+from arbkit.trading.notify import EventKind, Severity
+from arbkit.trading.records import LegStatus, TradeStatus
 from tests.core.test_store import T0, make_trade
 
 D = Decimal

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 import arbkit
+from arbkit.engine.fees import FeeSchedule, NoFees, QuadraticFee
+from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.errors import ExchangeUnavailable, NotFound
-from arbkit.fees import FeeSchedule, NoFees, QuadraticFee
 from arbkit.models import (
     Balance,
     BookKey,
@@ -27,7 +28,6 @@ from arbkit.models import (
     Resolution,
     ResolutionState,
 )
-from arbkit.opportunity import Leg, Opportunity
 
 D = Decimal
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

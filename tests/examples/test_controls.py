@@ -13,8 +13,8 @@ from flask import Flask
 
 import arbkit
 from arbkit.cli import main as cli
-from arbkit.controls import Controls
 from arbkit.models import OrderRequest, Side
+from arbkit.trading.controls import Controls
 
 from .conftest import Venues
 from .test_live_mode import AUTH, live_credentials

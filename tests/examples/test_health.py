@@ -15,7 +15,7 @@ from flask import Flask
 import arbkit
 from arbkit.models import OrderRequest, Side, utcnow
 from arbkit.sandbox.faults import Fault
-from arbkit.trade import TradeStatus
+from arbkit.trading.records import TradeStatus
 
 from .conftest import Venues
 from .test_live_mode import live_credentials
@@ -86,7 +86,7 @@ def test_a_live_venue_that_does_not_answer_at_start_is_unverified_until_it_does(
     make_app: Callable[..., Flask], venues: Venues, caplog: pytest.LogCaptureFixture
 ) -> None:
     venues.polymarket.faults.add(Fault("status", path="*balance*", status=503, times=None))
-    with caplog.at_level(logging.WARNING, logger="arbkit.live"):
+    with caplog.at_level(logging.WARNING, logger="arbkit.trading.live"):
         app = make_app({**live_credentials(venues), "ARBKIT_API_TOKEN": "t0k"})
     assert "credentials are unverified, and trading on it is blocked" in caplog.text
     body = health(app)
@@ -104,7 +104,7 @@ def test_an_unfunded_live_account_is_a_warning(
     wallet = Account.create()
     venues.polymarket.add_account(wallet.address, 0)  # opened, never funded
     credentials = {**live_credentials(venues), "POLYMARKET_PRIVATE_KEY": "0x" + bytes(wallet.key).hex()}
-    with caplog.at_level(logging.WARNING, logger="arbkit.live"):
+    with caplog.at_level(logging.WARNING, logger="arbkit.trading.live"):
         make_app(credentials)
     assert "polymarket account has no cash available" in caplog.text
 

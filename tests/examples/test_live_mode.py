@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from eth_account import Account
 from flask import Flask
 
-from arbkit.live import RealTradingSystem
+from arbkit.trading.live import RealTradingSystem
 from tests.live.scenarios import pem_pair
 
 from .conftest import Venues

@@ -71,7 +71,7 @@ def start(variable: str, value: str, data_dir: Path) -> None:
         return
     if variable == "LIVE_TRADING" and error.variable is None:
         # Live start-up asks each venue for its balance and names the missing credentials in the
-        # message (arbkit.live); it does not set ``variable``.
+        # message (arbkit.trading.live); it does not set ``variable``.
         assert "POLYMARKET_PRIVATE_KEY" in str(error) or "credentials" in str(error), error
         return
     assert error.variable in {variable, *PARTNERS.get(variable, set())}, error

@@ -47,10 +47,10 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 import arbkit
-from arbkit.live import RealTradingSystem
 from arbkit.sandbox import Fault, SandboxServer
-from arbkit.trade import Trade, TradeStatus
-from arbkit.trading import PaperTradingSystem
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.records import Trade, TradeStatus
+from arbkit.trading.system import PaperTradingSystem
 from arbkit_kalshi.sandbox import PREFIX, KalshiSandbox
 from arbkit_polymarket.crypto import checksum
 from arbkit_polymarket.sandbox import PolymarketSandbox

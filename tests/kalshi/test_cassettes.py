@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import InsufficientFunds
 from arbkit.models import Market, MarketStatus, OrderRequest, OrderStatus, Side
-from arbkit.sports import GAME_META_KEY
 from arbkit_kalshi.client import HOSTS, KalshiClient
 
 pytestmark = pytest.mark.vcr

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from arbkit.engine.fees import QuadraticFee
 from arbkit.errors import (
     AuthenticationError,
     BadRequest,
@@ -16,7 +17,6 @@ from arbkit.errors import (
     NotFound,
     OrderRejected,
 )
-from arbkit.fees import QuadraticFee
 from arbkit_kalshi.errors import error_fields, map_error
 from arbkit_kalshi.parse import EventData, event_fees, fee_schedule
 

@@ -383,7 +383,7 @@ def test_the_sandbox_verifies_and_prices_with_its_own_code() -> None:
                 imported |= {a.name for a in node.names}
     forbidden = {
         "arbkit_kalshi.auth",
-        "arbkit.fees",
+        "arbkit.engine.fees",
         "arbkit_kalshi.parse",
         "arbkit_kalshi.grid",
         "arbkit_kalshi.units",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from arbkit.journal import FINAL
-from arbkit.live import RealTradingSystem
-from arbkit.trade import Trade, TradeStatus
+from arbkit.trading.execution.journal import FINAL
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.records import Trade, TradeStatus
 from tests.live import scenarios as sc
 from tests.live.conftest import Venues
 

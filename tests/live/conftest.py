@@ -13,11 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from eth_account import Account
 
-from arbkit.executor import ExecutionConfig
-from arbkit.live import RealTradingSystem
-from arbkit.risk import BalanceCheck, RiskChain
 from arbkit.sandbox import Fault, SandboxServer
-from arbkit.store import JsonFileStore
+from arbkit.trading.execution.executor import ExecutionConfig
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.risk import BalanceCheck, RiskChain
+from arbkit.trading.store import JsonFileStore
 from arbkit_kalshi.client import KalshiClient
 from arbkit_kalshi.sandbox import KalshiSandbox
 from arbkit_polymarket.client import PolymarketClient

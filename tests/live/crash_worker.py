@@ -14,11 +14,11 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from arbkit.executor import ExecutionConfig
-from arbkit.journal import Journal, JournalRecord
-from arbkit.live import RealTradingSystem
-from arbkit.risk import BalanceCheck, RiskChain
-from arbkit.store import JsonFileStore
+from arbkit.trading.execution.executor import ExecutionConfig
+from arbkit.trading.execution.journal import Journal, JournalRecord
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.risk import BalanceCheck, RiskChain
+from arbkit.trading.store import JsonFileStore
 from tests.live import scenarios as sc
 
 #: Execution settings shared by the worker and the recovering test process.

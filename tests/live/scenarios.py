@@ -16,8 +16,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.models import Side
-from arbkit.opportunity import Leg, Opportunity
 from arbkit_kalshi.client import KalshiClient
 from arbkit_polymarket.client import PolymarketClient
 

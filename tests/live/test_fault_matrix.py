@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from arbkit.trade import TradeStatus
+from arbkit.trading.records import TradeStatus
 from tests.live import scenarios as sc
 from tests.live.checks import assert_journal_consistent, assert_matches_venues
 from tests.live.conftest import SystemFactory, Venues

@@ -10,7 +10,7 @@ import pytest
 
 from arbkit.errors import RiskRejected, TradeNotFound, ValidationError
 from arbkit.models import OrderRequest, Side
-from arbkit.trade import TradeStatus, daily_loss
+from arbkit.trading.records import TradeStatus, daily_loss
 from tests.live import scenarios as sc
 from tests.live.checks import assert_journal_consistent, assert_matches_venues
 from tests.live.conftest import SystemFactory, Venues

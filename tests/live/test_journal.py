@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from arbkit.errors import PersistenceError
-from arbkit.journal import FINAL, INTENT, Journal
+from arbkit.trading.execution.journal import FINAL, INTENT, Journal
 
 
 def test_records_survive_reopening_and_sequence_numbers_continue(tmp_path: Path) -> None:

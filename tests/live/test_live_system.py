@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-import arbkit.trading
+import arbkit.trading.system
 from arbkit.config import Settings
 from arbkit.errors import ConfigError
 from arbkit.exchange import Exchange
-from arbkit.live import BANNER, RealTradingSystem
-from arbkit.risk import BalanceCheck, MaxDailyTrades, RiskChain
-from arbkit.store import JsonFileStore
-from arbkit.trade import TradeResult, TradeStatus
-from arbkit.trading import TradingSystem
+from arbkit.trading.live import BANNER, RealTradingSystem
+from arbkit.trading.records import TradeResult, TradeStatus
+from arbkit.trading.risk import BalanceCheck, MaxDailyTrades, RiskChain
+from arbkit.trading.store import JsonFileStore
+from arbkit.trading.system import TradingSystem
 from arbkit_kalshi.client import KalshiClient
 from arbkit_polymarket.client import PolymarketClient
 from tests.live import scenarios as sc
@@ -73,7 +73,7 @@ def test_logs_the_live_banner_once_at_start(
 def test_is_the_trading_system_polymix_called_real_trading_system(live_system: SystemFactory) -> None:
     system = live_system()
     assert isinstance(system, TradingSystem)
-    assert arbkit.trading.RealTradingSystem is RealTradingSystem
+    assert arbkit.trading.system.RealTradingSystem is RealTradingSystem
     assert system.mode == "live"
 
 

@@ -16,10 +16,10 @@ import attrs
 import pytest
 
 from arbkit.errors import PersistenceError
-from arbkit.journal import Journal
 from arbkit.models import Order, OrderRequest, OrderStatus, Side, TimeInForce
-from arbkit.notify import Event
-from arbkit.trade import LegStatus, TradeStatus
+from arbkit.trading.execution.journal import Journal
+from arbkit.trading.notify import Event
+from arbkit.trading.records import LegStatus, TradeStatus
 from arbkit_polymarket.sandbox.engine import Engine as PolyEngine
 from tests.live import scenarios as sc
 from tests.live.checks import assert_journal_consistent, assert_matches_venues

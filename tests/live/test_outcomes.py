@@ -9,10 +9,10 @@ from typing import Any
 import attrs
 import pytest
 
+from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.models import Side, TimeInForce
-from arbkit.notify import Event, EventKind
-from arbkit.opportunity import Leg, Opportunity
-from arbkit.trade import LegStatus, TradeStatus
+from arbkit.trading.notify import Event, EventKind
+from arbkit.trading.records import LegStatus, TradeStatus
 from tests.live import scenarios as sc
 from tests.live.checks import assert_journal_consistent, assert_matches_venues
 from tests.live.conftest import FAST, SystemFactory, Venues

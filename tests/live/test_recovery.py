@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from arbkit.journal import Journal
-from arbkit.trade import TradeStatus
+from arbkit.trading.execution.journal import Journal
+from arbkit.trading.records import TradeStatus
 from tests.live.checks import assert_journal_consistent, assert_matches_venues
 from tests.live.conftest import Venues
 from tests.live.crash_worker import build

@@ -12,8 +12,8 @@ from eth_account import Account
 
 from arbkit.config import Settings
 from arbkit.errors import ArbkitError
-from arbkit.live import RealTradingSystem
-from arbkit.risk import BalanceCheck, RiskChain
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.risk import BalanceCheck, RiskChain
 from arbkit_polymarket.crypto import checksum
 from tests.live import scenarios as sc
 from tests.live.conftest import Venues

@@ -12,7 +12,7 @@ import pytest
 from arbkit.bot import Bot
 from arbkit.scanner import Scanner
 from arbkit.streams import FeedState, StreamingSession
-from arbkit.trade import LegStatus, TradeStatus
+from arbkit.trading.records import LegStatus, TradeStatus
 from arbkit_kalshi.sandbox.stream import WS_PATH, serve_stream
 from arbkit_kalshi.stream import KalshiStream
 from tests.live import scenarios as sc

@@ -44,13 +44,13 @@ from hypothesis.stateful import (
 )
 
 from arbkit.errors import PersistenceError, RiskRejected, ValidationError
-from arbkit.executor import ExecutionConfig
-from arbkit.journal import Journal
-from arbkit.live import RealTradingSystem
-from arbkit.reconcile import stored_positions
-from arbkit.risk import BalanceCheck, RiskChain
-from arbkit.store import JsonFileStore
-from arbkit.trade import LegStatus
+from arbkit.trading.execution.executor import ExecutionConfig
+from arbkit.trading.execution.journal import Journal
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.reconcile import stored_positions
+from arbkit.trading.records import LegStatus
+from arbkit.trading.risk import BalanceCheck, RiskChain
+from arbkit.trading.store import JsonFileStore
 from arbkit_polymarket.sandbox.engine import Engine as PolyEngine
 from tests.live import scenarios as sc
 from tests.live.conftest import Venues

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
+from arbkit.engine.fees import PowerFee
+from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import ExchangeUnavailable, InsufficientFunds, NotFound, OrderRejected, RateLimited
-from arbkit.fees import PowerFee
 from arbkit.models import Market, OrderRequest, OrderStatus, Outcome, Side
-from arbkit.sports import GAME_META_KEY
 from arbkit_polymarket.client import PolymarketClient
 
 D = Decimal

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from arbkit.engine.fees import NoFees, PowerFee
+from arbkit.engine.games import DRAW, GAME_META_KEY, GameInfo
 from arbkit.errors import BadRequest, InsufficientFunds, InvalidResponse, OrderRejected
-from arbkit.fees import NoFees, PowerFee
 from arbkit.models import Market, MarketStatus, OrderStatus, Outcome, ResolutionState, Side
-from arbkit.sports import DRAW, GAME_META_KEY, GameInfo
 from arbkit_polymarket.errors import map_error
 from arbkit_polymarket.parse import (
     decode_list,

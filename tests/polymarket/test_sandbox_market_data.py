@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import arbkit
 from arbkit.config import Settings
-from arbkit.fees import PowerFee
+from arbkit.engine.fees import PowerFee
+from arbkit.engine.games import GAME_META_KEY
 from arbkit.models import MarketStatus, ResolutionState
 from arbkit.sandbox import SandboxServer
-from arbkit.sports import GAME_META_KEY
 from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.sandbox import PolymarketSandbox
 

@@ -31,7 +31,7 @@ CLIENT_CODE = {
     "arbkit_polymarket.auth",
     "arbkit_polymarket.crypto",
     "arbkit_polymarket.orders",
-    "arbkit.fees",
+    "arbkit.engine.fees",
 }
 
 

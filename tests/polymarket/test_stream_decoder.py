@@ -16,8 +16,8 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arbkit.engine.fees import PowerFee
 from arbkit.errors import ExchangeError, InvalidResponse
-from arbkit.fees import PowerFee
 from arbkit.models import Market, MarketStatus, Outcome, Side
 from arbkit_polymarket.parse import parse_book
 from arbkit_polymarket.parse_stream import (

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from arbkit.errors import PersistenceError
-from arbkit.postgres import PostgresStore
-from arbkit.postgres.local import LocalServer
+from arbkit.trading.postgres import PostgresStore
+from arbkit.trading.postgres.local import LocalServer
 
 
 @pytest.fixture(scope="session")

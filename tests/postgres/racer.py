@@ -18,11 +18,11 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from arbkit.executor import ExecutionConfig
-from arbkit.journal import JournalRecord
-from arbkit.live import RealTradingSystem
-from arbkit.postgres import PostgresJournal, PostgresStore
-from arbkit.risk import BalanceCheck, MarketExposureCap, MaxDailyTrades, RiskChain, RiskPolicy
+from arbkit.trading.execution.executor import ExecutionConfig
+from arbkit.trading.execution.journal import JournalRecord
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.postgres import PostgresJournal, PostgresStore
+from arbkit.trading.risk import BalanceCheck, MarketExposureCap, MaxDailyTrades, RiskChain, RiskPolicy
 from tests.live import scenarios as sc
 
 FAST = ExecutionConfig(

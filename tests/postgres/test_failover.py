@@ -18,10 +18,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from arbkit.live import RealTradingSystem
-from arbkit.postgres import PostgresJournal, PostgresStore
-from arbkit.reconcile import stored_positions
-from arbkit.risk import BalanceCheck, RiskChain
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.postgres import PostgresJournal, PostgresStore
+from arbkit.trading.reconcile import stored_positions
+from arbkit.trading.risk import BalanceCheck, RiskChain
 from tests.live import scenarios as sc
 from tests.live.conftest import FAST, Venues
 from tests.postgres import racing

@@ -9,11 +9,11 @@ import attrs
 import pytest
 
 from arbkit.errors import PersistenceError
-from arbkit.live import RealTradingSystem
-from arbkit.postgres import PostgresStore
-from arbkit.risk import BalanceCheck, MaxDailyTrades, RiskChain
-from arbkit.trade import TradeStatus
-from arbkit.trading import PaperTradingSystem
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.postgres import PostgresStore
+from arbkit.trading.records import TradeStatus
+from arbkit.trading.risk import BalanceCheck, MaxDailyTrades, RiskChain
+from arbkit.trading.system import PaperTradingSystem
 from tests.core import test_store as contract
 from tests.live import scenarios as sc
 from tests.live.conftest import FAST, Venues

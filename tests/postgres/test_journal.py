@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from arbkit.errors import PersistenceError
-from arbkit.journal import FINAL, INTENT
-from arbkit.postgres import PostgresStore
+from arbkit.trading.execution.journal import FINAL, INTENT
+from arbkit.trading.postgres import PostgresStore
 
 
 def expire(url: str, instance: str) -> None:

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from arbkit.errors import PersistenceError
-from arbkit.journal import JournalRecord
-from arbkit.live import RealTradingSystem
-from arbkit.postgres import PostgresJournal, PostgresStore
-from arbkit.postgres.local import LocalServer
-from arbkit.risk import BalanceCheck, RiskChain
+from arbkit.trading.execution.journal import JournalRecord
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.postgres import PostgresJournal, PostgresStore
+from arbkit.trading.postgres.local import LocalServer
+from arbkit.trading.risk import BalanceCheck, RiskChain
 from tests.live.conftest import Venues
 from tests.moneypath import test_model as model
 

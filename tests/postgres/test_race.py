@@ -1,7 +1,7 @@
 """Four processes racing trades on one database end with exactly the shared limits.
 
 Each process is a whole live instance (``RealTradingSystem`` on a ``PostgresStore``)
-trading on both sandboxes; the limits are held by the database (``arbkit.postgres.limits``).
+trading on both sandboxes; the limits are held by the database (``arbkit.trading.postgres.limits``).
 The venues' own books say what was traded.
 """
 
@@ -13,9 +13,9 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from arbkit.live import RealTradingSystem
-from arbkit.postgres import PostgresStore
-from arbkit.risk import BalanceCheck, RiskChain
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.postgres import PostgresStore
+from arbkit.trading.risk import BalanceCheck, RiskChain
 from tests.live import scenarios as sc
 from tests.live.conftest import FAST, Venues
 from tests.postgres import racing

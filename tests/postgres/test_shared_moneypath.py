@@ -33,12 +33,12 @@ from hypothesis.stateful import (
 )
 
 from arbkit.errors import PersistenceError
-from arbkit.live import RealTradingSystem
-from arbkit.postgres import PostgresStore
-from arbkit.postgres.local import LocalServer
-from arbkit.reconcile import stored_positions
-from arbkit.risk import BalanceCheck, RiskChain
-from arbkit.trade import LegStatus
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.postgres import PostgresStore
+from arbkit.trading.postgres.local import LocalServer
+from arbkit.trading.reconcile import stored_positions
+from arbkit.trading.records import LegStatus
+from arbkit.trading.risk import BalanceCheck, RiskChain
 from tests.live import scenarios as sc
 from tests.live.conftest import Venues
 from tests.moneypath import test_model as model

@@ -16,10 +16,10 @@ import psycopg
 import pytest
 
 from arbkit.errors import ConfigError, PersistenceError
-from arbkit.postgres import PostgresStore
-from arbkit.postgres.schema import SCHEMA_VERSION
-from arbkit.store import TradeStore
-from arbkit.trade import ErrorRecord
+from arbkit.trading.postgres import PostgresStore
+from arbkit.trading.postgres.schema import SCHEMA_VERSION
+from arbkit.trading.records import ErrorRecord
+from arbkit.trading.store import TradeStore
 from tests.core import test_store as contract
 
 D = Decimal
@@ -144,7 +144,7 @@ def test_an_error_record_round_trips(pg_url: str) -> None:
 
 def test_store_url_in_the_settings_chooses_the_postgres_store(pg_url: str, tmp_path: Path) -> None:
     from arbkit.config import Settings
-    from arbkit.trading import PaperTradingSystem
+    from arbkit.trading.system import PaperTradingSystem
 
     settings = Settings.from_mapping({"ARBKIT_STORE_URL": pg_url, "ARBKIT_DATA_DIR": str(tmp_path)})
     assert settings.store == "postgres"
@@ -177,7 +177,7 @@ def test_a_bad_store_setting_names_its_variable_and_hides_the_password(
 
 def test_the_postgres_store_is_registered_and_opened_by_url(pg_url: str, tmp_path: Path) -> None:
     from arbkit.plugins import store_factories
-    from arbkit.store import open_store
+    from arbkit.trading.store import open_store
 
     assert "postgres" in store_factories()
     store = open_store("postgres", tmp_path, "live", url=pg_url)

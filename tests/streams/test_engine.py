@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from arbkit.arbitrage import find_opportunities
+from arbkit.engine.detect import find_opportunities
 from arbkit.models import OrderBook
 from arbkit.streams import BookStore
 from arbkit.streams.engine import Detection, StreamingEngine

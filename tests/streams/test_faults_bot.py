@@ -23,15 +23,15 @@ import attrs
 import pytest
 
 from arbkit.bot import Bot
-from arbkit.matching import MarketMatch, OutcomeGroup, OutcomeRef
+from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.models import BookKey, Market
-from arbkit.paper import BookIndex
 from arbkit.sandbox import SandboxServer, WsFault
 from arbkit.scanner import Scanner
-from arbkit.store import JsonFileStore
 from arbkit.streams import BookStore, StreamingSession
-from arbkit.trade import Trade
-from arbkit.trading import PaperTradingSystem
+from arbkit.trading.paper import BookIndex
+from arbkit.trading.records import Trade
+from arbkit.trading.store import JsonFileStore
+from arbkit.trading.system import PaperTradingSystem
 from tests.core.test_trading_fakes import FakeExchange, binary_market
 from tests.polymarket.conftest import KNICKS, NBA, ROCKETS, SCENARIO
 from tests.streams.fakes import FakeStream

@@ -25,17 +25,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from eth_account import Account
 
 from arbkit.bot import Bot
-from arbkit.executor import ExecutionConfig
-from arbkit.live import RealTradingSystem
-from arbkit.matching import MarketMatch, OutcomeGroup, OutcomeRef
+from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.models import Market
-from arbkit.paper import BookIndex
-from arbkit.risk import BalanceCheck, RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.sandbox import SandboxServer
 from arbkit.scanner import Scanner
-from arbkit.store import JsonFileStore
 from arbkit.streams import BookStore, StreamingSession
-from arbkit.trade import Trade
+from arbkit.trading.execution.executor import ExecutionConfig
+from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.paper import BookIndex
+from arbkit.trading.records import Trade
+from arbkit.trading.risk import BalanceCheck, RiskChain, RiskContext, RiskDecision, RiskPolicy
+from arbkit.trading.store import JsonFileStore
 from tests.live import scenarios as sc
 from tests.polymarket.conftest import KNICKS, NBA, ROCKETS, SCENARIO
 from tests.streams.test_faults_bot import KINDS, fast_kalshi_stream, fast_polymarket_stream, faults

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from arbkit.fees import QuadraticFee
-from arbkit.matching import MarketMatch, OutcomeGroup, OutcomeRef
+from arbkit.engine.fees import QuadraticFee
+from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.models import Market, OrderBook, Outcome
 from arbkit.plugins import stream as plugin_stream
 from arbkit.sandbox import SandboxServer

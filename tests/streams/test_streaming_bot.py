@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 import arbkit
-from arbkit.notify import Event, EventKind
 from arbkit.scanner import default_detector
 from arbkit.streams import BookStore, FeedState
 from arbkit.streams.session import StreamingSession
+from arbkit.trading.notify import Event, EventKind
 from tests.core.test_bot import pair_by_title
 from tests.core.test_trading_fakes import Clock, FakeExchange, FakeVenuesPlugin, binary_market
 from tests.streams.fakes import FakeStream

@@ -3,7 +3,7 @@
 :class:`BookStore` is a :class:`~arbkit.streams.feed.FeedSink`: every venue's stream
 reports to it from its own thread. Detection reads it in the form REST scans use,
 ``Mapping[BookKey, OrderBook]`` (:meth:`BookStore.books`, :meth:`BookStore.view`), so
-:func:`arbkit.arbitrage.find_opportunities` runs unchanged on streamed books.
+:func:`arbkit.engine.detect.find_opportunities` runs unchanged on streamed books.
 
 A book is *usable* only when both hold:
 
@@ -39,7 +39,7 @@ import attrs
 from arbkit.errors import ArbkitError, NetworkError
 from arbkit.models import BookKey, Fill, Order, OrderBook, utcnow
 from arbkit.streams.feed import FeedState, FeedStatus, MarketEvent
-from arbkit.trade import ErrorRecord
+from arbkit.trading.records import ErrorRecord
 
 __all__ = ["BookStore", "ChangeFeed", "FeedInterrupted"]
 

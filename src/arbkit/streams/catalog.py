@@ -2,7 +2,7 @@
 
 A replay needs the markets (outcomes, fee schedules, lots, status) and the matches the
 recording session traded, exactly as they were: re-matching later could pair differently
-(a pairs file changed, a generic proposal confirmed). Fee schedules of :mod:`arbkit.fees`
+(a pairs file changed, a generic proposal confirmed). Fee schedules of :mod:`arbkit.engine.fees`
 are written by class and field; an adapter's own schedule class that is not one of them
 is written as unknown (``null``), and such a market is never traded in replay.
 """
@@ -18,9 +18,9 @@ from typing import Any
 
 import attrs
 
-from arbkit import fees as fee_module
+from arbkit.engine import fees as fee_module
+from arbkit.engine.matching.model import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.errors import ValidationError
-from arbkit.matching.model import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.models import Market, Outcome
 
 __all__ = ["catalog_from_json", "catalog_to_json", "market_from_json", "market_to_json"]

@@ -3,7 +3,7 @@
 :class:`StreamingEngine` keeps an index from each :data:`~arbkit.models.BookKey` to the
 matches that read it (the matches the :class:`~arbkit.scanner.Scanner` computes). For
 each batch of changes from a :class:`~arbkit.streams.books.BookStore` it calls the same
-detector a REST scan calls (:func:`arbkit.arbitrage.find_opportunities` by default) on
+detector a REST scan calls (:func:`arbkit.engine.detect.find_opportunities` by default) on
 the touched matches only, with the store's *usable* books only, so a stale book can
 never produce an opportunity. Each opportunity goes to ``on_opportunity`` as a
 :class:`Detection`, with the latency from the first receipt of the change that
@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from arbkit.engine.opportunity import Opportunity
 from arbkit.models import BookKey, OrderBook, utcnow
-from arbkit.opportunity import Opportunity
 from arbkit.streams.books import BookStore
 
 if TYPE_CHECKING:
-    from arbkit.matching import MarketMatch
+    from arbkit.engine.matching import MarketMatch
     from arbkit.scanner import Detector
 
 __all__ = ["Detection", "LatencySummary", "OpportunityLife", "StreamingEngine", "percentile"]
@@ -111,11 +111,11 @@ class StreamingEngine:
     """Detection on every book change, for the matches that change touches.
 
     * ``store``: where books and changes come from;
-    * ``matches``: the matches to watch (only :attr:`~arbkit.matching.MarketMatch.tradable`
+    * ``matches``: the matches to watch (only :attr:`~arbkit.engine.matching.MarketMatch.tradable`
       ones are indexed); :meth:`set_matches` replaces them;
     * ``bet_amount`` / ``min_roi_percent`` / ``max_position``: as for the scanner;
     * ``balances``: called before each evaluation for dollars per venue (``None``: no cap);
-    * ``detector``: the scanner's detector (default :func:`arbkit.arbitrage.find_opportunities`);
+    * ``detector``: the scanner's detector (default :func:`arbkit.engine.detect.find_opportunities`);
     * ``on_opportunity(detection)``: called on the engine's thread for each opportunity;
     * ``clock``: wall time for the opportunities' ``detected_at`` (replay: simulated);
     * ``keep``: how many recent detections and closed lifetimes to keep.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from arbkit.models import Fill, MarketStatus, Order
 from arbkit.streams.feed import MarketEvent
-from arbkit.trade import LegStatus
+from arbkit.trading.records import LegStatus
 
 if TYPE_CHECKING:
     from arbkit.bot import Bot

@@ -15,7 +15,7 @@ order and on a simulated clock (no sleeping), through each venue's own decoder
 (``arbkit.plugins.stream(venue).decoder(sink, conn)``, the code that parsed them live)
 into a :class:`~arbkit.streams.books.BookStore`, the
 :class:`~arbkit.streams.engine.StreamingEngine` and a
-:class:`~arbkit.trading.PaperTradingSystem`, and reports what existed and what paper
+:class:`~arbkit.trading.system.PaperTradingSystem`, and reports what existed and what paper
 trading would have made. The same file replays to the same report every time.
 """
 
@@ -41,10 +41,10 @@ from arbkit.streams.books import BookStore
 from arbkit.streams.catalog import catalog_from_json, catalog_to_json, dumps
 from arbkit.streams.engine import Detection, OpportunityLife, StreamingEngine
 from arbkit.streams.feed import FeedSink, FrameDecoder, MarketEvent
-from arbkit.trade import ErrorRecord, TradeResult
+from arbkit.trading.records import ErrorRecord, TradeResult
 
 if TYPE_CHECKING:
-    from arbkit.matching import MarketMatch
+    from arbkit.engine.matching import MarketMatch
 
 __all__ = ["SCHEMA", "RecordedFrame", "Recorder", "ReplayReport", "read_recording", "replay"]
 
@@ -404,7 +404,7 @@ def replay(
     recorded clock; detection runs after every frame; each opportunity not already held is
     paper-traded against the books as they were (``trade=False`` only finds).
     """
-    from arbkit.trading import PaperTradingSystem
+    from arbkit.trading.system import PaperTradingSystem
 
     tick = time.perf_counter()
     header, lines, problems = read_recording(path)

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from arbkit.engine.opportunity import Opportunity
 from arbkit.models import Market
-from arbkit.opportunity import Opportunity
 from arbkit.streams.books import BookStore
 from arbkit.streams.engine import Detection, LatencySummary, OpportunityLife, StreamingEngine
 from arbkit.streams.feed import FeedState, FeedStatus, MarketStream
@@ -33,7 +33,7 @@ from arbkit.streams.recording import Recorder
 
 if TYPE_CHECKING:
     from arbkit.bot import Bot
-    from arbkit.trading import TradeResult
+    from arbkit.trading.system import TradeResult
 
 __all__ = ["StreamedTrade", "StreamingSession", "streams_for"]
 

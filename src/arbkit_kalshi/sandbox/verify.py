@@ -4,7 +4,7 @@ A check that reuses the client's code passes a bug both sides share, so the sand
 verifies signatures with ``cryptography`` directly from the registered PUBLIC key
 (kalshi.md section 2: RSA-PSS SHA-256, MGF1 SHA-256, salt = 32 bytes; or Ed25519, both over
 ``timestamp + METHOD + path``) and prices fees with its own reading of the published
-formula (section 5), never importing :mod:`arbkit_kalshi.auth` or :mod:`arbkit.fees`.
+formula (section 5), never importing :mod:`arbkit_kalshi.auth` or :mod:`arbkit.engine.fees`.
 
 >>> taker_fee(Decimal(1), Decimal("10"), Decimal("0.50"))
 Decimal('0.175000')

@@ -1,0 +1,1 @@
+"""The engine: matching, detection, sizing, fees and opportunities. Pure computation, no I/O."""

@@ -1,0 +1,214 @@
+"""Opportunity detection: buy one contract of every outcome of a match for less than it pays.
+
+A :class:`~arbkit.engine.matching.MarketMatch` groups equivalent contracts by outcome
+(mutually exclusive and exhaustive), so a complete set, one contract from each group,
+pays exactly $1. Two-way (binary) arbitrage is the two-group case: YES on one venue
+and NO on the other, in both directions; a soccer game is three groups (home, draw,
+away) and each is bought at its cheapest venue.
+
+:func:`detect` looks at one match, :func:`find_opportunities` at many::
+
+    opportunities = find_opportunities(matches, books, bet_amount=Decimal(100), min_roi_percent=Decimal(1))
+
+Books are keyed ``(market_id, outcome_id)`` and list asks best first; a venue that
+lists only one side of a binary book has its other side derived by its adapter
+(Kalshi's NO ask is 1 minus the best YES bid), so the engine only reads ``asks``.
+A market whose fee schedule is unknown (``fees is None``) or that is not open is
+never traded. Sizing and exact fees are in :mod:`arbkit.engine.sizing`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from arbkit.engine.matching.model import MarketMatch, OutcomeRef
+from arbkit.engine.opportunity import Leg, Opportunity
+from arbkit.engine.sizing import LegQuote, size_set
+from arbkit.models import BookKey, MarketStatus, OrderBook, Side, utcnow
+
+__all__ = ["detect", "find_opportunities"]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+_OPEN = MarketStatus.OPEN
+
+
+def _sources(
+    match: MarketMatch, books: Mapping[BookKey, OrderBook], oldest: datetime | None
+) -> list[list[tuple[Decimal, OutcomeRef, OrderBook]]] | None:
+    """Per outcome group, the tradable contracts with asks; ``None`` if a group has none.
+
+    Also ``None`` as soon as the groups' best asks sum to $1 or more: fees are never
+    negative, so no set can then pay, and most matched pairs end here, before any sizing
+    (or sorting: the best set is picked by :func:`_rank`, whatever the order tried).
+    """
+    groups = []
+    floor = ZERO
+    for group in match.groups:
+        found = []
+        cheapest: Decimal | None = None
+        for ref in group.refs:
+            market = ref.market
+            if market.fees is None or market.status is not _OPEN:
+                continue
+            book = books.get((market.id, ref.outcome_id))
+            if book is None:
+                continue
+            asks = book.asks
+            if not asks or (oldest is not None and book.timestamp < oldest):
+                continue
+            price = asks[0].price
+            found.append((price, ref, book))
+            if cheapest is None or price < cheapest:
+                cheapest = price
+        if cheapest is None:
+            return None
+        floor += cheapest
+        if floor >= ONE:
+            return None
+        groups.append(found)
+    return groups
+
+
+def detect(
+    match: MarketMatch,
+    books: Mapping[BookKey, OrderBook],
+    *,
+    bet_amount: Decimal,
+    min_roi_percent: Decimal = ZERO,
+    max_position: Decimal | None = None,
+    balances: Mapping[str, Decimal] | None = None,
+    now: datetime | None = None,
+    max_book_age: timedelta | None = None,
+) -> Opportunity | None:
+    """The most profitable complete set of ``match`` at the current books, or ``None``.
+
+    * ``bet_amount``: dollars to commit (cost + fees) at most; ``max_position``
+      (dollars per trade) lowers that cap further when given.
+    * ``min_roi_percent``: the least profit over money committed, in percent.
+    * ``balances``: dollars available per exchange; legs on an exchange never commit
+      more than it holds (an exchange missing from the mapping holds nothing).
+    * ``max_book_age``: books older than this (against ``now``) are not used.
+
+    Matches that are not :attr:`~arbkit.engine.matching.MarketMatch.tradable` (refused by the
+    resolution policy, or unconfirmed proposals) give ``None``.
+    """
+    now = now or utcnow()
+    oldest = now - max_book_age if max_book_age is not None else None
+    budget = bet_amount if max_position is None else min(bet_amount, max_position)
+    return _detect(match, books, budget, min_roi_percent, balances, now, oldest)
+
+
+def _detect(
+    match: MarketMatch,
+    books: Mapping[BookKey, OrderBook],
+    budget: Decimal,
+    min_roi_percent: Decimal,
+    balances: Mapping[str, Decimal] | None,
+    now: datetime,
+    oldest: datetime | None,
+) -> Opportunity | None:
+    """:func:`detect` with its arguments resolved (called once per match of a scan)."""
+    if not match.tradable:
+        return None
+    sources = _sources(match, books, oldest)
+    if sources is None:
+        return None
+    best: Opportunity | None = None
+    best_rank = (ZERO, ZERO)
+    for combination in itertools.product(*sources):
+        if sum((source[0] for source in combination), ZERO) >= ONE:
+            continue
+        quotes = [LegQuote(market=ref.market, asks=book.asks) for _, ref, book in combination]
+        sized = size_set(quotes, budget=budget, min_roi_percent=min_roi_percent, balances=balances)
+        if sized is None:
+            continue
+        legs = tuple(
+            Leg(
+                market=ref.market,
+                outcome_id=ref.outcome_id,
+                side=Side.BUY,
+                limit_price=leg.limit_price,
+                size=sized.size,
+                cost=leg.cost,
+                fee=leg.fee,
+                book_timestamp=book.timestamp,
+            )
+            for (_, ref, book), leg in zip(combination, sized.legs, strict=True)
+        )
+        opportunity = Opportunity(
+            legs=legs,
+            payout=sized.size,
+            title=match.title,
+            match=match,
+            detected_at=now,
+            kind="binary" if len(legs) == 2 else f"{len(legs)}-way",
+        )
+        if best is None:
+            best, best_rank = opportunity, _figures(opportunity)
+            continue
+        rank = _figures(opportunity)
+        if rank < best_rank or (rank == best_rank and opportunity.key < best.key):
+            best, best_rank = opportunity, rank
+    return best
+
+
+def _figures(opportunity: Opportunity) -> tuple[Decimal, Decimal]:
+    """``(-profit, -roi_percent)``, computed as :class:`Opportunity` does but summing once."""
+    total = opportunity.total_cost
+    profit = opportunity.payout - total
+    return -profit, (-(profit / total * HUNDRED) if total else ZERO)
+
+
+def _rank(opportunity: Opportunity) -> tuple[Decimal, Decimal, str]:
+    """Sort key: highest profit first, then highest ROI, then the stable key (deterministic)."""
+    return (-opportunity.profit, -opportunity.roi_percent, opportunity.key)
+
+
+def _sort(found: list[Opportunity]) -> None:
+    """Sort by :func:`_rank`, hashing the key only where profit and ROI tie (it costs the most)."""
+    ranked = sorted(((_figures(o), n) for n, o in enumerate(found)), key=lambda item: item[0])
+    ordered = []
+    start = 0
+    while start < len(ranked):
+        end = start + 1
+        while end < len(ranked) and ranked[end][0] == ranked[start][0]:
+            end += 1
+        run = [found[n] for _, n in ranked[start:end]]
+        if len(run) > 1:
+            run.sort(key=lambda o: o.key)
+        ordered.extend(run)
+        start = end
+    found[:] = ordered
+
+
+def find_opportunities(
+    matches: Iterable[MarketMatch],
+    books: Mapping[BookKey, OrderBook],
+    *,
+    bet_amount: Decimal,
+    min_roi_percent: Decimal = ZERO,
+    max_position: Decimal | None = None,
+    balances: Mapping[str, Decimal] | None = None,
+    now: datetime | None = None,
+    max_book_age: timedelta | None = None,
+) -> list[Opportunity]:
+    """:func:`detect` on every match, sorted by profit (then ROI, then key), highest first.
+
+    Each opportunity is sized on its own against the full ``balances``; deciding which
+    of several to take with one balance is the trading system's job.
+    """
+    now = now or utcnow()
+    oldest = now - max_book_age if max_book_age is not None else None
+    budget = bet_amount if max_position is None else min(bet_amount, max_position)
+    found = []
+    for match in matches:
+        opportunity = _detect(match, books, budget, min_roi_percent, balances, now, oldest)
+        if opportunity is not None:
+            found.append(opportunity)
+    _sort(found)
+    return found

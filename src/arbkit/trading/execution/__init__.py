@@ -1,0 +1,1 @@
+"""Live execution: the two-leg executor, its per-order bookkeeping and the write-ahead journal."""

@@ -1,0 +1,755 @@
+"""Trading systems: the one interface paper and live trading share, and paper trading itself.
+
+:class:`TradingSystem` is what the service, the scheduler and a notebook call::
+
+    system = PaperTradingSystem.from_settings(settings)
+    result = system.execute(opportunity)      # never raises on a venue error
+    result.status, result.reasons             # what happened, or why not
+    system.state().balance
+    system.check_settlements()                # settle resolved markets
+
+:class:`BaseTradingSystem` holds everything the two modes share: the ledger, the
+store, the risk chain, daily counters that roll over at midnight in the configured
+timezone, the error history and notifications. Check, execution and recording happen
+under one lock, so concurrent ``execute`` calls can never exceed a limit. A live
+system (``RealTradingSystem``, which arrives with the order executor) only supplies
+:meth:`BaseTradingSystem._execute` and the venues' balances.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from arbkit.config import Secret, Settings, TradingLimits
+from arbkit.engine.opportunity import Opportunity
+from arbkit.errors import PersistenceError, RiskRejected, TradeNotFound, ValidationError
+from arbkit.exchange import Exchange
+from arbkit.models import Market, OrderBook, utcnow
+from arbkit.trading.events import settlement_events, trade_events
+from arbkit.trading.flatten import FlattenPlan, plan_flatten
+from arbkit.trading.notify import Event, EventKind, Notifier, NotifierHub, Severity
+from arbkit.trading.paper import BookIndex, simulate_execution, simulate_flatten
+from arbkit.trading.postgres.limits import SharedLimits, SharedStore
+from arbkit.trading.records import (
+    ErrorRecord,
+    LegStatus,
+    Trade,
+    TradeResult,
+    TradeStatus,
+    TradingState,
+    daily_loss,
+    new_trade_id,
+)
+from arbkit.trading.risk import RiskChain, RiskContext, RiskDecision, RiskVerdict, default_chain
+from arbkit.trading.settlement import Settlement, fetch_resolutions, settle_trade
+from arbkit.trading.store import MAX_ERRORS, DailyCounters, Ledger, TradeStore, open_store
+
+if TYPE_CHECKING:
+    from arbkit.models import OrderBook
+
+__all__ = [
+    "BaseTradingSystem",
+    "PaperTradingSystem",
+    "TradeResult",
+    "TradingState",
+    "TradingSystem",
+]
+
+logger = logging.getLogger(__name__)
+ZERO = Decimal(0)
+
+BooksArg = Mapping[Any, "OrderBook"] | Iterable["OrderBook"] | None
+
+
+@runtime_checkable
+class TradingSystem(Protocol):
+    """The interface paper and live trading share exactly."""
+
+    mode: str
+
+    def execute(
+        self, opportunity: Opportunity, *, books: BooksArg = None, raise_on_reject: bool = False
+    ) -> TradeResult:
+        """Check risk, trade, record. Never raises on a venue error (the result says what happened);
+        raises :class:`RiskRejected` on a refusal only when ``raise_on_reject``."""
+        ...
+
+    def state(self) -> TradingState:
+        """A consistent snapshot of balance, positions, history, P&L, daily counters and errors."""
+        ...
+
+    def check_settlements(self) -> list[Settlement]:
+        """Settle every open trade whose markets have resolved; returns what was settled."""
+        ...
+
+    def flatten(self, trade_id: str, *, max_loss: Decimal | None = None) -> Trade:
+        """Sell back what a trade holds at the best bids, losing at most ``max_loss`` dollars."""
+        ...
+
+    def reset(self, confirm: str) -> None:
+        """Start again from the initial balance, forgetting history. ``confirm`` must match."""
+        ...
+
+    def record_error(self, error: BaseException, *, venue: str, operation: str) -> ErrorRecord:
+        """Add a failure to the error history (and notify it)."""
+        ...
+
+    def add_notifier(self, notifier: Notifier | Callable[[Event], object]) -> Notifier:
+        """Receive this system's events."""
+        ...
+
+
+class BaseTradingSystem(abc.ABC):
+    """What paper and live trading share. Subclasses implement :meth:`_execute`.
+
+    Parameters: ``initial_balance`` (used when the store is empty), ``store``, ``risk``
+    (default: a chain that only checks the balance), ``exchanges`` (clients by venue name,
+    built on demand through the plugins when missing), ``notifiers``, ``zone`` (the
+    timezone in which a trading day rolls over), ``clock`` (injectable for tests),
+    ``reset_key`` (if set, ``reset`` requires it; otherwise the mode name).
+    """
+
+    mode: str = "paper"
+
+    def __init__(
+        self,
+        *,
+        initial_balance: Decimal,
+        store: TradeStore,
+        risk: RiskChain | None = None,
+        exchanges: Mapping[str, Exchange] | None = None,
+        notifiers: Iterable[Notifier] = (),
+        zone: tzinfo = UTC,
+        clock: Callable[[], datetime] = utcnow,
+        reset_key: Secret | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        from arbkit.trading.risk import BalanceCheck
+
+        self.store = store
+        self.risk = risk if risk is not None else RiskChain([BalanceCheck()])
+        #: Limits held by the store's database for every instance on it (None: this process only).
+        self.shared_limits: SharedLimits | None = (
+            SharedLimits.from_chain(self.risk) if isinstance(store, SharedStore) else None
+        )
+        self._balance_mark: int | None = None
+        self._seen_balances: Mapping[str, Decimal] | None = None
+        self.exchanges: dict[str, Exchange] = dict(exchanges or {})
+        self.notifiers = NotifierHub(notifiers)
+        self.zone = zone
+        self._clock = clock
+        self._reset_key = reset_key
+        self._settings = settings
+        self._lock = threading.RLock()
+        self._tripped: set[tuple[date, str]] = set()
+        stored = store.load()
+        today = self._today()
+        if stored is None:
+            self._ledger = Ledger(self.mode, initial_balance, initial_balance, DailyCounters(today))
+            self._trades: list[Trade] = []
+            self._errors: deque[ErrorRecord] = deque(maxlen=MAX_ERRORS)
+        else:
+            if stored.ledger.mode != self.mode:
+                raise PersistenceError(
+                    f"{store!r} holds {stored.ledger.mode} trading state; refusing to use it for {self.mode}"
+                )
+            self._ledger = stored.ledger
+            self._trades = list(stored.trades)
+            self._errors = deque(stored.errors, maxlen=MAX_ERRORS)
+        self._index = {t.id: i for i, t in enumerate(self._trades)}
+        # A counter stored by an older version (which could count a corrected trade twice)
+        # is replaced by the recount from the records.
+        self._ledger = self._counted(self._ledger)
+        self._halted: str | None = None
+
+    # -- the kill switch ----------------------------------------------------------------------
+
+    @property
+    def halted(self) -> str | None:
+        """Why new trades are refused (the kill switch), or ``None`` while trading."""
+        return self._halted
+
+    def halt(self, reason: str) -> None:
+        """Stop new trades (settlement and reconciliation go on) and alert, once per reason."""
+        with self._lock:
+            first = self._halted is None
+            self._halted = self._halted or reason
+        if first:
+            logger.error("TRADING HALTED: %s", reason)
+            self._emit(
+                [self._event(EventKind.ERROR, "Trading halted", reason, Severity.ERROR, venue="trading")]
+            )
+
+    def resume_trading(self) -> None:
+        """Lift the kill switch (after the cause, e.g. a full disk, was fixed)."""
+        with self._lock:
+            self._halted = None
+
+    def _settleable(self, trade: Trade) -> bool:
+        """Whether settlement may pay ``trade`` now: never while a leg's outcome is unknown."""
+        return all(leg.status is not LegStatus.UNKNOWN for leg in trade.legs)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        store: TradeStore | None = None,
+        risk: RiskChain | None = None,
+        exchanges: Mapping[str, Exchange] | None = None,
+        notifiers: Iterable[Notifier] = (),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> BaseTradingSystem:
+        """Build from :class:`Settings`: its limits, store kind and data dir, timezone and reset key."""
+        limits: TradingLimits = settings.live if cls.mode == "live" else settings.paper
+        return cls(
+            initial_balance=limits.initial_balance,
+            store=store or open_store(settings.store, settings.data_dir, cls.mode, url=settings.store_url),
+            risk=risk if risk is not None else default_chain(_for_mode(settings, cls.mode)),
+            exchanges=exchanges,
+            notifiers=notifiers,
+            zone=settings.zone,
+            clock=clock,
+            reset_key=settings.reset_confirm_key,
+            settings=settings,
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _today(self, now: datetime | None = None) -> date:
+        return (now or self._clock()).astimezone(self.zone).date()
+
+    def _roll_day(self, now: datetime) -> None:
+        """Start fresh daily counters at midnight in ``zone`` (caller holds the lock)."""
+        today = self._today(now)
+        if self._ledger.daily.day != today:
+            self._ledger = self._counted(attrs.evolve(self._ledger, daily=self._ledger.daily.rolled(today)))
+            self._tripped = {t for t in self._tripped if t[0] == today}
+            try:
+                self.store.save_ledger(self._ledger)
+            except PersistenceError as exc:
+                self._remember_error(exc, venue="store", operation="save daily counters", now=now)
+
+    def client(self, venue: str) -> Exchange:
+        """The exchange client for ``venue``, built through the plugins on first use."""
+        with self._lock:
+            client = self.exchanges.get(venue)
+            if client is None:
+                from arbkit.plugins import exchange
+
+                client = exchange(venue, self._settings)
+                self.exchanges[venue] = client
+            return client
+
+    def _counted(self, ledger: Ledger) -> Ledger:
+        """``ledger`` with its daily loss recounted from the trades by
+        :func:`arbkit.trading.records.daily_loss`, the one place it is computed: never accumulated, so
+        an unwind inside a trade that stays hedged is counted and a corrected record is not
+        counted twice (caller holds the lock, after updating ``_trades``)."""
+        loss = daily_loss(self._trades, ledger.daily.day, self.zone)
+        if loss == ledger.daily.loss:
+            return ledger
+        return attrs.evolve(ledger, daily=attrs.evolve(ledger.daily, loss=loss))
+
+    def _venue_balances(self) -> Mapping[str, Decimal] | None:
+        """Cash per venue for the balance check; ``None`` uses the ledger balance (paper)."""
+        return None
+
+    def balances(self) -> Mapping[str, Decimal] | None:
+        """Cash per venue for sizing opportunities, or ``None`` when the ledger is one pool (paper)."""
+        return self._venue_balances()
+
+    def _risk_context(self, now: datetime) -> RiskContext:
+        exposure: dict[tuple[str, str], Decimal] = {}
+        for trade in self._trades:
+            if trade.status.holds_position:
+                for key, amount in trade.exposure_by_market().items():
+                    exposure[key] = exposure.get(key, ZERO) + amount
+        return RiskContext(
+            mode=self.mode,
+            now=now,
+            balance=self._ledger.balance,
+            daily_trades=self._ledger.daily.trades,
+            daily_loss=self._ledger.daily.loss,
+            venue_balances=self._venue_balances(),
+            market_exposure=exposure,
+        )
+
+    def _remember_error(
+        self, exc: BaseException, *, venue: str, operation: str, now: datetime
+    ) -> ErrorRecord:
+        record = ErrorRecord.of(exc, venue=venue, operation=operation, now=now)
+        self._errors.append(record)
+        try:
+            self.store.append_error(record)
+        except PersistenceError:
+            logger.warning("could not save an error record to %r", self.store)
+        return record
+
+    def _emit(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.notifiers.notify(event)
+
+    def _event(
+        self, kind: EventKind, title: str, message: str, severity: Severity = Severity.INFO, **data: Any
+    ) -> Event:
+        trade_id = data.pop("trade_id", None)
+        return Event(
+            kind, self.mode, title, message, severity, trade_id=trade_id, data=data, time=self._clock()
+        )
+
+    # -- the TradingSystem interface ----------------------------------------------------------
+
+    def add_notifier(self, notifier: Notifier | Callable[[Event], object]) -> Notifier:
+        """Receive this system's events (a notifier or a plain callable)."""
+        return self.notifiers.add(notifier)
+
+    def record_error(self, error: BaseException, *, venue: str, operation: str) -> ErrorRecord:
+        """Add a failure to the error history and notify it."""
+        with self._lock:
+            record = self._remember_error(error, venue=venue, operation=operation, now=self._clock())
+        self._emit(
+            [
+                self._event(
+                    EventKind.ERROR,
+                    f"{venue} error",
+                    f"{operation}: {record.message}",
+                    Severity.ERROR,
+                    venue=venue,
+                    operation=operation,
+                    code=record.code,
+                )
+            ]
+        )
+        return record
+
+    def execute(
+        self, opportunity: Opportunity, *, books: BooksArg = None, raise_on_reject: bool = False
+    ) -> TradeResult:
+        """Run the risk chain, trade and record, all under one lock. Never raises on a venue error."""
+        events: list[Event] = []
+        with self._lock:
+            now = self._clock()
+            self._roll_day(now)
+            if self._halted is not None:
+                verdict = RiskVerdict(
+                    (RiskDecision(False, "kill_switch", f"trading halted: {self._halted}"),)
+                )
+            else:
+                verdict = self.risk.evaluate(opportunity, self._risk_context(now))
+            if not verdict.allowed:
+                events.extend(self._rejection_events(opportunity, verdict, now))
+                result = TradeResult(opportunity, reasons=verdict.reasons)
+            else:
+                result = self._execute_and_record(opportunity, books, now, events)
+        self._emit(events)
+        if raise_on_reject:
+            result.raise_for_rejection()
+        return result
+
+    def _rejection_events(self, opportunity: Opportunity, verdict: RiskVerdict, now: datetime) -> list[Event]:
+        title = opportunity.title or opportunity.legs[0].market.title
+        events = [
+            self._event(
+                EventKind.RISK_REJECTED,
+                "Trade rejected",
+                f"{title}: " + "; ".join(verdict.reasons),
+                Severity.WARNING,
+                reasons=list(verdict.reasons),
+            )
+        ]
+        today = self._today(now)
+        for limit in verdict.tripped_limits:
+            if (today, limit) not in self._tripped:
+                self._tripped.add((today, limit))
+                reason = next(d.reason for d in verdict.decisions if d.limit == limit and not d.allowed)
+                events.append(
+                    self._event(
+                        EventKind.LIMIT_TRIPPED, "Limit tripped", reason, Severity.WARNING, limit=limit
+                    )
+                )
+        return events
+
+    def _execute_and_record(
+        self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
+    ) -> TradeResult:
+        """On a store several instances share, the limits its database holds for all of them are
+        passed (and the trade's exposure reserved) first; then trade and record (caller holds the lock)."""
+        gate = self.store if isinstance(self.store, SharedStore) and self.shared_limits is not None else None
+        if gate is not None:
+            refused = self._reserve_shared(gate, opportunity, now, events)
+            if refused is not None:
+                return refused
+        try:
+            return self._trade_and_record(opportunity, books, now, events)
+        finally:
+            if gate is not None:
+                self._release_shared(gate, now)  # nothing left to release once the trade is recorded
+
+    def _reserve_shared(
+        self, gate: SharedStore, opportunity: Opportunity, now: datetime, events: list[Event]
+    ) -> TradeResult | None:
+        """Pass the limits the database holds for every instance, or the refusal (fails closed)."""
+        assert self.shared_limits is not None
+        try:
+            verdict = gate.reserve(
+                opportunity,
+                day=self._today(now),
+                limits=self.shared_limits,
+                venue_balances=self._seen_balances,
+                mark=self._balance_mark,
+            )
+        except PersistenceError as exc:
+            record = self._remember_error(exc, venue="store", operation="shared limits", now=now)
+            verdict = RiskVerdict(
+                (
+                    RiskDecision(
+                        False, "shared_limits", f"the shared limits cannot be checked: {record.message}"
+                    ),
+                )
+            )
+        if verdict.allowed:
+            return None
+        events.extend(self._rejection_events(opportunity, verdict, now))
+        return TradeResult(opportunity, reasons=verdict.reasons)
+
+    def _release_shared(self, gate: SharedStore, now: datetime) -> None:
+        try:
+            gate.release()
+        except PersistenceError as exc:
+            # Held until this instance's lease expires (then released by the next check).
+            self._remember_error(exc, venue="store", operation="release a reservation", now=now)
+
+    def _sync_shared(self) -> None:
+        """On a shared store, take in the trades other instances recorded or changed and the
+        shared ledger (caller holds the lock): this instance's state is then everyone's."""
+        if not isinstance(self.store, SharedStore):
+            return
+        try:
+            trades, ledger = self.store.changes()
+        except PersistenceError as exc:
+            self._remember_error(
+                exc, venue="store", operation="read other instances' trades", now=self._clock()
+            )
+            return
+        for trade in trades:
+            if trade.id in self._index:
+                self._trades[self._index[trade.id]] = trade
+            else:
+                self._index[trade.id] = len(self._trades)
+                self._trades.append(trade)
+        if ledger is not None:
+            self._ledger = ledger
+            self._roll_day(self._clock())
+
+    def _trade_and_record(
+        self, opportunity: Opportunity, books: BooksArg, now: datetime, events: list[Event]
+    ) -> TradeResult:
+        trade_id = new_trade_id(now)
+        try:
+            trade = self._execute(opportunity, trade_id=trade_id, now=now, books=_index_books(books))
+        except Exception as exc:
+            venue = getattr(exc, "exchange", None) or "trading"
+            record = self._remember_error(exc, venue=venue, operation="execute", now=now)
+            events.append(
+                self._event(EventKind.ERROR, "Trade failed", record.message, Severity.ERROR, venue=venue)
+            )
+            return TradeResult(opportunity, error=record.message)
+        ledger = self._ledger
+        balance = ledger.balance - trade.total_cost + trade.unwind_proceeds
+        daily = ledger.daily
+        realised = ledger.realised_pnl
+        if trade.filled:
+            daily = attrs.evolve(daily, trades=daily.trades + 1)
+        if trade.status is TradeStatus.UNWOUND:
+            pnl = trade.unwind_proceeds - trade.total_cost
+            trade = attrs.evolve(trade, realised_pnl=pnl)
+            realised += pnl
+        new_ledger = attrs.evolve(ledger, balance=balance, daily=daily, realised_pnl=realised)
+        # Memory is the truth of what happened (live orders cannot be un-sent), so it is
+        # updated even if the store fails; the failure is reported on the result.
+        self._ledger = new_ledger
+        self._index[trade.id] = len(self._trades)
+        self._trades.append(trade)
+        new_ledger = self._ledger = self._counted(new_ledger)
+        error = None
+        try:
+            self.store.append_trade(trade, new_ledger)
+        except PersistenceError as exc:
+            record = self._remember_error(exc, venue="store", operation=f"save trade {trade.id}", now=now)
+            error = f"trade {trade.id} happened but was not saved: {record.message}"
+            events.append(
+                self._event(EventKind.ERROR, "Store failed", error, Severity.ERROR, trade_id=trade.id)
+            )
+        events.extend(trade_events(self.mode, trade, now))
+        return TradeResult(opportunity, trade=trade, error=error)
+
+    @abc.abstractmethod
+    def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
+        """Place (or simulate) the legs and return the trade record. Called under the lock."""
+
+    # -- flattening ---------------------------------------------------------------------------
+    def flatten(self, trade_id: str, *, max_loss: Decimal | None = None) -> Trade:
+        """Sell back everything trade ``trade_id`` holds at the venues' best bids, within a loss bound.
+
+        ``max_loss`` bounds, in dollars, what the contracts sold may lose against what they
+        cost with fees, even if every sell fills at its limit; ``None`` limits each leg to its
+        average entry price less the unwind allowance per contract (the executor's rule).
+        The sells are immediate-or-cancel, priced from the current books
+        (:func:`arbkit.trading.flatten.plan_flatten`); a bound that cannot be kept at the current
+        bids is refused with :class:`~arbkit.errors.RiskRejected` before anything is sent.
+        Returns the trade as recorded afterwards: ``unwound`` once nothing is held, else
+        still holding what did not sell. Raises :class:`~arbkit.errors.TradeNotFound` for
+        an unknown id and :class:`~arbkit.errors.ValidationError` for a trade with no position.
+        """
+        trade = self._flattenable(trade_id)
+        # The markets and books are read before the trading lock is taken (no network I/O
+        # under it but the orders themselves); the plan is priced from what was read.
+        markets: dict[int, Market] = {}
+        books: dict[int, OrderBook] = {}
+        for i, leg in enumerate(trade.legs):
+            if leg.held_size > ZERO:
+                client = self.client(leg.exchange)
+                markets[i] = client.market(leg.market_id)
+                books[i] = client.order_book(markets[i], leg.outcome_id)
+        plan = plan_flatten(
+            trade, markets, books, max_loss=max_loss, max_loss_per_contract=self._unwind_allowance()
+        )
+        events: list[Event] = []
+        with self._lock:
+            if self._flattenable(trade_id) != trade:
+                raise RiskRejected([f"trade {trade_id} changed while the flatten was priced: try again"])
+            now = self._clock()
+            flattened = self._flatten(trade, plan, now=now)
+            flattened = self._record_correction(flattened, now)
+            events.extend(trade_events(self.mode, flattened, now))
+            self._after_flatten(flattened)
+        self._emit(events)
+        return flattened
+
+    def _flattenable(self, trade_id: str) -> Trade:
+        """The recorded trade, if it holds a position whose every order is decided."""
+        with self._lock:
+            index = self._index.get(trade_id)
+            if index is None:
+                raise TradeNotFound(trade_id)
+            trade = self._trades[index]
+        if not trade.status.holds_position:
+            raise ValidationError(f"trade {trade_id} is {trade.status.value}: it holds no position")
+        if any(leg.status is LegStatus.UNKNOWN for leg in trade.legs):
+            raise RiskRejected(
+                [f"trade {trade_id} has an order whose outcome is unknown: reconcile it before flattening"]
+            )
+        return trade
+
+    def _unwind_allowance(self) -> Decimal:
+        """How far below its average entry price a leg may be sold back without a dollar bound."""
+        return Decimal("0.10")
+
+    def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
+        """Send (or simulate) the plan's sells and return the trade as it is now. Under the lock.
+
+        Paper and live trading implement it; a trading system of one's own that does not is
+        refused here, before anything is sent.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot flatten a trade")
+
+    def _after_flatten(self, trade: Trade) -> None:  # noqa: B027 - a hook, empty on paper
+        """After the flattened trade is stored (live: its journal entry is finished). Under the lock."""
+
+    def _record_correction(self, trade: Trade, now: datetime) -> Trade:
+        """Put a changed (or recovered) trade in the ledger and the store, correcting its earlier
+        record: cash moves by the difference, the day's trade count only for a new trade, the
+        daily loss recounted (caller holds the lock)."""
+        ledger = self._ledger
+        old = self._trades[self._index[trade.id]] if trade.id in self._index else None
+        moved = trade.unwind_proceeds - trade.total_cost
+        daily = ledger.daily
+        realised = ledger.realised_pnl
+        if old is not None:
+            moved -= old.unwind_proceeds - old.total_cost
+            realised -= old.realised_pnl or ZERO
+        elif trade.filled:
+            daily = attrs.evolve(daily, trades=daily.trades + 1)
+        if trade.status is TradeStatus.UNWOUND:
+            pnl = trade.unwind_proceeds - trade.total_cost
+            trade = attrs.evolve(trade, realised_pnl=pnl)
+            realised += pnl
+        self._ledger = attrs.evolve(
+            ledger, balance=ledger.balance + moved, daily=daily, realised_pnl=realised
+        )
+        try:
+            if old is not None:
+                self._trades[self._index[trade.id]] = trade
+                self._ledger = self._counted(self._ledger)  # recounted: a correction never counts twice
+                self.store.update_trade(trade, self._ledger)
+            else:
+                self._index[trade.id] = len(self._trades)
+                self._trades.append(trade)
+                self._ledger = self._counted(self._ledger)
+                self.store.append_trade(trade, self._ledger)
+        except PersistenceError as exc:
+            self._remember_error(exc, venue="store", operation=f"save trade {trade.id}", now=now)
+        return trade
+
+    def state(self) -> TradingState:
+        """A consistent snapshot (taken under the lock)."""
+        with self._lock:
+            now = self._clock()
+            self._roll_day(now)
+            trades = tuple(self._trades)
+            ledger = self._ledger
+            errors = tuple(self._errors)
+        open_positions = tuple(t for t in trades if t.status.holds_position)
+        unrealised = ZERO
+        for trade in open_positions:
+            unrealised += trade.expected_profit
+        return TradingState(
+            mode=self.mode,
+            initial_balance=ledger.initial_balance,
+            balance=ledger.balance,
+            open_positions=open_positions,
+            trade_history=trades,
+            realised_pnl=ledger.realised_pnl,
+            unrealised_pnl=unrealised,
+            day=ledger.daily.day,
+            daily_trades=ledger.daily.trades,
+            daily_loss=ledger.daily.loss,
+            recent_errors=errors,
+        )
+
+    def trade(self, trade_id: str) -> Trade:
+        """One recorded trade by id (``KeyError`` if unknown)."""
+        with self._lock:
+            return self._trades[self._index[trade_id]]
+
+    def check_settlements(self) -> list[Settlement]:
+        """Ask each venue about every open trade's markets and settle those fully resolved.
+
+        Venue errors are recorded and the affected trades wait for the next check. On a store
+        several instances share, what the others recorded or settled is read first.
+        """
+        with self._lock:
+            self._sync_shared()
+            open_trades = [t for t in self._trades if t.status.holds_position and self._settleable(t)]
+        if not open_trades:
+            return []
+        failures: list[Event] = []
+
+        def on_error(exc: BaseException, venue: str, operation: str) -> None:
+            with self._lock:
+                record = self._remember_error(exc, venue=venue, operation=operation, now=self._clock())
+            failures.append(
+                self._event(
+                    EventKind.ERROR,
+                    f"{venue} error",
+                    f"{operation}: {record.message}",
+                    Severity.ERROR,
+                    venue=venue,
+                )
+            )
+
+        # Network calls happen outside the lock so trading is not blocked meanwhile.
+        resolutions = fetch_resolutions(open_trades, self.client, on_error=on_error)
+        settled: list[Settlement] = []
+        events: list[Event] = list(failures)
+        with self._lock:
+            now = self._clock()
+            self._roll_day(now)
+            for candidate in open_trades:
+                current = self._trades[self._index[candidate.id]]
+                if not self._settleable(current):  # a leg became unknown meanwhile
+                    continue
+                settlement = settle_trade(current, resolutions, now=now)
+                if settlement is None:  # still pending, or settled meanwhile by another caller
+                    continue
+                ledger = self._ledger
+                pnl = settlement.realised_pnl
+                self._ledger = attrs.evolve(
+                    ledger,
+                    balance=ledger.balance + settlement.payout,
+                    realised_pnl=ledger.realised_pnl + pnl,
+                )
+                self._trades[self._index[current.id]] = settlement.trade
+                self._ledger = self._counted(self._ledger)
+                try:
+                    self.store.update_trade(settlement.trade, self._ledger)
+                except PersistenceError as exc:
+                    self._remember_error(
+                        exc, venue="store", operation=f"save settlement {current.id}", now=now
+                    )
+                settled.append(settlement)
+                events.extend(settlement_events(self.mode, settlement, now))
+        self._emit(events)
+        return settled
+
+    def reset(self, confirm: str) -> None:
+        """Forget all trades and errors and start again from the initial balance.
+
+        ``confirm`` must equal the configured reset key (``TRADING_RESET_CONFIRM_KEY``), or
+        the mode name (``"paper"`` / ``"live"``) when no key is set. A live system with open
+        positions refuses: they would never be settled.
+        """
+        ok = self._reset_key.matches(confirm) if self._reset_key is not None else confirm == self.mode
+        if not ok:
+            raise ValidationError("reset not confirmed: wrong confirmation")
+        with self._lock:
+            if self.mode == "live" and any(t.status.holds_position for t in self._trades):
+                raise ValidationError("live trading has open positions; settle them before a reset")
+            ledger = self._ledger
+            fresh = Ledger(
+                self.mode, ledger.initial_balance, ledger.initial_balance, DailyCounters(self._today())
+            )
+            self.store.reset(fresh)
+            self._ledger, self._trades, self._index = fresh, [], {}
+            self._errors = deque(maxlen=MAX_ERRORS)
+            self._tripped = set()
+
+
+def _for_mode(settings: Settings, mode: str) -> Settings:
+    """``settings`` with ``live_trading`` matching ``mode`` (so ``settings.limits`` is that mode's)."""
+    live = mode == "live"
+    return settings if settings.live_trading == live else attrs.evolve(settings, live_trading=live)
+
+
+def _index_books(books: BooksArg) -> dict[tuple[str, str, str], OrderBook]:
+    """Books by ``(exchange, market_id, outcome_id)``, read from each book itself (never from keys)."""
+    if books is None:
+        return {}
+    values = books.values() if isinstance(books, Mapping) else books
+    return {(b.exchange, b.market_id, b.outcome_id): b for b in values}
+
+
+class PaperTradingSystem(BaseTradingSystem):
+    """Paper trading that fills what live would have filled.
+
+    Each leg is simulated as an IOC order against the *current* book of its outcome:
+    the books passed to :meth:`execute` (fresh from the same scan), else fetched now
+    through the exchange client. No credentials are needed.
+
+    >>> system = PaperTradingSystem(initial_balance=Decimal(1000), store=store)  # doctest: +SKIP
+    """
+
+    mode = "paper"
+
+    def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
+        current = dict(books)
+        for leg in opportunity.legs:
+            key = (leg.exchange, leg.market.id, leg.outcome_id)
+            if key not in current:
+                current[key] = self.client(leg.exchange).order_book(leg.market, leg.outcome_id)
+        return simulate_execution(opportunity, current, trade_id=trade_id, mode=self.mode, now=now)
+
+    def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
+        return simulate_flatten(trade, plan, now=now)
