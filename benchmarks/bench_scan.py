@@ -68,7 +68,8 @@ MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", 
 
 def _poly_code(league: str, code: str) -> str:
     team = default_teams().team(league, code)
-    return (team.polymarket[-1] if team and team.polymarket else code).lower()
+    codes = team.codes_on("polymarket") if team else ()
+    return (codes[-1] if codes else code).lower()
 
 
 def _cents(n: int) -> str:

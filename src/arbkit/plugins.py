@@ -34,6 +34,7 @@ from arbkit import hookspecs
 from arbkit.errors import UnknownExchangeError
 
 if TYPE_CHECKING:
+    from arbkit.engine.games import VenueNaming
     from arbkit.exchange import Exchange
     from arbkit.streams import MarketStream
 
@@ -50,9 +51,11 @@ __all__ = [
     "store_factories",
     "stream",
     "streams",
+    "venue_namings",
 ]
 
 ENTRY_POINT_GROUP = "arbkit"
+_LEAGUES_HOOK = "arbkit_register_leagues"
 #: Comma-separated entry-point names allowed to load (unset or empty: every installed one).
 ALLOW_ENV = "ARBKIT_PLUGINS"
 #: The entry point of the core's own plugin (built-in stores and notifiers): always loaded.
@@ -160,6 +163,11 @@ def _offered_by(impl: Any, hook_name: str) -> dict[str, Callable[..., Any]]:
     def register(name: str, factory: Callable[..., Any]) -> None:
         if not isinstance(name, str) or not name:
             bad.append("registered an empty name")
+        elif hook_name == _LEAGUES_HOOK:
+            if _is_naming(name, factory):
+                offered[name] = factory
+            else:
+                bad.append(f"registered {name!r} without a VenueNaming of that exchange")
         elif not callable(factory):
             bad.append(f"registered {name!r} with a factory that is not callable")
         else:
@@ -173,6 +181,21 @@ def _offered_by(impl: Any, hook_name: str) -> dict[str, Callable[..., Any]]:
     for problem in bad:
         _report(f"plugin {impl.plugin_name!r}: {hook_name} {problem}")
     return offered
+
+
+def _is_naming(name: str, value: Any) -> bool:
+    from arbkit.engine.games import VenueNaming
+
+    return isinstance(value, VenueNaming) and value.exchange == name
+
+
+def venue_namings() -> dict[str, VenueNaming]:
+    """How each installed venue names the core's leagues and teams, by exchange name.
+
+    Filled by the ``arbkit_register_leagues`` hook; the matcher's alias table
+    (:func:`arbkit.engine.matching.default_teams`) is built from these.
+    """
+    return dict(_registry(_LEAGUES_HOOK))  # type: ignore[arg-type]
 
 
 def exchanges() -> list[str]:

@@ -77,6 +77,10 @@ class Limit:
         return TokenBucket(self.requests / self.seconds, capacity=capacity, clock=clock, sleep=sleep)
 
 
+def _methods(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(m.upper() for m in value)
+
+
 @attrs.frozen
 class Rule:
     """The requests a :class:`Limit` applies to.
@@ -86,9 +90,7 @@ class Rule:
     """
 
     limit: Limit
-    methods: tuple[str, ...] | None = attrs.field(
-        default=None, converter=lambda v: None if v is None else tuple(m.upper() for m in v)
-    )
+    methods: tuple[str, ...] | None = attrs.field(default=None, converter=_methods)
     path: str = ""
 
     def matches(self, method: str, path: str) -> bool:

@@ -23,7 +23,6 @@ from typing import Any
 import attrs
 
 from arbkit.engine.fees import FeeSchedule, NoFees, PowerFee
-from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import ArbkitError, InvalidResponse
 from arbkit.models import (
     Market,
@@ -291,10 +290,7 @@ def parse_gamma_market(payload: Any, event: Mapping[str, Any] | None = None) -> 
     except ArbkitError as exc:
         raise invalid(f"market {condition_id}: {exc}") from None
     game = game_info(market, event)
-    if game is not None:
-        meta[GAME_META_KEY] = game
-        market = attrs.evolve(market, meta=meta)
-    return market
+    return market if game is None else attrs.evolve(market, game=game)
 
 
 def parse_event(payload: Any) -> list[Market]:
