@@ -121,3 +121,27 @@ def test_pair_map_lookups_need_no_exception() -> None:
     assert "no" not in names
     assert names.get("no", "-") == "-"
     assert names.pairs() == (("yes", "Rutgers"),)
+
+
+def test_a_plugins_team_codes_join_the_default_alias_table() -> None:
+    import arbkit
+    from arbkit.engine.matching import default_teams
+    from arbkit.plugins import get_plugin_manager
+
+    class NewVenue:
+        @arbkit.hookimpl
+        def arbkit_register_leagues(self, register: object) -> None:
+            register("newvenue", VenueNaming("newvenue", {"nba": ("BASKET",)}, {"nba": {"NYK": ("KNX",)}}))  # type: ignore[operator]
+
+    before = default_teams()
+    assert before.resolve("nba", "KNX", "newvenue").team == "KNX"  # unknown: stays itself
+    plugin = NewVenue()
+    get_plugin_manager().register(plugin)
+    try:
+        assert venue_namings()["newvenue"].league_of("basket") == LEAGUES["nba"]
+        resolved = default_teams().resolve("nba", "knx", "newvenue")
+        assert (resolved.team, resolved.how) == ("NYK", "table")
+        assert default_teams().resolve("nba", "nyk", "polymarket").team == "NYK"  # the others stay
+    finally:
+        get_plugin_manager().unregister(plugin)
+    assert default_teams().resolve("nba", "KNX", "newvenue").team == "KNX"
