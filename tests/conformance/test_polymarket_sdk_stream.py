@@ -76,7 +76,7 @@ def environment(http: SandboxServer, ws: WsSandboxServer) -> Any:
     """The production environment with every URL the tests touch moved to the sandbox."""
     config = dataclasses.replace(
         get_environment_config(PRODUCTION),
-        base_url=http.url,
+        clob_url=http.url,
         gamma_url=http.url + "/gamma",
         data_url=http.url + "/data-api",
         relayer_url=http.url + "/relayer",

@@ -115,7 +115,7 @@ def py_sdk(server: SandboxServer, private_key: str, address: str, **kw: Any) -> 
     """The py-sdk's SecureClient on the sandbox (an EOA wallet: no relayer involved)."""
     config = dataclasses.replace(
         get_environment_config(PRODUCTION),
-        base_url=server.url,
+        clob_url=server.url,
         gamma_url=server.url + "/gamma",
         data_url=server.url + "/data-api",
         relayer_url=server.url + "/relayer",
