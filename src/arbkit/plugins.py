@@ -45,6 +45,7 @@ __all__ = [
     "lazy_exports",
     "notifier_factories",
     "plugin_problems",
+    "plugins_version",
     "reload_plugins",
     "risk_policy_factories",
     "sandbox_runners",
@@ -107,12 +108,48 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
             _report(f"plugin {entry.name!r} ({entry.value}) failed to load: {type(exc).__name__}: {exc}")
 
 
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, counting every change to its plugins (see :func:`plugins_version`)."""
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        try:
+            return super().register(plugin, name)
+        finally:
+            _changed()
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        try:
+            return super().unregister(plugin, name)
+        finally:
+            _changed()
+
+
+_version = 0
+
+
+def _changed() -> None:
+    global _version
+    with _lock:
+        _version += 1
+
+
+def plugins_version() -> int:
+    """A number that changes whenever a plugin is registered or unregistered, or plugins reload.
+
+    Lets a caller cache what it built from the registries (the sports alias table) and
+    rebuild only after a change, at the cost of one read on the hot path.
+    """
+    if _manager is None:
+        get_plugin_manager()
+    return _version
+
+
 def get_plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager, created and loaded on first call."""
     global _manager
     with _lock:
         if _manager is None:
-            manager = pluggy.PluginManager("arbkit")
+            manager = _PluginManager("arbkit")
             manager.add_hookspecs(hookspecs)
             _load_entry_points(manager)
             if manager.get_plugin(BUILTINS) is None:
@@ -130,6 +167,7 @@ def reload_plugins() -> pluggy.PluginManager:
         _manager = None
         _registries.clear()
         _problems.clear()
+        _changed()
     return get_plugin_manager()
 
 

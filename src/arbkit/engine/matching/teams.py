@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from arbkit.errors import ValidationError
+from arbkit.plugins import plugins_version, venue_namings
 
 if TYPE_CHECKING:
     from arbkit.engine.games import VenueNaming
@@ -194,14 +195,23 @@ class TeamTable:
         return self._names.get((league, normalize_name(name)))
 
 
+_last: tuple[int, TeamTable] | None = None
+
+
 def default_teams() -> TeamTable:
     """The alias table: the core's team names and every installed venue's codes for them.
 
-    Built once per set of registered venue namings (:func:`arbkit.plugins.venue_namings`).
+    Built once per set of registered venue namings (:func:`arbkit.plugins.venue_namings`),
+    and looked up again only after a plugin changed (adapters call this per market).
     """
-    from arbkit.plugins import venue_namings
-
-    return _table(tuple(venue_namings().values()))
+    global _last
+    version = plugins_version()
+    last = _last
+    if last is not None and last[0] == version:
+        return last[1]
+    table = _table(tuple(venue_namings().values()))
+    _last = (version, table)
+    return table
 
 
 @functools.cache
