@@ -26,7 +26,7 @@ from typing import Any
 
 from arbkit.engine.detect import find_opportunities
 from arbkit.engine.fees import PowerFee, QuadraticFee
-from arbkit.engine.games import GAME_META_KEY, GameInfo
+from arbkit.engine.games import GameInfo
 from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef, match_markets, proposals
 from arbkit.engine.matching.generic import title_words
 from arbkit.engine.matching.teams import default_teams
@@ -59,7 +59,8 @@ def _median(fn: Callable[[], object], repeat: int) -> float:
 
 def _poly_code(league: str, code: str) -> str:
     team = default_teams().team(league, code)
-    return (team.polymarket[-1] if team and team.polymarket else code).lower()
+    codes = team.codes_on("polymarket") if team else ()
+    return (codes[-1] if codes else code).lower()
 
 
 def sports_markets(games: int = 2500, rng: random.Random | None = None) -> tuple[list[Market], list[Market]]:
@@ -98,7 +99,7 @@ def sports_markets(games: int = 2500, rng: random.Random | None = None) -> tuple
                         outcomes=[Outcome("yes", code), Outcome("no", code)],
                         status="open",
                         fees=KALSHI_FEE,
-                        meta={GAME_META_KEY: info},
+                        game=info,
                     )
                 )
         pa, ph = _poly_code(league, away), _poly_code(league, home)
@@ -123,7 +124,7 @@ def sports_markets(games: int = 2500, rng: random.Random | None = None) -> tuple
                 outcomes=[Outcome(f"{slug}-a", pa), Outcome(f"{slug}-h", ph)],
                 status="open",
                 fees=POLY_FEE,
-                meta={GAME_META_KEY: info},
+                game=info,
             )
         )
     return kalshi, poly[: games * 2]
@@ -134,7 +135,8 @@ def _naive_sports(kalshi: list[Market], poly: list[Market]) -> int:
     table = default_teams()
 
     def key(m: Market) -> tuple[str, frozenset[str], date]:
-        info: GameInfo = m.meta[GAME_META_KEY]
+        info = m.game
+        assert info is not None
         teams = frozenset(table.resolve(info.league, c, m.exchange).team for c in info.teams)
         assert info.date is not None
         return info.league, teams, info.date

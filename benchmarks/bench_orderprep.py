@@ -71,7 +71,7 @@ def poly_market() -> Market:
 def poly_client() -> PolymarketClient:
     """A client with a wallet and given API credentials, so preparing an order needs no request."""
     return PolymarketClient(
-        clob_url="http://127.0.0.1:9",  # never contacted
+        base_url="http://127.0.0.1:9",  # never contacted
         private_key=PRIVATE_KEY,
         api_key="00000000-0000-0000-0000-000000000000",
         api_secret="c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",  # noqa: S106 (a dummy)

@@ -68,7 +68,8 @@ MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", 
 
 def _poly_code(league: str, code: str) -> str:
     team = default_teams().team(league, code)
-    return (team.polymarket[-1] if team and team.polymarket else code).lower()
+    codes = team.codes_on("polymarket") if team else ()
+    return (codes[-1] if codes else code).lower()
 
 
 def _cents(n: int) -> str:
@@ -182,7 +183,7 @@ def clients(k_server: SandboxServer, p_server: SandboxServer) -> dict[str, Any]:
     return {
         "kalshi": KalshiClient(base_url=k_server.url, rate_limit=None),
         "polymarket": PolymarketClient(
-            clob_url=p_server.url, gamma_url=p_server.url + "/gamma", data_url=p_server.url + "/data-api"
+            base_url=p_server.url, gamma_url=p_server.url + "/gamma", data_url=p_server.url + "/data-api"
         ),
     }
 

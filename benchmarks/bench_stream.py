@@ -120,11 +120,11 @@ def _polymarket() -> Iterator[tuple[Any, Any, Any, Callable[..., Any]]]:
     sandbox.load_scenario(json.loads(SCENARIO.read_text(), parse_float=Decimal))
     with SandboxServer(sandbox) as http, serve_stream(sandbox) as ws:
         client = PolymarketClient(
-            clob_url=http.url, gamma_url=http.url + "/gamma", data_url=http.url + "/data-api", max_retries=0
+            base_url=http.url, gamma_url=http.url + "/gamma", data_url=http.url + "/data-api", max_retries=0
         )
 
         def stream() -> Any:
-            return PolymarketStream(client, ws_url=ws.url + "/ws")
+            return PolymarketStream(client=client, url=ws.url + "/ws")
 
         try:
             yield sandbox, client, ws, stream
@@ -321,9 +321,9 @@ def cross_venue() -> dict[str, list[float]]:
         engine = StreamingEngine(store, [match], bet_amount=D(20), on_opportunity=on_detection)
         changes = store.changes()
         streams: list[Any] = [
-            PolymarketStream(poly, ws_url=urls["polymarket"]["ws"]),
+            PolymarketStream(client=poly, url=urls["polymarket"]["ws"]),
             KalshiStream(
-                urls["kalshi"]["ws"],
+                url=urls["kalshi"]["ws"],
                 api_key_id=kalshi_account.key_id,
                 private_key=kalshi_account.private_key_pem.reveal(),
                 proxy=None,

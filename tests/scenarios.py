@@ -188,7 +188,7 @@ def kalshi_client(url: str, key_id: str, private_pem: str, *, timeout: float = 0
 def poly_client(url: str, private_key: str, *, timeout: float = 0.5, **kw: Any) -> PolymarketClient:
     """A Polymarket client for the sandbox (CLOB at the root, Gamma and Data API under prefixes)."""
     client = PolymarketClient(
-        clob_url=url,
+        base_url=url,
         gamma_url=url + "/gamma",
         data_url=url + "/data-api",
         private_key=private_key,

@@ -55,7 +55,8 @@ def test_build_makes_one_sdist_and_one_wheel_that_pass_twine_check(dist: Path) -
     names = zipfile.ZipFile(wheels[0]).namelist()
     for package in ("arbkit", "arbkit_kalshi", "arbkit_polymarket"):
         assert f"{package}/py.typed" in names, package
-    assert "arbkit/data/teams.json" in names
+    for package in ("arbkit", "arbkit_kalshi", "arbkit_polymarket"):  # team names; each venue's codes
+        assert f"{package}/data/teams.json" in names, package
     assert any(n.endswith("arbkit_kalshi/sandbox/scenarios/example.json") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheels[0]).read(entry_points).decode()

@@ -41,6 +41,8 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from arbkit.engine.games import LEAGUES
+from arbkit_kalshi.games import SERIES
+from arbkit_polymarket.games import PREFIXES
 
 __all__ = [
     "TEAMS",
@@ -273,14 +275,14 @@ class Game:
         local = self.start.astimezone(EASTERN)
         clock = f"{local:%H%M}" if self.league == "mlb" else ""
         first, second = self.first_second
-        return f"{LEAGUES[self.league].kalshi_series}-{local:%y%b%d}{clock}{first}{second}".upper()
+        return f"{SERIES[self.league][0]}-{local:%y%b%d}{clock}{first}{second}".upper()
 
     @property
     def slug(self) -> str:
         """Polymarket's event slug (the UTC date; sports.md section 3 says it is not reliably so)."""
         first, second = self.first_second
         day = self.start.astimezone(UTC).date().isoformat()
-        return f"{LEAGUES[self.league].poly_prefix}-{first.lower()}-{second.lower()}-{day}"
+        return f"{PREFIXES[self.league]}-{first.lower()}-{second.lower()}-{day}"
 
     @property
     def title(self) -> str:
@@ -343,7 +345,7 @@ def kalshi_scenario(games: Sequence[Game], *, elapsed: float = 0.0) -> dict[str,
     leagues = sorted({g.league for g in games})
     series = [
         {
-            "ticker": LEAGUES[lg].kalshi_series,
+            "ticker": SERIES[lg][0],
             "title": _SERIES_TITLES[lg],
             "fee_type": "quadratic_with_maker_fees" if lg == "nba" else "quadratic",
             "fee_multiplier": 1,
@@ -387,7 +389,7 @@ def kalshi_scenario(games: Sequence[Game], *, elapsed: float = 0.0) -> dict[str,
         events.append(
             {
                 "event_ticker": game.event_ticker,
-                "series_ticker": LEAGUES[game.league].kalshi_series,
+                "series_ticker": SERIES[game.league][0],
                 "title": f"{first} {joiner} {second}",
                 "sub_title": f"{game.start.astimezone(EASTERN):%b %d}",
                 "mutually_exclusive": True,
@@ -468,7 +470,7 @@ def polymarket_scenario(games: Sequence[Game], *, elapsed: float = 0.0) -> dict[
                 "startTime": _iso(game.start),
                 "eventDate": game.start.astimezone(UTC).date().isoformat(),
                 "endDate": _iso(game.start),
-                "tags": [{"id": _POLY_TAGS[game.league], "slug": LEAGUES[game.league].poly_prefix}],
+                "tags": [{"id": _POLY_TAGS[game.league], "slug": PREFIXES[game.league]}],
                 "negRisk": game.three_way,
                 "markets": _poly_markets(game, elapsed),
             }

@@ -348,11 +348,8 @@ class PolymixService:
     def venue_host(self, venue: str) -> str | None:
         """The host a venue's client talks to (for messages that say where a failure was)."""
         client = self.bot.scanner.exchanges.get(venue)
-        for attribute in ("base_url", "clob_url", "url"):
-            url = getattr(client, attribute, None)
-            if isinstance(url, str) and url:
-                return urlsplit(url).netloc or None
-        return None
+        url = getattr(client, "base_url", None)
+        return (urlsplit(url).netloc or None) if isinstance(url, str) and url else None
 
     def health_reasons(self, jobs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """Why the service is not simply ``ok``: one entry per problem, each naming what and where.
@@ -512,11 +509,8 @@ class PolymixService:
         """The host a venue's stream connects to, if it says."""
         session = self.bot.streaming
         stream = None if session is None else session.streams.get(venue)
-        for attribute in ("ws_url", "url"):
-            url = getattr(stream, attribute, None)
-            if isinstance(url, str) and url:
-                return urlsplit(url).netloc or None
-        return None
+        url = getattr(stream, "url", None)
+        return (urlsplit(url).netloc or None) if isinstance(url, str) and url else None
 
     def close(self) -> None:
         """Stop streaming, close the exchange clients and the store."""

@@ -70,3 +70,13 @@ def arbkit_register_streams(register: Register) -> None:
     ``name`` is the venue's exchange name. Options the factory does not know raise
     :class:`~arbkit.errors.ConfigError`.
     """
+
+
+@hookspec
+def arbkit_register_leagues(register: Register) -> None:
+    """Called once. Call ``register(exchange, naming)`` per venue whose sports markets the plugin reads.
+
+    ``naming`` is an :class:`arbkit.engine.games.VenueNaming` of that ``exchange``: the venue's
+    codes for each core league (series, slug prefix) and for each canonical team. The core
+    keeps only venue-neutral names; the matcher's alias table joins every venue's codes to them.
+    """

@@ -8,6 +8,8 @@ One :class:`HttpTransport` per client wraps one ``requests.Session`` with:
   *idempotent* requests on 429/5xx and connection errors, honouring ``Retry-After``
   (capped so a venue cannot park us for minutes), and a POST sent again only when its
   connection could not be made;
+* client-side rate limiting (:class:`arbkit.throttle.Throttle`, the venue's documented
+  limits, configured by each adapter), waited for before every attempt;
 * a signing hook (:class:`RequestSigner`) that sees the exact bytes that are sent, run
   for every attempt (a retried request carries a fresh signature and timestamp);
 * mapping of every failure to :mod:`arbkit.errors`. A non-idempotent request that
@@ -49,6 +51,7 @@ from arbkit.errors import (
     RequestTimeout,
 )
 from arbkit.retry import DEFAULT_RETRY, IDEMPOTENT_METHODS, RetryPolicy
+from arbkit.throttle import Throttle
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -145,6 +148,7 @@ class HttpTransport:
         error_mapper: ErrorMapper | None = None,
         session: requests.Session | None = None,
         credentials_hint: str = "",
+        throttle: Throttle | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -153,6 +157,8 @@ class HttpTransport:
         self.timeout = timeout
         self.signer = signer
         self.error_mapper = error_mapper
+        #: The venue's rate limits, waited for before each attempt (``None``: unthrottled).
+        self.throttle = throttle
         #: What to set when a signed request is made without credentials (the adapter's variables).
         self.credentials_hint = credentials_hint
         self._requests = 0
@@ -198,10 +204,12 @@ class HttpTransport:
         signed: bool = False,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        cost: float = 1,
     ) -> Any:
         """Send one request and return its decoded JSON (``None`` for an empty body).
 
-        ``signed=True`` runs the signer; it is an error to ask for it without one.
+        ``signed=True`` runs the signer; it is an error to ask for it without one. ``cost`` is
+        what each attempt takes from the throttle's buckets (a venue that bills a batch per item).
         """
         method = method.upper()
         body = dumps(json_body) if json_body is not None else None
@@ -220,6 +228,8 @@ class HttpTransport:
             self._requests += 1
         attempt = 1
         while True:
+            if self.throttle is not None:
+                self.throttle.acquire(method, path, cost)
             try:
                 return self._send(method, path, params, body, send_headers, auth, timeout)
             except ExchangeError as exc:

@@ -37,6 +37,7 @@ from arbkit.errors import ValidationError
 
 if TYPE_CHECKING:
     from arbkit.engine.fees import FeeSchedule
+    from arbkit.engine.games import GameInfo
 
 __all__ = [
     "Balance",
@@ -254,6 +255,15 @@ class Outcome:
     name: str = attrs.field(converter=shared_text, validator=attrs.validators.instance_of(str))
 
 
+def _game(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    from arbkit.engine.games import GameInfo  # games imports this module
+
+    if not isinstance(value, GameInfo):
+        raise ValidationError(f"{attribute.name} must be a GameInfo, not {type(value).__name__}")
+
+
 @attrs.frozen
 class Market:
     """A market on one exchange, with everything needed to match and trade it.
@@ -261,7 +271,8 @@ class Market:
     ``fees`` is ``None`` when the venue's fee schedule is unknown: such a market is
     never traded, because assuming zero fees invents edges. ``meta`` keeps the raw
     identifiers and venue fields an adapter needs later (neg-risk flag, event ticker,
-    sports fields, rules text); it is read-only and ignored by equality.
+    sports fields, rules text); it is read-only and ignored by equality. ``game`` is the
+    venue-neutral :class:`~arbkit.engine.games.GameInfo` of a sports market.
     """
 
     exchange: str = attrs.field(validator=_non_empty)
@@ -284,6 +295,9 @@ class Market:
     #: Whole contracts by default, which every venue accepts; adapters set a finer
     #: lot where the venue allows it (Polymarket shares to 0.01, Kalshi fractional markets).
     size_increment: Decimal = attrs.field(default=ONE, converter=_dec, validator=_positive)
+    #: The sports game the market is on, as its adapter reads it (``None`` for any other
+    #: market); the sports matcher reads only this. Like ``meta``, ignored by equality.
+    game: GameInfo | None = attrs.field(default=None, validator=_game, eq=False, hash=False, repr=False)
 
     @outcomes.validator
     def _check_outcomes(self, attribute: attrs.Attribute[Any], value: tuple[Outcome, ...]) -> None:

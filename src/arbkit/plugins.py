@@ -34,6 +34,7 @@ from arbkit import hookspecs
 from arbkit.errors import UnknownExchangeError
 
 if TYPE_CHECKING:
+    from arbkit.engine.games import VenueNaming
     from arbkit.exchange import Exchange
     from arbkit.streams import MarketStream
 
@@ -44,15 +45,18 @@ __all__ = [
     "lazy_exports",
     "notifier_factories",
     "plugin_problems",
+    "plugins_version",
     "reload_plugins",
     "risk_policy_factories",
     "sandbox_runners",
     "store_factories",
     "stream",
     "streams",
+    "venue_namings",
 ]
 
 ENTRY_POINT_GROUP = "arbkit"
+_LEAGUES_HOOK = "arbkit_register_leagues"
 #: Comma-separated entry-point names allowed to load (unset or empty: every installed one).
 ALLOW_ENV = "ARBKIT_PLUGINS"
 #: The entry point of the core's own plugin (built-in stores and notifiers): always loaded.
@@ -104,12 +108,48 @@ def _load_entry_points(manager: pluggy.PluginManager) -> None:
             _report(f"plugin {entry.name!r} ({entry.value}) failed to load: {type(exc).__name__}: {exc}")
 
 
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, counting every change to its plugins (see :func:`plugins_version`)."""
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        try:
+            return super().register(plugin, name)
+        finally:
+            _changed()
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        try:
+            return super().unregister(plugin, name)
+        finally:
+            _changed()
+
+
+_version = 0
+
+
+def _changed() -> None:
+    global _version
+    with _lock:
+        _version += 1
+
+
+def plugins_version() -> int:
+    """A number that changes whenever a plugin is registered or unregistered, or plugins reload.
+
+    Lets a caller cache what it built from the registries (the sports alias table) and
+    rebuild only after a change, at the cost of one read on the hot path.
+    """
+    if _manager is None:
+        get_plugin_manager()
+    return _version
+
+
 def get_plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager, created and loaded on first call."""
     global _manager
     with _lock:
         if _manager is None:
-            manager = pluggy.PluginManager("arbkit")
+            manager = _PluginManager("arbkit")
             manager.add_hookspecs(hookspecs)
             _load_entry_points(manager)
             if manager.get_plugin(BUILTINS) is None:
@@ -127,6 +167,7 @@ def reload_plugins() -> pluggy.PluginManager:
         _manager = None
         _registries.clear()
         _problems.clear()
+        _changed()
     return get_plugin_manager()
 
 
@@ -160,6 +201,11 @@ def _offered_by(impl: Any, hook_name: str) -> dict[str, Callable[..., Any]]:
     def register(name: str, factory: Callable[..., Any]) -> None:
         if not isinstance(name, str) or not name:
             bad.append("registered an empty name")
+        elif hook_name == _LEAGUES_HOOK:
+            if _is_naming(name, factory):
+                offered[name] = factory
+            else:
+                bad.append(f"registered {name!r} without a VenueNaming of that exchange")
         elif not callable(factory):
             bad.append(f"registered {name!r} with a factory that is not callable")
         else:
@@ -173,6 +219,21 @@ def _offered_by(impl: Any, hook_name: str) -> dict[str, Callable[..., Any]]:
     for problem in bad:
         _report(f"plugin {impl.plugin_name!r}: {hook_name} {problem}")
     return offered
+
+
+def _is_naming(name: str, value: Any) -> bool:
+    from arbkit.engine.games import VenueNaming
+
+    return isinstance(value, VenueNaming) and value.exchange == name
+
+
+def venue_namings() -> dict[str, VenueNaming]:
+    """How each installed venue names the core's leagues and teams, by exchange name.
+
+    Filled by the ``arbkit_register_leagues`` hook; the matcher's alias table
+    (:func:`arbkit.engine.matching.default_teams`) is built from these.
+    """
+    return dict(_registry(_LEAGUES_HOOK))  # type: ignore[arg-type]
 
 
 def exchanges() -> list[str]:

@@ -40,7 +40,7 @@ from arbkit.errors import (
     OrderRejected,
     ValidationError,
 )
-from arbkit.http import HttpTransport
+from arbkit.http import DEFAULT_TIMEOUT, HttpTransport
 from arbkit.models import (
     Balance,
     BookKey,
@@ -84,7 +84,7 @@ from arbkit_kalshi.parse_trading import (
     parse_position,
     parse_settlement,
 )
-from arbkit_kalshi.throttle import BASIC, RateLimit, TokenBucket
+from arbkit_kalshi.throttle import BASIC, RateLimit, throttle
 from arbkit_kalshi.units import format_count, format_dollars, number
 
 if TYPE_CHECKING:
@@ -154,13 +154,13 @@ class KalshiClient:
 
     def __init__(
         self,
+        *,
         env: str = "prod",
         base_url: str | None = None,
         api_key_id: str | None = None,
         private_key: str | bytes | None = None,
         private_key_path: str | os.PathLike[str] | None = None,
-        timeout: float = 10,
-        *,
+        timeout: float = DEFAULT_TIMEOUT,
         rate_limit: RateLimit | None = BASIC,
         self_trade_prevention: str = "taker_at_cross",
         off_grid: str = "snap",
@@ -192,6 +192,7 @@ class KalshiClient:
             error_mapper=map_error,
             session=session,
             credentials_hint="KALSHI_API_KEY and KALSHI_SECRET (or KALSHI_PRIVATE_KEY_PATH)",
+            throttle=throttle(rate_limit) if rate_limit else None,
         )
         if self_trade_prevention not in SELF_TRADE_PREVENTION:
             raise ConfigError(f"self_trade_prevention must be one of {', '.join(SELF_TRADE_PREVENTION)}")
@@ -200,8 +201,6 @@ class KalshiClient:
         self.self_trade_prevention = self_trade_prevention
         self.off_grid = off_grid
         self._intents: dict[str, Intent] = {}
-        self._reads = TokenBucket(rate_limit.reads_per_second) if rate_limit else None
-        self._writes = TokenBucket(rate_limit.writes_per_second) if rate_limit else None
         self._series_fees: dict[str, FeeSchedule | None] = {}
         self._lock = threading.Lock()
         self._batch_books = True
@@ -227,15 +226,13 @@ class KalshiClient:
 
     # -- plumbing ---------------------------------------------------------------------------
     def _get(self, path: str, params: Any = None, *, signed: bool = False) -> Any:
-        if self._reads is not None:
-            self._reads.acquire()
         return self.transport.get(path, params=params, signed=signed)
 
     def _write(self, method: str, path: str, body: Any = None, *, params: Any = None, cost: int = 1) -> Any:
-        if self._writes is not None:
-            for _ in range(max(1, cost)):  # batches bill per item (kalshi.md 6), in create-sized slots
-                self._writes.acquire()
-        answer = self.transport.request(method, path, params=params or None, json_body=body, signed=True)
+        # Batches bill per item (kalshi.md 6), in create-sized slots of the write bucket.
+        answer = self.transport.request(
+            method, path, params=params or None, json_body=body, signed=True, cost=max(1, cost)
+        )
         if deprecated_body(answer):
             # Whatever the status (a 2xx was once reported): a hard failure, nothing happened.
             code, message = error_fields(answer)

@@ -14,15 +14,80 @@ their order. US leagues write away then home; soccer writes home then away
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from zoneinfo import ZoneInfo
 
-from arbkit.engine.games import DRAW, OVER, GameInfo, kalshi_series_kind
+from arbkit.engine.games import DRAW, LEAGUES, OVER, GameInfo, League, VenueNaming
 
-__all__ = ["TIE_SUFFIX", "game_info", "parse_event_ticker", "scheduled_date", "split_teams"]
+__all__ = [
+    "SERIES",
+    "TIE_SUFFIX",
+    "game_info",
+    "naming",
+    "parse_event_ticker",
+    "scheduled_date",
+    "series_kind",
+    "split_teams",
+]
+
+EXCHANGE = "kalshi"
+
+
+def _series(game: str, *, lines: bool = True) -> tuple[str, str, str]:
+    # sports.md 1.0: a league's spread and total series are {STEM}SPREAD / {STEM}TOTAL.
+    stem = game.removesuffix("GAME")
+    return (game, f"{stem}SPREAD", f"{stem}TOTAL") if lines else (game, "", "")
+
+
+#: Per core league: Kalshi's game (moneyline) series, then its spread and total series ("" when
+#: the reference lists none), from the league table of the sports reference.
+SERIES: Mapping[str, tuple[str, str, str]] = {
+    "nba": _series("KXNBAGAME"),
+    "wnba": _series("KXWNBAGAME", lines=False),
+    "nfl": _series("KXNFLGAME"),
+    "mlb": _series("KXMLBGAME"),
+    "nhl": _series("KXNHLGAME"),
+    "ncaaf": _series("KXNCAAFGAME"),
+    "ncaab": _series("KXNCAAMBGAME", lines=False),
+    "mls": _series("KXMLSGAME", lines=False),
+    "epl": _series("KXEPLGAME"),
+    "laliga": _series("KXLALIGAGAME"),
+    "bundesliga": _series("KXBUNDESLIGAGAME"),
+    "seriea": _series("KXSERIEAGAME"),
+    "ligue1": _series("KXLIGUE1GAME"),
+    "ucl": _series("KXUCLGAME"),
+    "uel": _series("KXUELGAME", lines=False),
+    "efl": _series("KXEFLCHAMPIONSHIPGAME", lines=False),
+}
+_KINDS = ("moneyline", "spread", "total")
+_SERIES_KIND: Mapping[str, tuple[str, str]] = {
+    name: (league, kind)
+    for league, names in SERIES.items()
+    for name, kind in zip(names, _KINDS, strict=True)
+    if name
+}
+
+
+def series_kind(series: str) -> tuple[League, str] | None:
+    """``(league, market type)`` of a Kalshi game, spread or total series (``KXNBASPREAD`` -> NBA spread)."""
+    found = _SERIES_KIND.get(series.upper())
+    return None if found is None else (LEAGUES[found[0]], found[1])
+
+
+@functools.cache
+def naming() -> VenueNaming:
+    """Kalshi's names for the core's leagues (its series) and teams (``data/teams.json``)."""
+    text = resources.files("arbkit_kalshi").joinpath("data/teams.json").read_text(encoding="utf-8")
+    teams = json.loads(text)["leagues"]
+    leagues = {league: tuple(name for name in names if name) for league, names in SERIES.items()}
+    return VenueNaming(EXCHANGE, leagues, teams)
+
 
 TIE_SUFFIX = "TIE"
 _EASTERN = ZoneInfo("America/New_York")
@@ -127,7 +192,7 @@ def game_info(
     """
     if not series_ticker:
         series_ticker = event_ticker.partition("-")[0]
-    kind = kalshi_series_kind(series_ticker)
+    kind = series_kind(series_ticker)
     if kind is None or not market_ticker.startswith(event_ticker + "-"):
         return None
     league, market_type = kind
@@ -171,7 +236,7 @@ def game_info(
     return GameInfo(
         league=league.key,
         # Line series share the moneyline event's date+teams tail: one key for the whole game.
-        game_key=f"{league.kalshi_series}-{event_ticker.partition('-')[2]}",
+        game_key=f"{SERIES[league.key][0]}-{event_ticker.partition('-')[2]}",
         teams=teams,
         outcome_teams={"yes": outcome},
         market_type=market_type,

@@ -18,7 +18,6 @@ from typing import Any
 import attrs
 
 from arbkit.engine.fees import FeeSchedule, QuadraticFee
-from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import ArbkitError, InvalidResponse
 from arbkit.models import (
     BookLevel,
@@ -310,8 +309,6 @@ def parse_market(
         # The market's own price grid (kalshi.md 4.5): the client snaps or refuses prices by it.
         GRID_META_KEY: grid,
     }
-    if game is not None:
-        meta[GAME_META_KEY] = game
     try:
         return Market(
             exchange=EXCHANGE,
@@ -333,6 +330,7 @@ def parse_market(
             start_time=game.start_time if game else None,
             rules=rules,
             meta=meta,
+            game=game,
         )
     except InvalidResponse:
         raise

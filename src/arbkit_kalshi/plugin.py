@@ -43,3 +43,11 @@ def _sandbox(argv: list[str]) -> int:
 def arbkit_register_sandboxes(register: Any) -> None:
     """Offer the kalshi sandbox to ``arbkit sandbox kalshi``."""
     register("kalshi", _sandbox)
+
+
+@arbkit.hookimpl
+def arbkit_register_leagues(register: Any) -> None:
+    """Offer kalshi's codes for the core's leagues and teams (for the sports matcher)."""
+    from arbkit_kalshi.games import naming
+
+    register("kalshi", naming())

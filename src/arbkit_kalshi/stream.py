@@ -144,8 +144,8 @@ class KalshiStream:
 
     def __init__(
         self,
-        url: str | None = None,
         *,
+        url: str | None = None,
         env: str = "prod",
         api_key_id: str | None = None,
         private_key: str | bytes | None = None,

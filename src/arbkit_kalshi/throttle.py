@@ -1,25 +1,23 @@
-"""Client-side rate limiting to Kalshi's documented limits (reference: kalshi.md section 6).
+"""Kalshi's documented rate limits as rules of the core's throttle (reference: kalshi.md section 6).
 
 Kalshi meters reads and writes separately; the Basic tier allows 20 reads and 10 writes
-per second (order create/cancel/amend/decrease are writes). Staying under the limit is
-cheaper than being answered 429 and backing off, so the client waits for a token before
-each request. Higher tiers pass their own rates.
+per second of default-cost requests (order create/cancel/amend/decrease are writes; a batch
+bills per item, which the client passes as the request's cost). The transport waits for a
+token before each attempt (:mod:`arbkit.throttle`); higher tiers pass their own rates.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-
 import attrs
 
-__all__ = ["BASIC", "RateLimit", "TokenBucket"]
+from arbkit.throttle import Limit, Rule, Throttle
+
+__all__ = ["BASIC", "RateLimit", "throttle"]
 
 
 @attrs.frozen
 class RateLimit:
-    """Requests per second allowed for reads and for writes."""
+    """Requests per second allowed for reads and for writes (the account's tier)."""
 
     reads_per_second: float = 20.0
     writes_per_second: float = 10.0
@@ -28,35 +26,15 @@ class RateLimit:
 #: Kalshi's Basic tier (the default for a new API key).
 BASIC = RateLimit()
 
+_READS = ("GET", "HEAD")
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
-class TokenBucket:
-    """A thread-safe token bucket: ``rate`` tokens per second, bursts up to ``rate``."""
 
-    def __init__(
-        self,
-        rate: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.capacity = max(rate, 1.0)
-        self._tokens = self.capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._last = clock()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Take one token, waiting if none is left; returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-            self._last = now
-            self._tokens -= 1
-            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
-        if wait > 0:
-            self._sleep(wait)
-        return wait
+def throttle(limit: RateLimit) -> Throttle:
+    """The transport's throttle for an account of tier ``limit``: one bucket for reads, one for writes."""
+    return Throttle(
+        [
+            Rule(Limit(limit.reads_per_second), methods=_READS),
+            Rule(Limit(limit.writes_per_second), methods=_WRITES),
+        ]
+    )

@@ -54,6 +54,7 @@ from arbkit.models import (
 )
 from arbkit_polymarket.auth import ApiCredentials, L2Signer, l1_headers
 from arbkit_polymarket.crypto import SigningKey
+from arbkit_polymarket.errors import map_error, rejection
 from arbkit_polymarket.orders import (
     CHAIN_ID,
     MARKETABLE,
@@ -78,8 +79,7 @@ from arbkit_polymarket.parse import (
     parse_gamma_resolution,
     seq,
 )
-from arbkit_polymarket.parse_orders import (
-    map_error,
+from arbkit_polymarket.parse_trading import (
     parse_balance,
     parse_cancel,
     parse_open_order,
@@ -87,8 +87,8 @@ from arbkit_polymarket.parse_orders import (
     parse_positions,
     parse_send_order,
     parse_trades,
-    rejection,
 )
+from arbkit_polymarket.throttle import STANDARD, RateLimit, clob_throttle, data_throttle, gamma_throttle
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 __all__ = ["PolymarketClient"]
@@ -127,14 +127,21 @@ class PreparedOrder:
 
 
 class PolymarketClient:
-    """The Polymarket venue (CLOB V2 + Gamma), implementing :class:`arbkit.exchange.Exchange`."""
+    """The Polymarket venue (CLOB V2 + Gamma), implementing :class:`arbkit.exchange.Exchange`.
+
+    ``base_url`` is the CLOB host (a sandbox's URL in tests); ``gamma_url`` and ``data_url``
+    the Gamma and Data API hosts. ``rate_limit`` is the account's per-signer tier, kept with
+    the Cloudflare limits by the transports (``None`` disables client-side throttling).
+    Closing the client (or leaving ``with PolymarketClient(...) as client:``) releases
+    every pooled connection.
+    """
 
     name = EXCHANGE
 
     def __init__(
         self,
         *,
-        clob_url: str = CLOB_URL,
+        base_url: str = CLOB_URL,
         gamma_url: str = GAMMA_URL,
         data_url: str = DATA_URL,
         private_key: str | Secret | None = None,
@@ -146,11 +153,22 @@ class PolymarketClient:
         timeout: float = DEFAULT_TIMEOUT,
         chain_id: int = CHAIN_ID,
         max_retries: int = 3,
+        rate_limit: RateLimit | None = STANDARD,
     ) -> None:
         common: dict[str, Any] = {"exchange": EXCHANGE, "timeout": timeout, "max_retries": max_retries}
-        self.clob = HttpTransport(clob_url, error_mapper=map_error, **common)
-        self.gamma = HttpTransport(gamma_url, error_mapper=map_error, **common)
-        self.data = HttpTransport(data_url, error_mapper=map_error, **common)
+        throttled = rate_limit is not None
+        self.clob = HttpTransport(
+            base_url,
+            error_mapper=map_error,
+            throttle=clob_throttle(rate_limit) if rate_limit is not None else None,
+            **common,
+        )
+        self.gamma = HttpTransport(
+            gamma_url, error_mapper=map_error, throttle=gamma_throttle() if throttled else None, **common
+        )
+        self.data = HttpTransport(
+            data_url, error_mapper=map_error, throttle=data_throttle() if throttled else None, **common
+        )
         self.chain_id = chain_id
         self._lock = threading.RLock()
         self._prepared: dict[str, PreparedOrder] = {}
@@ -199,7 +217,7 @@ class PolymarketClient:
                 "timeout": float(settings.http_timeout),
             }
             if settings.polymarket_clob_url:
-                options["clob_url"] = settings.polymarket_clob_url
+                options["base_url"] = settings.polymarket_clob_url
             if settings.polymarket_gamma_url:
                 options["gamma_url"] = settings.polymarket_gamma_url
             if settings.polymarket_data_url:
@@ -210,7 +228,12 @@ class PolymarketClient:
 
     def __repr__(self) -> str:
         who = self._signer.maker if self._signer else "no wallet"
-        return f"PolymarketClient({self.clob.base_url!r}, {who})"
+        return f"PolymarketClient(base_url={self.clob.base_url!r}, {who})"
+
+    @property
+    def base_url(self) -> str:
+        """The CLOB host this client talks to."""
+        return self.clob.base_url
 
     # -- credentials --------------------------------------------------------------------------
     @property
@@ -585,3 +608,9 @@ class PolymarketClient:
         """Release pooled connections."""
         for transport in (self.clob, self.gamma, self.data):
             transport.close()
+
+    def __enter__(self) -> PolymarketClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -16,23 +16,65 @@ Slugs read ``{prefix}-{team1}-{team2}-{YYYY-MM-DD}[-suffix]``:
 The slug date is the venue's (not reliably UTC, sports.md §3); ``start_time`` is
 ``gameStartTime`` / ``eventStartTime``, else the event's ``startTime``, in UTC;
 ``endDate`` (the game's start on real sports markets, issue 18) is never read as a game time.
-Markets whose slug prefix is no known league get no GameInfo.
+Markets whose slug prefix is no known league get no GameInfo. The slug prefixes
+(:data:`PREFIXES`) and team codes (``data/teams.json``) are this adapter's: :func:`naming`
+registers them with the core (``arbkit_register_leagues``).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from typing import Any
 
-from arbkit.engine.games import DRAW, OVER, UNDER, GameInfo, league_by_poly_prefix
+from arbkit.engine.games import DRAW, LEAGUES, OVER, UNDER, GameInfo, League, VenueNaming
 from arbkit.engine.matching import default_teams
 from arbkit.errors import ArbkitError
 from arbkit.models import Market
 
-__all__ = ["game_info"]
+__all__ = ["PREFIXES", "game_info", "league_of_prefix", "naming"]
+
+EXCHANGE = "polymarket"
+#: Per core league: Polymarket's slug prefix (the sports reference's league table).
+PREFIXES: Mapping[str, str] = {
+    "nba": "nba",
+    "wnba": "wnba",
+    "nfl": "nfl",
+    "mlb": "mlb",
+    "nhl": "nhl",
+    "ncaaf": "cfb",
+    "ncaab": "cbb",
+    "mls": "mls",
+    "epl": "epl",
+    "laliga": "lal",
+    "bundesliga": "bun",
+    "seriea": "sea",
+    "ligue1": "fl1",
+    "ucl": "ucl",
+    "uel": "uel",
+    "efl": "elc",
+}
+_LEAGUE_OF_PREFIX = {prefix: league for league, prefix in PREFIXES.items()}
+
+
+def league_of_prefix(prefix: str) -> League | None:
+    """The league whose slug prefix is ``prefix`` (``cfb`` -> NCAA Football)."""
+    key = _LEAGUE_OF_PREFIX.get(prefix.lower())
+    return None if key is None else LEAGUES[key]
+
+
+@functools.cache
+def naming() -> VenueNaming:
+    """Polymarket's names for the core's leagues (slug prefixes) and teams (``data/teams.json``)."""
+    text = resources.files("arbkit_polymarket").joinpath("data/teams.json").read_text(encoding="utf-8")
+    teams = json.loads(text)["leagues"]
+    return VenueNaming(EXCHANGE, {league: (prefix,) for league, prefix in PREFIXES.items()}, teams)
+
 
 _SLUG = re.compile(r"^([a-z0-9]+)-([a-z0-9]+)-([a-z0-9]+)-(\d{4}-\d{2}-\d{2})(?:-(.+))?$")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -145,7 +187,7 @@ def game_info(market: Market, event: Mapping[str, Any] | None = None) -> GameInf
     if match is None:
         return None
     prefix, team1, team2, day, suffix = match.groups()
-    league = league_by_poly_prefix(prefix)
+    league = league_of_prefix(prefix)
     if league is None:
         return None
     try:

@@ -37,6 +37,7 @@ from arbkit_polymarket.crypto import (
     typed_digest,
     uint_word,
 )
+from arbkit_polymarket.units import from_base_units, to_base_units
 
 __all__ = [
     "CHAIN_ID",
@@ -65,7 +66,6 @@ ORDER_TYPE = (
 ORDER_TYPEHASH = keccak(ORDER_TYPE.encode())
 #: Salts stay below 2^53 so they survive JSON numbers in every client (the SDKs do the same).
 SALT_LIMIT = 2**53
-UNITS = Decimal(10**6)
 SHARE_QUANTUM = Decimal("0.01")
 #: Smallest notional of a marketable order [UNCERTAIN: observed in several reports, not documented].
 MIN_MARKETABLE_NOTIONAL = Decimal(1)
@@ -95,13 +95,6 @@ def _quantum(decimals: int) -> Decimal:
     return Decimal(1).scaleb(-decimals)
 
 
-def _units(value: Decimal) -> int:
-    scaled = value * UNITS
-    if scaled != scaled.to_integral_value():
-        raise ValidationError(f"{value} has more than 6 decimals")
-    return int(scaled)
-
-
 def tick_decimals(tick: Decimal) -> tuple[int, int, int]:
     """The rounding row of a tick size; ``ValidationError`` for a tick the CLOB does not use."""
     row = TICK_SIZES.get(tick)
@@ -122,13 +115,13 @@ class OrderAmounts:
     def shares(self) -> Decimal:
         """Shares bought (BUY) or sold (SELL)."""
         units = self.taker_amount if self.side is Side.BUY else self.maker_amount
-        return Decimal(units) / UNITS
+        return from_base_units(units)
 
     @property
     def notional(self) -> Decimal:
         """pUSD paid (BUY) or received (SELL), before fees."""
         units = self.maker_amount if self.side is Side.BUY else self.taker_amount
-        return Decimal(units) / UNITS
+        return from_base_units(units)
 
     @property
     def implied_price(self) -> Decimal:
@@ -170,18 +163,18 @@ def order_amounts(
             notional = notional.quantize(_quantum(amount_dp + 4), rounding=ROUND_UP)
             notional = notional.quantize(_quantum(amount_dp), rounding=ROUND_DOWN)
         if side is Side.BUY:
-            return OrderAmounts(side, _units(notional), _units(shares))
-        return OrderAmounts(side, _units(shares), _units(notional))
+            return OrderAmounts(side, to_base_units(notional), to_base_units(shares))
+        return OrderAmounts(side, to_base_units(shares), to_base_units(notional))
     if side is Side.BUY:
         spend = (shares * price).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
         got = (spend / price).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)  # <= spend/price
         if spend <= 0 or got <= 0:
             raise ValidationError(f"order of {size} at {price} is too small to express")
-        return OrderAmounts(side, _units(spend), _units(got))
+        return OrderAmounts(side, to_base_units(spend), to_base_units(got))
     receive = (shares * price).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)  # implied <= price
     if receive <= 0:
         raise ValidationError(f"order of {size} at {price} is too small to express")
-    return OrderAmounts(side, _units(shares), _units(receive))
+    return OrderAmounts(side, to_base_units(shares), to_base_units(receive))
 
 
 def check_minimum(amounts: OrderAmounts, *, marketable: bool, min_order_size: Decimal) -> None:

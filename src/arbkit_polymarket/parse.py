@@ -1,7 +1,7 @@
 """Polymarket market-data payloads -> arbkit models, one function per payload.
 
-Every number goes through :func:`number` (``Decimal``; strings such as ``".48"`` and
-``"0.920"`` occur, and Gamma mixes JSON numbers and strings). A payload that is not
+Every number goes through :func:`arbkit_polymarket.units.number` (``Decimal``; strings such
+as ``".48"`` and ``"0.920"`` occur, and Gamma mixes JSON numbers and strings). A payload that is not
 what the API promises raises :class:`arbkit.errors.InvalidResponse`, never
 ``KeyError``/``TypeError``/``ValueError``.
 
@@ -17,13 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from arbkit.engine.fees import FeeSchedule, NoFees, PowerFee
-from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import ArbkitError, InvalidResponse
 from arbkit.models import (
     Market,
@@ -32,15 +31,14 @@ from arbkit.models import (
     Outcome,
     Resolution,
     ResolutionState,
-    decimal_from_text,
 )
 from arbkit_polymarket.games import game_info
+from arbkit_polymarket.units import SHARE_STEP, number, opt_number
 
 __all__ = [
     "EXCHANGE",
     "ClobMarketInfo",
     "decode_list",
-    "number",
     "parse_book",
     "parse_books",
     "parse_clob_market_info",
@@ -57,7 +55,6 @@ EXCHANGE = "polymarket"
 ONE = Decimal(1)
 ZERO = Decimal(0)
 HALF = Decimal("0.5")
-SHARE_STEP = Decimal("0.01")
 
 
 def invalid(message: str) -> InvalidResponse:
@@ -87,36 +84,6 @@ def text(payload: Mapping[str, Any], key: str, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise invalid(f"{what}: {key} is missing or not a string")
     return value
-
-
-def number(value: Any, what: str) -> Decimal:
-    """A JSON number or numeric string as an exact ``Decimal``.
-
-    Floats (from a decoder without ``parse_float=Decimal``) are read through their
-    shortest repr, which is the JSON text they came from.
-    """
-    if isinstance(value, bool) or value is None:
-        raise invalid(f"{what} is not a number: {value!r}")
-    if isinstance(value, float):
-        value = repr(value)
-    try:
-        result = decimal_from_text(value.strip()) if isinstance(value, str) else Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise invalid(f"{what} is not a number: {str(value)[:40]!r}") from None
-    if not result.is_finite():
-        raise invalid(f"{what} is not finite")
-    if result and not -18 <= result.adjusted() < 18:
-        # 1e999999 is "finite" but overflows the first sum; pUSD base units of any real balance
-        # and every price or size stay far inside 10^-18..10^18.
-        raise invalid(f"{what} is out of range")
-    return result
-
-
-def opt_number(value: Any, what: str) -> Decimal | None:
-    """``None`` for a missing/empty value, else :func:`number`."""
-    if value is None or value == "":
-        return None
-    return number(value, what)
 
 
 def decode_list(value: Any, what: str) -> list[Any]:
@@ -323,10 +290,7 @@ def parse_gamma_market(payload: Any, event: Mapping[str, Any] | None = None) -> 
     except ArbkitError as exc:
         raise invalid(f"market {condition_id}: {exc}") from None
     game = game_info(market, event)
-    if game is not None:
-        meta[GAME_META_KEY] = game
-        market = attrs.evolve(market, meta=meta)
-    return market
+    return market if game is None else attrs.evolve(market, game=game)
 
 
 def parse_event(payload: Any) -> list[Market]:

@@ -10,8 +10,8 @@ the change), ``tick_size_change``, ``last_trade_price`` and, with
 ``OpenOrder`` fields) and ``trade`` (the REST ``Trade`` fields).
 
 Books and orders go through the REST parsers (:func:`~arbkit_polymarket.parse.parse_book`,
-:func:`~arbkit_polymarket.parse_orders.parse_open_order`,
-:func:`~arbkit_polymarket.parse_orders.parse_trades`), so a streamed book, order or fill is
+:func:`~arbkit_polymarket.parse_trading.parse_open_order`,
+:func:`~arbkit_polymarket.parse_trading.parse_trades`), so a streamed book, order or fill is
 the same model the REST client returns. A frame that is not what the venue promises is
 reported to the sink as :class:`~arbkit.errors.InvalidResponse`; it never raises.
 
@@ -44,8 +44,9 @@ from arbkit.engine.fees import FeeSchedule
 from arbkit.errors import ArbkitError, ExchangeError, InvalidResponse
 from arbkit.models import BookLevel, Fill, Market, MarketStatus, OrderBook, utcnow
 from arbkit.streams import FeedSink, MarketEvent
-from arbkit_polymarket.parse import EXCHANGE, invalid, number, obj, opt_number, parse_book, parse_time, seq
-from arbkit_polymarket.parse_orders import parse_open_order, parse_trades
+from arbkit_polymarket.parse import EXCHANGE, invalid, obj, parse_book, parse_time, seq
+from arbkit_polymarket.parse_trading import parse_open_order, parse_trades
+from arbkit_polymarket.units import number, opt_number
 
 __all__ = [
     "HASH_MISMATCH_LIMIT",

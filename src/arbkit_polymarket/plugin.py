@@ -43,3 +43,11 @@ def _sandbox(argv: list[str]) -> int:
 def arbkit_register_sandboxes(register: Any) -> None:
     """Offer the polymarket sandbox to ``arbkit sandbox polymarket``."""
     register("polymarket", _sandbox)
+
+
+@arbkit.hookimpl
+def arbkit_register_leagues(register: Any) -> None:
+    """Offer polymarket's codes for the core's leagues and teams (for the sports matcher)."""
+    from arbkit_polymarket.games import naming
+
+    register("polymarket", naming())

@@ -1,6 +1,6 @@
 """``PolymarketStream``: the CLOB's market and user WebSocket channels as an arbkit :class:`MarketStream`.
 
->>> stream = PolymarketStream(PolymarketClient())            # doctest: +SKIP
+>>> stream = PolymarketStream(client=PolymarketClient())            # doctest: +SKIP
 >>> stream.start(sink); stream.subscribe(markets)             # doctest: +SKIP
 
 Wire (reference polymarket.md section 8): ``{base}/market`` takes
@@ -263,7 +263,7 @@ class _Shard:
     def __init__(self, stream: PolymarketStream, index: int) -> None:
         self.index = index
         self.subscriptions = Subscriptions()
-        self.channel = _Channel(stream, "market", f"{stream.ws_url}/market", shard=self)
+        self.channel = _Channel(stream, "market", f"{stream.url}/market", shard=self)
         self.decoder: MarketDecoder | None = None  # made when the stream starts (it needs the sink)
         #: What the server was told to stream (this shard's thread only).
         self.server_assets: set[str] = set()
@@ -291,9 +291,9 @@ class PolymarketStream:
 
     def __init__(
         self,
-        client: PolymarketClient | None = None,
         *,
-        ws_url: str = WS_URL,
+        client: PolymarketClient | None = None,
+        url: str = WS_URL,
         credentials: ApiCredentials | None = None,
         user: bool | None = None,
         ping_interval: float = PING_INTERVAL,
@@ -313,7 +313,7 @@ class PolymarketStream:
         ):
             raise ValidationError("stream timings and backoff must be positive")
         self.client = client
-        self.ws_url = ws_url.rstrip("/")
+        self.url = url.rstrip("/")
         self.credentials = credentials
         self.user = (
             (credentials is not None or (client is not None and client.address is not None))
@@ -358,14 +358,14 @@ class PolymarketStream:
         """Build from ``POLYMARKET_*`` settings (``POLYMARKET_WS_URL`` and the REST client's)."""
         options: dict[str, Any] = {}
         if settings is not None and settings.polymarket_ws_url:
-            options["ws_url"] = settings.polymarket_ws_url
+            options["url"] = settings.polymarket_ws_url
         if "client" not in overrides:
             options["client"] = PolymarketClient.from_settings(settings)
         options.update(overrides)
         return cls(**options)
 
     def __repr__(self) -> str:
-        return f"PolymarketStream({self.ws_url!r}, markets={len(self.subscriptions.markets)})"
+        return f"PolymarketStream(url={self.url!r}, markets={len(self.subscriptions.markets)})"
 
     # -- MarketStream ------------------------------------------------------------------------
     def start(self, sink: FeedSink) -> None:
@@ -380,7 +380,7 @@ class PolymarketStream:
                 shard.decoder = self._market_decoder(self.sink, shard.subscriptions, shard=shard)
             channels = [shard.channel for shard in self._shards]
             if self.user:
-                self._user_channel = _Channel(self, "user", f"{self.ws_url}/user")
+                self._user_channel = _Channel(self, "user", f"{self.url}/user")
                 channels.append(self._user_channel)
         for channel in channels:
             channel.thread.start()
@@ -498,6 +498,12 @@ class PolymarketStream:
         for channel in channels:
             if channel.thread.is_alive() and channel.thread is not threading.current_thread():
                 channel.thread.join(timeout=5)
+
+    def __enter__(self) -> PolymarketStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- decoders ----------------------------------------------------------------------------
     def _market_decoder(

@@ -82,7 +82,7 @@ def traded(sandbox: RecordingSandbox, key: str) -> Iterator[RecordingSandbox]:
     """arbkit's client through a lifecycle on the sandbox."""
     with SandboxServer(sandbox) as server:
         client = PolymarketClient(
-            clob_url=server.url,
+            base_url=server.url,
             gamma_url=server.url + "/gamma",
             data_url=server.url + "/data-api",
             private_key=key,

@@ -45,7 +45,7 @@ def venues(fixture: dict[str, Any]) -> dict[str, list[Market]]:
 
 
 def is_line(match: MarketMatch) -> bool:
-    return any(m.meta["game"].market_type != "moneyline" for m in match.markets)
+    return any(m.game.market_type != "moneyline" for m in match.markets)
 
 
 def moneyline(matches: list[MarketMatch]) -> MarketMatch:
@@ -100,11 +100,11 @@ def test_a_token_mapped_to_the_wrong_team_is_refused_whatever_the_policy() -> No
     (fixture,) = [f for f in MATCHED if f["polymarket"]["title"] == "Illinois vs. Rutgers"]
     markets = venues(fixture)
     (poly,) = markets["polymarket"]
-    game = poly.meta["game"]
+    game = poly.game
     a, b = (o.id for o in poly.outcomes)
     # An adapter that trusted the title order would say: first token Illinois, second Rutgers.
     swapped = attrs.evolve(game, outcome_teams={a: "ill", b: "rutg"})
-    bad = attrs.evolve(poly, meta={**poly.meta, "game": swapped})
+    bad = attrs.evolve(poly, game=swapped)
     for policy in (DEFAULT_POLICY, ResolutionPolicy(refuse=frozenset())):
         match = moneyline(match_markets({"kalshi": markets["kalshi"], "polymarket": [bad]}, policy=policy))
         assert not match.tradable
@@ -121,7 +121,7 @@ def test_a_league_without_aliases_and_city_labels_is_refused_with_a_reason() -> 
 def test_spreads_and_totals_match_only_where_both_venues_list_the_same_line() -> None:
     (fixture,) = [f for f in MATCHED if f["league"] == "nba"]
     lines = [m for m in match_markets(venues(fixture)) if is_line(m)]
-    by_kind = {m.markets[0].meta["game"].market_type: m for m in lines}
+    by_kind = {m.markets[0].game.market_type: m for m in lines}
     assert set(by_kind) == {"spread", "total"}
     spread = by_kind["spread"]
     assert [g.name for g in spread.groups] == ["HOU", "NYK"]
@@ -141,7 +141,7 @@ def test_spreads_and_totals_match_only_where_both_venues_list_the_same_line() ->
             market["line"] = 220.5
             market["slug"] = market["slug"].replace("218pt5", "220pt5")
     assert not any(
-        m.markets[0].meta["game"].market_type == "total" for m in match_markets(venues(moved)) if is_line(m)
+        m.markets[0].game.market_type == "total" for m in match_markets(venues(moved)) if is_line(m)
     )
 
 
@@ -183,14 +183,14 @@ def test_lines_pair_the_line_team_and_over_with_the_same_contracts_on_both_venue
         (kalshi_yes,) = [r for r in first.refs if r.exchange == "kalshi"]
         (poly,) = [r for r in first.refs if r.exchange == "polymarket"]
         assert kalshi_yes.outcome_id == "yes"
-        info = poly.market.meta["game"]
+        info = poly.market.game
         if info.market_type == "total":
             assert first.name == OVER
             assert poly.market.outcome(poly.outcome_id).name == "Over"
         else:  # the line team: Kalshi's suffix team, Polymarket's first-listed outcome
             assert kalshi_yes.market.id.rsplit("-", 1)[1].startswith(first.name)
             assert poly.outcome_id == poly.market.outcomes[0].id
-            assert info.line == kalshi_yes.market.meta["game"].line
+            assert info.line == kalshi_yes.market.game.line
 
 
 def test_a_spread_on_the_other_team_is_not_the_same_line() -> None:
@@ -201,7 +201,7 @@ def test_a_spread_on_the_other_team_is_not_the_same_line() -> None:
             market["slug"] = market["slug"].replace("spread-home", "spread-away")
             market["outcomes"] = json.dumps(list(reversed(json.loads(market["outcomes"]))))
             market["clobTokenIds"] = json.dumps(list(reversed(json.loads(market["clobTokenIds"]))))
-    kinds = {m.markets[0].meta["game"].market_type for m in match_markets(venues(moved)) if is_line(m)}
+    kinds = {m.markets[0].game.market_type for m in match_markets(venues(moved)) if is_line(m)}
     assert kinds == {"total"}
 
 
@@ -238,22 +238,16 @@ def test_any_outcome_order_market_order_and_title_order_keeps_every_token_on_its
 def test_an_inverted_venue_mapping_is_refused_with_the_market_named(fixture: dict[str, Any]) -> None:
     """A mapping that contradicts the contracts' own words (labels, questions) is never traded."""
     markets = venues(fixture)
-    team_markets = [m for m in markets["polymarket"] if m.meta["game"].market_type == "moneyline"]
+    team_markets = [m for m in markets["polymarket"] if m.game.market_type == "moneyline"]
     first, *rest = team_markets
-    info = first.meta["game"]
+    info = first.game
     if len(first.outcomes) == 2 and len(info.outcome_teams) == 2:  # a two-team market: swap its mapping
         (a, code_a), (b, code_b) = info.outcome_teams.items()
-        swapped = [
-            attrs.evolve(
-                first, meta={**first.meta, "game": attrs.evolve(info, outcome_teams={a: code_b, b: code_a})}
-            )
-        ]
+        swapped = [attrs.evolve(first, game=attrs.evolve(info, outcome_teams={a: code_b, b: code_a}))]
     else:  # soccer: the home market claims to be the away team's (its question still names the home team)
         away = next(c for c in info.teams if c != next(iter(info.outcome_teams.values())))
         yes = next(iter(info.outcome_teams))
-        swapped = [
-            attrs.evolve(first, meta={**first.meta, "game": attrs.evolve(info, outcome_teams={yes: away})})
-        ]
+        swapped = [attrs.evolve(first, game=attrs.evolve(info, outcome_teams={yes: away}))]
     match = moneyline(match_markets({"kalshi": markets["kalshi"], "polymarket": swapped + rest}))
     assert not match.tradable
     assert any(first.id in reason for reason in match.refusals), match.refusals
@@ -282,7 +276,7 @@ def test_detection_buys_a_team_no_as_the_other_team_only_where_games_cannot_tie(
     away_ticker = next(iter(fixture["truth"]["kalshi"]))  # Kalshi lists the away team first
     away = fixture["truth"]["kalshi"][away_ticker]
     (poly_away,) = [t for t, team in fixture["truth"]["polymarket"].items() if team == away]
-    (poly_market,) = [m for m in markets["polymarket"] if m.meta["game"].market_type == "moneyline"]
+    (poly_market,) = [m for m in markets["polymarket"] if m.game.market_type == "moneyline"]
     books = {
         # Polymarket's away token and Kalshi's NO on the away team at 0.40 each: $0.80 for a set
         # that pays $1 only if "not the away team" means "the home team wins".

@@ -15,7 +15,7 @@ import pytest
 from examples.demo.scenario import TEAMS, Game, kalshi_scenario, league_games, polymarket_scenario
 
 import arbkit
-from arbkit.engine.games import DRAW, GAME_META_KEY
+from arbkit.engine.games import DRAW
 from arbkit.engine.matching import MarketMatch
 from arbkit.sandbox import SandboxServer
 from arbkit_kalshi.sandbox import PREFIX, KalshiSandbox
@@ -69,7 +69,7 @@ def test_the_served_times_are_the_real_venues_relations(result: arbkit.ScanResul
     game = GAMES[0]
     match = match_of(result, game)
     for market in match.markets:
-        info = market.meta[GAME_META_KEY]
+        info = market.game
         if market.exchange == "kalshi":
             assert market.close_time is not None
             assert market.close_time - game.start == timedelta(days=14)

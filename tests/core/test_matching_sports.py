@@ -13,7 +13,7 @@ from decimal import Decimal as D
 import pytest
 
 from arbkit.engine.fees import NoFees
-from arbkit.engine.games import DRAW, GAME_META_KEY, GameInfo
+from arbkit.engine.games import DRAW, GameInfo
 from arbkit.engine.matching import MarketMatch, ResolutionPolicy, match_markets
 from arbkit.engine.matching.teams import Team, TeamTable, default_teams, normalize_name
 from arbkit.errors import ValidationError
@@ -60,7 +60,7 @@ def kalshi_game(
                 status="open",
                 fees=NoFees(),
                 rules=rules,
-                meta={GAME_META_KEY: info},
+                game=info,
             )
         )
     return markets
@@ -99,7 +99,7 @@ def poly_game(
         status="open",
         fees=NoFees(),
         rules=rules,
-        meta={GAME_META_KEY: info},
+        game=info,
     )
     return [market]
 
@@ -127,7 +127,7 @@ def poly_soccer(
                 outcomes=[Outcome(f"{slug}-{code}-yes", "Yes"), Outcome(f"{slug}-{code}-no", "No")],
                 status="open",
                 fees=NoFees(),
-                meta={GAME_META_KEY: info},
+                game=info,
             )
         )
     return markets
@@ -354,8 +354,8 @@ def test_an_alias_naming_two_teams_of_one_league_is_refused() -> None:
     with pytest.raises(ValidationError, match="names both"):
         TeamTable(
             [
-                Team("nba", "LAL", "Los Angeles Lakers", polymarket=("la",)),
-                Team("nba", "LAC", "LA Clippers", polymarket=("la",)),
+                Team("nba", "LAL", "Los Angeles Lakers", codes={"polymarket": ("la",)}),
+                Team("nba", "LAC", "LA Clippers", codes={"polymarket": ("la",)}),
             ]
         )
 

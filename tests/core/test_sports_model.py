@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import attrs
 import pytest
 
 from arbkit import ValidationError
-from arbkit.engine.games import (
-    DRAW,
-    LEAGUES,
-    GameInfo,
-    PairMap,
-    kalshi_series_kind,
-    league_by_kalshi_series,
-    league_by_poly_prefix,
-)
+from arbkit.engine.games import DRAW, LEAGUES, GameInfo, League, PairMap, VenueNaming
+from arbkit.plugins import venue_namings
+from arbkit_kalshi.games import series_kind
 
 
 def test_pair_map_reads_like_a_dict_and_cannot_be_changed() -> None:
@@ -74,24 +69,43 @@ def test_game_info_refuses_nonsense(kwargs: dict[str, object], message: str) -> 
 
 
 def test_leagues_are_found_by_each_venues_name() -> None:
-    nfl = league_by_kalshi_series("kxnflgame")
+    namings = venue_namings()  # what the installed adapters registered
+    nfl = namings["kalshi"].league_of("kxnflgame")
     assert nfl is not None
     assert nfl.key == "nfl"
-    cfb = league_by_poly_prefix("CFB")
+    cfb = namings["polymarket"].league_of("CFB")
     assert cfb is not None
     assert cfb.key == "ncaaf"
-    assert league_by_kalshi_series("KXNOPE") is None
+    assert namings["kalshi"].league_of("KXNOPE") is None
+    assert namings["kalshi"].leagues["nba"] == ("KXNBAGAME", "KXNBASPREAD", "KXNBATOTAL")
+
+
+def test_the_core_league_names_no_venue() -> None:
+    assert {field.name for field in attrs.fields(League)} == {
+        "key",
+        "name",
+        "sport",
+        "home_first",
+        "three_way",
+        "regulation_only",
+        "can_tie",
+    }
+
+
+def test_a_venue_naming_only_names_core_leagues() -> None:
+    with pytest.raises(ValidationError, match="unknown leagues cricket"):
+        VenueNaming("newvenue", {"cricket": ("IPL",)})
 
 
 def test_line_series_name_their_league_and_market_type() -> None:
-    found = kalshi_series_kind("KXNBASPREAD")
+    found = series_kind("KXNBASPREAD")
     assert found is not None
     assert (found[0].key, found[1]) == ("nba", "spread")
-    found = kalshi_series_kind("kxepltotal")
+    found = series_kind("kxepltotal")
     assert found is not None
     assert (found[0].key, found[1]) == ("epl", "total")
-    assert kalshi_series_kind("KXMLSSPREAD") is None  # the reference lists no MLS lines
-    assert kalshi_series_kind("KXNHLGAME") == (LEAGUES["nhl"], "moneyline")
+    assert series_kind("KXMLSSPREAD") is None  # the reference lists no MLS lines
+    assert series_kind("KXNHLGAME") == (LEAGUES["nhl"], "moneyline")
 
 
 def test_which_leagues_can_end_level() -> None:
@@ -107,3 +121,27 @@ def test_pair_map_lookups_need_no_exception() -> None:
     assert "no" not in names
     assert names.get("no", "-") == "-"
     assert names.pairs() == (("yes", "Rutgers"),)
+
+
+def test_a_plugins_team_codes_join_the_default_alias_table() -> None:
+    import arbkit
+    from arbkit.engine.matching import default_teams
+    from arbkit.plugins import get_plugin_manager
+
+    class NewVenue:
+        @arbkit.hookimpl
+        def arbkit_register_leagues(self, register: object) -> None:
+            register("newvenue", VenueNaming("newvenue", {"nba": ("BASKET",)}, {"nba": {"NYK": ("KNX",)}}))  # type: ignore[operator]
+
+    before = default_teams()
+    assert before.resolve("nba", "KNX", "newvenue").team == "KNX"  # unknown: stays itself
+    plugin = NewVenue()
+    get_plugin_manager().register(plugin)
+    try:
+        assert venue_namings()["newvenue"].league_of("basket") == LEAGUES["nba"]
+        resolved = default_teams().resolve("nba", "knx", "newvenue")
+        assert (resolved.team, resolved.how) == ("NYK", "table")
+        assert default_teams().resolve("nba", "nyk", "polymarket").team == "NYK"  # the others stay
+    finally:
+        get_plugin_manager().unregister(plugin)
+    assert default_teams().resolve("nba", "KNX", "newvenue").team == "KNX"

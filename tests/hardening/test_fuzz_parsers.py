@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 import arbkit_kalshi.parse as kp
 import arbkit_kalshi.parse_trading as kt
 import arbkit_polymarket.parse as pp
-import arbkit_polymarket.parse_orders as po
+import arbkit_polymarket.parse_trading as po
+import arbkit_polymarket.units as pu
 from arbkit.errors import ArbkitError
 from arbkit.models import Market, OrderBook, Outcome, Side
 from tests.hardening.strategies import (
@@ -65,7 +66,7 @@ PARSERS: dict[str, Callable[[Any], object]] = {
     "kalshi.parse_position": kt.parse_position,
     "kalshi.parse_balance": kt.parse_balance,
     "kalshi.parse_settlement": kt.parse_settlement,
-    "polymarket.number": lambda b: pp.number(b, "x"),
+    "polymarket.number": lambda b: pu.number(b, "x"),
     "polymarket.decode_list": lambda b: pp.decode_list(b, "x"),
     "polymarket.parse_time": pp.parse_time,
     "polymarket.parse_fee_details": pp.parse_fee_details,

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import InsufficientFunds
 from arbkit.models import Market, MarketStatus, OrderRequest, OrderStatus, Side
 from arbkit_kalshi.client import HOSTS, KalshiClient
@@ -39,7 +38,7 @@ def test_discovery_and_books(demo_client: KalshiClient, recording: bool) -> None
     if recording:
         return
     nyk, hou = markets
-    assert nyk.meta[GAME_META_KEY].away == "NYK"
+    assert nyk.game.away == "NYK"
     assert nyk.fees is not None
     assert nyk.fees.fee(D("0.5"), D(100), taker=False) == D("0.44")
     assert hou.tick_size == D("0.01")

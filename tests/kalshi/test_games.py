@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from arbkit.engine.games import DRAW, GAME_META_KEY
+from arbkit.engine.games import DRAW
 from arbkit_kalshi.games import game_info, parse_event_ticker, split_teams
 from arbkit_kalshi.parse import build_markets, parse_event
 
@@ -34,13 +34,13 @@ def test_nba_tickers_are_away_then_home() -> None:
     markets = build_markets(
         _event("KXNBAGAME", "KXNBAGAME-26MAR31NYKHOU", {"NYK": "New York", "HOU": "Houston"}), {}
     )
-    game = markets[0].meta[GAME_META_KEY]
+    game = markets[0].game
     assert (game.league, game.away, game.home, game.teams) == ("nba", "NYK", "HOU", ("NYK", "HOU"))
     assert game.outcome_teams == {"yes": "NYK"}
     assert dict(game.team_names) == {"NYK": "New York", "HOU": "Houston"}
     assert game.date == date(2026, 3, 31)
     assert game.start_time is None
-    assert markets[1].meta[GAME_META_KEY].outcome_teams == {"yes": "HOU"}
+    assert markets[1].game.outcome_teams == {"yes": "HOU"}
 
 
 def test_soccer_tickers_are_home_then_away_with_a_tie_market() -> None:
@@ -50,7 +50,7 @@ def test_soccer_tickers_are_home_then_away_with_a_tie_market() -> None:
         ),
         {},
     )
-    games = {m.id.rsplit("-", 1)[1]: m.meta[GAME_META_KEY] for m in markets}
+    games = {m.id.rsplit("-", 1)[1]: m.game for m in markets}
     assert (games["CFC"].home, games["CFC"].away) == ("CFC", "AVL")
     assert games["TIE"].outcome_teams == {"yes": DRAW}
     assert "TIE" not in games["TIE"].team_names
@@ -80,4 +80,4 @@ def test_non_game_series_and_odd_tickers_have_no_game_info() -> None:
     assert game_info("KXNBAGAME", "KXNBAGAME-26XYZ31NYKHOU", "KXNBAGAME-26XYZ31NYKHOU-NYK", {}) is None
     assert parse_event_ticker("KXNBAGAME-26FEB30NYKHOU") is None
     market = build_markets(_event("KXFEDDECISION", "KXFEDDECISION-26JUN", {"H0": "Hold"}), {})[0]
-    assert GAME_META_KEY not in market.meta
+    assert market.game is None

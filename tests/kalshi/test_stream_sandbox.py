@@ -167,7 +167,7 @@ def make_stream(ws: WsSandboxServer, pem: str, **options: Any) -> KalshiStream:
         "ping_interval_s": None,
     }
     fast.update(options)
-    return KalshiStream(ws.url + WS_PATH, api_key_id=KEY_ID, private_key=pem, **fast)
+    return KalshiStream(url=ws.url + WS_PATH, api_key_id=KEY_ID, private_key=pem, **fast)
 
 
 @pytest.fixture
@@ -712,7 +712,7 @@ def test_the_sandbox_command_line_prints_a_stream_url_that_serves(private_pem: s
         )
         assert added.status_code == 201
         sink = WaitSink()
-        feed = KalshiStream(ws_url, api_key_id=KEY_ID, private_key=private_pem, proxy=None)
+        feed = KalshiStream(url=ws_url, api_key_id=KEY_ID, private_key=private_pem, proxy=None)
         with KalshiClient(base_url=rest_url, rate_limit=None, timeout=5) as client:
             client.transport.session.trust_env = False
             market = client.market(NYK)
@@ -821,7 +821,7 @@ def test_an_ed25519_key_streams_too(app: KalshiSandbox, ws: WsSandboxServer, cli
     ).decode()
     sink = WaitSink()
     feed = KalshiStream(
-        ws.url + WS_PATH, api_key_id="ed-key", private_key=pem, proxy=None, ping_interval_s=None
+        url=ws.url + WS_PATH, api_key_id="ed-key", private_key=pem, proxy=None, ping_interval_s=None
     )
     feed.start(sink)
     try:

@@ -29,7 +29,7 @@ D = Decimal
 def test_refuses_to_start_without_credentials_naming_each_venue(tmp_path: Path, venues: Venues) -> None:
     bare: dict[str, Exchange] = {
         "kalshi": KalshiClient(base_url=venues.kalshi_url, rate_limit=None),
-        "polymarket": PolymarketClient(clob_url=venues.poly_url, gamma_url=venues.poly_url + "/gamma"),
+        "polymarket": PolymarketClient(base_url=venues.poly_url, gamma_url=venues.poly_url + "/gamma"),
     }
     with pytest.raises(ConfigError) as refused:
         RealTradingSystem(

@@ -38,7 +38,7 @@ def streaming(live_system: SystemFactory, venues: Venues) -> Iterator[tuple[Any,
     clients = system.exchanges
     bot = Bot(Scanner(dict(clients), bet_amount=D(100)), system)
     stream = KalshiStream(
-        server.url + WS_PATH,
+        url=server.url + WS_PATH,
         api_key_id=venues.key_id,
         private_key=venues.private_pem,
         proxy=None,

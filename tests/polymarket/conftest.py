@@ -54,7 +54,7 @@ def make_client(server: SandboxServer, private_key: str | None = None, **kw: Any
     """A client pointed at the sandbox (no automatic retries unless asked)."""
     kw.setdefault("max_retries", 0)
     return PolymarketClient(
-        clob_url=server.url,
+        base_url=server.url,
         gamma_url=server.url + "/gamma",
         data_url=server.url + "/data-api",
         private_key=private_key,

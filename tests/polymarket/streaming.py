@@ -176,7 +176,7 @@ def venue(
         options.setdefault("seed", 7)
         options.setdefault("backoff_base", 0.02)
         options.setdefault("backoff_cap", 0.2)
-        stream = PolymarketStream(client, ws_url=ws.url + "/ws", **options)
+        stream = PolymarketStream(client=client, url=ws.url + "/ws", **options)
         sink = RecordingSink(forward)
         markets = client.markets()
         try:

@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 
 from arbkit.engine.fees import PowerFee
-from arbkit.engine.games import GAME_META_KEY
 from arbkit.errors import ExchangeUnavailable, InsufficientFunds, NotFound, OrderRejected, RateLimited
 from arbkit.models import Market, OrderRequest, OrderStatus, Outcome, Side
 from arbkit_polymarket.client import PolymarketClient
@@ -54,7 +53,7 @@ def test_discovery_follows_gamma_keyset_pages(real: PolymarketClient) -> None:
         "mlb-tex-nyy-2026-05-05-spread-home-1pt5",
         "fed-cut-june",
     ]
-    assert markets[0].meta[GAME_META_KEY].outcome_teams["1002"] == "tex"
+    assert markets[0].game.outcome_teams["1002"] == "tex"
     assert markets[2].meta["neg_risk"] is True
     assert markets[2].fees == PowerFee(rate=D("0.04"), exponent=1)
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from arbkit.engine.fees import NoFees, PowerFee
-from arbkit.engine.games import DRAW, GAME_META_KEY, GameInfo
+from arbkit.engine.games import DRAW, GameInfo
 from arbkit.errors import BadRequest, InsufficientFunds, InvalidResponse, OrderRejected
 from arbkit.models import Market, MarketStatus, OrderStatus, Outcome, ResolutionState, Side
+from arbkit_polymarket.errors import map_error
 from arbkit_polymarket.parse import (
     decode_list,
     parse_book,
@@ -23,7 +24,7 @@ from arbkit_polymarket.parse import (
     parse_gamma_market,
     parse_gamma_resolution,
 )
-from arbkit_polymarket.parse_orders import map_error, parse_open_order, parse_send_order, parse_trades
+from arbkit_polymarket.parse_trading import parse_open_order, parse_send_order, parse_trades
 
 SAMPLES = Path(__file__).parent / "samples"
 D = Decimal
@@ -84,12 +85,12 @@ def test_gamma_market_decodes_json_inside_json_and_maps_tokens() -> None:
     assert market.start_time == datetime(2026, 4, 5, 15, 10, tzinfo=UTC)
     assert market.meta["secondsDelay"] == 3
     assert market.meta["neg_risk"] is False
-    assert GAME_META_KEY not in market.meta  # cs2 is not a league arbkit matches
+    assert market.game is None  # cs2 is not a league arbkit matches
 
 
 def test_gamma_moneyline_maps_tokens_to_teams_by_label_not_position() -> None:
     moneyline, spread = parse_event(sample("gamma_event_mlb.json"))
-    game = moneyline.meta[GAME_META_KEY]
+    game = moneyline.game
     assert isinstance(game, GameInfo)
     # Labels are listed home-first here, the slug is away-home: the label decides.
     assert dict(game.outcome_teams) == {"1001": "nyy", "1002": "tex"}
@@ -99,7 +100,7 @@ def test_gamma_moneyline_maps_tokens_to_teams_by_label_not_position() -> None:
     assert game.start_time == datetime(2026, 5, 5, 23, 5, tzinfo=UTC)
     assert game.market_type == "moneyline"
     assert moneyline.event_title == "Texas Rangers vs. New York Yankees"
-    spread_game = spread.meta[GAME_META_KEY]
+    spread_game = spread.game
     assert spread_game.market_type == "spread"
     assert spread_game.line == D("-1.5")
     assert isinstance(spread.fees, NoFees)
@@ -120,8 +121,8 @@ def _soccer_market(suffix: str) -> dict[str, Any]:
 
 def test_soccer_per_outcome_markets_map_only_the_yes_token() -> None:
     event = {"slug": "epl-che-mci-2026-04-12", "title": "Chelsea FC vs. Manchester City FC"}
-    home = parse_gamma_market(_soccer_market("che"), event).meta[GAME_META_KEY]
-    draw = parse_gamma_market(_soccer_market("draw"), event).meta[GAME_META_KEY]
+    home = parse_gamma_market(_soccer_market("che"), event).game
+    draw = parse_gamma_market(_soccer_market("draw"), event).game
     assert dict(home.outcome_teams) == {"31": "che"}
     assert (home.home, home.away) == ("che", "mci")
     assert dict(draw.outcome_teams) == {"41": DRAW}
@@ -132,7 +133,7 @@ def test_ambiguous_moneyline_labels_get_no_game_info() -> None:
     event["markets"] = [dict(event["markets"][0], outcomes='["Team A", "Team B"]')]
     event["title"] = "Game"
     (market,) = parse_event(event)
-    assert GAME_META_KEY not in market.meta
+    assert market.game is None
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from decimal import Decimal
 import arbkit
 from arbkit.config import Settings
 from arbkit.engine.fees import PowerFee
-from arbkit.engine.games import GAME_META_KEY
 from arbkit.models import MarketStatus, ResolutionState
 from arbkit.sandbox import SandboxServer
 from arbkit_polymarket.client import PolymarketClient
@@ -25,7 +24,7 @@ def test_discovery_returns_core_markets_with_game_info_and_neg_risk(server: Sand
     nba = markets[NBA]
     assert [(o.id, o.name) for o in nba.outcomes] == [(KNICKS, "Knicks"), (ROCKETS, "Rockets")]
     assert nba.fees == PowerFee(rate=D("0.03"), exponent=1)
-    game = nba.meta[GAME_META_KEY]
+    game = nba.game
     assert dict(game.outcome_teams) == {KNICKS: "nyk", ROCKETS: "hou"}
     assert (game.away, game.home) == ("nyk", "hou")
     assert markets[FED].meta["neg_risk"] is True

@@ -177,7 +177,7 @@ def test_neg_risk_markets_sign_against_the_neg_risk_exchange(client: PolymarketC
 def make_client_like(client: PolymarketClient) -> PolymarketClient:
     """A second client object for the same wallet (no cached CLOB market info)."""
     clone = PolymarketClient(
-        clob_url=client.clob.base_url,
+        base_url=client.clob.base_url,
         gamma_url=client.gamma.base_url,
         data_url=client.data.base_url,
         max_retries=0,

@@ -182,7 +182,7 @@ def test_the_plugin_offers_the_stream_built_from_settings() -> None:
     stream = arbkit.plugins.stream("polymarket", Settings(polymarket_ws_url="ws://127.0.0.1:9/ws"))
     assert isinstance(stream, MarketStream)
     assert isinstance(stream, PolymarketStream)
-    assert stream.ws_url == "ws://127.0.0.1:9/ws"
+    assert stream.url == "ws://127.0.0.1:9/ws"
     assert stream.user is False
     assert stream.status().state is FeedState.CONNECTING
     stream.close()
@@ -228,8 +228,8 @@ def test_the_standalone_sandbox_prints_its_stream_url_and_streams() -> None:
         lines = [process.stdout.readline() for _ in range(3)]
         url = lines[0].rsplit(" ", 1)[-1].strip()
         ws_url = lines[2].split("ws_url=", 1)[1].split()[0]
-        client = PolymarketClient(clob_url=url, gamma_url=url + "/gamma", data_url=url + "/data-api")
-        stream = PolymarketStream(client, ws_url=ws_url)
+        client = PolymarketClient(base_url=url, gamma_url=url + "/gamma", data_url=url + "/data-api")
+        stream = PolymarketStream(client=client, url=ws_url)
         sink = RecordingSink()
         stream.start(sink)
         markets = client.markets()
@@ -247,7 +247,7 @@ def test_an_unreachable_venue_is_retried_with_backoff_and_never_crashes() -> Non
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     market = Market("polymarket", "0x" + "12" * 32, "m", (Outcome("1", "Y"), Outcome("2", "N")), "open")
-    stream = PolymarketStream(ws_url=f"ws://127.0.0.1:{port}/ws", backoff_base=0.01, backoff_cap=0.05, seed=3)
+    stream = PolymarketStream(url=f"ws://127.0.0.1:{port}/ws", backoff_base=0.01, backoff_cap=0.05, seed=3)
     sink = RecordingSink()
     stream.start(sink)
     stream.subscribe([market])

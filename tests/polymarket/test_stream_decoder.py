@@ -20,7 +20,6 @@ from arbkit.engine.fees import PowerFee
 from arbkit.errors import ExchangeError, InvalidResponse
 from arbkit.models import Market, MarketStatus, Outcome, Side
 from arbkit_polymarket.parse import parse_book
-from arbkit_polymarket.parse_orders import parse_open_order, parse_trades
 from arbkit_polymarket.parse_stream import (
     HASH_MISMATCH_LIMIT,
     LocalBook,
@@ -30,6 +29,7 @@ from arbkit_polymarket.parse_stream import (
     book_hash,
     parse_level_changes,
 )
+from arbkit_polymarket.parse_trading import parse_open_order, parse_trades
 
 from .streaming import RecordingSink, levels
 

@@ -140,7 +140,7 @@ def polymarket(tmp: Path) -> Iterator[World]:
 
     calm()
     with SandboxServer(sandbox) as http, serve_stream(sandbox, send_queue=64) as ws:
-        client = PolymarketClient(clob_url=http.url, gamma_url=http.url + "/gamma", max_retries=0)
+        client = PolymarketClient(base_url=http.url, gamma_url=http.url + "/gamma", max_retries=0)
         stream = fast_polymarket_stream(client, ws.url + "/ws")
         session, paper = start("polymarket", client, stream, NBA, (KNICKS, ROCKETS), tmp)
         path, topic = "/ws/market", "market:*"
@@ -198,7 +198,7 @@ def fast_kalshi_stream(url: str, key_id: str, pem: str) -> Any:
     from arbkit_kalshi.stream import KalshiStream
 
     return KalshiStream(
-        url,
+        url=url,
         api_key_id=key_id,
         private_key=pem,
         proxy=None,
@@ -216,8 +216,8 @@ def fast_polymarket_stream(client: Any, url: str) -> Any:
     from arbkit_polymarket.stream import PolymarketStream
 
     return PolymarketStream(
-        client,
-        ws_url=url,
+        client=client,
+        url=url,
         silence_timeout=0.3,
         resync_timeout=0.4,
         backoff_base=0.05,

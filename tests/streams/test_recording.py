@@ -225,3 +225,39 @@ def test_arbkit_record_writes_a_recording_of_the_configured_venues(tmp_path: Pat
     assert [item.catalog for item in items] == [[]]  # no markets listed, so nothing matched
     assert problems == []
     assert "0 frames" in out.getvalue()
+
+
+def test_a_markets_game_round_trips_and_an_old_recordings_text_game_is_dropped() -> None:
+    from datetime import UTC, date, datetime
+
+    import attrs
+
+    from arbkit.engine.games import GameInfo
+    from arbkit.streams.catalog import market_from_json, market_to_json
+
+    game = GameInfo(
+        league="nba",
+        game_key="KXNBASPREAD-26MAR31NYKHOU",
+        teams=("NYK", "HOU"),
+        outcome_teams={"yes": "NYK"},
+        market_type="spread",
+        away="NYK",
+        home="HOU",
+        team_names={"NYK": "New York"},
+        date=date(2026, 3, 31),
+        start_time=datetime(2026, 3, 31, 23, 30, tzinfo=UTC),
+        line=Decimal("-6.5"),
+        line_team="NYK",
+        scheduled_date=date(2026, 3, 30),
+    )
+    market = attrs.evolve(binary_market("kalshi", "KXNBASPREAD-26MAR31NYKHOU-NYK7"), game=game)
+    data = json.loads(json.dumps(market_to_json(market)))
+    back = market_from_json(data)
+    assert back.game == game
+    assert (back.game.line, back.game.date, back.game.start_time) == (game.line, game.date, game.start_time)
+    assert dict(back.game.outcome_teams) == {"yes": "NYK"}
+    # Recordings made before Market.game held the game as text in meta: they still load, without it.
+    old = {**data, "game": None, "meta": {**data["meta"], "game": "GameInfo(league='nba', ...)"}}
+    loaded = market_from_json(old)
+    assert loaded.game is None
+    assert "game" not in loaded.meta

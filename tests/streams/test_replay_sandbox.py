@@ -65,7 +65,7 @@ def recording(tmp_path: Path) -> Path:
     sandbox.set_book(NBA, [["0.30", "200"]], [["0.60", "200"]])  # the scenario's 0.47 would cross
     path = tmp_path / "sandbox.jsonl.gz"
     with SandboxServer(sandbox) as http, serve_stream(sandbox) as ws:
-        client = PolymarketClient(clob_url=http.url, gamma_url=http.url + "/gamma", max_retries=0)
+        client = PolymarketClient(base_url=http.url, gamma_url=http.url + "/gamma", max_retries=0)
         poly = next(m for m in client.markets() if m.id == NBA)
         match = MarketMatch(
             method="explicit",
@@ -83,7 +83,7 @@ def recording(tmp_path: Path) -> Path:
             seen.set()
 
         engine = StreamingEngine(store, [match], bet_amount=D(100), on_opportunity=found)
-        live = PolymarketStream(client, ws_url=ws.url + "/ws")
+        live = PolymarketStream(client=client, url=ws.url + "/ws")
         changes = store.changes()
         with Recorder(path, venues=["polymarket", STATIC], inner=store) as recorder:
             recorder.catalog([match])
@@ -159,7 +159,9 @@ def kalshi_recording(path: Path) -> None:
         store = BookStore()
         seen = threading.Event()
         engine = StreamingEngine(store, [match], bet_amount=D(100), on_opportunity=lambda d: seen.set())
-        live = KalshiStream(ws.url + WS_PATH, api_key_id=KALSHI_KEY, private_key=pem, proxy=None, user=False)
+        live = KalshiStream(
+            url=ws.url + WS_PATH, api_key_id=KALSHI_KEY, private_key=pem, proxy=None, user=False
+        )
         changes = store.changes()
         with Recorder(path, venues=["kalshi", STATIC], inner=store) as recorder:
             recorder.catalog([match])

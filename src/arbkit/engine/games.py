@@ -2,9 +2,10 @@
 
 Each venue names the same game differently (Kalshi ``KXNBAGAME-26MAR31NYKHOU-NYK``,
 Polymarket ``nba-nyk-hou-2026-03-31``). Adapters know their own naming, so each
-adapter reads its markets into a :class:`GameInfo` and stores it in
-``Market.meta[GAME_META_KEY]``; the matcher (:mod:`arbkit.engine.matching`) only ever reads
-``GameInfo`` and never parses a venue's ticker or slug.
+adapter reads its markets into a :class:`GameInfo` and sets it as ``Market.game``; the
+matcher (:mod:`arbkit.engine.matching`) only ever reads ``GameInfo`` and never parses a
+venue's ticker or slug. The core's :data:`LEAGUES` carry no venue's codes: each adapter
+registers its :class:`VenueNaming` (league codes, team codes) through a hook.
 
 Team codes stay as the venue writes them (``"NYK"`` on Kalshi, ``"nyk"`` on
 Polymarket, ``"LA"`` vs ``"lar"`` for the Rams); the matcher's alias table maps them
@@ -27,19 +28,14 @@ from arbkit.models import shared_text
 
 __all__ = [
     "DRAW",
-    "GAME_META_KEY",
     "LEAGUES",
     "OVER",
     "UNDER",
     "GameInfo",
     "League",
-    "kalshi_series_kind",
-    "league_by_kalshi_series",
-    "league_by_poly_prefix",
+    "VenueNaming",
 ]
 
-#: Key of the :class:`GameInfo` in ``Market.meta``.
-GAME_META_KEY = "game"
 #: ``outcome_teams`` value of a draw (tie) outcome.
 DRAW = "draw"
 #: ``outcome_teams`` values of a total's two sides.
@@ -50,26 +46,21 @@ MARKET_TYPES = frozenset({"moneyline", "spread", "total", "other"})
 
 @attrs.frozen
 class League:
-    """One league: its key, and how each venue names it.
+    """One league, in venue-neutral terms (each adapter names it its own way, see :class:`VenueNaming`).
 
     ``home_first`` tells in which order venues write the two teams of a game:
     US leagues write away then home, soccer writes home then away.
     ``three_way`` is true when a game can end in a draw that is its own outcome.
-    ``spread_series`` / ``total_series`` are Kalshi's line series ("" when the
-    reference lists none). ``can_tie`` marks a 2-way league whose games can still end
-    level (NFL regular season): there a team's NO is not "the other team wins".
+    ``can_tie`` marks a 2-way league whose games can still end level (NFL regular season):
+    there a team's NO is not "the other team wins".
     """
 
     key: str
     name: str
     sport: str
-    kalshi_series: str
-    poly_prefix: str
     home_first: bool = False
     three_way: bool = False
     regulation_only: bool = False
-    spread_series: str = ""
-    total_series: str = ""
     can_tie: bool = False
 
     @property
@@ -78,82 +69,83 @@ class League:
         return self.three_way or self.can_tie
 
 
-def _league(*args: Any, lines: bool = True, **kw: Any) -> League:
-    """A league; ``lines`` adds Kalshi's ``{STEM}SPREAD`` / ``{STEM}TOTAL`` series (sports.md 1.0)."""
-    league = League(*args, **kw)
-    if not lines:
-        return league
-    stem = league.kalshi_series.removesuffix("GAME")
-    return attrs.evolve(league, spread_series=f"{stem}SPREAD", total_series=f"{stem}TOTAL")
+def _soccer(key: str, name: str) -> League:
+    # Soccer is decided in regulation (90 minutes plus stoppage) and writes the home team first.
+    return League(key, name, "soccer", home_first=True, three_way=True, regulation_only=True)
 
 
 # From the league table in the sports reference (TER config plus community sources).
-# Soccer is decided in regulation (90 minutes plus stoppage); US sports include overtime.
+# US sports include overtime.
 LEAGUES: Mapping[str, League] = MappingProxyType(
     {
         league.key: league
         for league in (
-            _league("nba", "NBA", "basketball", "KXNBAGAME", "nba"),
-            _league("wnba", "WNBA", "basketball", "KXWNBAGAME", "wnba", lines=False),
-            _league("nfl", "NFL", "football", "KXNFLGAME", "nfl", can_tie=True),
-            _league("mlb", "MLB", "baseball", "KXMLBGAME", "mlb"),
-            _league("nhl", "NHL", "hockey", "KXNHLGAME", "nhl"),
-            _league("ncaaf", "NCAA Football", "football", "KXNCAAFGAME", "cfb"),
-            _league("ncaab", "NCAA Men's Basketball", "basketball", "KXNCAAMBGAME", "cbb", lines=False),
-            _league("mls", "MLS", "soccer", "KXMLSGAME", "mls", True, True, True, lines=False),
-            _league("epl", "English Premier League", "soccer", "KXEPLGAME", "epl", True, True, True),
-            _league("laliga", "La Liga", "soccer", "KXLALIGAGAME", "lal", True, True, True),
-            _league("bundesliga", "Bundesliga", "soccer", "KXBUNDESLIGAGAME", "bun", True, True, True),
-            _league("seriea", "Serie A", "soccer", "KXSERIEAGAME", "sea", True, True, True),
-            _league("ligue1", "Ligue 1", "soccer", "KXLIGUE1GAME", "fl1", True, True, True),
-            _league("ucl", "UEFA Champions League", "soccer", "KXUCLGAME", "ucl", True, True, True),
-            _league("uel", "UEFA Europa League", "soccer", "KXUELGAME", "uel", True, True, True, lines=False),
-            _league(
-                "efl",
-                "EFL Championship",
-                "soccer",
-                "KXEFLCHAMPIONSHIPGAME",
-                "elc",
-                True,
-                True,
-                True,
-                lines=False,
-            ),
+            League("nba", "NBA", "basketball"),
+            League("wnba", "WNBA", "basketball"),
+            League("nfl", "NFL", "football", can_tie=True),
+            League("mlb", "MLB", "baseball"),
+            League("nhl", "NHL", "hockey"),
+            League("ncaaf", "NCAA Football", "football"),
+            League("ncaab", "NCAA Men's Basketball", "basketball"),
+            _soccer("mls", "MLS"),
+            _soccer("epl", "English Premier League"),
+            _soccer("laliga", "La Liga"),
+            _soccer("bundesliga", "Bundesliga"),
+            _soccer("seriea", "Serie A"),
+            _soccer("ligue1", "Ligue 1"),
+            _soccer("ucl", "UEFA Champions League"),
+            _soccer("uel", "UEFA Europa League"),
+            _soccer("efl", "EFL Championship"),
         )
     }
 )
 
 
-def league_by_kalshi_series(series: str) -> League | None:
-    """The league whose Kalshi game series is ``series`` (``KXNBAGAME`` -> NBA)."""
-    series = series.upper()
-    for league in LEAGUES.values():
-        if league.kalshi_series == series:
-            return league
-    return None
+def _codes(value: Mapping[str, Iterable[str]]) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({str(k): tuple(str(c) for c in v) for k, v in value.items()})
 
 
-def kalshi_series_kind(series: str) -> tuple[League, str] | None:
-    """``(league, market type)`` of a Kalshi game, spread or total series (``KXNBASPREAD`` -> NBA spread)."""
-    series = series.upper()
-    for league in LEAGUES.values():
-        for name, kind in (
-            (league.kalshi_series, "moneyline"),
-            (league.spread_series, "spread"),
-            (league.total_series, "total"),
-        ):
-            if name and name == series:
-                return league, kind
-    return None
+def _team_codes(
+    value: Mapping[str, Mapping[str, Iterable[str]]],
+) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    return MappingProxyType({str(league): _codes(teams) for league, teams in value.items()})
 
 
-def league_by_poly_prefix(prefix: str) -> League | None:
-    """The league whose Polymarket slug prefix is ``prefix`` (``cfb`` -> NCAA Football)."""
-    prefix = prefix.lower()
-    for league in LEAGUES.values():
-        if league.poly_prefix == prefix:
-            return league
-    return None
+def _known_leagues(instance: Any, attribute: attrs.Attribute[Any], value: Mapping[str, Any]) -> None:
+    unknown = sorted(set(value) - set(LEAGUES))
+    if unknown:
+        raise ValidationError(f"{attribute.name}: unknown leagues {', '.join(unknown)}")
+
+
+@attrs.frozen(eq=False)
+class VenueNaming:
+    """How one venue names the core's leagues and teams; each adapter registers its own.
+
+    * ``leagues``: core league key -> the venue's codes for it (Kalshi's game, spread and
+      total series ``("KXNBAGAME", "KXNBASPREAD", "KXNBATOTAL")``, Polymarket's slug prefix
+      ``("cfb",)``), the main code first;
+    * ``teams``: core league key -> canonical team (:attr:`arbkit.engine.matching.teams.Team.key`)
+      -> every code the venue has been seen to use for it, the current one first.
+
+    Registered through the ``arbkit_register_leagues`` hook (:mod:`arbkit.hookspecs`) and
+    read with :func:`arbkit.plugins.venue_namings`; the matcher's alias table
+    (:func:`arbkit.engine.matching.default_teams`) joins every venue's team codes to the
+    core's venue-neutral team names.
+    """
+
+    exchange: str = attrs.field(validator=attrs.validators.min_len(1))
+    leagues: Mapping[str, tuple[str, ...]] = attrs.field(converter=_codes, validator=_known_leagues)
+    teams: Mapping[str, Mapping[str, tuple[str, ...]]] = attrs.field(
+        factory=dict, converter=_team_codes, validator=_known_leagues
+    )
+
+    def league_of(self, code: str) -> League | None:
+        """The core league the venue's ``code`` names (any of its codes, case-insensitive)."""
+        wanted = code.lower()
+        for key, codes in self.leagues.items():
+            if any(c.lower() == wanted for c in codes):
+                return LEAGUES[key]
+        return None
 
 
 def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:

@@ -12,18 +12,26 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from arbkit.engine import fees as fee_module
+from arbkit.engine.games import GameInfo
 from arbkit.engine.matching.model import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.errors import ValidationError
 from arbkit.models import Market, Outcome
 
-__all__ = ["catalog_from_json", "catalog_to_json", "market_from_json", "market_to_json"]
+__all__ = [
+    "catalog_from_json",
+    "catalog_to_json",
+    "game_from_json",
+    "game_to_json",
+    "market_from_json",
+    "market_to_json",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +80,32 @@ def market_to_json(market: Market) -> dict[str, Any]:
         "event_title": market.event_title,
         "start_time": _plain(market.start_time),
         "rules": market.rules,
-        "meta": _plain(dict(market.meta)),
+        "meta": _plain({k: v for k, v in market.meta.items() if k != "game"}),
+        "game": None if market.game is None else game_to_json(market.game),
     }
+
+
+#: GameInfo fields read back from their JSON text (the rest are strings, lists or mappings).
+_GAME_DATES = ("date", "scheduled_date")
+_GAME_TIMES = ("start_time", "expected_end")
+
+
+def game_to_json(game: GameInfo) -> dict[str, Any]:
+    """A market's :class:`GameInfo` as JSON-able data (dates ISO, the line a string)."""
+    return {field.name: _plain(getattr(game, field.name)) for field in attrs.fields(GameInfo)}
+
+
+def game_from_json(data: Mapping[str, Any]) -> GameInfo:
+    """The :class:`GameInfo` :func:`game_to_json` wrote (:class:`ValidationError` on bad data)."""
+    fields = dict(data)
+    for name in _GAME_DATES:
+        if fields.get(name) is not None:
+            fields[name] = date.fromisoformat(fields[name])
+    for name in _GAME_TIMES:
+        fields[name] = _time(fields.get(name))
+    if fields.get("line") is not None:
+        fields["line"] = Decimal(fields["line"])
+    return GameInfo(**fields)
 
 
 def market_from_json(data: Mapping[str, Any]) -> Market:
@@ -102,7 +134,9 @@ def market_from_json(data: Mapping[str, Any]) -> Market:
             event_title=data.get("event_title"),
             start_time=_time(data.get("start_time")),
             rules=data.get("rules", ""),
-            meta=data.get("meta") or {},
+            # A recording made before ``Market.game`` holds the game as text in meta: not read.
+            meta={k: v for k, v in (data.get("meta") or {}).items() if k != "game"},
+            game=game_from_json(data["game"]) if data.get("game") else None,
         )
     except ValidationError:
         raise

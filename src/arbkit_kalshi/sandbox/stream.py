@@ -112,7 +112,7 @@ class SandboxStream(WsApp):
 
     >>> app = KalshiSandbox()                                  # doctest: +SKIP
     >>> with serve_stream(app) as server:                      # doctest: +SKIP
-    ...     KalshiStream(server.url + WS_PATH, api_key_id=key_id, private_key=pem)
+    ...     KalshiStream(url=server.url + WS_PATH, api_key_id=key_id, private_key=pem)
     """
 
     venue = "kalshi"

@@ -13,7 +13,7 @@ or from Python (tests start it on a free loopback port)::
     app.load_scenario(scenario_dict)
     app.add_account("0x...", 1000)            # pUSD
     with SandboxServer(app) as server:
-        client = PolymarketClient(clob_url=server.url, gamma_url=server.url + "/gamma",
+        client = PolymarketClient(base_url=server.url, gamma_url=server.url + "/gamma",
                                   data_url=server.url + "/data-api", private_key=...)
 
 CLOB paths are served at the root, Gamma under ``/gamma`` and the Data API under
@@ -48,7 +48,7 @@ and injects faults.
 
 Streaming (needs the ``stream`` extra): :func:`arbkit_polymarket.sandbox.stream.serve_stream`
 serves ``/ws/market`` and ``/ws/user`` from these books on its own port (point
-``PolymarketStream(ws_url=ws.url + "/ws")`` at it); every change is published, stream faults
+``PolymarketStream(url=ws.url + "/ws")`` at it); every change is published, stream faults
 are on ``/_sandbox/stream/faults`` and ``POST /_sandbox/tick-size`` moves a tick.
 
 Sports taker delay: a market with ``"secondsDelay": 3`` answers a marketable order with

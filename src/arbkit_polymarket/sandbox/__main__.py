@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     server = SandboxServer(app, host=args.host, port=args.port)
     print(f"Polymarket sandbox ({summary['markets']} markets) on {server.url}", flush=True)
     print(
-        f"  clob_url={server.url}  gamma_url={server.url}/gamma  data_url={server.url}/data-api", flush=True
+        f"  base_url={server.url}  gamma_url={server.url}/gamma  data_url={server.url}/data-api", flush=True
     )
     stream = None if args.no_stream else _stream(app, args)
     print(f"  control: {server.url}/_sandbox/state   (Ctrl-C stops)", flush=True)

@@ -40,7 +40,7 @@ class SandboxAccount:
 
         options.setdefault("gamma_url", base_url + "/gamma")
         options.setdefault("data_url", base_url + "/data-api")
-        client = PolymarketClient(clob_url=base_url, private_key=self.private_key.reveal(), **options)
+        client = PolymarketClient(base_url=base_url, private_key=self.private_key.reveal(), **options)
         for transport in (client.clob, client.gamma, client.data):
             transport.session.trust_env = False
         return client

@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any
 from arbkit.models import Side
 from arbkit.sandbox import HttpError, Request, Response, SandboxApp
 from arbkit.sandbox.faults import Fault
+from arbkit_polymarket.sandbox import wire
 from arbkit_polymarket.sandbox.engine import Engine, OrderRecord, SandboxMarket
-from arbkit_polymarket.sandbox.render import RenderMixin
+from arbkit_polymarket.sandbox.market_data import MarketDataRoutes
 from arbkit_polymarket.sandbox.verify import (
     CHAIN_ID,
     EXCHANGE,
@@ -86,7 +87,7 @@ def _decimals(value: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-class PolymarketSandbox(RenderMixin, SandboxApp):
+class PolymarketSandbox(MarketDataRoutes, SandboxApp):
     """A loopback Polymarket (CLOB V2 + Gamma + Data API) with a matching engine per market.
 
     ``taker_delay`` (seconds) replaces every delayed market's ``secondsDelay`` (tests use a
@@ -349,7 +350,7 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
                 a.address: {"cash": str(a.cash), "tokens": {t: str(s) for t, s in a.tokens.items() if s}}
                 for a in engine.accounts.values()
             },
-            "orders": [self.render_order(o) for o in engine.orders.values()],
+            "orders": [wire.order_json(self.engine, o) for o in engine.orders.values()],
             "trades": len(engine.trades),
         }
 
@@ -719,14 +720,14 @@ class PolymarketSandbox(RenderMixin, SandboxApp):
             order = self._owned(key, params["order_id"])
             if order is None:
                 raise _bad("order not found", 404)
-            return Response.json(self.render_order(order))
+            return Response.json(wire.order_json(self.engine, order))
 
     def _list_orders(self, request: Request, _: dict[str, str]) -> Response:
         key = self.verify_l2(request)
         wanted_id, market, asset = request.arg("id"), request.arg("market"), request.arg("asset_id")
         with self.lock:
             rows = [
-                self.render_order(self.engine.orders[oid])
+                wire.order_json(self.engine, self.engine.orders[oid])
                 for oid in self._open_ids(key, market, asset)
                 if wanted_id is None or oid == wanted_id
             ]

@@ -5,7 +5,7 @@ as the real host serves them (reference polymarket.md section 8)::
 
     sandbox = PolymarketSandbox(); sandbox.load_scenario(...)
     with SandboxServer(sandbox) as http, serve_stream(sandbox) as ws:
-        stream = PolymarketStream(client, ws_url=ws.url + "/ws")
+        stream = PolymarketStream(client=client, url=ws.url + "/ws")
 
 Market channel: ``{"assets_ids": [...], "type": "market"}`` (and later
 ``{"operation": "subscribe"|"unsubscribe", "assets_ids": [...]}``) answers one ``book``
@@ -43,6 +43,7 @@ from arbkit.errors import ValidationError
 from arbkit.sandbox import BookSide
 from arbkit.sandbox.server import HttpError, Request
 from arbkit.sandbox.ws import WsApp, WsConnection, WsFault, WsSandboxServer
+from arbkit_polymarket.sandbox import wire
 from arbkit_polymarket.sandbox.engine import OrderRecord, SandboxMarket
 from arbkit_polymarket.sandbox.verify import same_api_credentials
 
@@ -129,7 +130,7 @@ class SandboxStream(WsApp):
         )
 
     def _render(self, market: SandboxMarket, token: str) -> tuple[dict[str, Any], dict[str, _Levels]]:
-        payload = self.sandbox.book_payload(market, token)
+        payload = wire.book_json(self.sandbox.engine, market, token, int(self.sandbox.clock() * 1000))
         levels = {
             side: {Decimal(level["price"]): (level["price"], level["size"]) for level in payload[side]}
             for side in ("bids", "asks")
@@ -336,7 +337,12 @@ class SandboxStream(WsApp):
             kind = "CANCELLATION"
         else:
             kind = "UPDATE"
-        event = {**self.sandbox.render_order(order), "event_type": "order", "type": kind, "timestamp": stamp}
+        event = {
+            **wire.order_json(self.sandbox.engine, order),
+            "event_type": "order",
+            "type": kind,
+            "timestamp": stamp,
+        }
         server.publish(f"user:{order.owner}", self._for_market(order.market, _dumps(event)))
 
     def _publish_market(self, server: WsSandboxServer, market: SandboxMarket, stamp: str) -> None:

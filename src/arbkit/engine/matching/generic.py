@@ -20,7 +20,6 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 
-from arbkit.engine.games import GAME_META_KEY
 from arbkit.engine.matching.model import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.engine.matching.resolution import DEFAULT_POLICY, ResolutionPolicy, compare, threshold_numbers
 from arbkit.engine.matching.teams import normalize_name
@@ -69,7 +68,7 @@ def _docs(
 ) -> list[tuple[_Doc, frozenset[str]]]:
     found = []
     for market in markets:
-        if (market.exchange, market.id) in exclude or GAME_META_KEY in market.meta:
+        if (market.exchange, market.id) in exclude or market.game is not None:
             continue
         outcomes = _yes_no(market)
         if outcomes is not None:

@@ -1,7 +1,7 @@
 """The sports matcher: the same game on two venues, outcomes mapped by team, each confirmed twice.
 
 Adapters describe each game market with a :class:`~arbkit.engine.games.GameInfo` in
-``market.meta[GAME_META_KEY]``; this module never parses a ticker or slug. It
+``market.game``; this module never parses a ticker or slug. It
 
 1. groups each venue's markets into games (Kalshi lists one yes/no market per team,
    plus ``TIE`` in soccer; Polymarket one two-token market per US game, or three
@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from arbkit.engine.games import DRAW, GAME_META_KEY, LEAGUES, OVER, UNDER, GameInfo, PairMap
+from arbkit.engine.games import DRAW, LEAGUES, OVER, UNDER, GameInfo, PairMap
 from arbkit.engine.matching.model import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.engine.matching.resolution import DEFAULT_POLICY, Difference, ResolutionPolicy, compare
 from arbkit.engine.matching.teams import TeamTable, default_teams, normalize_name
@@ -112,8 +112,7 @@ class Game:
 
 
 def _info(market: Market) -> GameInfo | None:
-    info = market.meta.get(GAME_META_KEY)
-    return info if isinstance(info, GameInfo) else None
+    return market.game
 
 
 def _code_spells(words: str, code: str) -> bool:

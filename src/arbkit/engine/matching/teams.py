@@ -1,11 +1,12 @@
 """The team alias table: each venue's team codes and names, per league, mapped to one canonical team.
 
-The table ships as data (``arbkit/data/teams.json``, transcribed from the project's
-sports reference, section 2). Each league lists teams keyed by their current Kalshi
-code, with the codes each venue has used (Kalshi ``LA`` / ``LAR`` for the Rams,
-Polymarket ``la`` / ``lar``), the full name, nickname and other aliases. Lookups are
-per league because codes collide across leagues (``LA`` is the Rams in the NFL and
-the Kings in the NHL).
+The core ships the venue-neutral part as data (``arbkit/data/teams.json``, transcribed from
+the project's sports reference, section 2): per league, the teams keyed by a canonical code
+(Kalshi's current one), with the full name, nickname and other aliases. Each adapter brings
+its venue's codes for those teams (Kalshi ``LA`` / ``LAR`` for the Rams, Polymarket ``la`` /
+``lar``) as a :class:`~arbkit.engine.games.VenueNaming` through the ``arbkit_register_leagues``
+hook; :func:`default_teams` joins them. Lookups are per league because codes collide across
+leagues (``LA`` is the Rams in the NFL and the Kings in the NHL).
 
 Example::
 
@@ -26,11 +27,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from arbkit.errors import ValidationError
+from arbkit.plugins import plugins_version, venue_namings
+
+if TYPE_CHECKING:
+    from arbkit.engine.games import VenueNaming
 
 __all__ = ["Resolved", "Team", "TeamTable", "default_teams", "normalize_name"]
 
@@ -53,17 +58,31 @@ def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _venue_codes(value: Mapping[str, Iterable[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((venue, tuple(codes)) for venue, codes in dict(value).items())
+
+
 @attrs.frozen
 class Team:
-    """One team of one league; ``key`` is its canonical code (Kalshi's current code)."""
+    """One team of one league; ``key`` is its canonical code (Kalshi's current code).
+
+    ``codes`` maps a venue (exchange name) to every code it has used for the team, the
+    current one first: ``Team("nfl", "LA", "Los Angeles Rams", codes={"polymarket": ("la", "lar")})``.
+    """
 
     league: str
     key: str
     name: str
     nickname: str = ""
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_strings)
-    kalshi: tuple[str, ...] = attrs.field(default=(), converter=_strings)
-    polymarket: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    codes: tuple[tuple[str, tuple[str, ...]], ...] = attrs.field(factory=dict, converter=_venue_codes)
+
+    def codes_on(self, venue: str) -> tuple[str, ...]:
+        """The codes ``venue`` has used for this team (``()`` if it registered none)."""
+        for name, codes in self.codes:
+            if name == venue:
+                return codes
+        return ()
 
     def names(self) -> set[str]:
         """Every normalised name this team goes by."""
@@ -88,13 +107,17 @@ class TeamTable:
 
     def __init__(self, teams: Iterable[Team]) -> None:
         self._teams: dict[tuple[str, str], Team] = {}
+        # Codes are compared case-insensitively (Kalshi writes "NYK", Polymarket "nyk").
         self._codes: dict[tuple[str, str, str], str] = {}
         self._names: dict[tuple[str, str], str] = {}
+        self._venues: set[str] = set()
         for team in teams:
             self._teams[team.league, team.key] = team
-            entries = [("kalshi", c.upper()) for c in (team.key, *team.kalshi)]
-            entries += [("polymarket", c.lower()) for c in team.polymarket]
-            entries += [("any", c.lower()) for c in (team.key, *team.kalshi, *team.polymarket)]
+            entries = [(venue, c.lower()) for venue, codes in team.codes for c in codes]
+            entries += [
+                ("any", c.lower()) for c in (team.key, *(c for _, codes in team.codes for c in codes))
+            ]
+            self._venues.update(venue for venue, _ in team.codes)
             for venue, code in entries:
                 self._add(self._codes, (team.league, venue, code), team.key, f"code {code!r}")
             for name in team.names():
@@ -117,8 +140,14 @@ class TeamTable:
             raise ValidationError(f"{key[0]}: {what} names both {index[key]} and {team}")
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> TeamTable:
-        """Build from the ``teams.json`` shape: ``{"leagues": {league: [{"team", "name", ...}]}}``."""
+    def from_json(cls, data: Mapping[str, Any], namings: Iterable[VenueNaming] = ()) -> TeamTable:
+        """Build from the ``teams.json`` shape ``{"leagues": {league: [{"team", "name", ...}]}}`` and
+        each venue's codes for those teams (a code for a team the file does not list is refused)."""
+        codes: dict[tuple[str, str], dict[str, tuple[str, ...]]] = defaultdict(dict)
+        for naming in namings:
+            for league, named in naming.teams.items():
+                for key, venue_codes in named.items():
+                    codes[league, key][naming.exchange] = venue_codes
         teams = []
         for league, rows in data["leagues"].items():
             for row in rows:
@@ -129,10 +158,12 @@ class TeamTable:
                         name=row["name"],
                         nickname=row.get("nickname", ""),
                         aliases=row.get("aliases", ()),
-                        kalshi=row.get("kalshi", ()),
-                        polymarket=row.get("polymarket", ()),
+                        codes=codes.pop((league, row["team"]), {}),
                     )
                 )
+        if codes:
+            unknown = ", ".join(f"{league} {key}" for league, key in sorted(codes))
+            raise ValidationError(f"venue codes for teams the table does not list: {unknown}")
         return cls(teams)
 
     def team(self, league: str, key: str) -> Team | None:
@@ -147,9 +178,9 @@ class TeamTable:
         table does not know stays itself, upper-cased, at lower confidence (both
         venues use the same code for most teams).
         """
-        venue = exchange if exchange in ("kalshi", "polymarket") else "any"
-        wanted = code.upper() if venue == "kalshi" else code.lower()
-        for key, how in (((league, venue, wanted), "table"), ((league, "any", code.lower()), "table")):
+        venue = exchange if exchange in self._venues else "any"
+        wanted = code.lower()
+        for key, how in (((league, venue, wanted), "table"), ((league, "any", wanted), "table")):
             found = self._codes.get(key)
             if found is not None:
                 return Resolved(found, TABLE, how)
@@ -164,8 +195,32 @@ class TeamTable:
         return self._names.get((league, normalize_name(name)))
 
 
-@functools.cache
+_last: tuple[int, TeamTable] | None = None
+
+
 def default_teams() -> TeamTable:
-    """The alias table shipped with arbkit (loaded once)."""
+    """The alias table: the core's team names and every installed venue's codes for them.
+
+    Built once per set of registered venue namings (:func:`arbkit.plugins.venue_namings`),
+    and looked up again only after a plugin changed (adapters call this per market).
+    """
+    global _last
+    version = plugins_version()
+    last = _last
+    if last is not None and last[0] == version:
+        return last[1]
+    table = _table(tuple(venue_namings().values()))
+    _last = (version, table)
+    return table
+
+
+@functools.cache
+def _core_teams() -> Mapping[str, Any]:
     text = resources.files("arbkit.data").joinpath("teams.json").read_text(encoding="utf-8")
-    return TeamTable.from_json(json.loads(text))
+    data: Mapping[str, Any] = json.loads(text)
+    return data
+
+
+@functools.lru_cache(maxsize=8)
+def _table(namings: tuple[VenueNaming, ...]) -> TeamTable:
+    return TeamTable.from_json(_core_teams(), namings)

@@ -1,12 +1,8 @@
-"""Polymarket account payloads -> arbkit models, and the CLOB's errors -> arbkit errors.
+"""Polymarket trading and account payloads -> arbkit models (reference polymarket.md 5.7-5.10).
 
-Reference polymarket.md sections 5.7-5.10 and 9.3. A business rejection arrives
-either as HTTP 200 ``{"success": false, "errorMsg": ...}`` or as a 4xx
-``{"error": ...}``: both become :class:`OrderRejected` with the exchange's message
-(:class:`InsufficientFunds` for balance/allowance). 425/503 stay
-:class:`ExchangeUnavailable`, 429 :class:`RateLimited` (the transport reads
-``Retry-After``), 401 :class:`AuthenticationError`, and a 5xx after a POST is
-:class:`OutcomeUnknown` (decided by the transport).
+Orders, fills, cancels, balance and positions; the CLOB's error bodies are mapped in
+:mod:`arbkit_polymarket.errors` (a ``success: false`` order answer raises its
+:func:`~arbkit_polymarket.errors.rejection`).
 """
 
 from __future__ import annotations
@@ -15,12 +11,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from arbkit.errors import ArbkitError, BadRequest, ExchangeError, InsufficientFunds, OrderRejected
+from arbkit.errors import ArbkitError, ExchangeError
 from arbkit.models import Balance, Fill, Order, OrderStatus, Position, Side, utcnow
-from arbkit_polymarket.parse import EXCHANGE, invalid, number, obj, opt_number, parse_time, seq, text
+from arbkit_polymarket.errors import rejection
+from arbkit_polymarket.parse import EXCHANGE, invalid, obj, parse_time, seq, text
+from arbkit_polymarket.units import from_base_units, number, opt_number
 
 __all__ = [
-    "map_error",
     "parse_balance",
     "parse_cancel",
     "parse_open_order",
@@ -28,12 +25,9 @@ __all__ = [
     "parse_positions",
     "parse_send_order",
     "parse_trades",
-    "rejection",
 ]
 
 ZERO = Decimal(0)
-UNITS = Decimal(10**6)
-_FUNDS_MARKERS = ("not enough balance", "allowance", "insufficient balance", "insufficient funds")
 _ORDER_STATUS = {
     "LIVE": OrderStatus.OPEN,
     "MATCHED": OrderStatus.FILLED,
@@ -44,44 +38,6 @@ _ORDER_STATUS = {
     "INVALID": OrderStatus.REJECTED,
     "EXPIRED": OrderStatus.EXPIRED,
 }
-
-
-def _message(payload: Any, text_body: str) -> str:
-    if isinstance(payload, Mapping):
-        for key in ("error", "errorMsg", "message"):
-            value = payload.get(key)
-            if isinstance(value, str) and value:
-                return value[:300]
-    if isinstance(payload, str) and payload:
-        return payload[:300]
-    return text_body.strip()[:300]
-
-
-def rejection(message: str, status_code: int | None = None) -> OrderRejected:
-    """The right :class:`OrderRejected` subclass for the CLOB's message."""
-    lowered = message.lower()
-    cls = InsufficientFunds if any(m in lowered for m in _FUNDS_MARKERS) else OrderRejected
-    return cls(
-        f"order rejected: {message}", exchange=EXCHANGE, status_code=status_code, venue_message=message
-    )
-
-
-def map_error(status: int, payload: Any, text_body: str) -> ExchangeError | None:
-    """The transport's :data:`arbkit.http.ErrorMapper` for the CLOB.
-
-    4xx bodies ``{"error": ...}`` about balances become :class:`InsufficientFunds`; other
-    400s are :class:`BadRequest` carrying the venue message (the client turns a refused
-    ``POST /order`` into :class:`OrderRejected`). Everything else keeps the transport's
-    default mapping (401, 404, 425/503, 429 with ``Retry-After``, 5xx/OutcomeUnknown).
-    """
-    if status in (400, 409, 422):
-        message = _message(payload, text_body)
-        if any(m in message.lower() for m in _FUNDS_MARKERS):
-            return rejection(message, status)
-        return BadRequest(
-            message or "bad request", exchange=EXCHANGE, status_code=status, venue_message=message
-        )
-    return None
 
 
 def _side(value: Any, what: str) -> Side:
@@ -263,7 +219,7 @@ def parse_balance(payload: Any) -> Balance:
     """``/balance-allowance`` for COLLATERAL: ``balance`` in 10^6 base units of pUSD."""
     data = obj(payload, "balance-allowance")
     units = number(data.get("balance"), "balance")
-    dollars = units / UNITS
+    dollars = from_base_units(units)
     return Balance(exchange=EXCHANGE, available=dollars, total=dollars, currency="pUSD")
 
 

@@ -1,27 +1,24 @@
 """Public routes of the Polymarket sandbox (CLOB market data, Gamma, Data API) and scenarios.
 
-Payload shapes follow the reference captures: string numbers, CLOB book arrays with the
-best bid and best ask LAST, ``LTE=`` as the final CLOB cursor, Gamma's JSON-inside-JSON
-``outcomes``/``clobTokenIds``/``outcomePrices``, compact ``/clob-markets`` keys.
+The payloads come from :mod:`arbkit_polymarket.sandbox.wire`; this module picks the rows
+and answers the routes.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from arbkit.sandbox import BookSide, HttpError, Request, Response, Router
-from arbkit_polymarket.sandbox.engine import Engine, OrderRecord, SandboxMarket
+from arbkit.sandbox import HttpError, Request, Response, Router
+from arbkit_polymarket.sandbox import wire
+from arbkit_polymarket.sandbox.engine import Engine, SandboxMarket
 from arbkit_polymarket.sandbox.verify import TICK_DECIMALS, SandboxFee, checksum
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["RenderMixin"]
+__all__ = ["MarketDataRoutes"]
 
 ONE = Decimal(1)
 BOOKS_LIMIT = 500
@@ -50,21 +47,15 @@ def _dec(value: Any, what: str) -> Decimal:
     return result
 
 
-def _cursor(offset: int) -> str:
-    return base64.b64encode(str(offset).encode()).decode()
-
-
 def _offset(cursor: str | None) -> int:
-    if not cursor:
-        return 0
     try:
-        return max(0, int(base64.b64decode(cursor).decode()))
-    except (ValueError, UnicodeDecodeError):
+        return wire.offset(cursor)
+    except ValueError:
         raise _bad("invalid cursor") from None
 
 
-class RenderMixin:
-    """Routes and shapes shared by the sandbox; mixed into :class:`PolymarketSandbox`."""
+class MarketDataRoutes:
+    """The public routes (market data) and scenario loading; mixed into :class:`PolymarketSandbox`."""
 
     engine: Engine
     router: Router
@@ -159,100 +150,14 @@ class RenderMixin:
         )
 
     # -- shapes ----------------------------------------------------------------------------------
-    def render_order(self, order: OrderRecord) -> dict[str, Any]:
-        """An ``OpenOrder``."""
-        market = self.engine.markets[order.market]
-        return {
-            "id": order.id,
-            "status": order.status,
-            "owner": order.owner,
-            "maker_address": order.maker,
-            "market": order.market,
-            "asset_id": order.token,
-            "side": order.side.value.upper(),
-            "original_size": str(order.original_size),
-            "size_matched": str(order.size_matched),
-            "price": str(order.price),
-            "outcome": market.outcome_of(order.token),
-            "expiration": str(order.expiration) if order.expiration else None,
-            "order_type": order.order_type,
-            "associate_trades": list(order.trades),
-            "created_at": order.created_at,
-        }
-
     @staticmethod
     def page(rows: list[Any], request: Request, limit: int = 100) -> dict[str, Any]:
-        """A CLOB page ``{limit, count, next_cursor, data}``; ``LTE=`` marks the last."""
-        start = _offset(None if request.arg("next_cursor") == "MA==" else request.arg("next_cursor"))
-        chunk = rows[start : start + limit]
-        end = start + len(chunk)
-        cursor = _cursor(end) if end < len(rows) else "LTE="
-        return {"limit": limit, "count": len(chunk), "next_cursor": cursor, "data": chunk}
+        """A CLOB page of ``rows`` from the request's ``next_cursor`` (``MA==`` is the first)."""
+        given = request.arg("next_cursor")
+        return wire.page_json(rows, _offset(None if given == "MA==" else given), limit)
 
-    def book_payload(self, market: SandboxMarket, token: str) -> dict[str, Any]:
-        """An ``OrderBookSummary`` with best bid and best ask LAST, and its content hash."""
-        book = market.book
-        bids, asks = book.levels(BookSide.BID), book.levels(BookSide.ASK)
-        if not market.is_yes(token):  # the complement token's book mirrors the YES book
-            bids, asks = [(ONE - p, s) for p, s in asks], [(ONE - p, s) for p, s in bids]
-        payload: dict[str, Any] = {
-            "market": market.condition_id,
-            "asset_id": token,
-            "timestamp": str(int(self.clock() * 1000)),
-            "hash": "",
-            "bids": [{"price": str(p), "size": str(s)} for p, s in sorted(bids)],
-            "asks": [{"price": str(p), "size": str(s)} for p, s in sorted(asks, reverse=True)],
-            "min_order_size": str(market.min_order_size),
-            "tick_size": str(market.tick_size),
-            "neg_risk": market.neg_risk,
-            "last_trade_price": self.last_trade(market, token)[0],
-        }
-        # Reference 2.8: SHA-1 of the compact summary with "hash" empty.
-        payload["hash"] = hashlib.sha1(  # noqa: S324 - the venue's content hash, not security
-            json.dumps(payload, separators=(",", ":")).encode()
-        ).hexdigest()
-        return payload
-
-    def gamma_market(self, market: SandboxMarket) -> dict[str, Any]:
-        """A Gamma market object (JSON-inside-JSON arrays, as captured)."""
-        resolved = market.result is not None
-        data: dict[str, Any] = {
-            "id": str(int(hashlib.sha256(market.condition_id.encode()).hexdigest()[:12], 16) % 10**7),
-            "question": market.question,
-            "conditionId": market.condition_id,
-            "slug": market.slug,
-            "outcomes": json.dumps(list(market.outcomes)),
-            "outcomePrices": json.dumps(self.engine.outcome_prices(market)),
-            "clobTokenIds": json.dumps(list(market.tokens)),
-            "active": True,
-            "closed": market.closed,
-            "acceptingOrders": market.accepting_orders,
-            "enableOrderBook": True,
-            "negRisk": market.neg_risk,
-            "orderMinSize": market.min_order_size,
-            "orderPriceMinTickSize": market.tick_size,
-            "feesEnabled": market.fee_details is not None,
-            "umaResolutionStatus": "resolved" if resolved else None,
-            "events": [{"id": market.event.get("id"), "slug": market.event.get("slug")}],
-        }
-        if market.fee_details is not None:
-            fd = market.fee_details
-            data["feeSchedule"] = {
-                "exponent": fd["e"],
-                "rate": fd["r"],
-                "takerOnly": True,
-                "rebateRate": 0.25,
-            }
-        data.update(market.extra)
-        return data
-
-    def gamma_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        """A Gamma event with its markets embedded."""
-        markets = [self.engine.markets[cid] for cid in event["market_ids"] if cid in self.engine.markets]
-        body = {k: v for k, v in event.items() if k != "market_ids"}
-        body["closed"] = bool(markets) and all(m.closed for m in markets)
-        body["markets"] = [self.gamma_market(m) for m in markets]
-        return body
+    def _book_json(self, market: SandboxMarket, token: str) -> dict[str, Any]:
+        return wire.book_json(self.engine, market, token, int(self.clock() * 1000))
 
     # -- routes -------------------------------------------------------------------------------------
     def add_public_routes(self) -> None:
@@ -301,7 +206,7 @@ class RenderMixin:
     def _book(self, request: Request, _: dict[str, str]) -> Response:
         token = request.arg("token_id")
         with self.lock:
-            return Response.json(self.book_payload(self._market_of_token(token), str(token)))
+            return Response.json(self._book_json(self._market_of_token(token), str(token)))
 
     def _books(self, request: Request, _: dict[str, str]) -> Response:
         body = request.json()
@@ -314,7 +219,7 @@ class RenderMixin:
             for item in body:
                 market = self.engine.by_token.get(str(item["token_id"]))
                 if market is not None:
-                    out.append(self.book_payload(market, str(item["token_id"])))
+                    out.append(self._book_json(market, str(item["token_id"])))
         return Response.json(out)
 
     def _known(self, condition_id: str) -> SandboxMarket:
@@ -346,70 +251,19 @@ class RenderMixin:
 
     def _clob_market(self, request: Request, params: dict[str, str]) -> Response:
         with self.lock:
-            return Response.json(self.clob_market_row(self._known(params["condition_id"])))
+            return Response.json(wire.clob_market_json(self.engine, self._known(params["condition_id"])))
 
     # -- CLOB market listings, lookups and prices -----------------------------------------------------
     #: Rows per page of the CLOB market listings (the real host pages by 1000).
     market_page_size = 1000
-
-    def clob_market_row(self, market: SandboxMarket) -> dict[str, Any]:
-        """A full CLOB market (``GET /markets/{condition_id}``, the rows of ``GET /markets``)."""
-        tokens = [
-            {
-                "outcome": o,
-                "price": self.engine.payout(market, t) if market.result else self._token_mid(market, t),
-                "token_id": t,
-                "winner": market.winner == t,
-            }
-            for t, o in zip(market.tokens, market.outcomes, strict=True)
-        ]
-        game_start = market.extra.get("gameStartTime")
-        return {
-            "enable_order_book": True,
-            "active": True,
-            "closed": market.closed,
-            "archived": False,
-            "accepting_orders": market.accepting_orders,
-            "accepting_order_timestamp": None,
-            "minimum_order_size": market.min_order_size,
-            "minimum_tick_size": market.tick_size,
-            "condition_id": market.condition_id,
-            "question_id": "0x" + hashlib.sha256(market.condition_id.encode()).hexdigest(),
-            "question": market.question,
-            "description": str(market.extra.get("description", "")),
-            "market_slug": market.slug,
-            "end_date_iso": market.extra.get("endDate"),
-            "game_start_time": game_start,
-            "seconds_delay": market.seconds_delay,
-            "fpmm": "",
-            "maker_base_fee": 0,
-            "taker_base_fee": 1000 if market.fee_details is not None else 0,
-            "notifications_enabled": True,
-            "neg_risk": market.neg_risk,
-            "neg_risk_market_id": "",
-            "neg_risk_request_id": "",
-            "icon": "",
-            "image": "",
-            "rewards": {"rates": None, "min_size": 0, "max_spread": 0},
-            "is_50_50_outcome": market.result == "50-50",
-            "tokens": tokens,
-            "tags": [t.get("label") for t in market.event.get("tags", []) if isinstance(t, dict)],
-        }
-
-    def simplified_market_row(self, market: SandboxMarket) -> dict[str, Any]:
-        """A row of ``GET /simplified-markets``."""
-        row = self.clob_market_row(market)
-        keys = ("condition_id", "rewards", "tokens", "active", "closed", "archived", "accepting_orders")
-        return {k: row[k] for k in keys}
 
     def _listing(self, simplified: bool) -> Callable[[Request, dict[str, str]], Response]:
         def handler(request: Request, _: dict[str, str]) -> Response:
             sampling = request.path.startswith("/sampling")
             with self.lock:
                 markets = [m for m in self.engine.markets.values() if not sampling or m.accepting_orders]
-                rows = [
-                    self.simplified_market_row(m) if simplified else self.clob_market_row(m) for m in markets
-                ]
+                shape = wire.simplified_market_json if simplified else wire.clob_market_json
+                rows = [shape(self.engine, m) for m in markets]
             return Response.json(self.page(rows, request, self.market_page_size))
 
         return handler
@@ -445,20 +299,8 @@ class RenderMixin:
             market, _ = self._token_arg(request, params)
             return Response.json({"base_fee": 1000 if market.fee_details is not None else 0})
 
-    def best_prices(self, market: SandboxMarket, token: str) -> tuple[Decimal | None, Decimal | None]:
-        """(best bid, best ask) of one token."""
-        book = market.book
-        bids, asks = book.levels(BookSide.BID), book.levels(BookSide.ASK)
-        if not market.is_yes(token):
-            bids, asks = [(ONE - p, s) for p, s in asks], [(ONE - p, s) for p, s in bids]
-        return (max(p for p, _ in bids) if bids else None, min(p for p, _ in asks) if asks else None)
-
-    def _token_mid(self, market: SandboxMarket, token: str) -> Decimal:
-        bid, ask = self.best_prices(market, token)
-        return (bid + ask) / 2 if bid is not None and ask is not None else Decimal("0.5")
-
     def _quote_value(self, market: SandboxMarket, token: str, what: str) -> str:
-        bid, ask = self.best_prices(market, token)
+        bid, ask = wire.best_prices(market, token)
         if bid is None or ask is None:
             # [UNCERTAIN what the host answers for a one-sided book; the sandbox says no book.]
             raise _bad(NO_BOOK, 404)
@@ -489,7 +331,7 @@ class RenderMixin:
                 for item in self._token_list(request):
                     token = str(item["token_id"])
                     market = self.engine.by_token.get(token)
-                    if market is not None and None not in self.best_prices(market, token):
+                    if market is not None and None not in wire.best_prices(market, token):
                         out[token] = self._quote_value(market, token, what)
             return Response.json(out)
 
@@ -499,7 +341,7 @@ class RenderMixin:
         # Reference 2.3: side=BUY answers the best bid, side=SELL the best ask.
         if side not in ("BUY", "SELL"):
             raise _bad("Invalid side")
-        bid, ask = self.best_prices(market, token)
+        bid, ask = wire.best_prices(market, token)
         price = bid if side == "BUY" else ask
         if price is None:
             raise _bad(NO_BOOK, 404)
@@ -518,27 +360,16 @@ class RenderMixin:
                 market = self.engine.by_token.get(token)
                 if market is None:
                     continue
-                bid, ask = self.best_prices(market, token)
+                bid, ask = wire.best_prices(market, token)
                 price = bid if item["side"] == "BUY" else ask
                 if price is not None:
                     out.setdefault(token, {})[str(item["side"])] = str(price)
         return Response.json(out)
 
-    def last_trade(self, market: SandboxMarket, token: str) -> tuple[str, str]:
-        """(price, taker side) of the last trade in a token's terms; ``("0.5", "")`` before any."""
-        for trade in reversed(self.engine.trades):
-            if trade["market"] != market.condition_id:
-                continue
-            price, side = Decimal(trade["price"]), str(trade["side"])
-            if trade["asset_id"] != token:  # the complement: 1 - p, the opposite interest
-                price, side = ONE - price, "SELL" if side == "BUY" else "BUY"
-            return str(price), side
-        return "0.5", ""
-
     def _last_trade_price(self, request: Request, params: dict[str, str]) -> Response:
         with self.lock:
             market, token = self._token_arg(request, params)
-            price, side = self.last_trade(market, token)
+            price, side = wire.last_trade(self.engine, market, token)
             return Response.json({"price": price, "side": side})
 
     def _last_trades_prices(self, request: Request, _: dict[str, str]) -> Response:
@@ -549,7 +380,7 @@ class RenderMixin:
                 market = self.engine.by_token.get(token)
                 if market is None:
                     continue
-                price, side = self.last_trade(market, token)
+                price, side = wire.last_trade(self.engine, market, token)
                 if side:  # sparse: tokens without trades are left out
                     out.append({"token_id": token, "price": price, "side": side})
         return Response.json(out)
@@ -563,7 +394,7 @@ class RenderMixin:
         tag = request.arg("tag_slug")
         limit = min(int(request.arg("limit") or GAMMA_PAGE_MAX), GAMMA_PAGE_MAX)
         with self.lock:
-            events = [self.gamma_event(e) for e in self.engine.events]
+            events = [wire.gamma_event_json(self.engine, e) for e in self.engine.events]
         events = [e for e in events if closed is None or e["closed"] == closed]
         if tag:
             events = [
@@ -574,7 +405,7 @@ class RenderMixin:
             chunk = events[start : start + limit]
             body: dict[str, Any] = {"events": chunk}
             if start + len(chunk) < len(events):
-                body["next_cursor"] = _cursor(start + len(chunk))  # absent on the last page
+                body["next_cursor"] = wire.cursor(start + len(chunk))  # absent on the last page
             return Response.json(body)
         return Response.json(events[:limit])
 
@@ -583,7 +414,7 @@ class RenderMixin:
         with self.lock:
             for event in self.engine.events:
                 if wanted in (event.get("slug"), str(event.get("id"))):
-                    return Response.json(self.gamma_event(event))
+                    return Response.json(wire.gamma_event_json(self.engine, event))
         raise _bad("event not found", 404)
 
     def _gamma_markets(self, request: Request, _: dict[str, str]) -> Response:
@@ -592,7 +423,7 @@ class RenderMixin:
         tokens = set(request.args("clob_token_ids"))
         with self.lock:
             rows = [
-                self.gamma_market(m)
+                wire.gamma_market_json(self.engine, m)
                 for m in self.engine.markets.values()
                 if (closed is None or m.closed == closed)
                 and (not ids or m.condition_id in ids)
@@ -606,14 +437,14 @@ class RenderMixin:
         chunk = rows[start : start + limit]
         body: dict[str, Any] = {"markets": chunk}
         if start + len(chunk) < len(rows):
-            body["next_cursor"] = _cursor(start + len(chunk))  # absent on the last page
+            body["next_cursor"] = wire.cursor(start + len(chunk))  # absent on the last page
         return Response.json(body)
 
     def _gamma_market(self, request: Request, params: dict[str, str]) -> Response:
         wanted = params.get("slug") or params.get("market_id")
         with self.lock:
             for market in self.engine.markets.values():
-                row = self.gamma_market(market)
+                row = wire.gamma_market_json(self.engine, market)
                 if wanted in (market.slug, row["id"], market.condition_id):
                     return Response.json(row)
         raise _bad("market not found", 404)
