@@ -26,10 +26,10 @@ from typing import Any
 
 from arbkit.engine.detect import find_opportunities
 from arbkit.engine.fees import PowerFee, QuadraticFee
-from arbkit.engine.games import GameInfo
 from arbkit.engine.matching import MarketMatch, OutcomeGroup, OutcomeRef, match_markets, proposals
 from arbkit.engine.matching.generic import title_words
 from arbkit.engine.matching.teams import default_teams
+from arbkit.games import GameInfo
 from arbkit.models import BookKey, Market, OrderBook, Outcome
 
 SEED = 20260401

@@ -35,6 +35,7 @@ ROLES = (
     "throttle",
     "units",
     "sandbox",
+    "sandbox.accounts",
     "sandbox.app",
     "sandbox.engine",
     "sandbox.stream",

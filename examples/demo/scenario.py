@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from arbkit.engine.games import LEAGUES
+from arbkit.games import LEAGUES
 from arbkit_kalshi.games import SERIES
 from arbkit_polymarket.games import PREFIXES
 

@@ -76,7 +76,7 @@ def arbkit_register_streams(register: Register) -> None:
 def arbkit_register_leagues(register: Register) -> None:
     """Called once. Call ``register(exchange, naming)`` per venue whose sports markets the plugin reads.
 
-    ``naming`` is an :class:`arbkit.engine.games.VenueNaming` of that ``exchange``: the venue's
+    ``naming`` is an :class:`arbkit.games.VenueNaming` of that ``exchange``: the venue's
     codes for each core league (series, slug prefix) and for each canonical team. The core
     keeps only venue-neutral names; the matcher's alias table joins every venue's codes to them.
     """

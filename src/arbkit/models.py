@@ -22,22 +22,35 @@ Example::
 from __future__ import annotations
 
 import enum
-import functools
 import itertools
-import sys
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from arbkit.errors import ValidationError
+from arbkit.games import GameInfo
+from arbkit.values import (
+    ONE,
+    ZERO,
+    as_decimal,
+    aware,
+    decimal_from_text,
+    maybe_decimal,
+    non_empty,
+    non_negative,
+    positive,
+    probability,
+    shared_text,
+    to_decimal,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from arbkit.engine.fees import FeeSchedule
-    from arbkit.engine.games import GameInfo
 
 __all__ = [
     "Balance",
@@ -62,119 +75,12 @@ __all__ = [
     "utcnow",
 ]
 
-ZERO = Decimal(0)
-ONE = Decimal(1)
-#: Upper bound on any size, fee or amount a model accepts (10^15).
-MAX_QUANTITY = Decimal(10**15)
-
 #: ``(market_id, outcome_id)``: the key of one order book.
 BookKey = tuple[str, str]
 
 
-def utcnow() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
-def decimal_from_text(text: str) -> Decimal:
-    """``Decimal(text)``, shared: the same short text gives the same (immutable) object.
-
-    A full scan parses ~10^5 prices and sizes whose texts repeat ("0.47", "150"); sharing
-    them took a third off the memory of a scan's books. Long texts (a hostile payload's
-    10^5-digit "number") are never kept. Raises ``InvalidOperation`` like ``Decimal``.
-    """
-    return _shared_decimal(text) if len(text) <= 32 else Decimal(text)
-
-
-@functools.lru_cache(maxsize=8192)
-def _shared_decimal(text: str) -> Decimal:
-    return Decimal(text)
-
-
-def to_decimal(value: object, *, field: str = "value") -> Decimal:
-    """Convert an exchange or user value to a finite ``Decimal``.
-
-    Accepts ``Decimal``, ``int`` and numeric strings (``".48"``, ``"0.920"``, ``"10"``).
-    Refuses floats (inexact), booleans, NaN and infinities with :class:`ValidationError`.
-    """
-    if isinstance(value, bool):
-        raise ValidationError(f"{field} must be a number, got a boolean")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            result = decimal_from_text(value.strip())
-        except InvalidOperation:
-            raise ValidationError(f"{field} is not a number: {value[:40]!r}") from None
-    elif isinstance(value, float):
-        raise ValidationError(f"{field} must be exact (Decimal, int or str), not float {value!r}")
-    else:
-        raise ValidationError(f"{field} must be a number, got {type(value).__name__}")
-    if not result.is_finite():
-        raise ValidationError(f"{field} must be finite, got {result}")
-    return result
-
-
-def _dec(value: object) -> Decimal:
-    return to_decimal(value, field="number")
-
-
-def _opt_dec(value: object) -> Decimal | None:
-    return None if value is None else to_decimal(value, field="number")
-
-
 def _outcome_tuple(value: Iterable[Outcome]) -> tuple[Outcome, ...]:
     return tuple(value)
-
-
-def _probability(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
-    if not ZERO < value < ONE:
-        raise ValidationError(f"{attribute.name} must be inside (0, 1), got {value}")
-
-
-def _plausible(attribute: attrs.Attribute[Any], value: Decimal) -> None:
-    # Far beyond any real book or account; refusing it here keeps later sums from
-    # overflowing the decimal context (a 1e999999 size from a broken feed).
-    if value > MAX_QUANTITY:
-        raise ValidationError(f"{attribute.name} is implausibly large: {value:.3e}")
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
-    if value <= ZERO:
-        raise ValidationError(f"{attribute.name} must be positive, got {value}")
-    _plausible(attribute, value)
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: Decimal | None) -> None:
-    if value is not None and value < ZERO:
-        raise ValidationError(f"{attribute.name} must not be negative, got {value}")
-    if value is not None:
-        _plausible(attribute, value)
-
-
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationError(f"{attribute.name} must be timezone-aware, got naive {value}")
-
-
-def _non_empty(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"{attribute.name} must be a non-empty string")
-
-
-def shared_text(value: Any) -> Any:
-    """One shared object for a short string (``sys.intern``); anything else unchanged.
-
-    A scan holds thousands of markets whose venue fields repeat ("active", "KXNBAGAME",
-    team names, game times): sharing them instead of one copy per market keeps a
-    10,000-market service within its memory budget. Interned strings are freed when no
-    longer used.
-    """
-    if isinstance(value, str) and len(value) <= 128:
-        return sys.intern(value)
-    return value
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -251,16 +157,12 @@ class Outcome:
     ``"yes"``/``"no"`` on Kalshi); ``name`` is the human label ("Los Angeles Lakers").
     """
 
-    id: str = attrs.field(validator=_non_empty)
+    id: str = attrs.field(validator=non_empty)
     name: str = attrs.field(converter=shared_text, validator=attrs.validators.instance_of(str))
 
 
 def _game(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    from arbkit.engine.games import GameInfo  # games imports this module
-
-    if not isinstance(value, GameInfo):
+    if value is not None and not isinstance(value, GameInfo):
         raise ValidationError(f"{attribute.name} must be a GameInfo, not {type(value).__name__}")
 
 
@@ -272,21 +174,21 @@ class Market:
     never traded, because assuming zero fees invents edges. ``meta`` keeps the raw
     identifiers and venue fields an adapter needs later (neg-risk flag, event ticker,
     sports fields, rules text); it is read-only and ignored by equality. ``game`` is the
-    venue-neutral :class:`~arbkit.engine.games.GameInfo` of a sports market.
+    venue-neutral :class:`~arbkit.games.GameInfo` of a sports market.
     """
 
-    exchange: str = attrs.field(validator=_non_empty)
-    id: str = attrs.field(validator=_non_empty)
+    exchange: str = attrs.field(validator=non_empty)
+    id: str = attrs.field(validator=non_empty)
     title: str = attrs.field(converter=shared_text, validator=attrs.validators.instance_of(str))
     outcomes: tuple[Outcome, ...] = attrs.field(converter=_outcome_tuple)
     status: MarketStatus = attrs.field(converter=MarketStatus)
-    close_time: datetime | None = attrs.field(default=None, validator=_aware)
-    tick_size: Decimal = attrs.field(default=Decimal("0.01"), converter=_dec, validator=_probability)
-    min_order_size: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
+    close_time: datetime | None = attrs.field(default=None, validator=aware)
+    tick_size: Decimal = attrs.field(default=Decimal("0.01"), converter=as_decimal, validator=probability)
+    min_order_size: Decimal = attrs.field(default=ZERO, converter=as_decimal, validator=non_negative)
     fees: FeeSchedule | None = attrs.field(default=None, eq=False)
     event_id: str | None = None
     event_title: str | None = attrs.field(default=None, converter=shared_text)
-    start_time: datetime | None = attrs.field(default=None, validator=_aware)
+    start_time: datetime | None = attrs.field(default=None, validator=aware)
     rules: str = ""
     meta: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen_mapping, eq=False, hash=False, repr=False
@@ -294,7 +196,7 @@ class Market:
     #: Order sizes must be whole multiples of this many contracts (the venue's lot).
     #: Whole contracts by default, which every venue accepts; adapters set a finer
     #: lot where the venue allows it (Polymarket shares to 0.01, Kalshi fractional markets).
-    size_increment: Decimal = attrs.field(default=ONE, converter=_dec, validator=_positive)
+    size_increment: Decimal = attrs.field(default=ONE, converter=as_decimal, validator=positive)
     #: The sports game the market is on, as its adapter reads it (``None`` for any other
     #: market); the sports matcher reads only this. Like ``meta``, ignored by equality.
     game: GameInfo | None = attrs.field(default=None, validator=_game, eq=False, hash=False, repr=False)
@@ -324,8 +226,8 @@ class Market:
 class BookLevel:
     """One price level: ``size`` contracts available at ``price``."""
 
-    price: Decimal = attrs.field(converter=_dec, validator=_probability)
-    size: Decimal = attrs.field(converter=_dec, validator=_positive)
+    price: Decimal = attrs.field(converter=as_decimal, validator=probability)
+    size: Decimal = attrs.field(converter=as_decimal, validator=positive)
 
 
 def _levels(value: Iterable[BookLevel | tuple[object, object]]) -> tuple[BookLevel, ...]:
@@ -340,12 +242,12 @@ class OrderBook:
     levels in the wrong order so that a parser bug cannot pass silently.
     """
 
-    exchange: str = attrs.field(validator=_non_empty)
-    market_id: str = attrs.field(validator=_non_empty)
-    outcome_id: str = attrs.field(validator=_non_empty)
+    exchange: str = attrs.field(validator=non_empty)
+    market_id: str = attrs.field(validator=non_empty)
+    outcome_id: str = attrs.field(validator=non_empty)
     bids: tuple[BookLevel, ...] = attrs.field(converter=_levels)
     asks: tuple[BookLevel, ...] = attrs.field(converter=_levels)
-    timestamp: datetime = attrs.field(factory=utcnow, validator=_aware)
+    timestamp: datetime = attrs.field(factory=utcnow, validator=aware)
     source: str = "rest"
 
     @bids.validator
@@ -427,16 +329,16 @@ class OrderRequest:
     """What to send: buy or sell ``size`` of ``outcome_id`` in ``market`` at ``price`` or better."""
 
     market: Market
-    outcome_id: str = attrs.field(validator=_non_empty)
+    outcome_id: str = attrs.field(validator=non_empty)
     side: Side = attrs.field(converter=Side)
-    price: Decimal = attrs.field(converter=_dec, validator=_probability)
-    size: Decimal = attrs.field(converter=_dec, validator=_positive)
+    price: Decimal = attrs.field(converter=as_decimal, validator=probability)
+    size: Decimal = attrs.field(converter=as_decimal, validator=positive)
     time_in_force: TimeInForce = attrs.field(default=TimeInForce.GTC, converter=TimeInForce)
     client_order_id: str | None = attrs.field(default=None, validator=_client_order_id)
-    expires_at: datetime | None = attrs.field(default=None, validator=_aware)
+    expires_at: datetime | None = attrs.field(default=None, validator=aware)
     #: When the order was first built. A client that signs orders (Polymarket) signs this
     #: time, so re-sending the same request, even from another process, is the same order.
-    created_at: datetime | None = attrs.field(default=None, validator=_aware)
+    created_at: datetime | None = attrs.field(default=None, validator=aware)
 
     def __attrs_post_init__(self) -> None:
         self.market.outcome(self.outcome_id)  # raises on an outcome the market does not have
@@ -456,23 +358,23 @@ class Order:
     ``raw_status`` keeps the venue's own word; ``status`` is the neutral reading.
     """
 
-    exchange: str = attrs.field(validator=_non_empty)
-    id: str = attrs.field(validator=_non_empty)
-    market_id: str = attrs.field(validator=_non_empty)
-    outcome_id: str = attrs.field(validator=_non_empty)
+    exchange: str = attrs.field(validator=non_empty)
+    id: str = attrs.field(validator=non_empty)
+    market_id: str = attrs.field(validator=non_empty)
+    outcome_id: str = attrs.field(validator=non_empty)
     side: Side = attrs.field(converter=Side)
-    price: Decimal = attrs.field(converter=_dec, validator=_probability)
-    size: Decimal = attrs.field(converter=_dec, validator=_non_negative)
+    price: Decimal = attrs.field(converter=as_decimal, validator=probability)
+    size: Decimal = attrs.field(converter=as_decimal, validator=non_negative)
     status: OrderStatus = attrs.field(converter=OrderStatus)
-    filled_size: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
-    average_price: Decimal | None = attrs.field(default=None, converter=_opt_dec, validator=_non_negative)
-    fees: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
+    filled_size: Decimal = attrs.field(default=ZERO, converter=as_decimal, validator=non_negative)
+    average_price: Decimal | None = attrs.field(default=None, converter=maybe_decimal, validator=non_negative)
+    fees: Decimal = attrs.field(default=ZERO, converter=as_decimal, validator=non_negative)
     client_order_id: str | None = None
     raw_status: str = ""
-    created_at: datetime | None = attrs.field(default=None, validator=_aware)
+    created_at: datetime | None = attrs.field(default=None, validator=aware)
     #: Exact dollars the filled part cost, as the venue reported them (Kalshi's fill cost,
     #: Polymarket's matched pUSD amount); ``None`` when the venue gave only an average.
-    fill_cost: Decimal | None = attrs.field(default=None, converter=_opt_dec, validator=_non_negative)
+    fill_cost: Decimal | None = attrs.field(default=None, converter=maybe_decimal, validator=non_negative)
 
     @property
     def remaining_size(self) -> Decimal:
@@ -491,15 +393,15 @@ class Order:
 class Fill:
     """One execution of an order."""
 
-    exchange: str = attrs.field(validator=_non_empty)
-    order_id: str = attrs.field(validator=_non_empty)
-    market_id: str = attrs.field(validator=_non_empty)
-    outcome_id: str = attrs.field(validator=_non_empty)
+    exchange: str = attrs.field(validator=non_empty)
+    order_id: str = attrs.field(validator=non_empty)
+    market_id: str = attrs.field(validator=non_empty)
+    outcome_id: str = attrs.field(validator=non_empty)
     side: Side = attrs.field(converter=Side)
-    price: Decimal = attrs.field(converter=_dec, validator=_probability)
-    size: Decimal = attrs.field(converter=_dec, validator=_positive)
-    fee: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
-    timestamp: datetime = attrs.field(factory=utcnow, validator=_aware)
+    price: Decimal = attrs.field(converter=as_decimal, validator=probability)
+    size: Decimal = attrs.field(converter=as_decimal, validator=positive)
+    fee: Decimal = attrs.field(default=ZERO, converter=as_decimal, validator=non_negative)
+    timestamp: datetime = attrs.field(factory=utcnow, validator=aware)
     fill_id: str | None = None
     is_taker: bool = True
 
@@ -508,9 +410,9 @@ class Fill:
 class Balance:
     """Cash on one exchange, in dollars. ``total`` includes what open orders reserve."""
 
-    exchange: str = attrs.field(validator=_non_empty)
-    available: Decimal = attrs.field(converter=_dec)
-    total: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+    exchange: str = attrs.field(validator=non_empty)
+    available: Decimal = attrs.field(converter=as_decimal)
+    total: Decimal | None = attrs.field(default=None, converter=maybe_decimal)
     currency: str = "USD"
 
 
@@ -518,12 +420,12 @@ class Balance:
 class Position:
     """Contracts of one outcome held on one exchange (``size`` > 0 is long)."""
 
-    exchange: str = attrs.field(validator=_non_empty)
-    market_id: str = attrs.field(validator=_non_empty)
-    outcome_id: str = attrs.field(validator=_non_empty)
-    size: Decimal = attrs.field(converter=_dec)
-    average_price: Decimal | None = attrs.field(default=None, converter=_opt_dec, validator=_non_negative)
-    cost: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+    exchange: str = attrs.field(validator=non_empty)
+    market_id: str = attrs.field(validator=non_empty)
+    outcome_id: str = attrs.field(validator=non_empty)
+    size: Decimal = attrs.field(converter=as_decimal)
+    average_price: Decimal | None = attrs.field(default=None, converter=maybe_decimal, validator=non_negative)
+    cost: Decimal | None = attrs.field(default=None, converter=maybe_decimal)
 
 
 def _payouts(value: Mapping[str, object] | None) -> Mapping[str, Decimal]:
@@ -539,11 +441,11 @@ class Resolution:
     value; when the venue gives none, ``payouts`` is empty and the state is ``VOID``.
     """
 
-    exchange: str = attrs.field(validator=_non_empty)
-    market_id: str = attrs.field(validator=_non_empty)
+    exchange: str = attrs.field(validator=non_empty)
+    market_id: str = attrs.field(validator=non_empty)
     state: ResolutionState = attrs.field(converter=ResolutionState)
     payouts: Mapping[str, Decimal] = attrs.field(factory=dict, converter=_payouts, eq=False, hash=False)
-    resolved_at: datetime | None = attrs.field(default=None, validator=_aware)
+    resolved_at: datetime | None = attrs.field(default=None, validator=aware)
     raw_result: str = ""
 
     @payouts.validator

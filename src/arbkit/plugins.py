@@ -34,8 +34,8 @@ from arbkit import hookspecs
 from arbkit.errors import UnknownExchangeError
 
 if TYPE_CHECKING:
-    from arbkit.engine.games import VenueNaming
     from arbkit.exchange import Exchange
+    from arbkit.games import VenueNaming
     from arbkit.streams import MarketStream
 
 __all__ = [
@@ -222,7 +222,7 @@ def _offered_by(impl: Any, hook_name: str) -> dict[str, Callable[..., Any]]:
 
 
 def _is_naming(name: str, value: Any) -> bool:
-    from arbkit.engine.games import VenueNaming
+    from arbkit.games import VenueNaming
 
     return isinstance(value, VenueNaming) and value.exchange == name
 

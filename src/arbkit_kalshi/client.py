@@ -304,7 +304,7 @@ class KalshiClient:
         query: str | None = None,
         limit: int | None = None,
     ) -> list[Market]:
-        """Markets grouped by event, with fees and sports :class:`~arbkit.engine.games.GameInfo` attached.
+        """Markets grouped by event, with fees and sports :class:`~arbkit.games.GameInfo` attached.
 
         Follows ``/events`` cursors to the end (or ``limit`` markets). ``status`` is applied
         to each market (an open event may hold closed markets); ``query`` matches titles,

@@ -1,4 +1,4 @@
-"""Kalshi sports tickers -> :class:`arbkit.engine.games.GameInfo` (reference: sports.md 0, 1.2, 1.3, 3).
+"""Kalshi sports tickers -> :class:`arbkit.games.GameInfo` (reference: sports.md 0, 1.2, 1.3, 3).
 
 A game series (``KXNBAGAME``, ``KXEPLGAME``, ...) has one event per game and one binary
 market per outcome::
@@ -9,7 +9,7 @@ market per outcome::
 The glued team string is ambiguous (codes are 2-5 letters), so the codes are taken from
 the market-ticker suffixes of the event's markets and located in the team string to get
 their order. US leagues write away then home; soccer writes home then away
-(:attr:`arbkit.engine.games.League.home_first`). A ``TIE`` suffix is the draw outcome.
+(:attr:`arbkit.games.League.home_first`). A ``TIE`` suffix is the draw outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from arbkit.engine.games import DRAW, LEAGUES, OVER, GameInfo, League, VenueNaming
+from arbkit.games import DRAW, LEAGUES, OVER, GameInfo, League, VenueNaming
 
 __all__ = [
     "SERIES",

@@ -1,4 +1,4 @@
-"""Polymarket sports markets -> :class:`arbkit.engine.games.GameInfo` (reference sports.md §1.1, §1.3, §3).
+"""Polymarket sports markets -> :class:`arbkit.games.GameInfo` (reference sports.md §1.1, §1.3, §3).
 
 Slugs read ``{prefix}-{team1}-{team2}-{YYYY-MM-DD}[-suffix]``:
 
@@ -32,9 +32,9 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
 
-from arbkit.engine.games import DRAW, LEAGUES, OVER, UNDER, GameInfo, League, VenueNaming
 from arbkit.engine.matching import default_teams
 from arbkit.errors import ArbkitError
+from arbkit.games import DRAW, LEAGUES, OVER, UNDER, GameInfo, League, VenueNaming
 from arbkit.models import Market
 
 __all__ = ["PREFIXES", "game_info", "league_of_prefix", "naming"]

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from arbkit.engine.detect import find_opportunities
 from arbkit.engine.fees import NoFees
-from arbkit.engine.games import OVER, UNDER
 from arbkit.engine.matching import DEFAULT_POLICY, MarketMatch, ResolutionPolicy, match_markets
+from arbkit.games import OVER, UNDER
 from arbkit.models import Market, OrderBook
 from arbkit_kalshi.parse import build_markets
 from arbkit_kalshi.parse import parse_event as kalshi_event

@@ -15,8 +15,8 @@ import pytest
 from examples.demo.scenario import TEAMS, Game, kalshi_scenario, league_games, polymarket_scenario
 
 import arbkit
-from arbkit.engine.games import DRAW
 from arbkit.engine.matching import MarketMatch
+from arbkit.games import DRAW
 from arbkit.sandbox import SandboxServer
 from arbkit_kalshi.sandbox import PREFIX, KalshiSandbox
 from arbkit_polymarket.sandbox import PolymarketSandbox

@@ -13,10 +13,10 @@ from decimal import Decimal as D
 import pytest
 
 from arbkit.engine.fees import NoFees
-from arbkit.engine.games import DRAW, GameInfo
 from arbkit.engine.matching import MarketMatch, ResolutionPolicy, match_markets
 from arbkit.engine.matching.teams import Team, TeamTable, default_teams, normalize_name
 from arbkit.errors import ValidationError
+from arbkit.games import DRAW, GameInfo
 from arbkit.models import Market, Outcome
 
 

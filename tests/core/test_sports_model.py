@@ -8,7 +8,7 @@ import attrs
 import pytest
 
 from arbkit import ValidationError
-from arbkit.engine.games import DRAW, LEAGUES, GameInfo, League, PairMap, VenueNaming
+from arbkit.games import DRAW, LEAGUES, GameInfo, League, PairMap, VenueNaming
 from arbkit.plugins import venue_namings
 from arbkit_kalshi.games import series_kind
 

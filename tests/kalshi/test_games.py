@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from arbkit.engine.games import DRAW
+from arbkit.games import DRAW
 from arbkit_kalshi.games import game_info, parse_event_ticker, split_teams
 from arbkit_kalshi.parse import build_markets, parse_event
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from arbkit.engine.fees import NoFees, PowerFee
-from arbkit.engine.games import DRAW, GameInfo
 from arbkit.errors import BadRequest, InsufficientFunds, InvalidResponse, OrderRejected
+from arbkit.games import DRAW, GameInfo
 from arbkit.models import Market, MarketStatus, OrderStatus, Outcome, ResolutionState, Side
 from arbkit_polymarket.errors import map_error
 from arbkit_polymarket.parse import (

@@ -232,7 +232,7 @@ def test_a_markets_game_round_trips_and_an_old_recordings_text_game_is_dropped()
 
     import attrs
 
-    from arbkit.engine.games import GameInfo
+    from arbkit.games import GameInfo
     from arbkit.streams.catalog import market_from_json, market_to_json
 
     game = GameInfo(

@@ -21,21 +21,12 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from arbkit.errors import ValidationError
-from arbkit.models import to_decimal
+from arbkit.values import as_decimal, non_negative
 
 __all__ = ["FeeSchedule", "NoFees", "PowerFee", "QuadraticFee"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-
-
-def _dec(value: object) -> Decimal:
-    return to_decimal(value, field="fee parameter")
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[Decimal], value: Decimal) -> None:
-    if value < ZERO:
-        raise ValidationError(f"{attribute.name} must not be negative, got {value}")
 
 
 def _check_fill(price: Decimal, size: Decimal) -> None:
@@ -82,10 +73,10 @@ class QuadraticFee:
     order filling across levels is charged on the sum, rounded once.
     """
 
-    rate: Decimal = attrs.field(converter=_dec, validator=_non_negative)
-    maker_rate: Decimal = attrs.field(default=ZERO, converter=_dec, validator=_non_negative)
-    multiplier: Decimal = attrs.field(default=ONE, converter=_dec, validator=_non_negative)
-    quantum: Decimal = attrs.field(default=Decimal("0.01"), converter=_dec)
+    rate: Decimal = attrs.field(converter=as_decimal, validator=non_negative)
+    maker_rate: Decimal = attrs.field(default=ZERO, converter=as_decimal, validator=non_negative)
+    multiplier: Decimal = attrs.field(default=ONE, converter=as_decimal, validator=non_negative)
+    quantum: Decimal = attrs.field(default=Decimal("0.01"), converter=as_decimal)
 
     def _raw(self, price: Decimal, size: Decimal, taker: bool) -> Decimal:
         _check_fill(price, size)
@@ -109,10 +100,10 @@ class PowerFee:
     to ``quantum`` (0.00001 pUSD per a third-party model: UNCERTAIN).
     """
 
-    rate: Decimal = attrs.field(converter=_dec, validator=_non_negative)
+    rate: Decimal = attrs.field(converter=as_decimal, validator=non_negative)
     exponent: int = attrs.field(default=1)
     taker_only: bool = True
-    quantum: Decimal = attrs.field(default=Decimal("0.00001"), converter=_dec)
+    quantum: Decimal = attrs.field(default=Decimal("0.00001"), converter=as_decimal)
 
     @exponent.validator
     def _check_exponent(self, attribute: attrs.Attribute[int], value: int) -> None:

@@ -34,17 +34,13 @@ import attrs
 
 from arbkit.errors import ValidationError
 from arbkit.models import to_decimal
+from arbkit.values import one_of
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultPlan", "PendingFaults"]
 
 TRANSPORT_KINDS = frozenset({"latency", "status", "status_after", "drop", "drop_after"})
 ORDER_KINDS = frozenset({"reject", "partial_fill", "no_fill", "insufficient"})
 FAULT_KINDS = TRANSPORT_KINDS | ORDER_KINDS
-
-
-def _kind(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in FAULT_KINDS:
-        raise ValidationError(f"unknown fault kind {value!r}; known: {', '.join(sorted(FAULT_KINDS))}")
 
 
 def _upper(value: str | None) -> str | None:
@@ -55,7 +51,7 @@ def _upper(value: str | None) -> str | None:
 class Fault:
     """One injected fault. ``times=None`` keeps it until cleared."""
 
-    kind: str = attrs.field(validator=_kind)
+    kind: str = attrs.field(validator=one_of(FAULT_KINDS, what="fault kind"))
     method: str | None = attrs.field(default=None, converter=_upper)
     path: str = "*"
     times: int | None = 1

@@ -62,6 +62,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 from arbkit.errors import ValidationError
 from arbkit.sandbox.faults import PendingFaults
 from arbkit.sandbox.server import HttpError, Request
+from arbkit.values import one_of
 
 __all__ = [
     "WS_FAULT_KINDS",
@@ -88,13 +89,6 @@ Frame = str | Callable[["WsConnection"], str | None]
 _STOP = object()
 
 
-def _kind(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in WS_FAULT_KINDS:
-        raise ValidationError(
-            f"unknown stream fault kind {value!r}; known: {', '.join(sorted(WS_FAULT_KINDS))}"
-        )
-
-
 @attrs.define
 class WsFault:
     """One injected stream fault; ``times=None`` keeps it until cleared.
@@ -103,7 +97,7 @@ class WsFault:
     of the frame (frames sent with :meth:`WsConnection.send` have topic ``""``).
     """
 
-    kind: str = attrs.field(validator=_kind)
+    kind: str = attrs.field(validator=one_of(WS_FAULT_KINDS, what="stream fault kind"))
     path: str = "*"
     topic: str = "*"
     times: int | None = 1

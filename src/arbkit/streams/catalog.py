@@ -19,9 +19,9 @@ from typing import Any
 import attrs
 
 from arbkit.engine import fees as fee_module
-from arbkit.engine.games import GameInfo
 from arbkit.engine.matching.model import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.errors import ValidationError
+from arbkit.games import GameInfo
 from arbkit.models import Market, Outcome
 
 __all__ = [

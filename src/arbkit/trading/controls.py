@@ -37,22 +37,18 @@ import attrs
 
 from arbkit.errors import PersistenceError, ValidationError
 from arbkit.models import utcnow
+from arbkit.values import one_of
 
 __all__ = ["CONTROL_STATES", "ControlState", "Controls"]
 
 CONTROL_STATES = ("running", "paused", "killed")
 
 
-def _state(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in CONTROL_STATES:
-        raise ValidationError(f"control state must be one of {', '.join(CONTROL_STATES)}, got {value!r}")
-
-
 @attrs.frozen
 class ControlState:
     """Whether trading may go on, why not, and since when."""
 
-    state: str = attrs.field(default="running", validator=_state)
+    state: str = attrs.field(default="running", validator=one_of(CONTROL_STATES, what="control state"))
     reason: str = ""
     since: datetime | None = None
 

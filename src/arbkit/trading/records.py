@@ -30,8 +30,9 @@ import attrs
 
 from arbkit.codec import structure, unstructure
 from arbkit.engine.opportunity import Leg, Opportunity
-from arbkit.errors import RiskRejected, ValidationError
-from arbkit.models import Side, to_decimal, utcnow
+from arbkit.errors import RiskRejected
+from arbkit.models import Side
+from arbkit.values import as_decimal, aware, maybe_decimal, utcnow
 
 __all__ = [
     "ErrorRecord",
@@ -56,14 +57,6 @@ ZERO = Decimal(0)
 MICRO = Decimal("0.000001")
 
 
-def _dec(value: object) -> Decimal:
-    return to_decimal(value, field="amount")
-
-
-def _opt_dec(value: object) -> Decimal | None:
-    return None if value is None else to_decimal(value, field="amount")
-
-
 def _legs(value: Iterable[TradeLeg]) -> tuple[TradeLeg, ...]:
     return tuple(value)
 
@@ -74,11 +67,6 @@ def _fills(value: Iterable[LegFill]) -> tuple[LegFill, ...]:
 
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
-
-
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationError(f"{attribute.name} must be timezone-aware")
 
 
 class TradeStatus(enum.StrEnum):
@@ -138,9 +126,9 @@ class LegFill:
     """
 
     side: Side = attrs.field(converter=Side)
-    price: Decimal = attrs.field(converter=_dec)
-    size: Decimal = attrs.field(converter=_dec)
-    fee: Decimal = attrs.field(default=ZERO, converter=_dec)
+    price: Decimal = attrs.field(converter=as_decimal)
+    size: Decimal = attrs.field(converter=as_decimal)
+    fee: Decimal = attrs.field(default=ZERO, converter=as_decimal)
     order_id: str | None = None
 
     @property
@@ -170,26 +158,26 @@ class TradeLeg:
     outcome_id: str
     outcome_name: str
     side: Side = attrs.field(converter=Side)
-    limit_price: Decimal = attrs.field(converter=_dec)
-    requested_size: Decimal = attrs.field(converter=_dec)
+    limit_price: Decimal = attrs.field(converter=as_decimal)
+    requested_size: Decimal = attrs.field(converter=as_decimal)
     client_order_id: str
-    filled_size: Decimal = attrs.field(default=ZERO, converter=_dec)
-    average_price: Decimal | None = attrs.field(default=None, converter=_opt_dec)
-    fees: Decimal = attrs.field(default=ZERO, converter=_dec)
+    filled_size: Decimal = attrs.field(default=ZERO, converter=as_decimal)
+    average_price: Decimal | None = attrs.field(default=None, converter=maybe_decimal)
+    fees: Decimal = attrs.field(default=ZERO, converter=as_decimal)
     order_id: str | None = None
     status: LegStatus = attrs.field(default=LegStatus.UNFILLED, converter=LegStatus)
     market_title: str = ""
     error: str | None = None
-    unwound_size: Decimal = attrs.field(default=ZERO, converter=_dec)
-    unwind_proceeds: Decimal = attrs.field(default=ZERO, converter=_dec)
-    payout: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+    unwound_size: Decimal = attrs.field(default=ZERO, converter=as_decimal)
+    unwind_proceeds: Decimal = attrs.field(default=ZERO, converter=as_decimal)
+    payout: Decimal | None = attrs.field(default=None, converter=maybe_decimal)
     #: Every venue order id and client order id sent for this leg (entry, retries, top-ups,
     #: unwinds), in the order they were sent: for reconciliation and audit (live trading).
     order_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     client_order_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     #: Exact dollars paid for the ``filled_size`` contracts bought, before fees (``None``:
     #: derived from ``fills``, else from ``average_price`` for records older than this field).
-    paid: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+    paid: Decimal | None = attrs.field(default=None, converter=maybe_decimal)
     #: Every execution of the leg's orders, buys and sells, when the venue reported them.
     fills: tuple[LegFill, ...] = attrs.field(default=(), converter=_fills)
 
@@ -258,13 +246,13 @@ class OpportunitySummary:
     match_description: str
     kind: str
     key: str
-    expected_size: Decimal = attrs.field(converter=_dec)
-    expected_cost: Decimal = attrs.field(converter=_dec)
-    expected_fees: Decimal = attrs.field(converter=_dec)
-    expected_payout: Decimal = attrs.field(converter=_dec)
-    expected_profit: Decimal = attrs.field(converter=_dec)
-    roi_percent: Decimal = attrs.field(converter=_dec)
-    detected_at: datetime = attrs.field(validator=_aware)
+    expected_size: Decimal = attrs.field(converter=as_decimal)
+    expected_cost: Decimal = attrs.field(converter=as_decimal)
+    expected_fees: Decimal = attrs.field(converter=as_decimal)
+    expected_payout: Decimal = attrs.field(converter=as_decimal)
+    expected_profit: Decimal = attrs.field(converter=as_decimal)
+    roi_percent: Decimal = attrs.field(converter=as_decimal)
+    detected_at: datetime = attrs.field(validator=aware)
 
     @classmethod
     def of(cls, opportunity: Opportunity) -> OpportunitySummary:
@@ -298,10 +286,10 @@ class Trade:
     opportunity: OpportunitySummary
     legs: tuple[TradeLeg, ...] = attrs.field(converter=_legs)
     status: TradeStatus = attrs.field(converter=TradeStatus)
-    created_at: datetime = attrs.field(validator=_aware)
-    updated_at: datetime = attrs.field(validator=_aware)
-    settled_at: datetime | None = attrs.field(default=None, validator=_aware)
-    realised_pnl: Decimal | None = attrs.field(default=None, converter=_opt_dec)
+    created_at: datetime = attrs.field(validator=aware)
+    updated_at: datetime = attrs.field(validator=aware)
+    settled_at: datetime | None = attrs.field(default=None, validator=aware)
+    realised_pnl: Decimal | None = attrs.field(default=None, converter=maybe_decimal)
     note: str = ""
     flags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
@@ -410,7 +398,7 @@ def daily_loss(trades: Iterable[Trade], day: date, zone: tzinfo) -> Decimal:
 class ErrorRecord:
     """One entry of the error history: when, where, what the venue said. Never a secret."""
 
-    time: datetime = attrs.field(validator=_aware)
+    time: datetime = attrs.field(validator=aware)
     venue: str
     operation: str
     message: str

@@ -38,7 +38,6 @@ import attrs
 
 from arbkit.codec import rename, structure, unstructure
 from arbkit.errors import ArbkitError, PersistenceError
-from arbkit.models import to_decimal, utcnow
 from arbkit.trading.records import (
     ErrorRecord,
     Trade,
@@ -47,6 +46,7 @@ from arbkit.trading.records import (
     trade_from_dict,
     trade_to_dict,
 )
+from arbkit.values import as_decimal, utcnow
 
 __all__ = [
     "FILE_NAMES",
@@ -74,10 +74,6 @@ FILE_NAMES: Mapping[tuple[str, str], str] = {
 }
 
 
-def _dec(value: object) -> Decimal:
-    return to_decimal(value, field="amount")
-
-
 @attrs.frozen
 class DailyCounters:
     """Today's trade count and realised loss; ``day`` is the date in the trading timezone."""
@@ -86,7 +82,7 @@ class DailyCounters:
     trades: int = attrs.field(
         default=0, validator=[attrs.validators.instance_of(int), attrs.validators.ge(0)]
     )
-    loss: Decimal = attrs.field(default=ZERO, converter=_dec)
+    loss: Decimal = attrs.field(default=ZERO, converter=as_decimal)
 
     def rolled(self, today: date) -> DailyCounters:
         """These counters, or fresh ones if ``today`` is a new day."""
@@ -98,10 +94,10 @@ class Ledger:
     """The money side of a trading system: balance, realised P&L and the daily counters."""
 
     mode: str = attrs.field(validator=attrs.validators.in_(("paper", "live")))
-    initial_balance: Decimal = attrs.field(converter=_dec)
-    balance: Decimal = attrs.field(converter=_dec)
+    initial_balance: Decimal = attrs.field(converter=as_decimal)
+    balance: Decimal = attrs.field(converter=as_decimal)
     daily: DailyCounters
-    realised_pnl: Decimal = attrs.field(default=ZERO, converter=_dec)
+    realised_pnl: Decimal = attrs.field(default=ZERO, converter=as_decimal)
 
 
 # PolyMix's files name the day "date".

@@ -26,6 +26,7 @@ import attrs
 
 from arbkit.errors import ValidationError
 from arbkit.models import BookKey, Market, to_decimal
+from arbkit.values import one_of
 
 __all__ = ["METHODS", "MarketMatch", "OutcomeGroup", "OutcomeRef"]
 
@@ -91,11 +92,6 @@ def _confidence(value: object) -> Decimal:
     return result
 
 
-def _method(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in METHODS:
-        raise ValidationError(f"match method must be one of {METHODS}, got {value!r}")
-
-
 @attrs.frozen
 class MarketMatch:
     """Markets on two or more venues that settle on the same event, with how we know.
@@ -111,7 +107,7 @@ class MarketMatch:
     Only a :attr:`tradable` match (allowed and confirmed) is ever traded.
     """
 
-    method: str = attrs.field(validator=_method)
+    method: str = attrs.field(validator=one_of(METHODS, what="match method"))
     groups: tuple[OutcomeGroup, ...] = attrs.field(converter=_groups)
     confidence: Decimal = attrs.field(converter=_confidence)
     title: str = ""

@@ -1,6 +1,6 @@
 """The sports matcher: the same game on two venues, outcomes mapped by team, each confirmed twice.
 
-Adapters describe each game market with a :class:`~arbkit.engine.games.GameInfo` in
+Adapters describe each game market with a :class:`~arbkit.games.GameInfo` in
 ``market.game``; this module never parses a ticker or slug. It
 
 1. groups each venue's markets into games (Kalshi lists one yes/no market per team,
@@ -35,10 +35,10 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from arbkit.engine.games import DRAW, LEAGUES, OVER, UNDER, GameInfo, PairMap
 from arbkit.engine.matching.model import MarketMatch, OutcomeGroup, OutcomeRef
 from arbkit.engine.matching.resolution import DEFAULT_POLICY, Difference, ResolutionPolicy, compare
 from arbkit.engine.matching.teams import TeamTable, default_teams, normalize_name
+from arbkit.games import DRAW, LEAGUES, OVER, UNDER, GameInfo, PairMap
 from arbkit.models import Market
 
 __all__ = ["Game", "games", "match_games"]

@@ -4,7 +4,7 @@ The core ships the venue-neutral part as data (``arbkit/data/teams.json``, trans
 the project's sports reference, section 2): per league, the teams keyed by a canonical code
 (Kalshi's current one), with the full name, nickname and other aliases. Each adapter brings
 its venue's codes for those teams (Kalshi ``LA`` / ``LAR`` for the Rams, Polymarket ``la`` /
-``lar``) as a :class:`~arbkit.engine.games.VenueNaming` through the ``arbkit_register_leagues``
+``lar``) as a :class:`~arbkit.games.VenueNaming` through the ``arbkit_register_leagues``
 hook; :func:`default_teams` joins them. Lookups are per league because codes collide across
 leagues (``LA`` is the Rams in the NFL and the Kings in the NHL).
 
@@ -35,7 +35,7 @@ from arbkit.errors import ValidationError
 from arbkit.plugins import plugins_version, venue_namings
 
 if TYPE_CHECKING:
-    from arbkit.engine.games import VenueNaming
+    from arbkit.games import VenueNaming
 
 __all__ = ["Resolved", "Team", "TeamTable", "default_teams", "normalize_name"]
 

@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from arbkit.errors import ValidationError
-from arbkit.models import shared_text
+from arbkit.values import shared_text
 
 __all__ = [
     "DRAW",
