@@ -156,18 +156,19 @@ class PolymarketClient:
         rate_limit: RateLimit | None = STANDARD,
     ) -> None:
         common: dict[str, Any] = {"exchange": EXCHANGE, "timeout": timeout, "max_retries": max_retries}
-        throttled = rate_limit is not None
+        # Each host has its own documented limits (throttle.py); rate_limit=None turns all off.
+        limited = rate_limit is not None
         self.clob = HttpTransport(
             base_url,
             error_mapper=map_error,
-            throttle=clob_throttle(rate_limit) if rate_limit is not None else None,
+            throttle=clob_throttle(rate_limit) if rate_limit else None,
             **common,
         )
         self.gamma = HttpTransport(
-            gamma_url, error_mapper=map_error, throttle=gamma_throttle() if throttled else None, **common
+            gamma_url, error_mapper=map_error, throttle=gamma_throttle() if limited else None, **common
         )
         self.data = HttpTransport(
-            data_url, error_mapper=map_error, throttle=data_throttle() if throttled else None, **common
+            data_url, error_mapper=map_error, throttle=data_throttle() if limited else None, **common
         )
         self.chain_id = chain_id
         self._lock = threading.RLock()
