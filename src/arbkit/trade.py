@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from arbkit.accounts import DEFAULT_ACCOUNT, AccountId, AccountState
 from arbkit.errors import RiskRejected, ValidationError
 from arbkit.models import Side, to_decimal, utcnow
 from arbkit.opportunity import Leg, Opportunity
@@ -191,6 +192,14 @@ class TradeLeg:
     paid: Decimal | None = attrs.field(default=None, converter=_opt_dec)
     #: Every execution of the leg's orders, buys and sells, when the venue reported them.
     fills: tuple[LegFill, ...] = attrs.field(default=(), converter=_fills)
+    #: The name of the account at ``exchange`` the leg's orders were sent from (records
+    #: older than accounts load as the venue's default account).
+    account: str = DEFAULT_ACCOUNT
+
+    @property
+    def account_id(self) -> AccountId:
+        """The account the leg was sent from (:class:`arbkit.accounts.AccountId`)."""
+        return AccountId(self.exchange, self.account)
 
     def __attrs_post_init__(self) -> None:
         # The average is for display only; derive it from what was paid when not given.
@@ -234,8 +243,13 @@ class TradeLeg:
         return self.filled_size - self.unwound_size
 
     @classmethod
-    def planned(cls, leg: Leg, *, trade_id: str, index: int, size: Decimal) -> TradeLeg:
-        """The record of leg ``index`` of an opportunity before anything filled."""
+    def planned(
+        cls, leg: Leg, *, trade_id: str, index: int, size: Decimal, account: AccountId | None = None
+    ) -> TradeLeg:
+        """The record of leg ``index`` of an opportunity before anything filled, to be sent from
+        ``account`` (default: the venue's default account)."""
+        if account is not None and account.venue != leg.exchange:
+            raise ValidationError(f"leg {index} trades on {leg.exchange}, not from account {account}")
         return cls(
             exchange=leg.exchange,
             market_id=leg.market.id,
@@ -246,6 +260,7 @@ class TradeLeg:
             limit_price=leg.limit_price,
             requested_size=size,
             client_order_id=client_order_id(trade_id, index),
+            account=DEFAULT_ACCOUNT if account is None else account.name,
         )
 
 
@@ -491,6 +506,9 @@ class TradingState:
     daily_trades: int
     daily_loss: Decimal
     recent_errors: tuple[ErrorRecord, ...]
+    #: Per account: cash, exposure and positions (:class:`arbkit.accounts.AccountState`);
+    #: ``balance`` and ``open_positions`` above are the totals.
+    accounts: tuple[AccountState, ...] = ()
 
     @property
     def total_trades(self) -> int:
@@ -510,6 +528,7 @@ class TradingState:
             "daily_trades": self.daily_trades,
             "daily_loss": str(self.daily_loss),
             "total_trades": self.total_trades,
+            "accounts": [a.to_dict() for a in self.accounts],
             "open_positions": [trade_to_dict(t) for t in self.open_positions],
             "trade_history": [trade_to_dict(t) for t in history],
             "recent_errors": [
@@ -554,6 +573,7 @@ def _s(value: Decimal | None) -> str | None:
 def _leg_to_dict(leg: TradeLeg) -> dict[str, Any]:
     return {
         "exchange": leg.exchange,
+        "account": leg.account,
         "market_id": leg.market_id,
         "market_title": leg.market_title,
         "outcome_id": leg.outcome_id,
@@ -619,6 +639,11 @@ def trade_to_dict(trade: Trade) -> dict[str, Any]:
     }
 
 
+def _account_name(venue: Any, name: Any) -> str:
+    """A stored account name, validated (an older record has none: the default account)."""
+    return AccountId(venue, name).name
+
+
 def trade_from_dict(data: Mapping[str, Any]) -> Trade:
     """Rebuild a trade from :func:`trade_to_dict` output.
 
@@ -642,6 +667,7 @@ def trade_from_dict(data: Mapping[str, Any]) -> Trade:
     legs = tuple(
         TradeLeg(
             exchange=leg["exchange"],
+            account=_account_name(leg["exchange"], leg.get("account", DEFAULT_ACCOUNT)),
             market_id=leg["market_id"],
             market_title=leg.get("market_title", ""),
             outcome_id=leg["outcome_id"],
