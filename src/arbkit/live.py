@@ -321,7 +321,7 @@ class RealTradingSystem(BaseTradingSystem):
         error = ReconciliationMismatch(mismatch.message, exchange=mismatch.venue)
         with self._lock:
             record = self._remember_error(
-                error, venue=mismatch.venue, operation=f"reconcile {mismatch.kind}", now=self._clock()
+                error, venue=mismatch.label, operation=f"reconcile {mismatch.kind}", now=self._clock()
             )
         self._emit(
             [
@@ -331,6 +331,7 @@ class RealTradingSystem(BaseTradingSystem):
                     record.message,
                     Severity.ERROR,
                     venue=mismatch.venue,
+                    account=mismatch.label,
                     mismatch=mismatch.kind,
                 )
             ]
