@@ -790,7 +790,8 @@ class BaseTradingSystem(abc.ABC):
         with self._lock:
             last = dict(self._last_balances)
             funds = dict(self.account_funds or {})
-        known = dict.fromkeys(self.account_ids) | dict.fromkeys(flow) | dict.fromkeys(a for a, _, _ in held)
+            configured = self.account_ids
+        known = dict.fromkeys(configured) | dict.fromkeys(flow) | dict.fromkeys(a for a, _, _ in held)
         states = []
         for account in accounts_of(known):
             balance = last.get(account)
