@@ -50,6 +50,7 @@ def trade_view(trade: Trade) -> dict[str, Any]:
         "legs": [
             {
                 "exchange": leg.exchange,
+                "account": str(leg.account_id),
                 "market_id": leg.market_id,
                 "market_title": leg.market_title,
                 "outcome_id": leg.outcome_id,
@@ -128,6 +129,7 @@ def state_view(state: TradingState, settings: Settings, *, history_limit: int) -
         "today": {"day": state.day.isoformat(), "trades": state.daily_trades, "loss": str(state.daily_loss)},
         "limits": limits_view(settings),
         "total_trades": state.total_trades,
+        "accounts": [account.to_dict() for account in state.accounts],
         "open_positions": [trade_view(t) for t in reversed(state.open_positions)],
         "trades": [trade_view(t) for t in newest],
         "pnl_history": pnl_history(state.trade_history),
@@ -204,6 +206,8 @@ def reconcile_view(report: ReconcileReport) -> dict[str, Any]:
         "mismatches": [
             {
                 "venue": m.venue,
+                "account": m.account,
+                "label": m.label,
                 "kind": m.kind,
                 "message": m.message,
                 "market_id": m.market_id,
@@ -215,13 +219,17 @@ def reconcile_view(report: ReconcileReport) -> dict[str, Any]:
         ],
         "errors": list(report.errors),
         "venues": [venue_view(v) for v in report.venues],
+        "totals": [venue_view(v) for v in report.totals],
     }
 
 
 def venue_view(view: VenueView) -> dict[str, Any]:
-    """One venue's own cash, positions and open orders next to what the store holds."""
+    """One account's (or, in ``totals``, one venue's) own cash, positions and open orders next to
+    what the store holds."""
     return {
         "venue": view.venue,
+        "account": view.account,
+        "label": view.label,
         "reachable": view.reachable,
         "agrees": view.agrees,
         "cash_available": _s(view.cash_available),

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arbkit.__about__ import __version__
+from arbkit.accounts import AccountId, AccountState
 from arbkit.bot import Bot, CycleReport
 from arbkit.config import Secret, Settings, TradingLimits
 from arbkit.engine.detect import detect, find_opportunities
@@ -100,6 +101,8 @@ if TYPE_CHECKING:
     plugin_manager: pluggy.PluginManager
 
 __all__ = [
+    "AccountId",
+    "AccountState",
     "ArbkitError",
     "AuthenticationError",
     "BackgroundNotifier",

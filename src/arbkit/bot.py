@@ -242,10 +242,17 @@ class Bot:
         return self.controls
 
     def cancel_resting(self) -> dict[str, str]:
-        """Cancel what rests on each venue (live mode only: paper orders never rest on a venue)."""
+        """Cancel what rests on each venue, on every account the trading system trades from
+        (``"kalshi"``, ``"kalshi:hedge"``; live mode only: paper orders never rest on a venue)."""
         outcome: dict[str, str] = {}
         if self.trading.mode == "live":
-            for venue, client in self.scanner.exchanges.items():
+            clients: dict[str, Exchange] = dict(self.scanner.exchanges)
+            accounts = getattr(self.trading, "account_ids", ())
+            client_of = getattr(self.trading, "client", None)
+            if accounts and callable(client_of):
+                for account in accounts:  # a venue's default account replaces the scanner's client
+                    clients[str(account)] = client_of(account)
+            for venue, client in clients.items():
                 outcome[venue] = _cancel_everything(client)
                 if outcome[venue] != "cancelled":
                     logger.error("kill: %s: %s", venue, outcome[venue])

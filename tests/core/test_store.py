@@ -61,6 +61,8 @@ def make_trade(i: int = 0, *, at: datetime = T0) -> Trade:
             order_id=f"order-{i}-{n}",
             client_order_id=client_order_id(trade_id, n),
             status=LegStatus.FILLED,
+            # odd trades were sent from a second, named account on each venue
+            account="hedge" if i % 2 else "default",
         )
         for n, (venue, outcome) in enumerate((("kalshi", "yes"), ("polymarket", "0x1234")))
     )
@@ -114,6 +116,7 @@ def test_state_round_trips_exactly(tmp_path: Path, kind: str, make: Callable[[Pa
     assert state is not None
     assert state.trades == (settled, second)
     assert state.trades[0].legs[0].average_price == D("4.96") / D(12)
+    assert [str(leg.account_id) for leg in state.trades[1].legs] == ["kalshi:hedge", "polymarket:hedge"]
     assert state.ledger == ledger("9989.48", 2)
     assert state.errors == (error,)
 

@@ -26,10 +26,23 @@ from arbkit_polymarket.sandbox.engine import Engine as PolyEngine
 from tests import scenarios as sc
 
 KEY_ID = "5b7e0f3a-0000-4000-8000-00000000c0de"
+#: The API key id of the second ("hedge") Kalshi account.
+HEDGE_KEY_ID = "5b7e0f3a-0000-4000-8000-00000000beef"
 #: Fast, sleep-free execution for tests: short reconcile window, no pause between unwind steps.
 FAST = ExecutionConfig(
     max_unhedged_seconds=5.0, reconcile_seconds=0.3, unwind_step_pause_seconds=0.0, retry_pause_seconds=0.0
 )
+
+
+@attrs.frozen
+class HedgeKeys:
+    """A second account on each venue: a Kalshi API key (RSA pair) and a Polymarket wallet."""
+
+    key_id: str
+    private_pem: str
+    public_pem: str
+    poly_key: str
+    poly_address: str
 
 
 @attrs.define
@@ -46,6 +59,36 @@ class Venues:
     poly_key: str
     poly_address: str
     clients: list[Any] = attrs.field(factory=list)
+    #: The second account on each venue, funded by :meth:`with_hedge` (and again by every reset).
+    hedge: HedgeKeys | None = None
+    hedge_funds: tuple[Decimal, Decimal] | None = None
+
+    def with_hedge(self, kalshi: Decimal = sc.KALSHI_BALANCE, poly: Decimal = sc.POLY_BALANCE) -> HedgeKeys:
+        """Fund the second ("hedge") account on both venues; each reset funds it again."""
+        assert self.hedge is not None
+        self.hedge_funds = (Decimal(kalshi), Decimal(poly))
+        self._fund_hedge()
+        return self.hedge
+
+    def _fund_hedge(self) -> None:
+        if self.hedge is None or self.hedge_funds is None:
+            return
+        self.kalshi_app.add_account(self.hedge.key_id, self.hedge.public_pem, self.hedge_funds[0])
+        self.poly_app.add_account(self.hedge.poly_address, self.hedge_funds[1])
+
+    def kalshi_hedge(self, **kw: Any) -> KalshiClient:
+        """A client of the second Kalshi account."""
+        assert self.hedge is not None
+        client = sc.kalshi_client(self.kalshi_url, self.hedge.key_id, self.hedge.private_pem, **kw)
+        self.clients.append(client)
+        return client
+
+    def poly_hedge(self, **kw: Any) -> PolymarketClient:
+        """A client of the second Polymarket wallet."""
+        assert self.hedge is not None
+        client = sc.poly_client(self.poly_url, self.hedge.poly_key, **kw)
+        self.clients.append(client)
+        return client
 
     def reset(self) -> None:
         """Fresh markets, books, accounts and no faults on both venues."""
@@ -59,6 +102,7 @@ class Venues:
             self.poly_app.engine = PolyEngine()
         self.poly_app.load_scenario(sc.poly_scenario())
         self.poly_app.add_account(self.poly_address, sc.POLY_BALANCE)
+        self._fund_hedge()
 
     def kalshi(self, **kw: Any) -> KalshiClient:
         client = sc.kalshi_client(self.kalshi_url, self.key_id, self.private_pem, **kw)
@@ -78,32 +122,37 @@ class Venues:
         kw.setdefault("path", path)
         app.faults.add(Fault(kind, **kw))
 
-    # -- the venues' own state ------------------------------------------------------------
-    def kalshi_position(self) -> Decimal:
+    # -- the venues' own state (of the first account; ``hedge=True``: of the second) ------
+    def _kalshi_key(self, hedge: bool) -> str:
+        return self.hedge.key_id if hedge and self.hedge is not None else self.key_id
+
+    def _poly_address(self, hedge: bool) -> str:
+        return self.hedge.poly_address if hedge and self.hedge is not None else self.poly_address
+
+    def kalshi_position(self, *, hedge: bool = False) -> Decimal:
         with self.kalshi_app.lock:
-            pos = self.kalshi_app.engine.accounts[self.key_id].positions.get(sc.KALSHI_TICKER)
+            account = self.kalshi_app.engine.accounts[self._kalshi_key(hedge)]
+            pos = account.positions.get(sc.KALSHI_TICKER)
             return pos.position if pos else Decimal(0)
 
-    def poly_tokens(self) -> Decimal:
-        return self.poly_app.tokens_of(self.poly_address, sc.ROCKETS)
+    def poly_tokens(self, *, hedge: bool = False) -> Decimal:
+        return self.poly_app.tokens_of(self._poly_address(hedge), sc.ROCKETS)
 
-    def kalshi_cash(self) -> Decimal:
-        return self.kalshi_app.balance_of(self.key_id)
+    def kalshi_cash(self, *, hedge: bool = False) -> Decimal:
+        return self.kalshi_app.balance_of(self._kalshi_key(hedge))
 
-    def poly_cash(self) -> Decimal:
-        return self.poly_app.balance_of(self.poly_address)
+    def poly_cash(self, *, hedge: bool = False) -> Decimal:
+        return self.poly_app.balance_of(self._poly_address(hedge))
 
-    def kalshi_orders(self) -> list[Any]:
+    def kalshi_orders(self, *, hedge: bool = False) -> list[Any]:
+        key = self._kalshi_key(hedge)
         with self.kalshi_app.lock:
-            return [o for o in self.kalshi_app.engine.orders.values() if o.account == self.key_id]
+            return [o for o in self.kalshi_app.engine.orders.values() if o.account == key]
 
-    def poly_orders(self) -> list[Any]:
+    def poly_orders(self, *, hedge: bool = False) -> list[Any]:
+        address = self._poly_address(hedge).lower()
         with self.poly_app.lock:
-            return [
-                o
-                for o in self.poly_app.engine.orders.values()
-                if o.maker.lower() == self.poly_address.lower()
-            ]
+            return [o for o in self.poly_app.engine.orders.values() if o.maker.lower() == address]
 
     def order_posts(self, venue: str) -> int:
         """Order placements the venue received (old and new Kalshi order paths alike)."""
@@ -126,11 +175,19 @@ def _keys() -> tuple[str, str, str, str]:
     return private_pem, public_pem, "0x" + bytes(wallet.key).hex(), wallet.address
 
 
+@pytest.fixture(scope="session")
+def _hedge_keys() -> HedgeKeys:
+    private_pem, public_pem = sc.pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    wallet = Account.create()
+    return HedgeKeys(HEDGE_KEY_ID, private_pem, public_pem, "0x" + bytes(wallet.key).hex(), wallet.address)
+
+
 @pytest.fixture
-def venues(_servers: Any, _keys: tuple[str, str, str, str]) -> Iterator[Venues]:
-    """Both sandboxes reset to the test scenarios, with funded accounts."""
+def venues(_servers: Any, _keys: tuple[str, str, str, str], _hedge_keys: HedgeKeys) -> Iterator[Venues]:
+    """Both sandboxes reset to the test scenarios, with funded accounts (a second account on
+    each venue is funded by ``venues.with_hedge()``)."""
     kalshi_app, k_server, poly_app, p_server = _servers
-    found = Venues(kalshi_app, poly_app, k_server.url, p_server.url, KEY_ID, *_keys)
+    found = Venues(kalshi_app, poly_app, k_server.url, p_server.url, KEY_ID, *_keys, hedge=_hedge_keys)
     found.reset()
     yield found
     for client in found.clients:

@@ -97,3 +97,56 @@ def test_a_resolution_the_venue_streams_settles_at_once(
     assert session.followups is not None
     assert session.followups.runs["settle"] >= 1
     assert settled.realised_pnl is not None
+
+
+def test_an_undecided_order_of_a_second_account_is_followed_up_on_that_account(
+    live_system: SystemFactory, venues: Venues
+) -> None:
+    """The stream of the hedge account's user channel says the order filled; the follow-up
+    reconciles, and the leg is looked up with the hedge account's client (the default account
+    never had the order)."""
+    hedge = venues.with_hedge(kalshi=D(1500), poly=D(0))  # the Kalshi leg goes to the hedge
+    server = serve_stream(venues.kalshi_app)
+    system = live_system(
+        exchanges={
+            "kalshi": venues.kalshi(),
+            "kalshi:hedge": venues.kalshi_hedge(),
+            "polymarket": venues.poly(),
+        }
+    )
+    bot = Bot(Scanner(dict(system.exchanges), bet_amount=D(100)), system)
+    stream = KalshiStream(
+        server.url + WS_PATH,
+        api_key_id=hedge.key_id,
+        private_key=hedge.private_pem,
+        proxy=None,
+        backoff_s=0.02,
+        max_backoff_s=0.1,
+    )
+    session = StreamingSession(bot, {"kalshi": stream})
+    session.start(background=False)
+    try:
+        wait_for(lambda: stream.status().state is FeedState.LIVE, "the Kalshi stream")
+        venues.fault("kalshi", "drop_after", times=None)
+        venues.fault(
+            "kalshi", "status", status=503, method="GET", path="/trade-api/v2/portfolio/orders*", times=None
+        )
+        trade = system.execute(sc.opportunity(venues.kalshi(), venues.poly())).trade
+        assert trade is not None
+        assert trade.legs[0].account == "hedge"
+        assert trade.legs[0].status is LegStatus.UNKNOWN
+        venues.kalshi_app.faults.clear()
+        done = wait_for(
+            lambda: (t := system.trade(trade.id)).legs[0].status is not LegStatus.UNKNOWN and t,
+            "the unknown leg to be resolved",
+        )
+        assert session.followups is not None
+        assert session.followups.runs["reconcile"] >= 1
+        assert done.legs[0].held_size == sc.SIZE == venues.kalshi_position(hedge=True)
+        assert venues.kalshi_position() == 0
+        assert system.reconcile().mismatches == ()
+    finally:
+        session.close()
+        server.stop()
+        with venues.kalshi_app.lock:
+            venues.kalshi_app.stream = None

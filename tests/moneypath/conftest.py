@@ -1,5 +1,5 @@
 """The live tests' sandboxes and accounts, shared with the model-based test."""
 
-from tests.live.conftest import _keys, _servers, venues
+from tests.live.conftest import _hedge_keys, _keys, _servers, venues
 
-__all__ = ["_keys", "_servers", "venues"]
+__all__ = ["_hedge_keys", "_keys", "_servers", "venues"]

@@ -15,6 +15,12 @@ the same faults and crashes), and reconciliation runs. After every step:
   venue orders;
 * the daily loss counter equals the realised losses of the records.
 
+It runs twice: with one account per venue, and with a second ("hedge") account on each venue,
+where each leg is routed to the account with the most free cash. With two accounts the
+invariants also hold per account: the store's positions of each account equal that account's
+venue positions, the records' cash change of each account equals that account's cash change,
+and every order an account holds is recorded on a leg of that account.
+
 Half the examples trade a sports market, where Polymarket answers ``delayed`` (a taker delay).
 
 CI runs a few derandomized examples (``tests/conftest.py``); ``make soak`` runs it long
@@ -32,6 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -43,6 +50,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from arbkit.accounts import AccountId, account_cash_flow, account_positions
 from arbkit.errors import PersistenceError, RiskRejected, ValidationError
 from arbkit.trading.execution.executor import ExecutionConfig
 from arbkit.trading.execution.journal import Journal
@@ -127,16 +135,21 @@ def settings_for_run() -> settings:
 
 class MoneyPath(RuleBasedStateMachine):
     venues: Venues  # set by the test before the machine runs
+    #: A second ("hedge") account on each venue, funded with this much (set by the test).
+    hedge_funds: ClassVar[tuple[Decimal, Decimal] | None] = None
     #: Steps run, by rule and fault, over the whole test (reported by ``make soak``).
     seen: ClassVar[Counter[str]] = Counter()
 
     def __init__(self) -> None:
         super().__init__()
+        if self.hedge_funds is not None:
+            self.venues.hedge_funds = self.hedge_funds  # funded by every reset
         self.venues.reset()
         self.dir = Path(tempfile.mkdtemp(prefix="moneypath-"))
         self.system: RealTradingSystem | None = None
         self.resolved = False
         self.trades = 0
+        self.hedge_legs: set[tuple[str, int]] = set()
         self.build(crash_after=None)
 
     @initialize(sports=st.booleans())
@@ -153,6 +166,8 @@ class MoneyPath(RuleBasedStateMachine):
             app.delayed.clear()
         app.load_scenario(scenario)
         app.add_account(self.venues.poly_address, sc.POLY_BALANCE)
+        if self.hedge_funds is not None and self.venues.hedge is not None:
+            app.add_account(self.venues.hedge.poly_address, self.hedge_funds[1])
         app.taker_delay = 0.3
 
     # -- the system, as a process would build it ------------------------------------------------
@@ -162,11 +177,14 @@ class MoneyPath(RuleBasedStateMachine):
                 self.system.close()
         v = self.venues
         self.journal = CrashingJournal(self.dir / "journal.jsonl", crash_after)
+        exchanges: dict[Any, Any] = {"kalshi": v.kalshi(), "polymarket": v.poly()}
+        if self.hedge_funds is not None:
+            exchanges |= {"kalshi:hedge": v.kalshi_hedge(), "polymarket:hedge": v.poly_hedge()}
         self.system = RealTradingSystem(
             initial_balance=INITIAL,
             store=JsonFileStore(self.dir / "real_trading_data.json"),
             risk=RiskChain([BalanceCheck()]),
-            exchanges={"kalshi": v.kalshi(), "polymarket": v.poly()},
+            exchanges=exchanges,
             journal=self.journal,
             execution=CONFIG,
             recover_on_start=recover,
@@ -334,6 +352,8 @@ class MoneyPath(RuleBasedStateMachine):
         trades = state.trade_history
         # No client order id has two venue orders, and every venue order is on a record.
         kalshi_ids = Counter(o.client_order_id for o in v.kalshi_orders())
+        if self.hedge_funds is not None:
+            kalshi_ids.update(o.client_order_id for o in v.kalshi_orders(hedge=True))
         assert all(n == 1 for n in kalshi_ids.values()), kalshi_ids
         recorded_coids = {c for t in trades for leg in t.legs for c in leg.client_order_ids}
         recorded_ids = {i for t in trades for leg in t.legs for i in leg.order_ids}
@@ -341,15 +361,55 @@ class MoneyPath(RuleBasedStateMachine):
             return  # the store says plainly that it does not know yet; reconcile decides
         assert set(kalshi_ids) <= recorded_coids, (set(kalshi_ids) - recorded_coids, trades)
         assert {o.id for o in v.poly_orders()} <= recorded_ids, trades
+        if self.hedge_funds is not None:
+            assert {o.id for o in v.poly_orders(hedge=True)} <= recorded_ids, trades
         # Positions.
-        held = stored_positions(list(trades))
-        assert held.get(("kalshi", sc.KALSHI_TICKER, "yes"), D(0)) == v.kalshi_position(), trades
-        assert held.get(("polymarket", sc.POLY_MARKET, sc.ROCKETS), D(0)) == v.poly_tokens(), trades
+        held = stored_positions(list(trades))  # per venue: every account's together
+        hedged = self.hedge_funds is not None
+        k_held = v.kalshi_position() + (v.kalshi_position(hedge=True) if hedged else 0)
+        p_held = v.poly_tokens() + (v.poly_tokens(hedge=True) if hedged else 0)
+        assert held.get(("kalshi", sc.KALSHI_TICKER, "yes"), D(0)) == k_held, trades
+        assert held.get(("polymarket", sc.POLY_MARKET, sc.ROCKETS), D(0)) == p_held, trades
         # Cash.
         moved = v.kalshi_cash() - sc.KALSHI_BALANCE + v.poly_cash() - sc.POLY_BALANCE
+        if self.hedge_funds is not None:
+            moved += v.kalshi_cash(hedge=True) + v.poly_cash(hedge=True) - sum(self.hedge_funds, D(0))
         assert state.balance - INITIAL == moved, (state.balance, moved, trades)
         # The daily loss counter.
         assert state.daily_loss == sum((t.realised_loss for t in trades), D(0)), trades
+        if self.hedge_funds is not None:
+            self.each_account_matches_its_venue(trades)
+
+    def each_account_matches_its_venue(self, trades: Any) -> None:
+        """Positions, cash and orders of every account against the records of its own legs."""
+        v = self.venues
+        assert self.hedge_funds is not None
+        held = account_positions(list(trades))
+        flow = account_cash_flow(list(trades))
+        for hedge in (False, True):
+            name = "hedge" if hedge else "default"
+            kalshi, poly = AccountId("kalshi", name), AccountId("polymarket", name)
+            k_start, p_start = self.hedge_funds if hedge else (sc.KALSHI_BALANCE, sc.POLY_BALANCE)
+            assert held.get((kalshi, sc.KALSHI_TICKER, "yes"), D(0)) == v.kalshi_position(hedge=hedge), (
+                kalshi,
+                trades,
+            )
+            assert held.get((poly, sc.POLY_MARKET, sc.ROCKETS), D(0)) == v.poly_tokens(hedge=hedge), (
+                poly,
+                trades,
+            )
+            assert flow.get(kalshi, D(0)) == v.kalshi_cash(hedge=hedge) - k_start, (kalshi, trades)
+            assert flow.get(poly, D(0)) == v.poly_cash(hedge=hedge) - p_start, (poly, trades)
+            coids = {
+                c for t in trades for leg in t.legs if leg.account_id == kalshi for c in leg.client_order_ids
+            }
+            ids = {i for t in trades for leg in t.legs if leg.account_id == poly for i in leg.order_ids}
+            assert {o.client_order_id for o in v.kalshi_orders(hedge=hedge)} <= coids, (kalshi, trades)
+            assert {o.id for o in v.poly_orders(hedge=hedge)} <= ids, (poly, trades)
+        on_hedge = {(t.id, i) for t in trades for i, leg in enumerate(t.legs) if leg.account == "hedge"}
+        self.hedge_legs |= on_hedge
+        key = "legs sent from a hedge account (most in one example)"
+        self.seen[key] = max(self.seen[key], len(self.hedge_legs))
 
     def teardown(self) -> None:
         self.venues.poly_app.taker_delay = None
@@ -358,9 +418,16 @@ class MoneyPath(RuleBasedStateMachine):
                 self.system.close()
 
 
-def test_the_money_path_holds_under_any_sequence_of_faults(venues: Venues) -> None:
+@pytest.mark.parametrize("accounts", ["one per venue", "two per venue"])
+def test_the_money_path_holds_under_any_sequence_of_faults(venues: Venues, accounts: str) -> None:
     MoneyPath.venues = venues
+    MoneyPath.hedge_funds = (D(1000), D(1000)) if accounts == "two per venue" else None
     MoneyPath.seen.clear()
-    run_state_machine_as_test(MoneyPath, settings=settings_for_run())
-    print("money path steps:", dict(sorted(MoneyPath.seen.items())))
+    try:
+        run_state_machine_as_test(MoneyPath, settings=settings_for_run())
+    finally:
+        MoneyPath.hedge_funds = None
+    print(f"money path steps ({accounts}):", dict(sorted(MoneyPath.seen.items())))
     assert MoneyPath.seen["trade"] > 0
+    if accounts == "two per venue":
+        assert MoneyPath.seen["legs sent from a hedge account (most in one example)"] > 0

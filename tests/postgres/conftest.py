@@ -52,6 +52,6 @@ def pg_store(pg_url: str) -> Iterator[Callable[..., PostgresStore]]:
         store.close()
 
 
-from tests.live.conftest import _keys, _servers, venues  # noqa: E402  (the sandboxes, shared)
+from tests.live.conftest import _hedge_keys, _keys, _servers, venues  # noqa: E402  (the sandboxes, shared)
 
-__all__ = ["_keys", "_servers", "pg_server", "pg_url", "venues"]
+__all__ = ["_hedge_keys", "_keys", "_servers", "pg_server", "pg_url", "venues"]

@@ -259,7 +259,7 @@
       const moved = v.cash_change === null ? "–" : `${money(v.cash_change)} / ${money(v.stored_cash_change)}`;
       const agrees = el("span", { class: `badge ${v.agrees ? "agrees" : "mismatch"}`, "data-agrees": String(v.agrees) },
         v.reachable ? (v.agrees ? "agrees" : "MISMATCH") : "unreachable");
-      return [v.venue, v.cash_total !== null ? money(v.cash_total) : money(v.cash_available), moved,
+      return [v.label || v.venue, v.cash_total !== null ? money(v.cash_total) : money(v.cash_available), moved,
         v.positions.length ? positions : "none", v.open_orders.length ? orders : "none", agrees];
     }), 6, "no venue answered");
   }

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import attrs
 
+from arbkit.accounts import AccountId, accounts_of
 from arbkit.config import Secret, Settings
 from arbkit.engine.opportunity import Opportunity
 from arbkit.errors import (
@@ -52,9 +53,9 @@ from arbkit.trading.postgres.journal import PostgresJournal
 from arbkit.trading.postgres.limits import SharedLimits, SharedStore
 from arbkit.trading.reconcile import Mismatch, Reconciler, ReconcileReport
 from arbkit.trading.records import LegStatus, Trade, TradeResult, trade_to_dict
-from arbkit.trading.risk import RiskChain
+from arbkit.trading.risk import RiskChain, RiskContext
 from arbkit.trading.store import TradeStore
-from arbkit.trading.system import BaseTradingSystem, BooksArg
+from arbkit.trading.system import BaseTradingSystem, BooksArg, CashReading
 
 __all__ = ["BANNER", "JOURNAL_FILE", "RealTradingSystem", "ReconciliationMismatch"]
 
@@ -76,8 +77,9 @@ class RealTradingSystem(BaseTradingSystem):
     Extra parameters beyond :class:`~arbkit.trading.system.BaseTradingSystem`'s: ``journal`` (a
     :class:`Journal` or a path; default ``<data_dir>/live_trading_journal.jsonl``),
     ``execution`` (:class:`ExecutionConfig`), ``venues`` (the venues that must have
-    credentials; default the settings' exchanges, else the given clients) and
-    ``recover_on_start``.
+    credentials; default the settings' exchanges, else the given clients' venues) and
+    ``recover_on_start``. Every account given in ``exchanges`` must have working
+    credentials, and a venue without any gets its default account.
     """
 
     mode = "live"
@@ -88,7 +90,7 @@ class RealTradingSystem(BaseTradingSystem):
         initial_balance: Decimal,
         store: TradeStore,
         risk: RiskChain | None = None,
-        exchanges: Mapping[str, Exchange] | None = None,
+        exchanges: Mapping[str, Exchange] | Mapping[AccountId, Exchange] | None = None,
         notifiers: Iterable[Notifier] = (),
         zone: tzinfo = UTC,
         clock: Callable[[], datetime] = utcnow,
@@ -119,7 +121,8 @@ class RealTradingSystem(BaseTradingSystem):
             self.venues = tuple(self.exchanges)
         if not self.venues:
             raise ConfigError("live trading needs at least one exchange", variable="ARBKIT_EXCHANGES")
-        #: Venues whose account has answered a balance request (credentials verified).
+        #: Accounts (``"kalshi"``, ``"kalshi:hedge"``) that have answered a balance request
+        #: (credentials verified); a venue's default account is named by the venue alone.
         self.verified: set[str] = set()
         self._check_credentials()
         if journal is None and isinstance(store, SharedStore):
@@ -147,7 +150,7 @@ class RealTradingSystem(BaseTradingSystem):
         *,
         store: TradeStore | None = None,
         risk: RiskChain | None = None,
-        exchanges: Mapping[str, Exchange] | None = None,
+        exchanges: Mapping[str, Exchange] | Mapping[AccountId, Exchange] | None = None,
         notifiers: Iterable[Notifier] = (),
         clock: Callable[[], datetime] = utcnow,
     ) -> RealTradingSystem:
@@ -164,13 +167,23 @@ class RealTradingSystem(BaseTradingSystem):
         self._balance_pool.shutdown(wait=True)
         self.journal.close()
 
+    @property
+    def account_ids(self) -> tuple[AccountId, ...]:
+        """Every account traded from: those given for the configured venues, and the default
+        account of a configured venue given none."""
+        given = [a for a in self.accounts if a.venue in self.venues]
+        have = {a.venue for a in given}
+        found = dict.fromkeys(given) | {AccountId(v): None for v in self.venues if v not in have}
+        return tuple(accounts_of(found))
+
     # -- start-up -----------------------------------------------------------------------------
     def _check_credentials(self) -> None:
-        """Ask every venue for its balance; missing or refused credentials stop the start."""
+        """Ask every account for its balance; missing or refused credentials stop the start."""
         missing = []
-        for venue in self.venues:
+        for account in self.account_ids:
+            venue = str(account)
             try:
-                balance = self.client(venue).balance()
+                balance = self.client(account).balance()
             except AuthenticationError as exc:
                 missing.append(f"{venue} ({exc})")
             except ArbkitError as exc:  # reachable later perhaps; the balance check fails closed
@@ -199,31 +212,53 @@ class RealTradingSystem(BaseTradingSystem):
             )
 
     # -- balances -----------------------------------------------------------------------------
-    def _venue_balances(self) -> Mapping[str, Decimal] | None:
-        """Each venue's cash, asked concurrently; a venue that fails is left out (fails closed)."""
+    def _fetch_balances(self) -> CashReading:
+        """Each account's cash, asked concurrently before the trading lock is taken; an account
+        that fails is left out (its legs are refused: fails closed)."""
+        mark: int | None = None
         if isinstance(self.store, SharedStore):
             # Taken before asking: reservations released after it may not show in the answers.
             try:
-                self._balance_mark = self.store.balance_mark()
+                mark = self.store.balance_mark()
             except PersistenceError as exc:
-                self._balance_mark = None
-                self._remember_error(exc, venue="store", operation="balance mark", now=self._clock())
-        clients = {venue: self.client(venue) for venue in self.venues}
-        futures = {venue: self._balance_pool.submit(client.balance) for venue, client in clients.items()}
-        balances: dict[str, Decimal] = {}
-        for venue, future in futures.items():
+                with self._lock:
+                    self._remember_error(exc, venue="store", operation="balance mark", now=self._clock())
+        with self._lock:
+            spent = dict(self._spent)
+            clients = {account: self.client(account) for account in self.account_ids}
+        futures = {a: self._balance_pool.submit(client.balance) for a, client in clients.items()}
+        balances: dict[AccountId, Decimal] = {}
+        for account, future in futures.items():
             try:
-                balances[venue] = future.result().available
-                self.verified.add(venue)
+                balances[account] = future.result().available
             except ArbkitError as exc:
-                self._remember_error(exc, venue=venue, operation="balance", now=self._clock())
-        self._seen_balances = balances
-        return balances
+                with self._lock:
+                    self._remember_error(exc, venue=str(account), operation="balance", now=self._clock())
+            else:
+                self.verified.add(str(account))
+        return CashReading(balances, spent, mark)
+
+    def _risk_context(
+        self,
+        now: datetime,
+        opportunity: Opportunity | None = None,
+        fetched: CashReading | None = None,
+    ) -> RiskContext:
+        if fetched is None:  # never trade on the ledger's pool: live cash is the venues'
+            fetched = CashReading({}, {})
+        context = super()._risk_context(now, opportunity, fetched)
+        # What the shared limits compare reservations with (caller holds the lock).
+        self._seen_balances = context.venue_balances
+        self._balance_mark = fetched.mark
+        return context
 
     # -- trading ------------------------------------------------------------------------------
     def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
-        clients = {leg.exchange: self.client(leg.exchange) for leg in opportunity.legs}
-        report = self.executor.execute(opportunity, trade_id=trade_id, now=now, clients=clients)
+        accounts = self._leg_accounts(opportunity)
+        clients = {account: self.client(account) for account in accounts}
+        report = self.executor.execute(
+            opportunity, trade_id=trade_id, now=now, clients=clients, accounts=accounts
+        )
         self._remember_report(report, now)
         if report.journal_failure is not None:
             self._journal_broken = (
@@ -287,7 +322,7 @@ class RealTradingSystem(BaseTradingSystem):
         error = ReconciliationMismatch(mismatch.message, exchange=mismatch.venue)
         with self._lock:
             record = self._remember_error(
-                error, venue=mismatch.venue, operation=f"reconcile {mismatch.kind}", now=self._clock()
+                error, venue=mismatch.label, operation=f"reconcile {mismatch.kind}", now=self._clock()
             )
         self._emit(
             [
@@ -297,6 +332,7 @@ class RealTradingSystem(BaseTradingSystem):
                     record.message,
                     Severity.ERROR,
                     venue=mismatch.venue,
+                    account=mismatch.label,
                     mismatch=mismatch.kind,
                 )
             ]

@@ -21,6 +21,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 import attrs
 
+from arbkit.accounts import AccountId
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.engine.sizing import common_lot
 from arbkit.models import BookLevel, Market, MarketStatus, OrderBook, Side
@@ -97,9 +98,16 @@ def _floor(value: Decimal, step: Decimal) -> Decimal:
 
 
 def simulate_execution(
-    opportunity: Opportunity, books: BookIndex, *, trade_id: str, mode: str, now: datetime
+    opportunity: Opportunity,
+    books: BookIndex,
+    *,
+    trade_id: str,
+    mode: str,
+    now: datetime,
+    accounts: Sequence[AccountId] | None = None,
 ) -> Trade:
-    """The trade that IOC orders for every leg of ``opportunity`` would have made against ``books``."""
+    """The trade that IOC orders for every leg of ``opportunity`` would have made against ``books``,
+    leg ``i`` sent from ``accounts[i]`` (default: each venue's default account)."""
     legs = opportunity.legs
     leg_books = [books.get((leg.exchange, leg.market.id, leg.outcome_id)) for leg in legs]
     refusals = [_refusal(leg, book) for leg, book in zip(legs, leg_books, strict=True)]
@@ -128,7 +136,9 @@ def simulate_execution(
 
     trade_legs = []
     for index, (leg, book, refusal) in enumerate(zip(legs, leg_books, refusals, strict=True)):
-        unfilled = TradeLeg.planned(leg, trade_id=trade_id, index=index, size=requested)
+        unfilled = TradeLeg.planned(
+            leg, trade_id=trade_id, index=index, size=requested, account=accounts[index] if accounts else None
+        )
         if refusal is not None:
             trade_legs.append(attrs.evolve(unfilled, status=refusal[0], error=refusal[1]))
             continue

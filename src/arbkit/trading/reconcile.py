@@ -19,9 +19,16 @@ start is its first half):
 5. **Open orders**: a venue order still resting in a market arbkit trades, not recorded
    by any trade, is a mismatch (where the client can list orders).
 
-Each report also carries, per venue, what the venue itself reports next to what the store
+Each report also carries, per account, what the venue itself reports next to what the store
 holds (:class:`VenueView`): cash, positions and open orders, so a trader reads the truth of
-each account, not only the differences.
+each account, not only the differences; :attr:`ReconcileReport.totals` sums them per venue.
+
+**Several accounts per venue** (:mod:`arbkit.accounts`): positions and open orders are
+compared account by account (the store's legs of that account against that account's own
+positions and orders), and every mismatch names its account (``kalshi:hedge ...``). The cash
+of each account of a venue with several accounts is compared too (its cash change against
+the records of its legs), besides the total; with one account per venue the total check
+alone alerts, as before, and each venue's view still shows its own cash change.
 
 Every mismatch is added to the system's error history and notified (an ``error`` event
 titled "Reconciliation mismatch"; one that stands from run to run is alerted once, and is in
@@ -38,6 +45,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from arbkit.accounts import DEFAULT_ACCOUNT, AccountId, account_cash_flow, account_positions
 from arbkit.errors import ArbkitError
 from arbkit.models import Balance
 from arbkit.trading.records import LegStatus, Trade
@@ -69,7 +77,11 @@ PositionKey = tuple[str, str, str]
 
 @attrs.frozen
 class Mismatch:
-    """One difference between the store and a venue. ``kind``: position, cash or open_order."""
+    """One difference between the store and a venue. ``kind``: position, cash or open_order.
+
+    ``account`` is the name of the venue's account it is on (``None``: the total over every
+    account, as the ``all`` cash comparison is).
+    """
 
     venue: str
     kind: str
@@ -78,6 +90,14 @@ class Mismatch:
     outcome_id: str | None = None
     stored: Decimal | None = None
     found: Decimal | None = None
+    account: str | None = DEFAULT_ACCOUNT
+
+    @property
+    def label(self) -> str:
+        """Where it is: ``"kalshi"`` (default account or total), ``"kalshi:hedge"``."""
+        if self.account is None or self.account == DEFAULT_ACCOUNT:
+            return self.venue
+        return f"{self.venue}:{self.account}"
 
 
 @attrs.frozen
@@ -105,11 +125,13 @@ class OpenOrderRow:
 
 @attrs.frozen
 class VenueView:
-    """One venue's own figures next to the store's, as of one reconciliation.
+    """One account's own figures at its venue next to the store's, as of one reconciliation.
 
-    ``cash_change`` is how the venue's cash moved since the first reconciliation of this
-    process; ``stored_cash_change`` how the store's records of this venue's legs say it
+    ``cash_change`` is how the account's cash moved since the first reconciliation of this
+    process; ``stored_cash_change`` how the store's records of this account's legs say it
     should have moved (costs and fees out, sell-backs and payouts in) over the same time.
+    ``account`` is the account's name (``None`` in :attr:`ReconcileReport.totals`: the sum
+    over every account of the venue).
     """
 
     venue: str
@@ -122,6 +144,14 @@ class VenueView:
     cash_precision: Decimal = ZERO
     positions: tuple[PositionRow, ...] = ()
     open_orders: tuple[OpenOrderRow, ...] = ()
+    account: str | None = DEFAULT_ACCOUNT
+
+    @property
+    def label(self) -> str:
+        """``"kalshi"`` (the default account, or the venue's total), ``"kalshi:hedge"``."""
+        if self.account is None or self.account == DEFAULT_ACCOUNT:
+            return self.venue
+        return f"{self.venue}:{self.account}"
 
     @property
     def agrees(self) -> bool:
@@ -140,7 +170,8 @@ class VenueView:
 @attrs.frozen
 class ReconcileReport:
     """What one run found: trades recovered, trades still unresolved, mismatches, venue errors,
-    and each venue's own figures next to the store's (``venues``)."""
+    and each account's own figures next to the store's (``venues``: one view per account, a
+    venue's default account first; :attr:`totals`: one per venue)."""
 
     time: datetime
     recovered: tuple[Trade, ...] = ()
@@ -154,16 +185,49 @@ class ReconcileReport:
         """True when the store matches every venue and no leg is unknown."""
         return not (self.unresolved or self.mismatches or self.errors)
 
+    @property
+    def totals(self) -> tuple[VenueView, ...]:
+        """Per venue, its accounts' views summed (``account`` ``None``): cash and cash changes
+        (``None`` if any account's is unknown), contracts per outcome, every open order."""
+        by_venue: dict[str, list[VenueView]] = {}
+        for view in self.venues:
+            by_venue.setdefault(view.venue, []).append(view)
+        return tuple(_total(venue, views) for venue, views in by_venue.items())
+
+
+def _sum(values: list[Decimal | None]) -> Decimal | None:
+    return None if any(v is None for v in values) else sum((v for v in values if v is not None), ZERO)
+
+
+def _total(venue: str, views: list[VenueView]) -> VenueView:
+    rows: dict[tuple[str, str], list[PositionRow]] = {}
+    for view in views:
+        for row in view.positions:
+            rows.setdefault((row.market_id, row.outcome_id), []).append(row)
+    positions = []
+    for (market_id, outcome_id), found in sorted(rows.items()):
+        # An account without the row holds none of it (an unreachable account's rows are None,
+        # making the total unknown; the total view is then not ``reachable`` either).
+        stored = sum((r.stored for r in found), ZERO)
+        positions.append(PositionRow(market_id, outcome_id, stored, _sum([r.venue for r in found])))
+    return VenueView(
+        venue,
+        reachable=all(v.reachable for v in views),
+        cash_available=_sum([v.cash_available for v in views]),
+        cash_total=_sum([v.cash_total if v.cash_total is not None else v.cash_available for v in views]),
+        cash_change=_sum([v.cash_change for v in views]),
+        stored_cash_change=_sum([v.stored_cash_change for v in views]),
+        cash_precision=sum((v.cash_precision for v in views), ZERO),
+        positions=tuple(positions),
+        open_orders=tuple(o for v in views for o in v.open_orders),
+        account=None,
+    )
+
 
 def venue_cash_flow(trades: tuple[Trade, ...] | list[Trade], venue: str) -> Decimal:
-    """Dollars the records say moved on ``venue``'s account: sell-backs and payouts in,
-    costs and fees out, over every trade's legs on that venue."""
-    flow = ZERO
-    for trade in trades:
-        for leg in trade.legs:
-            if leg.exchange == venue:
-                flow += leg.unwind_proceeds + (leg.payout or ZERO) - leg.cost - leg.fees
-    return flow
+    """Dollars the records say moved on ``venue``'s accounts: sell-backs and payouts in,
+    costs and fees out, over every trade's legs on that venue (every account's)."""
+    return sum((v for a, v in account_cash_flow(trades).items() if a.venue == venue), ZERO)
 
 
 def stored_positions(trades: tuple[Trade, ...] | list[Trade]) -> dict[PositionKey, Decimal]:
@@ -185,13 +249,13 @@ class Reconciler:
     def __init__(self, system: RealTradingSystem) -> None:
         self.system = system
         self._baseline: tuple[Decimal, Decimal, Decimal] | None = None
-        #: Per venue, its cash and the store's flow on it at the first reading.
-        self._venue_baseline: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        #: Per account, its cash and the store's flow on it at the first reading.
+        self._venue_baseline: dict[AccountId, tuple[Decimal, Decimal, Decimal]] = {}
         self._alerted: set[str] = set()
-        # What the venues reported during the current run (for the per-venue views).
-        self._found: dict[str, dict[tuple[str, str], Decimal]] = {}
-        self._balances: dict[str, Balance] = {}
-        self._orders: dict[str, list[OpenOrderRow]] = {}
+        # What the venues reported during the current run (for the per-account views).
+        self._found: dict[AccountId, dict[tuple[str, str], Decimal]] = {}
+        self._balances: dict[AccountId, Balance] = {}
+        self._orders: dict[AccountId, list[OpenOrderRow]] = {}
         self.last: ReconcileReport | None = None
 
     def run(self) -> ReconcileReport:
@@ -211,6 +275,7 @@ class Reconciler:
             mismatches.extend(self._cash(ledger_cash, errors))
             mismatches.extend(self._open_orders(trades, errors))
             views = self._views(trades)
+            mismatches.extend(self._account_cash(views))
         unresolved = tuple(t.id for t in trades if any(leg.status is LegStatus.UNKNOWN for leg in t.legs))
         report = ReconcileReport(
             system._clock(), recovered, unresolved, tuple(mismatches), tuple(errors), views
@@ -239,47 +304,52 @@ class Reconciler:
             return None
 
     def _positions(self, trades: list[Trade], errors: list[str]) -> list[Mismatch]:
-        stored = stored_positions(trades)
-        found: dict[PositionKey, Decimal] = {}
-        asked: set[str] = set()
-        for venue in self.system.venues:
-            rows = self._ask(venue, "positions", errors, self.system.client(venue).positions)
+        """Each account's positions against the store's legs of that account."""
+        stored = account_positions(trades)
+        found: dict[tuple[AccountId, str, str], Decimal] = {}
+        asked: set[AccountId] = set()
+        for account in self.system.account_ids:
+            label = str(account)
+            rows = self._ask(label, "positions", errors, self.system.client(account).positions)
             if rows is None:
                 continue
-            asked.add(venue)
-            reported = self._found.setdefault(venue, {})
+            asked.add(account)
+            reported = self._found.setdefault(account, {})
             for row in rows:  # type: ignore[attr-defined]
                 if row.size != ZERO:
-                    key = (venue, row.market_id, row.outcome_id)
+                    key = (account, row.market_id, row.outcome_id)
                     found[key] = found.get(key, ZERO) + row.size
                     reported[(row.market_id, row.outcome_id)] = found[key]
         out = []
         for key in sorted(set(stored) | set(found)):
-            if key[0] not in asked:
+            account, market_id, outcome_id = key
+            if account not in asked:
                 continue
             mine, theirs = stored.get(key, ZERO), found.get(key, ZERO)
             if mine != theirs:
                 out.append(
                     Mismatch(
-                        key[0],
+                        account.venue,
                         "position",
-                        f"{key[0]} {key[1]} {key[2]}: stored {mine}, venue holds {theirs}",
-                        key[1],
-                        key[2],
+                        f"{account} {market_id} {outcome_id}: stored {mine}, venue holds {theirs}",
+                        market_id,
+                        outcome_id,
                         mine,
                         theirs,
+                        account=account.name,
                     )
                 )
         return out
 
     def _cash(self, ledger_cash: Decimal, errors: list[str]) -> list[Mismatch]:
+        """The ledger's cash change against every account's summed cash change."""
         total = ZERO
         precision = ZERO  # what the venues' figures can hide (Kalshi reports $0.0001, truncated)
-        for venue in self.system.venues:
-            balance = self._ask(venue, "balance", errors, self.system.client(venue).balance)
+        for account in self.system.account_ids:
+            balance = self._ask(str(account), "balance", errors, self.system.client(account).balance)
             if balance is None:
                 return []  # a partial sum would be a false alarm
-            self._balances[venue] = balance  # type: ignore[assignment]
+            self._balances[account] = balance  # type: ignore[assignment]
             value: Decimal = balance.total if balance.total is not None else balance.available  # type: ignore[attr-defined]
             total += value
             precision += min(_step(value), MAX_REPORTED_STEP)
@@ -298,10 +368,13 @@ class Reconciler:
                 f"the venues' {moved_venues}",
                 stored=moved_ledger,
                 found=moved_venues,
+                account=None,
             )
         ]
 
     def _open_orders(self, trades: list[Trade], errors: list[str]) -> list[Mismatch]:
+        """Working orders of every account in the markets its venue's trades use, unrecorded ones
+        named with their account."""
         known = {oid for t in trades for leg in t.legs for oid in leg.order_ids}
         known |= {cid for t in trades for leg in t.legs for cid in leg.client_order_ids}
         markets: dict[str, set[str]] = {}
@@ -309,21 +382,25 @@ class Reconciler:
             for leg in trade.legs:
                 markets.setdefault(leg.exchange, set()).add(leg.market_id)
         out = []
-        for venue, ids in markets.items():
-            client = self.system.client(venue)
+        for account in self.system.account_ids:
+            ids = markets.get(account.venue)
+            if not ids:
+                continue
+            label = str(account)
+            client = self.system.client(account)
             lister = getattr(client, "orders", None)
             if lister is None:
                 continue
             for market_id in sorted(ids):
-                market = self._ask(venue, "market", errors, lambda c=client, m=market_id: c.market(m))
+                market = self._ask(label, "market", errors, lambda c=client, m=market_id: c.market(m))
                 if market is None:
                     continue
-                rows = self._ask(venue, "open orders", errors, lambda m=market, f=lister: f(market=m))
+                rows = self._ask(label, "open orders", errors, lambda m=market, f=lister: f(market=m))
                 for order in rows or []:  # type: ignore[attr-defined]
                     if order.status.is_final:
                         continue
                     recorded = order.id in known or (order.client_order_id or "") in known
-                    self._orders.setdefault(venue, []).append(
+                    self._orders.setdefault(account, []).append(
                         OpenOrderRow(
                             order.id,
                             market_id,
@@ -338,27 +415,32 @@ class Reconciler:
                         continue
                     out.append(
                         Mismatch(
-                            venue,
+                            account.venue,
                             "open_order",
-                            f"{venue} order {order.id} rests in {market_id} and no trade records it",
+                            f"{label} order {order.id} rests in {market_id} and no trade records it",
                             market_id,
                             order.outcome_id,
                             found=order.size - order.filled_size,
+                            account=account.name,
                         )
                     )
         return out
 
     def _views(self, trades: list[Trade]) -> tuple[VenueView, ...]:
-        """Each venue's figures from this run next to the store's (caller holds the trading lock)."""
-        stored = stored_positions(trades)
+        """Each account's figures from this run next to the store's (caller holds the trading lock)."""
+        stored = account_positions(trades)
+        flows = account_cash_flow(trades)
         views = []
-        for venue in self.system.venues:
-            found = self._found.get(venue)
-            balance = self._balances.get(venue)
-            keys = {(m, o) for (v, m, o) in stored if v == venue} | set(found or {})
+        for account in self.system.account_ids:
+            found = self._found.get(account)
+            balance = self._balances.get(account)
+            keys = {(m, o) for (a, m, o) in stored if a == account} | set(found or {})
             positions = tuple(
                 PositionRow(
-                    m, o, stored.get((venue, m, o), ZERO), None if found is None else found.get((m, o), ZERO)
+                    m,
+                    o,
+                    stored.get((account, m, o), ZERO),
+                    None if found is None else found.get((m, o), ZERO),
                 )
                 for m, o in sorted(keys)
             )
@@ -366,14 +448,16 @@ class Reconciler:
             precision = ZERO
             if balance is not None:
                 value = balance.total if balance.total is not None else balance.available
-                flow = venue_cash_flow(trades, venue)
+                flow = flows.get(account, ZERO)
                 step = min(_step(value), MAX_REPORTED_STEP)
-                base_value, base_flow, base_step = self._venue_baseline.setdefault(venue, (value, flow, step))
+                base_value, base_flow, base_step = self._venue_baseline.setdefault(
+                    account, (value, flow, step)
+                )
                 cash_change, stored_change = value - base_value, flow - base_flow
                 precision = step + base_step
             views.append(
                 VenueView(
-                    venue,
+                    account.venue,
                     reachable=found is not None and balance is not None,
                     cash_available=None if balance is None else balance.available,
                     cash_total=None if balance is None else balance.total,
@@ -381,10 +465,36 @@ class Reconciler:
                     stored_cash_change=stored_change,
                     cash_precision=precision,
                     positions=positions,
-                    open_orders=tuple(self._orders.get(venue, ())),
+                    open_orders=tuple(self._orders.get(account, ())),
+                    account=account.name,
                 )
             )
         return tuple(views)
+
+    def _account_cash(self, views: tuple[VenueView, ...]) -> list[Mismatch]:
+        """The cash of each account of a venue with several: its change against its legs' records
+        (one account per venue: the total check alone, as its view already shows the rest)."""
+        per_venue: dict[str, int] = {}
+        for view in views:
+            per_venue[view.venue] = per_venue.get(view.venue, 0) + 1
+        out = []
+        for view in views:
+            if per_venue[view.venue] < 2 or view.cash_change is None or view.stored_cash_change is None:
+                continue
+            if abs(view.cash_change - view.stored_cash_change) <= view.cash_precision:
+                continue
+            out.append(
+                Mismatch(
+                    view.venue,
+                    "cash",
+                    f"{view.label} cash moved {view.cash_change} since the first reconciliation, "
+                    f"its records {view.stored_cash_change}",
+                    stored=view.stored_cash_change,
+                    found=view.cash_change,
+                    account=view.account,
+                )
+            )
+        return out
 
 
 def _step(value: Decimal) -> Decimal:

@@ -28,9 +28,10 @@ from typing import Any
 
 import attrs
 
+from arbkit.accounts import DEFAULT_ACCOUNT, AccountId, AccountState, check_account_name
 from arbkit.codec import structure, unstructure
 from arbkit.engine.opportunity import Leg, Opportunity
-from arbkit.errors import RiskRejected
+from arbkit.errors import RiskRejected, ValidationError
 from arbkit.models import Side
 from arbkit.values import as_decimal, aware, maybe_decimal, utcnow
 
@@ -180,6 +181,14 @@ class TradeLeg:
     paid: Decimal | None = attrs.field(default=None, converter=maybe_decimal)
     #: Every execution of the leg's orders, buys and sells, when the venue reported them.
     fills: tuple[LegFill, ...] = attrs.field(default=(), converter=_fills)
+    #: The name of the account at ``exchange`` the leg's orders were sent from (records
+    #: older than accounts load as the venue's default account).
+    account: str = attrs.field(default=DEFAULT_ACCOUNT, validator=check_account_name)
+
+    @property
+    def account_id(self) -> AccountId:
+        """The account the leg was sent from (:class:`arbkit.accounts.AccountId`)."""
+        return AccountId(self.exchange, self.account)
 
     def __attrs_post_init__(self) -> None:
         # The average is for display only; derive it from what was paid when not given.
@@ -223,8 +232,13 @@ class TradeLeg:
         return self.filled_size - self.unwound_size
 
     @classmethod
-    def planned(cls, leg: Leg, *, trade_id: str, index: int, size: Decimal) -> TradeLeg:
-        """The record of leg ``index`` of an opportunity before anything filled."""
+    def planned(
+        cls, leg: Leg, *, trade_id: str, index: int, size: Decimal, account: AccountId | None = None
+    ) -> TradeLeg:
+        """The record of leg ``index`` of an opportunity before anything filled, to be sent from
+        ``account`` (default: the venue's default account)."""
+        if account is not None and account.venue != leg.exchange:
+            raise ValidationError(f"leg {index} trades on {leg.exchange}, not from account {account}")
         return cls(
             exchange=leg.exchange,
             market_id=leg.market.id,
@@ -235,6 +249,7 @@ class TradeLeg:
             limit_price=leg.limit_price,
             requested_size=size,
             client_order_id=client_order_id(trade_id, index),
+            account=DEFAULT_ACCOUNT if account is None else account.name,
         )
 
 
@@ -480,6 +495,9 @@ class TradingState:
     daily_trades: int
     daily_loss: Decimal
     recent_errors: tuple[ErrorRecord, ...]
+    #: Per account: cash, exposure and positions (:class:`arbkit.accounts.AccountState`);
+    #: ``balance`` and ``open_positions`` above are the totals.
+    accounts: tuple[AccountState, ...] = ()
 
     @property
     def total_trades(self) -> int:
@@ -499,6 +517,7 @@ class TradingState:
             "daily_trades": self.daily_trades,
             "daily_loss": str(self.daily_loss),
             "total_trades": self.total_trades,
+            "accounts": [a.to_dict() for a in self.accounts],
             "open_positions": [trade_to_dict(t) for t in self.open_positions],
             "trade_history": [trade_to_dict(t) for t in history],
             "recent_errors": [

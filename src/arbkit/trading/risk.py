@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from arbkit.accounts import AccountId, Route
 from arbkit.engine.opportunity import Opportunity
 from arbkit.errors import ConfigError
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from arbkit.config import Settings, TradingLimits
 
 __all__ = [
+    "AccountExposureCap",
     "BalanceCheck",
     "DailyLossLimit",
     "MarketExposureCap",
@@ -68,7 +70,11 @@ class RiskContext:
     * ``venue_balances``: cash available per venue when known (live: from the
       exchange clients), else ``None`` and ``balance`` is the one pool;
     * ``daily_trades`` / ``daily_loss``: today's counters in the trading timezone;
-    * ``market_exposure``: dollars at stake per ``(exchange, market_id)`` in open trades.
+    * ``market_exposure``: dollars at stake per ``(exchange, market_id)`` in open trades;
+    * ``route``: the account each leg would be sent from (:func:`arbkit.accounts.route_legs`),
+      with ``account_balances`` the free cash per account it was routed on (``None``: one pool)
+      and ``account_exposure`` the dollars at stake per account in open trades. With a route,
+      ``venue_balances`` holds, per venue, the cash of the account its legs were routed to.
     """
 
     mode: str
@@ -78,6 +84,13 @@ class RiskContext:
     daily_loss: Decimal = ZERO
     venue_balances: Mapping[str, Decimal] | None = None
     market_exposure: Mapping[tuple[str, str], Decimal] = attrs.field(factory=dict)
+    route: Route | None = None
+    account_balances: Mapping[AccountId, Decimal] | None = None
+    account_exposure: Mapping[AccountId, Decimal] = attrs.field(factory=dict)
+
+    def leg_account(self, index: int, venue: str) -> AccountId:
+        """The account leg ``index`` goes to (the venue's default account without a route)."""
+        return self.route.for_leg(index, venue) if self.route is not None else AccountId(venue)
 
 
 @attrs.frozen
@@ -216,6 +229,8 @@ class BalanceCheck(RiskPolicy):
     name = "balance"
 
     def check(self, opportunity: Opportunity, context: RiskContext) -> RiskDecision:
+        if context.route is not None and context.account_balances is not None:
+            return self._check_accounts(opportunity, context.route, context.account_balances)
         if context.venue_balances is None:
             needs = opportunity.reserve
             if needs > context.balance:
@@ -233,6 +248,67 @@ class BalanceCheck(RiskPolicy):
                 short.append(f"{venue} needs {_money(amount)}, has {_money(available)}")
         if short:
             return self.reject("insufficient balance: " + "; ".join(short))
+        return self.allow()
+
+    def _check_accounts(
+        self, opportunity: Opportunity, route: Route, balances: Mapping[AccountId, Decimal]
+    ) -> RiskDecision:
+        """Each account a leg was routed to covers what its legs reserve; an unrouted leg refuses."""
+        short = list(route.reasons)
+        needed: dict[AccountId, Decimal] = {}
+        for index, leg in enumerate(opportunity.legs):
+            account = route.accounts[index] if index < len(route.accounts) else AccountId(leg.exchange)
+            if account is not None:
+                needed[account] = needed.get(account, ZERO) + leg.reserve
+        for account, amount in needed.items():
+            available = balances.get(account)
+            if available is None:
+                short.append(f"{account} balance unknown")
+            elif amount > available:
+                short.append(f"{account} needs {_money(amount)}, has {_money(available)}")
+        if short:
+            return self.reject("insufficient balance: " + "; ".join(short))
+        return self.allow()
+
+
+class AccountExposureCap(RiskPolicy):
+    """Reject when open trades plus this one would put more than a cap on one account.
+
+    ``max_dollars`` caps every account; ``per_account`` caps named ones (``"kalshi:hedge"`` or
+    an :class:`~arbkit.accounts.AccountId`) instead. Exposure is what open trades' legs on the
+    account still have at stake (cost and fees of the contracts held); a leg counts on the
+    account it was routed to. The total is capped by the daily limits and
+    :class:`MarketExposureCap` as before.
+    """
+
+    name = "account_exposure_cap"
+
+    def __init__(
+        self,
+        max_dollars: Decimal | None = None,
+        *,
+        per_account: Mapping[AccountId | str, Decimal] | None = None,
+    ) -> None:
+        self.max_dollars = None if max_dollars is None else Decimal(max_dollars)
+        self.per_account = {AccountId.parse(k): Decimal(v) for k, v in (per_account or {}).items()}
+
+    def cap(self, account: AccountId) -> Decimal | None:
+        """The cap on ``account`` (``None``: uncapped)."""
+        return self.per_account.get(account, self.max_dollars)
+
+    def check(self, opportunity: Opportunity, context: RiskContext) -> RiskDecision:
+        adding: dict[AccountId, Decimal] = {}
+        for index, leg in enumerate(opportunity.legs):
+            account = context.leg_account(index, leg.exchange)
+            adding[account] = adding.get(account, ZERO) + leg.cost + leg.fee
+        over = []
+        for account, amount in adding.items():
+            cap = self.cap(account)
+            total = context.account_exposure.get(account, ZERO) + amount
+            if cap is not None and total > cap:
+                over.append(f"{account} would hold {_money(total)}, cap {_money(cap)}")
+        if over:
+            return self.reject("account exposure above its cap: " + "; ".join(over))
         return self.allow()
 
 

@@ -172,17 +172,19 @@ def fetch_resolutions(
 ) -> dict[ResolutionKey, Resolution]:
     """Ask each venue once per market held by ``trades``; failures go to ``on_error`` and are skipped.
 
+    ``client_for`` is given the account of the first leg holding the market (``"kalshi"`` for a
+    venue's default account, ``"kalshi:hedge"`` for a named one: see :mod:`arbkit.accounts`).
     ``on_error(exc, venue, operation)`` records a venue error; the market is retried next time.
     """
-    wanted: dict[ResolutionKey, None] = {}
+    wanted: dict[ResolutionKey, str] = {}
     for trade in trades:
         for leg in trade.legs:
             if leg.held_size > ZERO:
-                wanted[(leg.exchange, leg.market_id)] = None
+                wanted.setdefault((leg.exchange, leg.market_id), str(leg.account_id))
     found: dict[ResolutionKey, Resolution] = {}
-    for venue, market_id in wanted:
+    for (venue, market_id), account in wanted.items():
         try:
-            client = client_for(venue)
+            client = client_for(account)
             market = client.market(market_id)
             found[(venue, market_id)] = client.resolution(market)
         except Exception as exc:

@@ -29,11 +29,20 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
+from arbkit.accounts import (
+    AccountId,
+    AccountState,
+    Route,
+    account_cash_flow,
+    account_positions,
+    accounts_of,
+    route_legs,
+)
 from arbkit.config import Secret, Settings, TradingLimits
 from arbkit.engine.opportunity import Opportunity
-from arbkit.errors import PersistenceError, RiskRejected, TradeNotFound, ValidationError
+from arbkit.errors import ConfigError, PersistenceError, RiskRejected, TradeNotFound, ValidationError
 from arbkit.exchange import Exchange
-from arbkit.models import Market, OrderBook, utcnow
+from arbkit.models import Market, OrderBook, to_decimal, utcnow
 from arbkit.trading.events import settlement_events, trade_events
 from arbkit.trading.flatten import FlattenPlan, plan_flatten
 from arbkit.trading.notify import Event, EventKind, Notifier, NotifierHub, Severity
@@ -68,6 +77,17 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
 BooksArg = Mapping[Any, "OrderBook"] | Iterable["OrderBook"] | None
+
+
+@attrs.frozen
+class CashReading:
+    """Each account's cash as the venues answered, read before the trading lock: ``spent`` is
+    what this process had paid per account when they were asked (later payments are deducted),
+    ``mark`` the shared store's balance mark taken just before (``None`` without one)."""
+
+    balances: Mapping[AccountId, Decimal]
+    spent: Mapping[AccountId, Decimal]
+    mark: int | None = None
 
 
 @runtime_checkable
@@ -112,8 +132,12 @@ class BaseTradingSystem(abc.ABC):
     """What paper and live trading share. Subclasses implement :meth:`_execute`.
 
     Parameters: ``initial_balance`` (used when the store is empty), ``store``, ``risk``
-    (default: a chain that only checks the balance), ``exchanges`` (clients by venue name,
-    built on demand through the plugins when missing), ``notifiers``, ``zone`` (the
+    (default: a chain that only checks the balance), ``exchanges`` (clients by account:
+    ``"kalshi"`` or ``AccountId("kalshi")`` is the venue's default account, built on demand
+    through the plugins when missing; ``"kalshi:hedge"`` or ``AccountId("kalshi", "hedge")``
+    a named one, see :mod:`arbkit.accounts`), ``account_funds`` (paper: the cash each account
+    starts with, so legs are routed to the account that has the cash; without it paper cash is
+    one pool and every leg goes to its venue's first account), ``notifiers``, ``zone`` (the
     timezone in which a trading day rolls over), ``clock`` (injectable for tests),
     ``reset_key`` (if set, ``reset`` requires it; otherwise the mode name).
     """
@@ -126,12 +150,13 @@ class BaseTradingSystem(abc.ABC):
         initial_balance: Decimal,
         store: TradeStore,
         risk: RiskChain | None = None,
-        exchanges: Mapping[str, Exchange] | None = None,
+        exchanges: Mapping[str, Exchange] | Mapping[AccountId, Exchange] | None = None,
         notifiers: Iterable[Notifier] = (),
         zone: tzinfo = UTC,
         clock: Callable[[], datetime] = utcnow,
         reset_key: Secret | None = None,
         settings: Settings | None = None,
+        account_funds: Mapping[str, Decimal] | Mapping[AccountId, Decimal] | None = None,
     ) -> None:
         from arbkit.trading.risk import BalanceCheck
 
@@ -143,7 +168,25 @@ class BaseTradingSystem(abc.ABC):
         )
         self._balance_mark: int | None = None
         self._seen_balances: Mapping[str, Decimal] | None = None
-        self.exchanges: dict[str, Exchange] = dict(exchanges or {})
+        #: The exchange client of every account (:mod:`arbkit.accounts`), default accounts first.
+        self.accounts: dict[AccountId, Exchange] = accounts_of(exchanges)
+        #: One client per venue for market data: its default account's, else its first account's.
+        self.exchanges: dict[str, Exchange] = {}
+        for account, venue_client in self.accounts.items():
+            self.exchanges.setdefault(account.venue, venue_client)
+        #: Paper: the cash each account started with (``None``: one pool, the ledger balance).
+        self.account_funds: dict[AccountId, Decimal] | None = (
+            None
+            if account_funds is None
+            else {a: to_decimal(v, field="account funds") for a, v in accounts_of(account_funds).items()}
+        )
+        # Dollars this process has paid per account (cost and fees), so balances read before
+        # the trading lock are lowered by what trades recorded meanwhile spent.
+        self._spent: dict[AccountId, Decimal] = {}
+        #: The accounts of the trade being executed (set under the lock, for ``_execute``).
+        self._route: Route | None = None
+        #: Each account's cash as last read (live: the venue's answer; paper: funds plus flows).
+        self._last_balances: dict[AccountId, Decimal] = {}
         self.notifiers = NotifierHub(notifiers)
         self.zone = zone
         self._clock = clock
@@ -207,7 +250,7 @@ class BaseTradingSystem(abc.ABC):
         *,
         store: TradeStore | None = None,
         risk: RiskChain | None = None,
-        exchanges: Mapping[str, Exchange] | None = None,
+        exchanges: Mapping[str, Exchange] | Mapping[AccountId, Exchange] | None = None,
         notifiers: Iterable[Notifier] = (),
         clock: Callable[[], datetime] = utcnow,
     ) -> BaseTradingSystem:
@@ -241,15 +284,33 @@ class BaseTradingSystem(abc.ABC):
             except PersistenceError as exc:
                 self._remember_error(exc, venue="store", operation="save daily counters", now=now)
 
-    def client(self, venue: str) -> Exchange:
-        """The exchange client for ``venue``, built through the plugins on first use."""
+    @property
+    def account_ids(self) -> tuple[AccountId, ...]:
+        """Every account this system trades from, per venue the default account first."""
+        found = dict.fromkeys(self.accounts)
+        found.update(dict.fromkeys(self.account_funds or {}))
+        return tuple(accounts_of(found))
+
+    def client(self, venue: str | AccountId) -> Exchange:
+        """The exchange client of an account (``AccountId`` or ``"kalshi:hedge"``), or of a venue
+        (``"kalshi"``: its default account, else its first account). A default account's client
+        is built through the plugins on first use; a named account's must have been given."""
         with self._lock:
-            client = self.exchanges.get(venue)
+            account = AccountId.parse(venue)
+            client = self.accounts.get(account)
+            if client is None and isinstance(venue, str) and account.is_default:
+                client = self.exchanges.get(account.venue)  # the venue's first named account
             if client is None:
+                if not account.is_default:
+                    raise ConfigError(
+                        f"no exchange client for account {account}: give one in exchanges= "
+                        "(named accounts are not built on demand)"
+                    )
                 from arbkit.plugins import exchange
 
-                client = exchange(venue, self._settings)
-                self.exchanges[venue] = client
+                client = exchange(account.venue, self._settings)
+                self.accounts[account] = client
+                self.exchanges.setdefault(account.venue, client)
             return client
 
     def _counted(self, ledger: Ledger) -> Ledger:
@@ -262,28 +323,84 @@ class BaseTradingSystem(abc.ABC):
             return ledger
         return attrs.evolve(ledger, daily=attrs.evolve(ledger.daily, loss=loss))
 
-    def _venue_balances(self) -> Mapping[str, Decimal] | None:
-        """Cash per venue for the balance check; ``None`` uses the ledger balance (paper)."""
+    def _fetch_balances(self) -> CashReading | None:
+        """Each account's cash as the venues say (live), read before the trading lock is taken,
+        with what this process had spent per account when asked; ``None`` on paper."""
         return None
 
-    def balances(self) -> Mapping[str, Decimal] | None:
-        """Cash per venue for sizing opportunities, or ``None`` when the ledger is one pool (paper)."""
-        return self._venue_balances()
+    def _account_cash(self, fetched: CashReading | None) -> dict[AccountId, Decimal] | None:
+        """Free cash per account now (caller holds the lock): what was fetched less what trades
+        recorded since spent (live), else each account's funds plus its recorded cash flow (paper
+        with ``account_funds``), else ``None`` (one pool)."""
+        if fetched is not None:
+            balances, spent_then = fetched.balances, fetched.spent
+            cash = {
+                a: value - max(self._spent.get(a, ZERO) - spent_then.get(a, ZERO), ZERO)
+                for a, value in balances.items()
+            }
+        elif self.account_funds is not None:
+            flow = account_cash_flow(self._trades)
+            cash = {a: funds + flow.get(a, ZERO) for a, funds in self.account_funds.items()}
+        else:
+            return None
+        self._last_balances.update(cash)
+        return cash
 
-    def _risk_context(self, now: datetime) -> RiskContext:
+    def balances(self) -> Mapping[str, Decimal] | None:
+        """Cash per venue for sizing opportunities (a leg goes to one account: the largest free
+        cash of the venue's accounts), or ``None`` when the ledger is one pool (paper)."""
+        fetched = self._fetch_balances()
+        with self._lock:
+            cash = self._account_cash(fetched)
+        if cash is None:
+            return None
+        venues: dict[str, Decimal] = {}
+        for account, value in cash.items():
+            venues[account.venue] = max(value, venues.get(account.venue, value))
+        return venues
+
+    def account_balances(self) -> Mapping[AccountId, Decimal] | None:
+        """Free cash per account as the venues say now (paper: funds plus flows), ``None``
+        when paper cash is one pool."""
+        fetched = self._fetch_balances()
+        with self._lock:
+            return self._account_cash(fetched)
+
+    def _risk_context(
+        self,
+        now: datetime,
+        opportunity: Opportunity | None = None,
+        fetched: CashReading | None = None,
+    ) -> RiskContext:
+        """The risk chain's view of this system (caller holds the lock), with ``opportunity``'s
+        legs routed to accounts on the cash that was ``fetched`` (see :mod:`arbkit.accounts`)."""
         exposure: dict[tuple[str, str], Decimal] = {}
         for trade in self._trades:
             if trade.status.holds_position:
                 for key, amount in trade.exposure_by_market().items():
                     exposure[key] = exposure.get(key, ZERO) + amount
+        cash = self._account_cash(fetched)
+        route = route_legs(opportunity.legs, self.account_ids, cash) if opportunity is not None else None
+        venue_cash: dict[str, Decimal] | None = None
+        if cash is not None:
+            venue_cash = {}
+            for account, value in cash.items():  # the routed account's cash, else the largest
+                venue_cash[account.venue] = max(value, venue_cash.get(account.venue, value))
+            if route is not None and opportunity is not None:
+                for leg, routed in zip(opportunity.legs, route.accounts, strict=True):
+                    if routed is not None and routed in cash:
+                        venue_cash[leg.exchange] = cash[routed]
         return RiskContext(
             mode=self.mode,
             now=now,
             balance=self._ledger.balance,
             daily_trades=self._ledger.daily.trades,
             daily_loss=self._ledger.daily.loss,
-            venue_balances=self._venue_balances(),
+            venue_balances=venue_cash,
             market_exposure=exposure,
+            route=route,
+            account_balances=cash,
+            account_exposure=_account_exposure(self._trades),
         )
 
     def _remember_error(
@@ -337,22 +454,34 @@ class BaseTradingSystem(abc.ABC):
     def execute(
         self, opportunity: Opportunity, *, books: BooksArg = None, raise_on_reject: bool = False
     ) -> TradeResult:
-        """Run the risk chain, trade and record, all under one lock. Never raises on a venue error."""
+        """Run the risk chain, trade and record, all under one lock. Never raises on a venue error.
+
+        The accounts' cash is read first, before the lock (network I/O never holds it); each
+        leg is routed to an account of its venue that has the cash (:mod:`arbkit.accounts`).
+        """
         events: list[Event] = []
+        fetched = self._fetch_balances() if self._halted is None else None
         with self._lock:
             now = self._clock()
             self._roll_day(now)
+            route: Route | None = None
             if self._halted is not None:
                 verdict = RiskVerdict(
                     (RiskDecision(False, "kill_switch", f"trading halted: {self._halted}"),)
                 )
             else:
-                verdict = self.risk.evaluate(opportunity, self._risk_context(now))
+                context = self._risk_context(now, opportunity, fetched)
+                route = context.route
+                verdict = self.risk.evaluate(opportunity, context)
             if not verdict.allowed:
                 events.extend(self._rejection_events(opportunity, verdict, now))
                 result = TradeResult(opportunity, reasons=verdict.reasons)
             else:
-                result = self._execute_and_record(opportunity, books, now, events)
+                self._route = route
+                try:
+                    result = self._execute_and_record(opportunity, books, now, events)
+                finally:
+                    self._route = None
         self._emit(events)
         if raise_on_reject:
             result.raise_for_rejection()
@@ -466,6 +595,7 @@ class BaseTradingSystem(abc.ABC):
                 self._event(EventKind.ERROR, "Trade failed", record.message, Severity.ERROR, venue=venue)
             )
             return TradeResult(opportunity, error=record.message)
+        self._note_spent(trade, None)
         ledger = self._ledger
         balance = ledger.balance - trade.total_cost + trade.unwind_proceeds
         daily = ledger.daily
@@ -497,7 +627,28 @@ class BaseTradingSystem(abc.ABC):
 
     @abc.abstractmethod
     def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
-        """Place (or simulate) the legs and return the trade record. Called under the lock."""
+        """Place (or simulate) the legs and return the trade record. Called under the lock;
+        leg ``i`` goes from account ``self._leg_accounts(opportunity)[i]``."""
+
+    def _leg_accounts(self, opportunity: Opportunity) -> tuple[AccountId, ...]:
+        """The account each leg of the trade being executed was routed to (caller holds the lock)."""
+        route = self._route
+        if route is None:
+            route = route_legs(opportunity.legs, self.account_ids, None)
+        return tuple(route.for_leg(i, leg.exchange) for i, leg in enumerate(opportunity.legs))
+
+    def _note_spent(self, trade: Trade, old: Trade | None) -> None:
+        """Count what ``trade`` paid per account beyond its earlier record (caller holds the lock)."""
+        before: dict[AccountId, Decimal] = {}
+        for leg in old.legs if old is not None else ():
+            before[leg.account_id] = before.get(leg.account_id, ZERO) + leg.basis
+        after: dict[AccountId, Decimal] = {}
+        for leg in trade.legs:
+            after[leg.account_id] = after.get(leg.account_id, ZERO) + leg.basis
+        for account, paid in after.items():
+            more = paid - before.get(account, ZERO)
+            if more > ZERO:
+                self._spent[account] = self._spent.get(account, ZERO) + more
 
     # -- flattening ---------------------------------------------------------------------------
     def flatten(self, trade_id: str, *, max_loss: Decimal | None = None) -> Trade:
@@ -520,7 +671,7 @@ class BaseTradingSystem(abc.ABC):
         books: dict[int, OrderBook] = {}
         for i, leg in enumerate(trade.legs):
             if leg.held_size > ZERO:
-                client = self.client(leg.exchange)
+                client = self.client(leg.account_id)  # the account that holds the contracts
                 markets[i] = client.market(leg.market_id)
                 books[i] = client.order_book(markets[i], leg.outcome_id)
         plan = plan_flatten(
@@ -574,6 +725,7 @@ class BaseTradingSystem(abc.ABC):
         daily loss recounted (caller holds the lock)."""
         ledger = self._ledger
         old = self._trades[self._index[trade.id]] if trade.id in self._index else None
+        self._note_spent(trade, old)
         moved = trade.unwind_proceeds - trade.total_cost
         daily = ledger.daily
         realised = ledger.realised_pnl
@@ -616,6 +768,7 @@ class BaseTradingSystem(abc.ABC):
         for trade in open_positions:
             unrealised += trade.expected_profit
         return TradingState(
+            accounts=self._account_states(trades),
             mode=self.mode,
             initial_balance=ledger.initial_balance,
             balance=ledger.balance,
@@ -628,6 +781,36 @@ class BaseTradingSystem(abc.ABC):
             daily_loss=ledger.daily.loss,
             recent_errors=errors,
         )
+
+    def _account_states(self, trades: tuple[Trade, ...]) -> tuple[AccountState, ...]:
+        """Cash, exposure and positions per account by the records (no venue is asked)."""
+        flow = account_cash_flow(trades)
+        held = account_positions(trades)
+        exposure = _account_exposure(trades)
+        with self._lock:
+            last = dict(self._last_balances)
+            funds = dict(self.account_funds or {})
+            configured = self.account_ids
+        known = dict.fromkeys(configured) | dict.fromkeys(flow) | dict.fromkeys(a for a, _, _ in held)
+        states = []
+        for account in accounts_of(known):
+            balance = last.get(account)
+            if account in funds:
+                balance = funds[account] + flow.get(account, ZERO)
+            states.append(
+                AccountState(
+                    account=account,
+                    balance=balance,
+                    cash_flow=flow.get(account, ZERO),
+                    exposure=exposure.get(account, ZERO),
+                    positions=tuple(
+                        (market, outcome, size)
+                        for (a, market, outcome), size in sorted(held.items(), key=lambda kv: kv[0][1:])
+                        if a == account
+                    ),
+                )
+            )
+        return tuple(states)
 
     def trade(self, trade_id: str) -> Trade:
         """One recorded trade by id (``KeyError`` if unknown)."""
@@ -723,6 +906,19 @@ def _for_mode(settings: Settings, mode: str) -> Settings:
     return settings if settings.live_trading == live else attrs.evolve(settings, live_trading=live)
 
 
+def _account_exposure(trades: Iterable[Trade]) -> dict[AccountId, Decimal]:
+    """Dollars still at stake per account in trades that hold a position (cost and fees held)."""
+    exposure: dict[AccountId, Decimal] = {}
+    for trade in trades:
+        if not trade.status.holds_position:
+            continue
+        for leg in trade.legs:
+            if leg.held_size > ZERO and leg.filled_size > ZERO:
+                share = leg.basis * leg.held_size / leg.filled_size
+                exposure[leg.account_id] = exposure.get(leg.account_id, ZERO) + share
+    return exposure
+
+
 def _index_books(books: BooksArg) -> dict[tuple[str, str, str], OrderBook]:
     """Books by ``(exchange, market_id, outcome_id)``, read from each book itself (never from keys)."""
     if books is None:
@@ -749,7 +945,14 @@ class PaperTradingSystem(BaseTradingSystem):
             key = (leg.exchange, leg.market.id, leg.outcome_id)
             if key not in current:
                 current[key] = self.client(leg.exchange).order_book(leg.market, leg.outcome_id)
-        return simulate_execution(opportunity, current, trade_id=trade_id, mode=self.mode, now=now)
+        return simulate_execution(
+            opportunity,
+            current,
+            trade_id=trade_id,
+            mode=self.mode,
+            now=now,
+            accounts=self._leg_accounts(opportunity),
+        )
 
     def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
         return simulate_flatten(trade, plan, now=now)

@@ -54,6 +54,7 @@ from decimal import Decimal
 
 import attrs
 
+from arbkit.accounts import AccountId, accounts_of
 from arbkit.engine.opportunity import Opportunity
 from arbkit.errors import ArbkitError, OrderNotFound, PersistenceError, RateLimited, ValidationError
 from arbkit.exchange import Exchange
@@ -119,20 +120,32 @@ class OrderExecutor:
 
     # -- entry points ------------------------------------------------------------------------
     def execute(
-        self, opportunity: Opportunity, *, trade_id: str, now: datetime, clients: Mapping[str, Exchange]
+        self,
+        opportunity: Opportunity,
+        *,
+        trade_id: str,
+        now: datetime,
+        clients: Mapping[str, Exchange] | Mapping[AccountId, Exchange],
+        accounts: Sequence[AccountId] | None = None,
     ) -> ExecutionReport:
         """Trade ``opportunity``; never raises on a venue error nor on a journal failure.
 
-        ``clients`` maps each leg's exchange to its client (resolved by the caller's thread).
+        Leg ``i`` is sent from account ``accounts[i]`` (default: its venue's default account),
+        whose client ``clients`` holds (keyed by :class:`~arbkit.accounts.AccountId`, or by
+        ``"kalshi"`` / ``"kalshi:hedge"``; resolved by the caller's thread).
         A journal that cannot be written is reported in ``ExecutionReport.journal_failure``:
         before the intent, nothing is sent; later, the trade is finished in memory.
         """
         self._errors = []
         self._journal_failure = None
         legs = []
+        by_account = accounts_of(clients)
         for index, leg in enumerate(opportunity.legs):
-            record = TradeLeg.planned(leg, trade_id=trade_id, index=index, size=opportunity.size)
-            run = LegRun(index, record, leg.market, clients[leg.exchange])
+            account = accounts[index] if accounts is not None else AccountId(leg.exchange)
+            record = TradeLeg.planned(
+                leg, trade_id=trade_id, index=index, size=opportunity.size, account=account
+            )
+            run = LegRun(index, record, leg.market, by_account[account])
             run.orders.append(
                 OrderAttempt(
                     index,
@@ -190,7 +203,7 @@ class OrderExecutor:
         entry: JournalEntry,
         *,
         now: datetime,
-        clients: Callable[[str], Exchange],
+        clients: Callable[[AccountId], Exchange],
         known: Trade | None = None,
     ) -> ExecutionReport:
         """Finish an interrupted trade: reconcile every order of ``entry``, fence the unseen, hedge.
@@ -214,14 +227,15 @@ class OrderExecutor:
         )
 
     def _rebuild(
-        self, entry: JournalEntry, *, clients: Callable[[str], Exchange], known: Trade | None
+        self, entry: JournalEntry, *, clients: Callable[[AccountId], Exchange], known: Trade | None
     ) -> tuple[Trade, list[LegRun]]:
         """The legs of a journalled trade with every order's fate decided as far as the venues tell."""
         intent = entry.intent
         if intent is None:
             raise ArbkitError(f"journal entry {entry.trade_id} has no intent record")
         skeleton = trade_from_dict(intent.data["trade"])
-        legs = [LegRun(i, leg, None, clients(leg.exchange)) for i, leg in enumerate(skeleton.legs)]
+        # Each leg's orders are looked up, fenced and hedged on the account that sent them.
+        legs = [LegRun(i, leg, None, clients(leg.account_id)) for i, leg in enumerate(skeleton.legs)]
         results = {str(r.data.get("client_order_id")): r.data for r in entry.steps(RESULT)}
         planned = list(intent.data.get("orders", [])) + [r.data for r in entry.steps(ORDER)]
         for data in planned:
@@ -273,7 +287,7 @@ class OrderExecutor:
         plan: FlattenPlan,
         *,
         now: datetime,
-        clients: Callable[[str], Exchange],
+        clients: Callable[[AccountId], Exchange],
         known: Trade | None = None,
     ) -> ExecutionReport:
         """Sell back what each leg of a journalled trade holds, at no worse than the plan's prices.
@@ -350,7 +364,7 @@ class OrderExecutor:
             order.state, order.error = REJECTED, str(exc)
             order.inexpressible = isinstance(exc, ValidationError)
             run.hard_failure = order.purpose == "entry"
-            self._error(run.record.exchange, f"prepare order {order.client_order_id}", exc)
+            self._error(run.account, f"prepare order {order.client_order_id}", exc)
 
     def _same_order(self, run: LegRun, order: OrderAttempt) -> bool:
         """Whether re-sending ``order`` now sends the very same order (so the venue deduplicates).
@@ -373,7 +387,7 @@ class OrderExecutor:
         Unknown is looked up for ``reconcile_seconds``, then fenced by an identical re-send
         (``place_attempts`` sends in all); what is still undecided stays ``unknown``.
         """
-        venue = run.record.exchange
+        venue = run.account
         attempts = max(1, self.config.place_attempts)
         for attempt in range(attempts):
             try:
@@ -439,7 +453,7 @@ class OrderExecutor:
             except OrderNotFound:
                 found = None
             except ArbkitError as exc:  # cannot be read now: unknown until a later run reads it
-                self._error(run.record.exchange, f"adopt order {cid or oid}", exc)
+                self._error(run.account, f"adopt order {cid or oid}", exc)
                 order = OrderAttempt(
                     run.index, _purpose(cid), cid or f"adopted-{oid}", Side.BUY, ZERO, ZERO, adopted=True
                 )
@@ -527,7 +541,7 @@ class OrderExecutor:
             try:
                 found = run.client.get_order(order.order_id, market=run.market)
             except ArbkitError as exc:
-                self._error(run.record.exchange, f"order {order.order_id} in flight", exc)
+                self._error(run.account, f"order {order.order_id} in flight", exc)
                 found = None
             if found is not None:
                 self._apply(run, order, found, exact=found.status.is_final)
@@ -552,7 +566,7 @@ class OrderExecutor:
         try:
             return run.client.fills(order_id=order.order_id, market=run.market)
         except ArbkitError as exc:
-            self._error(run.record.exchange, f"fills of {order.order_id}", exc)
+            self._error(run.account, f"fills of {order.order_id}", exc)
             return None
 
     def _apply_fills(self, run: LegRun, order: OrderAttempt, fills: list[Fill] | None) -> None:
@@ -591,7 +605,7 @@ class OrderExecutor:
             try:
                 found = self._lookup(run, order)
             except ArbkitError as exc:
-                self._error(run.record.exchange, f"reconcile {order.client_order_id}", exc)
+                self._error(run.account, f"reconcile {order.client_order_id}", exc)
                 found = None
             if found is not None:
                 self._apply(run, order, found, exact=True)
@@ -606,7 +620,7 @@ class OrderExecutor:
     def _finish_resting(self, run: LegRun, order: OrderAttempt) -> None:
         """Cancel what remains of an order that can still fill; retry a failing cancel, report it."""
         assert order.order_id is not None
-        venue = run.record.exchange
+        venue = run.account
         for attempt in range(max(1, self.config.cancel_attempts)):
             final: Order | None = None
             try:
@@ -707,7 +721,7 @@ class OrderExecutor:
                 book = run.client.order_book(market, run.record.outcome_id)
                 bid = book.best_bid.price if book.best_bid else worst
             except ArbkitError as exc:
-                self._error(run.record.exchange, "order book for unwind", exc)
+                self._error(run.account, "order book for unwind", exc)
                 bid = worst
             # Step k of n sells at the bid moved k/(n-1) of the way to the worst price.
             start = max(bid, worst)

@@ -198,6 +198,11 @@ class LegRun:
         return self.total(Side.BUY) - self.total(Side.SELL)
 
     @property
+    def account(self) -> str:
+        """The leg's account as errors name it (``"kalshi"``, ``"kalshi:hedge"``)."""
+        return str(self.record.account_id)
+
+    @property
     def unknown(self) -> bool:
         """An order of this leg may still fill or may exist unseen: its held size is not known."""
         return any(o.state in (UNKNOWN, RESTING, IN_FLIGHT, NEW, NOT_PLACED) for o in self.orders)
