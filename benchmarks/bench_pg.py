@@ -36,10 +36,11 @@ import attrs
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.models import Market, Outcome, Side
 from arbkit.trading.execution.journal import FINAL, INTENT
+from arbkit.trading.ledger import DailyCounters, Ledger
 from arbkit.trading.postgres import PostgresStore, SharedLimits
 from arbkit.trading.postgres.local import LocalServer
 from arbkit.trading.records import new_trade_id
-from arbkit.trading.store import DailyCounters, Ledger, SqliteStore, TradeStore
+from arbkit.trading.store import SqliteStore, TradeStore
 from benchmarks.bench_store import _ledger, _template, _trades
 
 HISTORY = 1_000

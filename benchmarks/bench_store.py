@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from arbkit.trading.ledger import DailyCounters, Ledger
 from arbkit.trading.records import (
     LegStatus,
     OpportunitySummary,
@@ -33,7 +34,7 @@ from arbkit.trading.records import (
     client_order_id,
     trade_to_dict,
 )
-from arbkit.trading.store import DailyCounters, JsonFileStore, Ledger, SqliteStore, TradeStore
+from arbkit.trading.store import JsonFileStore, SqliteStore, TradeStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SIZES = (1_000, 100_000)

@@ -17,9 +17,6 @@ import copy
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.models import Side
 from arbkit_kalshi.client import KalshiClient
@@ -154,21 +151,6 @@ def poly_account(app: PolymarketSandbox | None = None, *, balance: Decimal = POL
     return (
         poly_accounts.open_account(app, balance=balance) if app is not None else poly_accounts.new_account()
     )
-
-
-def pem_pair(key: rsa.RSAPrivateKey) -> tuple[str, str]:
-    """PKCS#1 private PEM and SubjectPublicKeyInfo public PEM of an RSA key."""
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 def kalshi_client(url: str, key_id: str, private_pem: str, *, timeout: float = 0.5) -> KalshiClient:

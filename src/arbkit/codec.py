@@ -65,6 +65,20 @@ def _structure_int(value: Any, _: type) -> int:
     return value
 
 
+def _structure_bool(value: Any, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"expected true or false, got {type(value).__name__}")
+    return value
+
+
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    try:
+        return cls(value)
+    except ValueError:
+        known = ", ".join(str(member.value) for member in cls)
+        raise ValidationError(f"{str(value)[:40]!r} is not a {cls.__name__} ({known})") from None
+
+
 def _structure_date(value: Any, _: type) -> date:
     if not isinstance(value, str):
         raise ValidationError(f"expected an ISO 8601 date, got {type(value).__name__}")
@@ -76,7 +90,12 @@ def _structure_date(value: Any, _: type) -> date:
 
 def _build() -> cattrs.Converter:
     built = cattrs.Converter(unstruct_collection_overrides={tuple: list})
+    # Class hooks dispatch along the MRO: str's would also take every StrEnum (str comes
+    # before Enum in its MRO) and int's every bool, so those get hooks of their own.
     built.register_structure_hook(int, _structure_int)
+    built.register_structure_hook(bool, _structure_bool)
+    built.register_structure_hook(enum.StrEnum, _structure_enum)
+    built.register_structure_hook(enum.IntEnum, _structure_enum)
     built.register_unstructure_hook(date, date.isoformat)
     built.register_structure_hook(date, _structure_date)
     built.register_unstructure_hook(Decimal, str)

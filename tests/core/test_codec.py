@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from arbkit.codec import structure, unstructure
 from arbkit.errors import ValidationError
 from arbkit.models import Side
+from arbkit.trading.ledger import DailyCounters, Ledger
 from arbkit.trading.records import (
     ErrorRecord,
     LegFill,
@@ -28,7 +30,7 @@ from arbkit.trading.records import (
     trade_from_dict,
     trade_to_dict,
 )
-from arbkit.trading.store import DailyCounters, Ledger, _ledger_from_dict, _ledger_to_dict
+from arbkit.trading.store import _ledger_from_dict, _ledger_to_dict
 
 money = st.decimals(min_value=Decimal("-1e6"), max_value=Decimal("1e6"), allow_nan=False, places=12)
 size = st.decimals(min_value=Decimal(0), max_value=Decimal("1e6"), allow_nan=False, places=6)
@@ -201,6 +203,28 @@ def test_any_attrs_record_goes_through_the_same_rules() -> None:
         "order_id": "o-1",
     }
     assert structure(unstructure(fill), LegFill) == fill
+
+
+@attrs.frozen
+class _Plain:
+    """A record whose fields have no converters: the codec alone must give them their types."""
+
+    side: Side
+    status: TradeStatus
+    count: int
+    label: str
+    at: datetime
+    amount: Decimal
+
+
+def test_fields_without_converters_come_back_as_their_declared_types() -> None:
+    value = _Plain(Side.SELL, TradeStatus.UNWOUND, 3, "x", datetime(2026, 3, 1, tzinfo=UTC), Decimal("0.10"))
+    back = structure(_through_json(unstructure(value)), _Plain)
+    assert back == value
+    assert back.side is Side.SELL
+    assert back.status is TradeStatus.UNWOUND
+    with pytest.raises(ValidationError):
+        structure({**unstructure(value), "side": "hold"}, _Plain)
 
 
 def _trade() -> Trade:

@@ -106,7 +106,7 @@ def test_a_leg_filled_across_levels_costs_exactly_what_was_paid() -> None:
 
 @pytest.mark.parametrize("kind", ["json", "sqlite"])
 def test_stores_keep_what_was_paid_fill_by_fill(tmp_path: Path, kind: str) -> None:
-    from arbkit.trading.store import DailyCounters, Ledger
+    from arbkit.trading.ledger import DailyCounters, Ledger
 
     fills = [LegFill("buy", "0.30", "2", "0.01890", "o1"), LegFill("buy", "0.40", "1", "0.00720", "o1")]
     original = trade(
@@ -333,7 +333,7 @@ def test_new_arb_notice_counts_what_unwinds_brought_back() -> None:
 def test_a_counter_stored_twice_over_is_recounted_when_the_system_starts(tmp_path: Path) -> None:
     # An older version added a recovered UNWOUND trade's loss again when recovery corrected it:
     # the stored counter says $2.00 for a $1.00 loss. Opening the store recounts from the records.
-    from arbkit.trading.store import DailyCounters, Ledger
+    from arbkit.trading.ledger import DailyCounters, Ledger
 
     unwound = trade(
         (

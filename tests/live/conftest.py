@@ -10,8 +10,6 @@ from typing import Any
 
 import attrs
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
-from eth_account import Account
 
 from arbkit.sandbox import Fault, SandboxServer
 from arbkit.trading.execution.executor import ExecutionConfig
@@ -170,16 +168,20 @@ def _servers() -> Iterator[tuple[KalshiSandbox, SandboxServer, PolymarketSandbox
 
 @pytest.fixture(scope="session")
 def _keys() -> tuple[str, str, str, str]:
-    private_pem, public_pem = sc.pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    wallet = Account.create()
-    return private_pem, public_pem, "0x" + bytes(wallet.key).hex(), wallet.address
+    kalshi, wallet = sc.kalshi_account(), sc.poly_account()
+    return kalshi.private_key_pem.reveal(), kalshi.public_key_pem, wallet.private_key.reveal(), wallet.address
 
 
 @pytest.fixture(scope="session")
 def _hedge_keys() -> HedgeKeys:
-    private_pem, public_pem = sc.pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    wallet = Account.create()
-    return HedgeKeys(HEDGE_KEY_ID, private_pem, public_pem, "0x" + bytes(wallet.key).hex(), wallet.address)
+    kalshi, wallet = sc.kalshi_account(), sc.poly_account()
+    return HedgeKeys(
+        HEDGE_KEY_ID,
+        kalshi.private_key_pem.reveal(),
+        kalshi.public_key_pem,
+        wallet.private_key.reveal(),
+        wallet.address,
+    )
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.reconcile import Mismatch
 from arbkit.trading.records import TradeStatus
 from arbkit.trading.store import JsonFileStore, SqliteStore
-from tests.live import scenarios as sc
+from tests import scenarios as sc
 from tests.live.conftest import SystemFactory, Venues
 
 D = Decimal

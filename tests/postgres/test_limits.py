@@ -8,9 +8,9 @@ from decimal import Decimal
 import attrs
 import psycopg
 
+from arbkit.trading.ledger import DailyCounters, Ledger
 from arbkit.trading.postgres import PostgresStore, SharedLimits
 from arbkit.trading.risk import DailyLossLimit, MarketExposureCap, MaxDailyTrades, MinRoi, RiskChain
-from arbkit.trading.store import DailyCounters, Ledger
 from tests import scenarios as sc
 from tests.core import test_store as contract
 from tests.live.conftest import Venues

@@ -29,15 +29,15 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from arbkit.codec import rename, structure, unstructure
+from arbkit.codec import structure, unstructure
 from arbkit.errors import ArbkitError, PersistenceError
+from arbkit.trading.ledger import DailyCounters, Ledger
 from arbkit.trading.records import (
     ErrorRecord,
     Trade,
@@ -46,7 +46,7 @@ from arbkit.trading.records import (
     trade_from_dict,
     trade_to_dict,
 )
-from arbkit.values import as_decimal, utcnow
+from arbkit.values import utcnow
 
 __all__ = [
     "FILE_NAMES",
@@ -72,36 +72,6 @@ FILE_NAMES: Mapping[tuple[str, str], str] = {
     ("sqlite", "paper"): "paper_trading.sqlite3",
     ("sqlite", "live"): "real_trading.sqlite3",
 }
-
-
-@attrs.frozen
-class DailyCounters:
-    """Today's trade count and realised loss; ``day`` is the date in the trading timezone."""
-
-    day: date
-    trades: int = attrs.field(
-        default=0, validator=[attrs.validators.instance_of(int), attrs.validators.ge(0)]
-    )
-    loss: Decimal = attrs.field(default=ZERO, converter=as_decimal)
-
-    def rolled(self, today: date) -> DailyCounters:
-        """These counters, or fresh ones if ``today`` is a new day."""
-        return self if today == self.day else DailyCounters(day=today)
-
-
-@attrs.frozen
-class Ledger:
-    """The money side of a trading system: balance, realised P&L and the daily counters."""
-
-    mode: str = attrs.field(validator=attrs.validators.in_(("paper", "live")))
-    initial_balance: Decimal = attrs.field(converter=as_decimal)
-    balance: Decimal = attrs.field(converter=as_decimal)
-    daily: DailyCounters
-    realised_pnl: Decimal = attrs.field(default=ZERO, converter=as_decimal)
-
-
-# PolyMix's files name the day "date".
-rename(DailyCounters, day="date")
 
 
 @attrs.frozen

@@ -45,6 +45,7 @@ from arbkit.exchange import Exchange
 from arbkit.models import Market, OrderBook, to_decimal, utcnow
 from arbkit.trading.events import settlement_events, trade_events
 from arbkit.trading.flatten import FlattenPlan, plan_flatten
+from arbkit.trading.ledger import DailyCounters, Ledger
 from arbkit.trading.notify import Event, EventKind, Notifier, NotifierHub, Severity
 from arbkit.trading.paper import BookIndex, simulate_execution, simulate_flatten
 from arbkit.trading.postgres.limits import SharedLimits, SharedStore
@@ -53,14 +54,12 @@ from arbkit.trading.records import (
     LegStatus,
     Trade,
     TradeResult,
-    TradeStatus,
     TradingState,
-    daily_loss,
     new_trade_id,
 )
 from arbkit.trading.risk import RiskChain, RiskContext, RiskDecision, RiskVerdict, default_chain
 from arbkit.trading.settlement import Settlement, fetch_resolutions, settle_trade
-from arbkit.trading.store import MAX_ERRORS, DailyCounters, Ledger, TradeStore, open_store
+from arbkit.trading.store import MAX_ERRORS, TradeStore, open_store
 
 if TYPE_CHECKING:
     from arbkit.models import OrderBook
@@ -277,7 +276,7 @@ class BaseTradingSystem(abc.ABC):
         """Start fresh daily counters at midnight in ``zone`` (caller holds the lock)."""
         today = self._today(now)
         if self._ledger.daily.day != today:
-            self._ledger = self._counted(attrs.evolve(self._ledger, daily=self._ledger.daily.rolled(today)))
+            self._ledger = self._counted(self._ledger.rolled(today))
             self._tripped = {t for t in self._tripped if t[0] == today}
             try:
                 self.store.save_ledger(self._ledger)
@@ -318,10 +317,7 @@ class BaseTradingSystem(abc.ABC):
         :func:`arbkit.trading.records.daily_loss`, the one place it is computed: never accumulated, so
         an unwind inside a trade that stays hedged is counted and a corrected record is not
         counted twice (caller holds the lock, after updating ``_trades``)."""
-        loss = daily_loss(self._trades, ledger.daily.day, self.zone)
-        if loss == ledger.daily.loss:
-            return ledger
-        return attrs.evolve(ledger, daily=attrs.evolve(ledger.daily, loss=loss))
+        return ledger.recounted(self._trades, self.zone)
 
     def _fetch_balances(self) -> CashReading | None:
         """Each account's cash as the venues say (live), read before the trading lock is taken,
@@ -596,17 +592,7 @@ class BaseTradingSystem(abc.ABC):
             )
             return TradeResult(opportunity, error=record.message)
         self._note_spent(trade, None)
-        ledger = self._ledger
-        balance = ledger.balance - trade.total_cost + trade.unwind_proceeds
-        daily = ledger.daily
-        realised = ledger.realised_pnl
-        if trade.filled:
-            daily = attrs.evolve(daily, trades=daily.trades + 1)
-        if trade.status is TradeStatus.UNWOUND:
-            pnl = trade.unwind_proceeds - trade.total_cost
-            trade = attrs.evolve(trade, realised_pnl=pnl)
-            realised += pnl
-        new_ledger = attrs.evolve(ledger, balance=balance, daily=daily, realised_pnl=realised)
+        new_ledger, trade = self._ledger.recording(trade)
         # Memory is the truth of what happened (live orders cannot be un-sent), so it is
         # updated even if the store fails; the failure is reported on the result.
         self._ledger = new_ledger
@@ -723,24 +709,9 @@ class BaseTradingSystem(abc.ABC):
         """Put a changed (or recovered) trade in the ledger and the store, correcting its earlier
         record: cash moves by the difference, the day's trade count only for a new trade, the
         daily loss recounted (caller holds the lock)."""
-        ledger = self._ledger
         old = self._trades[self._index[trade.id]] if trade.id in self._index else None
         self._note_spent(trade, old)
-        moved = trade.unwind_proceeds - trade.total_cost
-        daily = ledger.daily
-        realised = ledger.realised_pnl
-        if old is not None:
-            moved -= old.unwind_proceeds - old.total_cost
-            realised -= old.realised_pnl or ZERO
-        elif trade.filled:
-            daily = attrs.evolve(daily, trades=daily.trades + 1)
-        if trade.status is TradeStatus.UNWOUND:
-            pnl = trade.unwind_proceeds - trade.total_cost
-            trade = attrs.evolve(trade, realised_pnl=pnl)
-            realised += pnl
-        self._ledger = attrs.evolve(
-            ledger, balance=ledger.balance + moved, daily=daily, realised_pnl=realised
-        )
+        self._ledger, trade = self._ledger.recording(trade, previous=old)
         try:
             if old is not None:
                 self._trades[self._index[trade.id]] = trade
@@ -857,12 +828,8 @@ class BaseTradingSystem(abc.ABC):
                 settlement = settle_trade(current, resolutions, now=now)
                 if settlement is None:  # still pending, or settled meanwhile by another caller
                     continue
-                ledger = self._ledger
-                pnl = settlement.realised_pnl
-                self._ledger = attrs.evolve(
-                    ledger,
-                    balance=ledger.balance + settlement.payout,
-                    realised_pnl=ledger.realised_pnl + pnl,
+                self._ledger = self._ledger.settling(
+                    payout=settlement.payout, realised_pnl=settlement.realised_pnl
                 )
                 self._trades[self._index[current.id]] = settlement.trade
                 self._ledger = self._counted(self._ledger)

@@ -55,11 +55,12 @@ from decimal import Decimal
 import attrs
 
 from arbkit.accounts import AccountId, accounts_of
+from arbkit.codec import structure
 from arbkit.engine.opportunity import Opportunity
 from arbkit.errors import ArbkitError, OrderNotFound, PersistenceError, RateLimited, ValidationError
 from arbkit.exchange import Exchange
 from arbkit.models import Fill, Order, OrderRequest, OrderStatus, Side, TimeInForce, utcnow
-from arbkit.trading.execution.journal import INTENT, Journal, JournalEntry
+from arbkit.trading.execution.journal import INTENT, Journal, JournalEntry, OrderIntent, OrderOutcome
 from arbkit.trading.execution.runs import (
     DONE,
     EXISTS,
@@ -236,29 +237,32 @@ class OrderExecutor:
         skeleton = trade_from_dict(intent.data["trade"])
         # Each leg's orders are looked up, fenced and hedged on the account that sent them.
         legs = [LegRun(i, leg, None, clients(leg.account_id)) for i, leg in enumerate(skeleton.legs)]
-        results = {str(r.data.get("client_order_id")): r.data for r in entry.steps(RESULT)}
-        planned = list(intent.data.get("orders", [])) + [r.data for r in entry.steps(ORDER)]
-        for data in planned:
-            run = legs[int(data["leg"])]
-            created = data.get("created_at")
+        results = {
+            outcome.client_order_id: outcome
+            for outcome in (structure(r.data, OrderOutcome) for r in entry.steps(RESULT))
+        }
+        planned = [
+            structure(data, OrderIntent)
+            for data in [*intent.data.get("orders", []), *(r.data for r in entry.steps(ORDER))]
+        ]
+        for plan in planned:
+            run = legs[plan.leg]
             order = OrderAttempt(
                 run.index,
-                str(data.get("purpose", "entry")),
-                str(data["client_order_id"]),
-                Side(data["side"]),
-                Decimal(str(data["price"])),
-                Decimal(str(data["size"])),
-                order_id=data.get("order_id"),
-                created_at=datetime.fromisoformat(created) if created else None,
+                plan.purpose,
+                plan.client_order_id,
+                plan.side,
+                plan.price,
+                plan.size,
+                order_id=plan.order_id,
+                created_at=plan.created_at,
             )
             done = results.get(order.client_order_id)
             if done is not None:
-                order.order_id = done.get("order_id") or order.order_id
-                order.state = str(done.get("state"))
-                order.filled, order.cost, order.fees = (
-                    Decimal(str(done.get(k, "0"))) for k in ("filled", "cost", "fees")
-                )
-                order.error = done.get("error")
+                order.order_id = done.order_id or order.order_id
+                order.state = done.state
+                order.filled, order.cost, order.fees = done.filled, done.cost, done.fees
+                order.error = done.error
             run.orders.append(order)
         for run in legs:
             run.market = run.client.market(run.record.market_id)

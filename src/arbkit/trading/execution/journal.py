@@ -36,6 +36,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,19 @@ from typing import Any
 import attrs
 
 from arbkit.errors import PersistenceError
-from arbkit.models import utcnow
+from arbkit.models import Side
+from arbkit.values import ZERO, as_decimal, aware, utcnow
 
-__all__ = ["FINAL", "FLATTEN", "INTENT", "Journal", "JournalEntry", "JournalRecord"]
+__all__ = [
+    "FINAL",
+    "FLATTEN",
+    "INTENT",
+    "Journal",
+    "JournalEntry",
+    "JournalRecord",
+    "OrderIntent",
+    "OrderOutcome",
+]
 
 log = logging.getLogger(__name__)
 
@@ -201,27 +212,36 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def leg_intent(
-    *,
-    index: int,
-    exchange: str,
-    market_id: str,
-    outcome_id: str,
-    side: str,
-    price: Decimal,
-    size: Decimal,
-    client_order_id: str,
-    order_id: str | None,
-) -> dict[str, Any]:
-    """The journal form of one order about to be sent."""
-    return {
-        "leg": index,
-        "exchange": exchange,
-        "market_id": market_id,
-        "outcome_id": outcome_id,
-        "side": side,
-        "price": str(price),
-        "size": str(size),
-        "client_order_id": client_order_id,
-        "order_id": order_id,
-    }
+@attrs.frozen
+class OrderIntent:
+    """The journal record of one order about to be sent (in an ``intent`` or ``order`` step).
+
+    ``created_at`` is part of the request, so a re-send rebuilt from the journal (even by
+    another process) is the very same order. Written and read through :mod:`arbkit.codec`.
+    """
+
+    leg: int
+    exchange: str
+    market_id: str
+    outcome_id: str
+    side: Side
+    price: Decimal = attrs.field(converter=as_decimal)
+    size: Decimal = attrs.field(converter=as_decimal)
+    client_order_id: str
+    order_id: str | None = None
+    purpose: str = "entry"
+    created_at: datetime | None = attrs.field(default=None, validator=aware)
+
+
+@attrs.frozen
+class OrderOutcome:
+    """The journal record of what became of one order (a ``result`` step)."""
+
+    leg: int
+    client_order_id: str
+    state: str
+    order_id: str | None = None
+    filled: Decimal = attrs.field(default=ZERO, converter=as_decimal)
+    cost: Decimal = attrs.field(default=ZERO, converter=as_decimal)
+    fees: Decimal = attrs.field(default=ZERO, converter=as_decimal)
+    error: str | None = None

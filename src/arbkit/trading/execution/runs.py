@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from arbkit.codec import unstructure
 from arbkit.errors import (
     AuthenticationError,
     ConfigError,
@@ -24,7 +25,7 @@ from arbkit.errors import (
 )
 from arbkit.exchange import Exchange
 from arbkit.models import Market, Side, TimeInForce
-from arbkit.trading.execution.journal import leg_intent
+from arbkit.trading.execution.journal import OrderIntent, OrderOutcome
 from arbkit.trading.records import LegFill, LegStatus, Trade, TradeLeg
 
 __all__ = [
@@ -149,34 +150,37 @@ class OrderAttempt:
     prefetched: Any = attrs.field(default=None, repr=False, eq=False)
 
     def intent(self, leg: TradeLeg) -> dict[str, Any]:
-        """The journal record of this order's intent."""
-        data = leg_intent(
-            index=self.leg,
+        """The journal record of this order's intent (:class:`OrderIntent`)."""
+        record = OrderIntent(
+            leg=self.leg,
             exchange=leg.exchange,
             market_id=leg.market_id,
             outcome_id=leg.outcome_id,
-            side=self.side.value,
+            side=self.side,
             price=self.price,
             size=self.size,
             client_order_id=self.client_order_id,
             order_id=self.order_id,
+            purpose=self.purpose,
+            created_at=self.created_at,
         )
-        data["purpose"] = self.purpose
-        data["created_at"] = self.created_at.isoformat() if self.created_at else None
+        data: dict[str, Any] = unstructure(record)
         return data
 
     def result(self) -> dict[str, Any]:
-        """The journal record of what became of this order."""
-        return {
-            "leg": self.leg,
-            "client_order_id": self.client_order_id,
-            "order_id": self.order_id,
-            "state": self.state,
-            "filled": str(self.filled),
-            "cost": str(self.cost),
-            "fees": str(self.fees),
-            "error": self.error,
-        }
+        """The journal record of what became of this order (:class:`OrderOutcome`)."""
+        record = OrderOutcome(
+            leg=self.leg,
+            client_order_id=self.client_order_id,
+            order_id=self.order_id,
+            state=self.state,
+            filled=self.filled,
+            cost=self.cost,
+            fees=self.fees,
+            error=self.error,
+        )
+        data: dict[str, Any] = unstructure(record)
+        return data
 
 
 @attrs.define

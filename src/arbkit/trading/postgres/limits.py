@@ -49,9 +49,9 @@ from arbkit.trading.risk import (
 if TYPE_CHECKING:
     from arbkit.engine.opportunity import Opportunity
     from arbkit.trading.execution.journal import Journal
+    from arbkit.trading.ledger import Ledger
     from arbkit.trading.postgres.db import Connection
     from arbkit.trading.records import Trade
-    from arbkit.trading.store import Ledger
 
 __all__ = ["Reservation", "SharedLimits", "SharedStore", "balance_mark", "reserve"]
 

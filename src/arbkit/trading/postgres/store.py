@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from arbkit.config import Secret
 from arbkit.errors import ArbkitError, ConfigError, PersistenceError
+from arbkit.trading.ledger import DailyCounters, Ledger
 from arbkit.trading.postgres.db import Connection, Database
 from arbkit.trading.postgres.schema import migrate
 from arbkit.trading.records import (
@@ -43,7 +44,7 @@ from arbkit.trading.records import (
     trade_from_dict,
     trade_to_dict,
 )
-from arbkit.trading.store import MAX_ERRORS, DailyCounters, Ledger, StoredState
+from arbkit.trading.store import MAX_ERRORS, StoredState
 
 if TYPE_CHECKING:
     from arbkit.engine.opportunity import Opportunity
