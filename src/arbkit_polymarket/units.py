@@ -41,6 +41,9 @@ def number(value: Any, what: str) -> Decimal:
         raise InvalidResponse(f"{what} is not a number: {value!r}", exchange=_EXCHANGE)
     if isinstance(value, float):
         value = repr(value)
+    if not isinstance(value, str | int | Decimal):
+        # Decimal() would also take a list or tuple of digits (and overflow on a huge exponent).
+        raise InvalidResponse(f"{what} is not a number: {type(value).__name__}", exchange=_EXCHANGE)
     try:
         result = decimal_from_text(value.strip()) if isinstance(value, str) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):

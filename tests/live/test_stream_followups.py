@@ -116,7 +116,7 @@ def test_an_undecided_order_of_a_second_account_is_followed_up_on_that_account(
     )
     bot = Bot(Scanner(dict(system.exchanges), bet_amount=D(100)), system)
     stream = KalshiStream(
-        server.url + WS_PATH,
+        url=server.url + WS_PATH,
         api_key_id=hedge.key_id,
         private_key=hedge.private_pem,
         proxy=None,
