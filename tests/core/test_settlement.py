@@ -10,10 +10,10 @@ import pytest
 
 from arbkit.models import Resolution
 from arbkit.trading.notify import Event, EventKind, Severity
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import TradeStatus
 from arbkit.trading.settlement import DISAGREEMENT_FLAG, settle_trade
 from arbkit.trading.store import JsonFileStore
-from arbkit.trading.system import PaperTradingSystem
 from tests.core.test_trading_fakes import T0, Clock, FakeExchange, arb, binary_market, kalshi_fee
 
 D = Decimal
