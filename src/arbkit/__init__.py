@@ -89,11 +89,12 @@ from arbkit.trading.chat import DiscordNotifier, SlackNotifier, TelegramNotifier
 from arbkit.trading.flatten import FlattenPlan, plan_flatten
 from arbkit.trading.live import RealTradingSystem
 from arbkit.trading.notify import BackgroundNotifier, Event, EventKind, LogNotifier, Notifier, WebhookNotifier
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import Trade, TradeResult, TradeStatus, TradingState
 from arbkit.trading.risk import RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.trading.settlement import Settlement
 from arbkit.trading.store import JsonFileStore, SqliteStore, TradeStore
-from arbkit.trading.system import PaperTradingSystem, TradingSystem
+from arbkit.trading.system import TradingSystem
 
 if TYPE_CHECKING:
     import pluggy

@@ -40,18 +40,13 @@ from arbkit.scanner import Scanner, ScanResult
 from arbkit.trading.chat import chat_notifiers
 from arbkit.trading.controls import Controls, ControlState
 from arbkit.trading.notify import Event, LogNotifier, Notifier
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.reconcile import ReconcileReport
 from arbkit.trading.records import Trade
 from arbkit.trading.risk import RiskChain
 from arbkit.trading.settlement import Settlement
 from arbkit.trading.store import TradeStore
-from arbkit.trading.system import (
-    BaseTradingSystem,
-    PaperTradingSystem,
-    TradeResult,
-    TradingState,
-    TradingSystem,
-)
+from arbkit.trading.system import BaseTradingSystem, TradeResult, TradingState, TradingSystem
 
 if TYPE_CHECKING:
     from arbkit.streams import FeedStatus, MarketStream

@@ -13,7 +13,7 @@ same rules everywhere, so no class writes its own ``to_dict``:
   default, so older files load.
 
 A class whose stored names differ from its fields (PolyMix's file names) registers its
-override beside its definition with :func:`rename`.
+override beside its definition with :func:`configure`.
 
 Malformed data raises :class:`~arbkit.errors.ValidationError` naming where it went wrong
 (``legs[1].filled_size: ...``), never a bare ``KeyError``.
@@ -28,6 +28,7 @@ Malformed data raises :class:`~arbkit.errors.ValidationError` naming where it we
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -38,7 +39,7 @@ from cattrs.errors import BaseValidationError
 from arbkit.errors import ValidationError
 from arbkit.models import to_decimal
 
-__all__ = ["converter", "rename", "structure", "unstructure"]
+__all__ = ["configure", "converter", "structure", "unstructure"]
 
 T = TypeVar("T")
 
@@ -113,11 +114,14 @@ def _build() -> cattrs.Converter:
 converter = _build()
 
 
-def rename(cls: type, **names: str) -> None:
-    """Store ``cls``'s fields under other keys: ``rename(DailyCounters, day="date")``."""
+def configure(cls: type, *, rename: Mapping[str, str] | None = None, omit: Iterable[str] = ()) -> None:
+    """Store ``cls``'s fields under other keys (``rename={"day": "date"}``), or not at all
+    (``omit=("market",)``: a field that is a reference for this process, read back as its
+    default)."""
     from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-    overrides: dict[str, Any] = {field: override(rename=key) for field, key in names.items()}
+    overrides: dict[str, Any] = {field: override(rename=key) for field, key in (rename or {}).items()}
+    overrides.update({field: override(omit=True) for field in omit})
     converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter, **overrides))
     converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, **overrides))
 

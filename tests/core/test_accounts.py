@@ -13,10 +13,10 @@ import pytest
 import arbkit
 from arbkit.accounts import AccountId, Route, account_cash_flow, accounts_of, route_legs
 from arbkit.errors import ConfigError, ValidationError
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import TradeLeg, TradeStatus, trade_from_dict, trade_to_dict
 from arbkit.trading.risk import AccountExposureCap, BalanceCheck, RiskChain, RiskContext
 from arbkit.trading.store import JsonFileStore, SqliteStore
-from arbkit.trading.system import PaperTradingSystem
 from tests.core.test_trading_fakes import T0, Clock, FakeExchange, arb, binary_market
 
 D = Decimal

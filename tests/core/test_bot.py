@@ -130,7 +130,7 @@ def test_settle_never_raises_on_a_venue_error(world: tuple) -> None:  # type: ig
     alpha, _beta, clock, settings = world
     bot = make_bot(settings, clock)
     assert bot.scan_and_trade().executed
-    alpha.fail.add("market")
+    alpha.fail.add("resolution")
     assert bot.settle() == []
     assert bot.state().recent_errors[-1].operation == "resolution A"
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from arbkit.errors import RiskRejected, TradeNotFound, ValidationError
 from arbkit.models import OrderBook
 from arbkit.trading.flatten import plan_flatten
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import TradeStatus
 from arbkit.trading.store import JsonFileStore
-from arbkit.trading.system import PaperTradingSystem
 from tests.core.test_trading_fakes import Clock, FakeExchange, arb, binary_market, kalshi_fee
 
 D = Decimal

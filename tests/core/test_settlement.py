@@ -10,10 +10,10 @@ import pytest
 
 from arbkit.models import Resolution
 from arbkit.trading.notify import Event, EventKind, Severity
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import TradeStatus
 from arbkit.trading.settlement import DISAGREEMENT_FLAG, settle_trade
 from arbkit.trading.store import JsonFileStore
-from arbkit.trading.system import PaperTradingSystem
 from tests.core.test_trading_fakes import T0, Clock, FakeExchange, arb, binary_market, kalshi_fee
 
 D = Decimal
@@ -203,3 +203,26 @@ def test_one_legged_exposure_settles_on_what_is_held(setup: tuple) -> None:  # t
     assert not settlement.disagreement
     assert settlement.payout == D(10)
     assert settlement.realised_pnl == D(10) - D("4.17")
+
+
+def test_settlement_uses_the_market_the_trade_was_made_on_and_a_restart_asks_once(
+    setup: tuple,  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
+    system, alpha, beta, _events = setup
+    alpha.resolve("A", {"yes": "1", "no": "0"})
+    beta.resolve("B", {"yes": "1", "no": "0"})
+    alpha.calls.clear()
+    beta.calls.clear()
+    (settlement,) = system.check_settlements()
+    assert settlement.payout == D(10)
+    # The legs hold their markets: only the resolutions were asked for.
+    assert alpha.calls == ["resolution"]
+    assert beta.calls == ["resolution"]
+
+    # A process that loads the trade from the store has no market with it: it asks once.
+    trade = system.state().trade_history[0]
+    reloaded = JsonFileStore(tmp_path / "paper_trading_data.json").load()
+    assert reloaded is not None
+    assert all(leg.market is None for leg in reloaded.trades[0].legs)
+    assert reloaded.trades[0] == trade  # the reference is not part of the record

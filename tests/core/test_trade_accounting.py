@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from arbkit.engine.fees import PowerFee
 from arbkit.engine.opportunity import Opportunity
 from arbkit.trading.events import trade_events
-from arbkit.trading.paper import BookIndex
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import (
     LegFill,
     LegStatus,
@@ -39,7 +39,7 @@ from arbkit.trading.records import (
 )
 from arbkit.trading.risk import DailyLossLimit, RiskChain
 from arbkit.trading.store import JsonFileStore, SqliteStore
-from arbkit.trading.system import BaseTradingSystem, PaperTradingSystem
+from arbkit.trading.system import BaseTradingSystem, BookIndex
 from tests.core.test_trading_fakes import T0, Clock, FakeExchange, arb, binary_market
 
 D = Decimal

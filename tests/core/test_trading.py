@@ -14,10 +14,11 @@ from arbkit.config import Secret, Settings
 from arbkit.errors import PersistenceError, RiskRejected, ValidationError
 from arbkit.models import OrderBook
 from arbkit.trading.notify import Event, EventKind
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import LegStatus, TradeStatus
 from arbkit.trading.risk import MaxDailyTrades, MinRoi, RiskChain
 from arbkit.trading.store import JsonFileStore, SqliteStore
-from arbkit.trading.system import PaperTradingSystem, TradingSystem
+from arbkit.trading.system import TradingSystem
 from tests.core.test_trading_fakes import T0, Clock, FakeExchange, arb, binary_market, kalshi_fee
 
 D = Decimal
@@ -407,3 +408,34 @@ def test_a_hanging_network_notifier_never_holds_up_trading(
     hook.release.set()
     delivery.flush()  # type: ignore[attr-defined]
     assert [e.trade_id for e in hook.received] == [first.trade.id, second.trade.id]
+
+
+def test_paper_books_are_read_without_holding_the_trading_lock(
+    tmp_path: Path, venues: tuple[FakeExchange, ...]
+) -> None:
+    alpha, beta = venues
+    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
+    alpha.set_book(a, "yes", [("0.40", "1000")])
+    beta.set_book(b, "no", [("0.50", "1000")])
+    entered, release = threading.Event(), threading.Event()
+    slow_book = beta.order_book
+
+    def hanging_book(market: object, outcome_id: str) -> OrderBook:
+        entered.set()
+        assert release.wait(10)
+        return slow_book(market, outcome_id)  # type: ignore[arg-type]
+
+    beta.order_book = hanging_book  # type: ignore[method-assign]
+    system = paper(tmp_path, venues)
+    trading = threading.Thread(target=system.execute, args=(arb(a, b),))
+    trading.start()
+    try:
+        assert entered.wait(10)  # the trade is waiting for the venue's book ...
+        reader = threading.Thread(target=system.state)
+        reader.start()
+        reader.join(5)
+        assert not reader.is_alive()  # ... and the state is readable meanwhile: the lock is free
+    finally:
+        release.set()
+        trading.join(10)
+    assert system.state().total_trades == 1

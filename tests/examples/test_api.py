@@ -12,7 +12,7 @@ from flask import Flask
 
 import arbkit
 from arbkit.sandbox.faults import Fault
-from arbkit.trading.system import PaperTradingSystem
+from arbkit.trading.paper import PaperTradingSystem
 
 from .conftest import RESET_KEY, Venues
 

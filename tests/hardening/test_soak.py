@@ -46,8 +46,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 import arbkit
 from arbkit.sandbox import Fault, SandboxServer
 from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import Trade, TradeStatus
-from arbkit.trading.system import PaperTradingSystem
 from arbkit_kalshi.sandbox import PREFIX, KalshiSandbox
 from arbkit_kalshi.sandbox import accounts as kalshi_accounts
 from arbkit_polymarket.crypto import checksum

@@ -10,10 +10,10 @@ import pytest
 
 from arbkit.errors import PersistenceError
 from arbkit.trading.live import RealTradingSystem
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.postgres import PostgresStore
 from arbkit.trading.records import TradeStatus
 from arbkit.trading.risk import BalanceCheck, MaxDailyTrades, RiskChain
-from arbkit.trading.system import PaperTradingSystem
 from tests import scenarios as sc
 from tests.core import test_store as contract
 from tests.live.conftest import FAST, Venues

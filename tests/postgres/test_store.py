@@ -144,7 +144,7 @@ def test_an_error_record_round_trips(pg_url: str) -> None:
 
 def test_store_url_in_the_settings_chooses_the_postgres_store(pg_url: str, tmp_path: Path) -> None:
     from arbkit.config import Settings
-    from arbkit.trading.system import PaperTradingSystem
+    from arbkit.trading.paper import PaperTradingSystem
 
     settings = Settings.from_mapping({"ARBKIT_STORE_URL": pg_url, "ARBKIT_DATA_DIR": str(tmp_path)})
     assert settings.store == "postgres"

@@ -28,10 +28,10 @@ from arbkit.models import BookKey, Market
 from arbkit.sandbox import SandboxServer, WsFault
 from arbkit.scanner import Scanner
 from arbkit.streams import BookStore, StreamingSession
-from arbkit.trading.paper import BookIndex
+from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import Trade
 from arbkit.trading.store import JsonFileStore
-from arbkit.trading.system import PaperTradingSystem
+from arbkit.trading.system import BookIndex
 from tests.core.test_trading_fakes import FakeExchange, binary_market
 from tests.polymarket.conftest import KNICKS, NBA, ROCKETS, SCENARIO
 from tests.streams.fakes import FakeStream

@@ -30,10 +30,10 @@ from arbkit.scanner import Scanner
 from arbkit.streams import BookStore, StreamingSession
 from arbkit.trading.execution.executor import ExecutionConfig
 from arbkit.trading.live import RealTradingSystem
-from arbkit.trading.paper import BookIndex
 from arbkit.trading.records import Trade
 from arbkit.trading.risk import BalanceCheck, RiskChain, RiskContext, RiskDecision, RiskPolicy
 from arbkit.trading.store import JsonFileStore
+from arbkit.trading.system import BookIndex
 from tests import scenarios as sc
 from tests.polymarket.conftest import KNICKS, NBA, ROCKETS, SCENARIO
 from tests.streams.test_faults_bot import KINDS, fast_kalshi_stream, fast_polymarket_stream, faults

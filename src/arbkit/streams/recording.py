@@ -15,7 +15,7 @@ order and on a simulated clock (no sleeping), through each venue's own decoder
 (``arbkit.plugins.stream(venue).decoder(sink, conn)``, the code that parsed them live)
 into a :class:`~arbkit.streams.books.BookStore`, the
 :class:`~arbkit.streams.engine.StreamingEngine` and a
-:class:`~arbkit.trading.system.PaperTradingSystem`, and reports what existed and what paper
+:class:`~arbkit.trading.paper.PaperTradingSystem`, and reports what existed and what paper
 trading would have made. The same file replays to the same report every time.
 """
 
@@ -404,7 +404,7 @@ def replay(
     recorded clock; detection runs after every frame; each opportunity not already held is
     paper-traded against the books as they were (``trade=False`` only finds).
     """
-    from arbkit.trading.system import PaperTradingSystem
+    from arbkit.trading.paper import PaperTradingSystem
 
     tick = time.perf_counter()
     header, lines, problems = read_recording(path)

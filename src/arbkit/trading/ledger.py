@@ -27,7 +27,7 @@ from decimal import Decimal
 
 import attrs
 
-from arbkit.codec import rename
+from arbkit.codec import configure
 from arbkit.trading.records import Trade, TradeStatus, daily_loss
 from arbkit.values import ZERO, as_decimal
 
@@ -99,4 +99,4 @@ class Ledger:
 
 
 # PolyMix's files name the day "date".
-rename(DailyCounters, day="date")
+configure(DailyCounters, rename={"day": "date"})

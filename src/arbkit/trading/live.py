@@ -1,6 +1,6 @@
 """Live trading: :class:`RealTradingSystem`, the same interface as paper trading, with real orders.
 
-It shares everything with :class:`~arbkit.trading.system.PaperTradingSystem` (the risk chain,
+It shares everything with :class:`~arbkit.trading.paper.PaperTradingSystem` (the risk chain,
 the ledger and its daily limits, the stores, settlement, notifications, the error
 history) and differs only in how a trade is carried out: by the
 :class:`~arbkit.trading.execution.executor.OrderExecutor`, behind a write-ahead
@@ -48,14 +48,13 @@ from arbkit.trading.execution.executor import ExecutionConfig, ExecutionReport, 
 from arbkit.trading.execution.journal import FINAL, FLATTEN, INTENT, Journal
 from arbkit.trading.flatten import FlattenPlan
 from arbkit.trading.notify import Event, EventKind, Notifier, Severity
-from arbkit.trading.paper import BookIndex
 from arbkit.trading.postgres.journal import PostgresJournal
 from arbkit.trading.postgres.limits import SharedLimits, SharedStore
 from arbkit.trading.reconcile import Mismatch, Reconciler, ReconcileReport
 from arbkit.trading.records import LegStatus, Trade, TradeResult, trade_to_dict
 from arbkit.trading.risk import RiskChain, RiskContext
 from arbkit.trading.store import TradeStore
-from arbkit.trading.system import BaseTradingSystem, BooksArg, CashReading
+from arbkit.trading.system import BaseTradingSystem, BookIndex, BooksArg, CashReading
 
 __all__ = ["BANNER", "JOURNAL_FILE", "RealTradingSystem", "ReconciliationMismatch"]
 

@@ -1,6 +1,7 @@
-"""Paper fills: what an immediate-or-cancel order per leg would have filled in the current books.
+"""Paper trading: :class:`PaperTradingSystem`, and the fills it simulates.
 
-Pure computation used by :class:`~arbkit.trading.system.PaperTradingSystem`. Each leg walks
+A paper trade fills what an immediate-or-cancel order per leg would have filled in the
+current books (read before the trading lock), by pure computation. Each leg walks
 the current book of its outcome from the best ask up to the leg's limit price; the
 trade fills the same number of contracts on every leg, which is the depth available
 on the thinnest leg (rounded down to the venue's size step), capped at the size asked
@@ -15,7 +16,7 @@ Sizes are whole multiples of every leg's lot (``Market.size_increment``, combine
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
@@ -35,13 +36,20 @@ from arbkit.trading.records import (
     TradeStatus,
     client_order_id,
 )
+from arbkit.trading.system import BaseTradingSystem, BookIndex, BooksArg, _index_books
 
-__all__ = ["BookIndex", "depth_within", "order_fees", "simulate_execution", "simulate_flatten", "walk_levels"]
+__all__ = [
+    "PaperTradingSystem",
+    "depth_within",
+    "order_fees",
+    "simulate_execution",
+    "simulate_flatten",
+    "walk_levels",
+]
 
 ZERO = Decimal(0)
 
 #: Books by ``(exchange, market_id, outcome_id)``.
-BookIndex = Mapping[tuple[str, str, str], OrderBook]
 
 
 def depth_within(levels: Sequence[BookLevel], limit_price: Decimal) -> Decimal:
@@ -224,3 +232,38 @@ def simulate_flatten(trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade
         updated_at=now,
         note="; ".join(n for n in (trade.note, note) if n)[:1000],
     )
+
+
+class PaperTradingSystem(BaseTradingSystem):
+    """Paper trading that fills what live would have filled.
+
+    Each leg is simulated as an IOC order against the *current* book of its outcome:
+    the books passed to :meth:`execute` (fresh from the same scan), else fetched now
+    through the exchange client. No credentials are needed.
+
+    >>> system = PaperTradingSystem(initial_balance=Decimal(1000), store=store)  # doctest: +SKIP
+    """
+
+    mode = "paper"
+    reads_books = True
+
+    def _books_before_lock(self, opportunity: Opportunity, books: BooksArg) -> BooksArg:
+        current = _index_books(books)
+        for leg in opportunity.legs:
+            key = (leg.exchange, leg.market.id, leg.outcome_id)
+            if key not in current:
+                current[key] = self.client(leg.exchange).order_book(leg.market, leg.outcome_id)
+        return current
+
+    def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
+        return simulate_execution(
+            opportunity,
+            books,
+            trade_id=trade_id,
+            mode=self.mode,
+            now=now,
+            accounts=self._leg_accounts(opportunity),
+        )
+
+    def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
+        return simulate_flatten(trade, plan, now=now)

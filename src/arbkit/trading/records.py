@@ -29,10 +29,10 @@ from typing import Any
 import attrs
 
 from arbkit.accounts import DEFAULT_ACCOUNT, AccountId, AccountState, check_account_name
-from arbkit.codec import structure, unstructure
+from arbkit.codec import configure, structure, unstructure
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.errors import RiskRejected, ValidationError
-from arbkit.models import Side
+from arbkit.models import Market, Side
 from arbkit.values import as_decimal, aware, maybe_decimal, utcnow
 
 __all__ = [
@@ -184,6 +184,10 @@ class TradeLeg:
     #: The name of the account at ``exchange`` the leg's orders were sent from (records
     #: older than accounts load as the venue's default account).
     account: str = attrs.field(default=DEFAULT_ACCOUNT, validator=check_account_name)
+    #: The market the leg trades, as it was when the trade was made: settlement and recovery
+    #: use it instead of asking the venue again. Kept in memory only (a record read from a
+    #: store has none, and the market is then fetched once where it is needed).
+    market: Market | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def account_id(self) -> AccountId:
@@ -250,6 +254,7 @@ class TradeLeg:
             requested_size=size,
             client_order_id=client_order_id(trade_id, index),
             account=DEFAULT_ACCOUNT if account is None else account.name,
+            market=leg.market,
         )
 
 
@@ -534,6 +539,9 @@ class TradingState:
 
 
 # -- serialisation (one codec: arbkit.codec) ------------------------------------------------
+
+# A leg's market is a reference for this process, not part of the record.
+configure(TradeLeg, omit=("market",))
 
 
 def trade_to_dict(trade: Trade) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from decimal import Decimal
 import attrs
 
 from arbkit.exchange import Exchange
-from arbkit.models import OutcomeResult, Resolution, ResolutionState
+from arbkit.models import Market, OutcomeResult, Resolution, ResolutionState
 from arbkit.trading.records import Trade, TradeStatus
 
 __all__ = ["DISAGREEMENT_FLAG", "LegSettlement", "Settlement", "fetch_resolutions", "settle_trade"]
@@ -176,17 +176,18 @@ def fetch_resolutions(
     venue's default account, ``"kalshi:hedge"`` for a named one: see :mod:`arbkit.accounts`).
     ``on_error(exc, venue, operation)`` records a venue error; the market is retried next time.
     """
-    wanted: dict[ResolutionKey, str] = {}
+    wanted: dict[ResolutionKey, tuple[str, Market | None]] = {}
     for trade in trades:
         for leg in trade.legs:
             if leg.held_size > ZERO:
-                wanted.setdefault((leg.exchange, leg.market_id), str(leg.account_id))
+                account, known = wanted.get((leg.exchange, leg.market_id), (str(leg.account_id), None))
+                wanted[(leg.exchange, leg.market_id)] = (account, known or leg.market)
     found: dict[ResolutionKey, Resolution] = {}
-    for (venue, market_id), account in wanted.items():
+    for (venue, market_id), (account, market) in wanted.items():
         try:
             client = client_for(account)
-            market = client.market(market_id)
-            found[(venue, market_id)] = client.resolution(market)
+            # The market the trade was made on, when this process has it: no second request.
+            found[(venue, market_id)] = client.resolution(market or client.market(market_id))
         except Exception as exc:
             on_error(exc, venue, f"resolution {market_id}")
     return found

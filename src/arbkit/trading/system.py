@@ -47,7 +47,6 @@ from arbkit.trading.events import settlement_events, trade_events
 from arbkit.trading.flatten import FlattenPlan, plan_flatten
 from arbkit.trading.ledger import DailyCounters, Ledger
 from arbkit.trading.notify import Event, EventKind, Notifier, NotifierHub, Severity
-from arbkit.trading.paper import BookIndex, simulate_execution, simulate_flatten
 from arbkit.trading.postgres.limits import SharedLimits, SharedStore
 from arbkit.trading.records import (
     ErrorRecord,
@@ -66,7 +65,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseTradingSystem",
-    "PaperTradingSystem",
     "TradeResult",
     "TradingState",
     "TradingSystem",
@@ -76,6 +74,8 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
 BooksArg = Mapping[Any, "OrderBook"] | Iterable["OrderBook"] | None
+#: Books by ``(exchange, market_id, outcome_id)``, as :meth:`BaseTradingSystem._execute` gets them.
+BookIndex = Mapping[tuple[str, str, str], "OrderBook"]
 
 
 @attrs.frozen
@@ -142,6 +142,8 @@ class BaseTradingSystem(abc.ABC):
     """
 
     mode: str = "paper"
+    #: Whether :meth:`_execute` needs the books read before the lock (:meth:`_books_before_lock`).
+    reads_books: bool = False
 
     def __init__(
         self,
@@ -457,6 +459,14 @@ class BaseTradingSystem(abc.ABC):
         """
         events: list[Event] = []
         fetched = self._fetch_balances() if self._halted is None else None
+        try:
+            if self.reads_books and self._worth_fetching(opportunity, fetched):
+                books = self._books_before_lock(opportunity, books)
+        except Exception as exc:  # a venue error is reported on the result, never raised
+            with self._lock:
+                failed = self._execution_failed(opportunity, exc, self._clock(), events)
+            self._emit(events)
+            return failed
         with self._lock:
             now = self._clock()
             self._roll_day(now)
@@ -482,6 +492,34 @@ class BaseTradingSystem(abc.ABC):
         if raise_on_reject:
             result.raise_for_rejection()
         return result
+
+    def _execution_failed(
+        self, opportunity: Opportunity, exc: BaseException, now: datetime, events: list[Event]
+    ) -> TradeResult:
+        """Record a failed execution and announce it (caller holds the lock)."""
+        venue = getattr(exc, "exchange", None) or "trading"
+        record = self._remember_error(exc, venue=venue, operation="execute", now=now)
+        events.append(
+            self._event(EventKind.ERROR, "Trade failed", record.message, Severity.ERROR, venue=venue)
+        )
+        return TradeResult(opportunity, error=record.message)
+
+    def _worth_fetching(self, opportunity: Opportunity, fetched: CashReading | None) -> bool:
+        """Whether the risk chain would pass the trade now: a trade it refuses is refused
+        without reading a book. Only a first look: the check that counts is made again under
+        the lock, with whatever other threads did meanwhile."""
+        with self._lock:
+            if self._halted is not None:
+                return False
+            now = self._clock()
+            self._roll_day(now)
+            return self.risk.evaluate(opportunity, self._risk_context(now, opportunity, fetched)).allowed
+
+    def _books_before_lock(self, opportunity: Opportunity, books: BooksArg) -> BooksArg:
+        """The books :meth:`_execute` will need, read before the trading lock is taken (no
+        network I/O under it). Live trading needs none (its orders meet the venue's own book);
+        paper reads every leg's book that was not passed in."""
+        return books
 
     def _rejection_events(self, opportunity: Opportunity, verdict: RiskVerdict, now: datetime) -> list[Event]:
         title = opportunity.title or opportunity.legs[0].market.title
@@ -585,12 +623,7 @@ class BaseTradingSystem(abc.ABC):
         try:
             trade = self._execute(opportunity, trade_id=trade_id, now=now, books=_index_books(books))
         except Exception as exc:
-            venue = getattr(exc, "exchange", None) or "trading"
-            record = self._remember_error(exc, venue=venue, operation="execute", now=now)
-            events.append(
-                self._event(EventKind.ERROR, "Trade failed", record.message, Severity.ERROR, venue=venue)
-            )
-            return TradeResult(opportunity, error=record.message)
+            return self._execution_failed(opportunity, exc, now, events)
         self._note_spent(trade, None)
         new_ledger, trade = self._ledger.recording(trade)
         # Memory is the truth of what happened (live orders cannot be un-sent), so it is
@@ -892,34 +925,3 @@ def _index_books(books: BooksArg) -> dict[tuple[str, str, str], OrderBook]:
         return {}
     values = books.values() if isinstance(books, Mapping) else books
     return {(b.exchange, b.market_id, b.outcome_id): b for b in values}
-
-
-class PaperTradingSystem(BaseTradingSystem):
-    """Paper trading that fills what live would have filled.
-
-    Each leg is simulated as an IOC order against the *current* book of its outcome:
-    the books passed to :meth:`execute` (fresh from the same scan), else fetched now
-    through the exchange client. No credentials are needed.
-
-    >>> system = PaperTradingSystem(initial_balance=Decimal(1000), store=store)  # doctest: +SKIP
-    """
-
-    mode = "paper"
-
-    def _execute(self, opportunity: Opportunity, *, trade_id: str, now: datetime, books: BookIndex) -> Trade:
-        current = dict(books)
-        for leg in opportunity.legs:
-            key = (leg.exchange, leg.market.id, leg.outcome_id)
-            if key not in current:
-                current[key] = self.client(leg.exchange).order_book(leg.market, leg.outcome_id)
-        return simulate_execution(
-            opportunity,
-            current,
-            trade_id=trade_id,
-            mode=self.mode,
-            now=now,
-            accounts=self._leg_accounts(opportunity),
-        )
-
-    def _flatten(self, trade: Trade, plan: FlattenPlan, *, now: datetime) -> Trade:
-        return simulate_flatten(trade, plan, now=now)

@@ -265,7 +265,10 @@ class OrderExecutor:
                 order.error = done.error
             run.orders.append(order)
         for run in legs:
-            run.market = run.client.market(run.record.market_id)
+            # The market the stored record still holds (this process made the trade), else
+            # asked once from the venue (a trade from before a restart).
+            held = known.legs[run.index].market if known is not None and run.index < len(known.legs) else None
+            run.market = held or run.client.market(run.record.market_id)
             if known is not None and run.index < len(known.legs):
                 stored = known.legs[run.index]
                 entry_order = run.orders[0] if run.orders else None
