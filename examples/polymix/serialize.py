@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from arbkit import Trade, TradingState
+from arbkit.codec import unstructure
 from arbkit.config import Settings
 from arbkit.engine.opportunity import Opportunity
 from arbkit.trading.notify import mode_label
@@ -26,6 +27,34 @@ __all__ = [
 
 def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
+
+
+#: The fields of a trade leg the API shows (as the one codec writes them, arbkit.codec).
+_LEG_FIELDS = (
+    "exchange",
+    "market_id",
+    "market_title",
+    "outcome_id",
+    "outcome_name",
+    "side",
+    "limit_price",
+    "average_price",
+    "requested_size",
+    "filled_size",
+    "fees",
+    "order_id",
+    "client_order_id",
+    "status",
+    "error",
+    "payout",
+    "unwound_size",
+    "unwind_proceeds",
+)
+_ERROR_FIELDS = ("time", "venue", "operation", "code", "message")
+
+
+def _pick(data: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    return {name: data[name] for name in fields}
 
 
 def trade_view(trade: Trade) -> dict[str, Any]:
@@ -48,28 +77,7 @@ def trade_view(trade: Trade) -> dict[str, Any]:
         "flags": list(trade.flags),
         "note": trade.note,
         "legs": [
-            {
-                "exchange": leg.exchange,
-                "account": str(leg.account_id),
-                "market_id": leg.market_id,
-                "market_title": leg.market_title,
-                "outcome_id": leg.outcome_id,
-                "outcome_name": leg.outcome_name,
-                "side": leg.side.value,
-                "limit_price": str(leg.limit_price),
-                "average_price": _s(leg.average_price),
-                "requested_size": str(leg.requested_size),
-                "filled_size": str(leg.filled_size),
-                "fees": str(leg.fees),
-                "order_id": leg.order_id,
-                "client_order_id": leg.client_order_id,
-                "status": leg.status.value,
-                "error": leg.error,
-                "payout": _s(leg.payout),
-                "unwound_size": str(leg.unwound_size),
-                "unwind_proceeds": str(leg.unwind_proceeds),
-            }
-            for leg in trade.legs
+            {**_pick(unstructure(leg), _LEG_FIELDS), "account": str(leg.account_id)} for leg in trade.legs
         ],
     }
 
@@ -133,16 +141,7 @@ def state_view(state: TradingState, settings: Settings, *, history_limit: int) -
         "open_positions": [trade_view(t) for t in reversed(state.open_positions)],
         "trades": [trade_view(t) for t in newest],
         "pnl_history": pnl_history(state.trade_history),
-        "errors": [
-            {
-                "time": e.time.isoformat(),
-                "venue": e.venue,
-                "operation": e.operation,
-                "code": e.code,
-                "message": e.message,
-            }
-            for e in reversed(state.recent_errors)
-        ],
+        "errors": [_pick(unstructure(e), _ERROR_FIELDS) for e in reversed(state.recent_errors)],
     }
 
 

@@ -35,6 +35,7 @@ from typing import Any
 
 import attrs
 
+from arbkit.codec import structure, unstructure
 from arbkit.errors import PersistenceError, ValidationError
 from arbkit.models import utcnow
 from arbkit.values import one_of
@@ -58,12 +59,9 @@ class ControlState:
         return self.state == "running"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {
-            "state": self.state,
-            "reason": self.reason,
-            "since": None if self.since is None else self.since.isoformat(),
-        }
+        """JSON-ready (:mod:`arbkit.codec`)."""
+        data: dict[str, Any] = unstructure(self)
+        return data
 
 
 class Controls:
@@ -85,14 +83,9 @@ class Controls:
         except OSError as exc:
             return ControlState("paused", f"controls file {self.path} cannot be read ({type(exc).__name__})")
         try:
-            data = json.loads(raw)
-            since = data.get("since")
-            return ControlState(
-                state=str(data["state"]),
-                reason=str(data.get("reason", ""))[:500],
-                since=None if since is None else datetime.fromisoformat(since),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
+            state = structure(json.loads(raw), ControlState)
+            return attrs.evolve(state, reason=state.reason[:500])
+        except (ValueError, ValidationError):
             return ControlState("paused", f"controls file {self.path} is corrupt; fix or delete it to resume")
 
     def _write(self, state: ControlState) -> ControlState:

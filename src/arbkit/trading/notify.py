@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import attrs
 import requests
 
+from arbkit.codec import unstructure
 from arbkit.models import utcnow
 
 __all__ = [
@@ -103,19 +104,10 @@ class Event:
         return f"{self.label} {self.title}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON body a webhook receives."""
-        return {
-            "kind": self.kind.value,
-            "mode": self.mode,
-            "label": self.label,
-            "severity": self.severity.value,
-            "title": self.title,
-            "message": self.message,
-            "text": self.text,
-            "trade_id": self.trade_id,
-            "time": self.time.isoformat(),
-            "data": dict(self.data),
-        }
+        """The JSON body a webhook receives (:mod:`arbkit.codec`, with the label and text)."""
+        data: dict[str, Any] = unstructure(self)
+        data.update(label=self.label, text=self.text)
+        return data
 
 
 @runtime_checkable
