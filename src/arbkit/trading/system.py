@@ -255,11 +255,12 @@ class BaseTradingSystem(abc.ABC):
         notifiers: Iterable[Notifier] = (),
         clock: Callable[[], datetime] = utcnow,
     ) -> BaseTradingSystem:
-        """Build from :class:`Settings`: its limits, store kind and data dir, timezone and reset key."""
+        """Build from :class:`Settings`: its limits, store (kind, data dir or URL, instance name),
+        timezone and reset key."""
         limits: TradingLimits = settings.live if cls.mode == "live" else settings.paper
         return cls(
             initial_balance=limits.initial_balance,
-            store=store or open_store(settings.store, settings.data_dir, cls.mode, url=settings.store_url),
+            store=store or _open_store(settings, cls.mode),
             risk=risk if risk is not None else default_chain(_for_mode(settings, cls.mode)),
             exchanges=exchanges,
             notifiers=notifiers,
@@ -898,6 +899,13 @@ class BaseTradingSystem(abc.ABC):
             self._ledger, self._trades, self._index = fresh, [], {}
             self._errors = deque(maxlen=MAX_ERRORS)
             self._tripped = set()
+
+
+def _open_store(settings: Settings, mode: str) -> TradeStore:
+    """The store the settings name: its kind, data dir or URL, and this instance's name."""
+    return open_store(
+        settings.store, settings.data_dir, mode, url=settings.store_url, instance=settings.instance
+    )
 
 
 def _for_mode(settings: Settings, mode: str) -> Settings:
