@@ -296,8 +296,8 @@ class Settings:
     (:meth:`from_mapping`, what tests use), or directly, changing a venue's with
     :meth:`with_venue`::
 
-        Settings.from_mapping({"LIVE_TRADING": "true", "KALSHI_ENV": "demo"})
-        Settings(live_trading=True).with_venue("kalshi", env="demo")
+        Settings.from_mapping({"LIVE_TRADING": "true", "MYVENUE_ENV": "demo"})
+        Settings(live_trading=True).with_venue("myvenue", env="demo")
     """
 
     live_trading: bool = False
@@ -360,7 +360,7 @@ class Settings:
         Starts from the settings held, else the venue's defaults; a field the venue's settings
         lack is a :class:`ConfigError`::
 
-            settings.with_venue("kalshi", base_url="http://127.0.0.1:8701/trade-api/v2")
+            settings.with_venue("myvenue", base_url="http://127.0.0.1:8701")
         """
         if account != DEFAULT_ACCOUNT and not _ACCOUNT_NAME.fullmatch(account):
             raise ConfigError(f"an account name is a-z, 0-9 and _, not {account[:40]!r}")

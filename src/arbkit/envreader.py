@@ -2,7 +2,7 @@
 an adapter registers for its venue's settings (re-exported by :mod:`arbkit.config`).
 
 An adapter writes its settings once, with its variables' documented names; the reader it is
-handed resolves them for the account being read (``KALSHI_ENV`` or ``KALSHI_ENV__HEDGE``) and
+handed resolves them for the account being read (``MYVENUE_ENV`` or ``MYVENUE_ENV__HEDGE``) and
 raises :class:`~arbkit.errors.ConfigError` naming the variable actually read.
 """
 
@@ -63,8 +63,8 @@ def account_suffix(account: str) -> str:
 class EnvReader:
     """Typed access to the merged environment as one account sees it, raising ConfigError per variable.
 
-    Every method takes a variable's name as the venue documents it (``KALSHI_ENV``); for an
-    extra account it reads that account's own variable (``KALSHI_ENV__HEDGE``), or, for a
+    Every method takes a variable's name as the venue documents it (``MYVENUE_ENV``); for an
+    extra account it reads that account's own variable (``MYVENUE_ENV__HEDGE``), or, for a
     ``shared`` variable the account leaves unset, the default account's. Errors name the
     variable actually read, and never show the value of a ``secrets`` one.
 

@@ -9,12 +9,12 @@ the next look-up.
 A plugin that fails to import, or whose hook raises or registers nonsense, is logged and
 skipped (:func:`plugin_problems` lists what went wrong): one broken third-party package
 never stops the others. ``ARBKIT_PLUGINS`` (read from the environment when plugins first
-load) allow-lists the entry points that may load at all, e.g. ``kalshi,polymarket`` in a
+load) allow-lists the entry points that may load at all, e.g. ``myvenue,othervenue`` in a
 process that holds trading keys.
 
 >>> import arbkit
->>> "kalshi" in arbkit.exchanges()  # doctest: +SKIP
-True
+>>> arbkit.exchanges()  # doctest: +SKIP
+['myvenue', 'othervenue']
 """
 
 from __future__ import annotations
