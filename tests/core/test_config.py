@@ -145,6 +145,12 @@ def test_env_example_documents_every_variable() -> None:
     assert not missing, f".env.example lacks {missing}"
 
 
+def test_the_configuration_page_lists_every_variable() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [name for name in known_variables() if f"| `{name}` |" not in page]
+    assert not missing, f"docs/configuration.md lacks {missing}"
+
+
 @pytest.mark.parametrize(
     ("name", "suggestion"),
     [
