@@ -189,7 +189,7 @@ def _spec_map(specs: Mapping[str, SettingsSpec]) -> dict[str, SettingsSpec]:
     return dict(specs)
 
 
-def _specs() -> dict[str, SettingsSpec]:
+def _installed_specs() -> dict[str, SettingsSpec]:
     from arbkit.plugins import settings_specs
 
     return settings_specs()
@@ -204,14 +204,14 @@ def _installed_exchanges() -> tuple[str, ...]:
 def known_variables() -> dict[str, str]:
     """Every variable read: the core's (:data:`KNOWN_VARIABLES`) and each installed venue's."""
     known = dict(KNOWN_VARIABLES)
-    for spec in _specs().values():
+    for spec in _installed_specs().values():
         known.update(spec.variables)
     return known
 
 
 def secret_variables() -> frozenset[str]:
     """The variables whose values are secrets, the core's and each installed venue's."""
-    return _SECRETS.union(*(spec.secrets for spec in _specs().values()))
+    return _SECRETS.union(*(spec.secrets for spec in _installed_specs().values()))
 
 
 def _limits(r: EnvReader, prefix: str, *, live: bool) -> TradingLimits:
@@ -391,7 +391,7 @@ class Settings:
         return attrs.evolve(self, venues={**self.venues, (name, DEFAULT_ACCOUNT): chosen})
 
     def _spec(self, name: str) -> SettingsSpec | None:
-        return self._specs.get(name) or _specs().get(name)
+        return self._specs.get(name) or _installed_specs().get(name)
 
     @property
     def streams(self) -> bool:
@@ -458,7 +458,7 @@ class Settings:
     def from_mapping(cls, values: Mapping[str, str | None]) -> Settings:
         """Build settings from a plain mapping of variable names to strings (no ``.env``, no
         ``os.environ``): the core's variables, and each installed venue's, read by its adapter."""
-        specs = _specs()
+        specs = _installed_specs()
         r = EnvReader(values, secrets=_SECRETS)
         timezone = r.raw("ARBKIT_TIMEZONE") or "UTC"
         try:
