@@ -240,7 +240,7 @@ def venue_namings() -> dict[str, VenueNaming]:
     Filled by the ``arbkit_register_leagues`` hook; the matcher's alias table
     (:func:`arbkit.engine.matching.default_teams`) is built from these.
     """
-    return dict(_registry(_LEAGUES_HOOK))  # type: ignore[arg-type]
+    return dict(_registry(_LEAGUES_HOOK))
 
 
 def exchanges() -> list[str]:

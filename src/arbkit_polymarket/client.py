@@ -88,8 +88,8 @@ from arbkit_polymarket.parse_trading import (
     parse_send_order,
     parse_trades,
 )
-from arbkit_polymarket.throttle import STANDARD, RateLimit, clob_throttle, data_throttle, gamma_throttle
 from arbkit_polymarket.settings import PolymarketSettings
+from arbkit_polymarket.throttle import STANDARD, RateLimit, clob_throttle, data_throttle, gamma_throttle
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 __all__ = ["PolymarketClient"]

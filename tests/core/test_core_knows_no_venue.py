@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 import pkgutil
 import re
 from pathlib import Path
+from typing import Any
 
 import arbkit
 
 VENUES = re.compile(r"kalshi|polymarket", re.IGNORECASE)
 CORE = Path(arbkit.__file__).resolve().parent
 
-#: Files (relative to src/arbkit) that still name a venue, and who removes the name. The lead
-#: empties this list as those branches land; a file is never added to it.
-NOT_YET: dict[str, str] = {
-    # Removed by the helper moving league and team naming to the adapters (issue #15, games):
-    # League's venue fields, the team table's per-venue codes and the bundled team aliases.
-    "engine/games.py": "League names each venue's series (adapters' games.py)",
-    "engine/matching/teams.py": "Team holds per-venue codes (kalshi=, polymarket=)",
-    "data/teams.json": "team aliases per venue",
-}
+#: Files (relative to src/arbkit) that still name a venue, and who removes the name. A file is
+#: never added here; the lead empties it as branches land. League's venue fields, the team
+#: table's per-venue codes and the bundled aliases were here until the adapters took their
+#: naming (arbkit_register_leagues, merged from h-adapters): nothing is left.
+NOT_YET: dict[str, str] = {}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -87,14 +85,30 @@ def test_no_core_module_names_a_venue_in_its_code() -> None:
     assert not offenders, f"the core names a venue: {offenders}"
 
 
+def _data(value: Any) -> list[str]:
+    """The strings of a JSON document, keys included, without its ``"_..."`` notes (provenance)."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() if not str(k).startswith("_") for s in [str(k), *_data(v)]]
+    if isinstance(value, list):
+        return [s for item in value for s in _data(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def _data_names_a_venue(path: Path) -> bool:
+    text = path.read_text(errors="replace")
+    strings = _data(json.loads(text)) if path.suffix == ".json" else [text]
+    return any(VENUES.search(s) for s in strings)
+
+
 def test_no_core_data_file_names_a_venue() -> None:
     offenders = [
         path.relative_to(CORE).as_posix()
         for path in sorted(CORE.rglob("*"))
         if path.is_file()
         and path.suffix not in (".py", ".pyc", ".typed")
+        and "__pycache__" not in path.parts
         and path.relative_to(CORE).as_posix() not in NOT_YET
-        and VENUES.search(path.read_text(errors="replace"))
+        and _data_names_a_venue(path)
     ]
     assert not offenders, f"core data files name a venue: {offenders}"
 
@@ -105,5 +119,20 @@ def test_the_check_finds_a_venue_in_code_and_not_in_docstrings() -> None:
     assert hits == ["line 3: 'kalshi'", "line 4: 'polymarket_url'"]
 
 
-def test_every_file_waiting_to_be_cleaned_still_exists() -> None:
-    assert all((CORE / relative).is_file() for relative in NOT_YET), "empty NOT_YET of what is gone"
+def test_the_data_check_skips_notes_only() -> None:
+    assert _data({"_source": "from the Kalshi cache", "nba": {"NYK": ["Knicks"]}}) == ["nba", "NYK", "Knicks"]
+    assert _data({"codes": {"kalshi": "NYK"}}) == ["codes", "kalshi", "NYK"]
+
+
+def test_every_file_waiting_to_be_cleaned_still_names_a_venue() -> None:
+    stale = [
+        relative
+        for relative in NOT_YET
+        if not (CORE / relative).is_file()
+        or (
+            not _named(ast.parse((CORE / relative).read_text()))
+            if relative.endswith(".py")
+            else not _data_names_a_venue(CORE / relative)
+        )
+    ]
+    assert not stale, f"remove from NOT_YET what no longer names a venue: {stale}"
