@@ -192,7 +192,7 @@ def _spec_map(specs: Mapping[str, SettingsSpec]) -> dict[str, SettingsSpec]:
 def _installed_specs() -> dict[str, SettingsSpec]:
     from arbkit.plugins import settings_specs
 
-    return settings_specs()
+    return settings_specs(reserved=KNOWN_VARIABLES)
 
 
 def _installed_exchanges() -> tuple[str, ...]:

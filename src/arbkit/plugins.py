@@ -25,17 +25,16 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from arbkit import hookspecs
-from arbkit.envreader import DEFAULT_ACCOUNT
+from arbkit.envreader import DEFAULT_ACCOUNT, SettingsSpec
 from arbkit.errors import ConfigError, UnknownExchangeError
 
 if TYPE_CHECKING:
-    from arbkit.config import SettingsSpec
     from arbkit.exchange import Exchange
     from arbkit.games import VenueNaming
     from arbkit.streams import MarketStream
@@ -317,22 +316,20 @@ def stream(
 
 
 def _bad_spec(name: str, spec: Any) -> str | None:
-    from arbkit.config import KNOWN_VARIABLES, SettingsSpec
-
-    if not isinstance(spec, SettingsSpec):
-        return f"registered {name!r} with {type(spec).__name__}, not a SettingsSpec"
-    core = sorted(set(spec.variables) & set(KNOWN_VARIABLES))
-    return f"registered {name!r} with the core's variables {', '.join(core)}" if core else None
+    if isinstance(spec, SettingsSpec):
+        return None
+    return f"registered {name!r} with {type(spec).__name__}, not a SettingsSpec"
 
 
-def settings_specs() -> dict[str, SettingsSpec]:
+def settings_specs(reserved: Collection[str] = ()) -> dict[str, SettingsSpec]:
     """How each venue's settings are read (:class:`arbkit.config.SettingsSpec`), by venue name.
 
-    A spec whose variables a plugin registered before it already claims is reported and
-    skipped, so that one variable is never read by two venues.
+    A spec that reads a ``reserved`` variable (the core's own, which :mod:`arbkit.config`
+    passes) or one a plugin registered before it already reads is reported and skipped, so
+    that one variable is never read by two owners.
     """
     specs: dict[str, SettingsSpec] = {}
-    claimed: dict[str, str] = {}
+    claimed: dict[str, str] = dict.fromkeys(reserved, "the core")
     # The registry lists the last-registered plugin's offers first: the first registered wins.
     for name, spec in reversed(_registry(_SETTINGS_HOOK).items()):
         taken = sorted(v for v in spec.variables if claimed.get(v, name) != name)

@@ -209,7 +209,7 @@ def test_bad_settings_registrations_are_reported_and_skipped(toy: ToyPlugin) -> 
         problems = " | ".join(plugin_problems())
         assert "registered 'notaspec' with dict, not a SettingsSpec" in problems
         assert "settings of 'thief' read TOY_TOKEN, already read by 'toy'" in problems
-        assert "registered 'core' with the core's variables LIVE_TRADING" in problems
+        assert "settings of 'core' read LIVE_TRADING, already read by 'the core'" in problems
     finally:
         arbkit.plugin_manager.unregister(plugin)
 
