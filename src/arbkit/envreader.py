@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from arbkit.errors import ArbkitError, ConfigError
-from arbkit.models import to_decimal
+from arbkit.values import to_decimal
 
 __all__ = ["DEFAULT_ACCOUNT", "MAX_AMOUNT", "EnvReader", "Secret", "SettingsSpec", "account_suffix"]
 
