@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import arbkit
@@ -68,3 +70,27 @@ def test_settings_built_in_code_reach_the_client() -> None:
     settings = Settings().with_venue("kalshi", base_url="http://127.0.0.1:9")
     assert KalshiClient.from_settings(settings).base_url == "http://127.0.0.1:9/trade-api/v2"
     assert KalshiSettings.of(Settings()) == KalshiSettings()
+
+
+def test_a_trading_system_from_settings_trades_from_every_declared_account(
+    private_pem: str, tmp_path: Path
+) -> None:
+    from arbkit.accounts import AccountId
+    from arbkit.trading.system import PaperTradingSystem
+
+    settings = Settings.from_mapping(
+        {
+            "ARBKIT_EXCHANGES": "kalshi",
+            "ARBKIT_ACCOUNTS": "kalshi:hedge",
+            "ARBKIT_DATA_DIR": str(tmp_path),
+            "KALSHI_API_KEY__HEDGE": "key-hedge",
+            "KALSHI_SECRET__HEDGE": private_pem,
+        }
+    )
+    system = PaperTradingSystem.from_settings(settings)
+    assert system.account_ids == (AccountId("kalshi"), AccountId("kalshi", "hedge"))
+    hedge = system.client("kalshi:hedge")
+    assert isinstance(hedge, KalshiClient)
+    assert hedge.signer is not None
+    assert hedge.signer.api_key_id == "key-hedge"
+    assert system.client("kalshi").signer is None  # type: ignore[attr-defined]  # the default: no key

@@ -256,13 +256,14 @@ class BaseTradingSystem(abc.ABC):
         clock: Callable[[], datetime] = utcnow,
     ) -> BaseTradingSystem:
         """Build from :class:`Settings`: its limits, store (kind, data dir or URL, instance name),
-        timezone and reset key."""
+        timezone and reset key, and a client for each named account ``ARBKIT_ACCOUNTS`` declares
+        that ``exchanges`` does not bring."""
         limits: TradingLimits = settings.live if cls.mode == "live" else settings.paper
         return cls(
             initial_balance=limits.initial_balance,
             store=store or _open_store(settings, cls.mode),
             risk=risk if risk is not None else default_chain(_for_mode(settings, cls.mode)),
-            exchanges=exchanges,
+            exchanges=_with_named_accounts(settings, exchanges),
             notifiers=notifiers,
             zone=settings.zone,
             clock=clock,
@@ -899,6 +900,25 @@ class BaseTradingSystem(abc.ABC):
             self._ledger, self._trades, self._index = fresh, [], {}
             self._errors = deque(maxlen=MAX_ERRORS)
             self._tripped = set()
+
+
+def _with_named_accounts(
+    settings: Settings, exchanges: Mapping[str, Exchange] | Mapping[AccountId, Exchange] | None
+) -> Mapping[str, Exchange] | Mapping[AccountId, Exchange] | None:
+    """``exchanges``, and when the settings declare a named account it lacks, the client of
+    every account of theirs it lacks (``arbkit.exchange(venue, settings, account=name)``), the
+    default ones too, so that legs are routed over all of them. Without named accounts,
+    ``exchanges`` as given: default accounts not given are built on first use, as before."""
+    declared = [AccountId(venue, name) for venue, name in settings.accounts]
+    clients = accounts_of(exchanges)
+    missing = [account for account in declared if account not in clients]
+    if all(account.is_default for account in missing):
+        return exchanges
+    from arbkit.plugins import exchange
+
+    for account in missing:
+        clients[account] = exchange(account.venue, settings, account=account.name)
+    return clients
 
 
 def _open_store(settings: Settings, mode: str) -> TradeStore:
