@@ -121,6 +121,7 @@ _SECRETS = frozenset(
 )
 
 _ACCOUNT_NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
+_EXCHANGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _INSTANCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,59}")
 
 
@@ -471,9 +472,7 @@ class Settings:
             if exchanges_raw is not None
             else _installed_exchanges()
         )
-        if exchanges_raw is not None and (
-            not exchanges or not all(x.replace("_", "").replace("-", "").isalnum() for x in exchanges)
-        ):
+        if exchanges_raw is not None and (not exchanges or not all(map(_EXCHANGE_NAME.fullmatch, exchanges))):
             raise r.fail("ARBKIT_EXCHANGES", "expected a comma-separated list of exchange names")
         raw_dir = r.raw("ARBKIT_DATA_DIR")
         try:

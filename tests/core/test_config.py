@@ -81,6 +81,7 @@ def test_missing_env_file_is_fine(tmp_path: Path) -> None:
         ("ARBKIT_HTTP_TIMEOUT", "0", "positive"),
         ("MONITOR_INTERVAL_SECONDS", "0", "between"),
         ("ARBKIT_EXCHANGES", " , ", "exchange names"),
+        ("ARBKIT_EXCHANGES", "-1,kalshi", "exchange names"),
         ("KALSHI_PRIVATE_KEY_PATH", "/nonexistent/key.pem", "does not exist"),
     ],
 )

@@ -909,12 +909,16 @@ def _with_named_accounts(
     every account of theirs it lacks (``arbkit.exchange(venue, settings, account=name)``), the
     default ones too, so that legs are routed over all of them. Without named accounts,
     ``exchanges`` as given: default accounts not given are built on first use, as before."""
-    declared = [AccountId(venue, name) for venue, name in settings.accounts]
+    from arbkit.plugins import exchange
+    from arbkit.plugins import exchanges as installed
+
+    # A venue no plugin provides is left out here and reported by whoever scans it (Bot).
+    offered = set(installed())
+    declared = [AccountId(venue, name) for venue, name in settings.accounts if venue in offered]
     clients = accounts_of(exchanges)
     missing = [account for account in declared if account not in clients]
     if all(account.is_default for account in missing):
         return exchanges
-    from arbkit.plugins import exchange
 
     for account in missing:
         clients[account] = exchange(account.venue, settings, account=account.name)
