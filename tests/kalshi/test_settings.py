@@ -76,7 +76,7 @@ def test_a_trading_system_from_settings_trades_from_every_declared_account(
     private_pem: str, tmp_path: Path
 ) -> None:
     from arbkit.accounts import AccountId
-    from arbkit.trading.system import PaperTradingSystem
+    from arbkit import PaperTradingSystem
 
     settings = Settings.from_mapping(
         {
