@@ -75,8 +75,8 @@ def test_settings_built_in_code_reach_the_client() -> None:
 def test_a_trading_system_from_settings_trades_from_every_declared_account(
     private_pem: str, tmp_path: Path
 ) -> None:
-    from arbkit.accounts import AccountId
     from arbkit import PaperTradingSystem
+    from arbkit.accounts import AccountId
 
     settings = Settings.from_mapping(
         {
