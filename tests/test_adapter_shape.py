@@ -31,6 +31,7 @@ ROLES = (
     "parse_stream",
     "parse_trading",
     "plugin",
+    "settings",
     "stream",
     "throttle",
     "units",
@@ -132,3 +133,25 @@ def test_both_adapters_register_their_league_and_team_codes(exchange: str) -> No
     assert naming.exchange == exchange
     assert {"nba", "nfl", "epl"} <= set(naming.leagues)
     assert naming.teams["nba"]["NYK"]
+
+
+@pytest.mark.parametrize("package", ADAPTERS)
+def test_each_adapter_registers_its_settings_spec_from_its_settings_module(package: str) -> None:
+    import attrs
+
+    import arbkit
+    from arbkit.config import SettingsSpec
+    from arbkit.plugins import settings_specs
+
+    module = importlib.import_module(f"{package}.settings")
+    name = package.removeprefix("arbkit_")
+    spec = module.SPEC
+    assert isinstance(spec, SettingsSpec)
+    assert settings_specs()[name] is spec
+    assert attrs.has(spec.cls)
+    assert spec.cls.of(None) == spec.cls() == spec.defaults()
+    assert spec.rest_hosts
+    assert spec.stream_hosts
+    assert spec.secrets
+    assert set(spec.variables) == set(module.VARIABLES)
+    assert isinstance(arbkit.Settings.from_mapping({}).venue(name), spec.cls)

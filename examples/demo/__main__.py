@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from arbkit.config import KNOWN_VARIABLES
+from arbkit.config import known_variables
 
 __all__ = ["child_environment", "demo_environment", "main"]
 
@@ -75,8 +75,10 @@ def demo_environment(
 
 
 def child_environment(settings: dict[str, str]) -> dict[str, str]:
-    """The parent's environment without any arbkit setting of the user's, plus the demo's."""
-    env = {k: v for k, v in os.environ.items() if k not in KNOWN_VARIABLES}
+    """The parent's environment without any arbkit setting of the user's (an extra account's
+    ``NAME__ACCOUNT`` variables too), plus the demo's."""
+    known = known_variables()
+    env = {k: v for k, v in os.environ.items() if k not in known and k.rpartition("__")[0] not in known}
     env.update(settings)
     env["PYTHONUNBUFFERED"] = "1"
     return env

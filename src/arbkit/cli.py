@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from arbkit.bot import Bot
-from arbkit.config import Settings
+from arbkit.config import DEFAULT_ACCOUNT, Settings
 from arbkit.engine.opportunity import Opportunity
 from arbkit.errors import ArbkitError, ConfigError, ValidationError
 from arbkit.models import to_decimal
@@ -164,6 +164,11 @@ def _print_state(state: TradingState, settings: Settings, out: TextIO) -> None:
     print(f"mode:          {state.mode}", file=out)
     print(f"state kept in: {settings.data_dir.resolve()}", file=out)
     print(f"exchanges:     {', '.join(settings.exchanges)}", file=out)
+    extra = [f"{venue}:{account}" for venue, account in settings.accounts if account != DEFAULT_ACCOUNT]
+    if extra:
+        print(f"accounts:      each venue's default, {', '.join(extra)}", file=out)
+    if settings.instance is not None:
+        print(f"instance:      {settings.instance}", file=out)
     print(f"balance:       {_money(state.balance)} (started at {_money(state.initial_balance)})", file=out)
     print(f"realised P&L:  {_money(state.realised_pnl)}", file=out)
     print(f"unrealised:    {_money(state.unrealised_pnl)}", file=out)

@@ -1,4 +1,4 @@
-"""Settings: every knob PolyMix read from the environment, with the same names and defaults.
+"""Settings: the core's knobs from the environment, and each venue's, read by its adapter.
 
 ``Settings.from_env()`` reads the process environment over an optional ``.env`` file
 (python-dotenv; the environment wins, as ``load_dotenv`` does) without changing
@@ -6,9 +6,16 @@
 :class:`~arbkit.errors.ConfigError` naming the variable and what is wrong, so a
 mistake is found before the first trade, not during it.
 
+The core reads only its own variables (:data:`KNOWN_VARIABLES`). Each venue's credentials and
+hosts are read by its adapter: a plugin's ``arbkit_register_settings`` hook registers a
+:class:`SettingsSpec` (its variables, which are secrets, which are hosts, and a function that
+reads them through an :class:`EnvReader`), and the object it builds is held by the settings,
+``settings.venue(name)``. Extra accounts per venue (``ARBKIT_ACCOUNTS``) are read by the same
+function from the account's own variables (the venue's names with ``__ACCOUNT`` appended).
+
 Secrets are held in :class:`Secret`, whose ``repr`` and ``str`` never show the value.
 
->>> s = Settings.from_env(env_file=None, environ={"LIVE_TRADING": "false"})
+>>> s = Settings.from_mapping({"LIVE_TRADING": "false"})
 >>> s.mode, s.limits.bet_amount
 ('paper', Decimal('100'))
 """
@@ -16,48 +23,38 @@ Secrets are held in :class:`Secret`, whose ``repr`` and ``str`` never show the v
 from __future__ import annotations
 
 import difflib
-import hmac
 import logging
 import os
+import re
 import sys
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 import attrs
 from dotenv import dotenv_values
 
-from arbkit.errors import ArbkitError, ConfigError
-from arbkit.models import to_decimal
+from arbkit.envreader import DEFAULT_ACCOUNT, EnvReader, Secret, SettingsSpec, account_suffix
+from arbkit.errors import ConfigError
 
-__all__ = ["KNOWN_VARIABLES", "Secret", "Settings", "TradingLimits", "default_data_dir", "unknown_variables"]
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "KNOWN_VARIABLES",
+    "EnvReader",
+    "Secret",
+    "Settings",
+    "SettingsSpec",
+    "TradingLimits",
+    "account_suffix",
+    "default_data_dir",
+    "known_variables",
+    "secret_variables",
+    "unknown_variables",
+]
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-@attrs.frozen(repr=False)
-class Secret:
-    """A credential. Shows as ``'***'`` everywhere; ``reveal()`` is the only way in."""
-
-    _value: str = attrs.field(alias="value")
-
-    def reveal(self) -> str:
-        """The secret itself: pass it straight to the signer, never to a log."""
-        return self._value
-
-    def matches(self, candidate: str) -> bool:
-        """Constant-time comparison (for confirmation keys and API tokens)."""
-        return hmac.compare_digest(self._value.encode(), candidate.encode())
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
 
 
 @attrs.frozen
@@ -72,12 +69,8 @@ class TradingLimits:
     daily_loss_limit: Decimal | None
 
 
-_TRUE = {"1", "true", "yes", "on"}
-#: No dollar setting is sane above a trillion; larger values are typos (or 1e999999).
-MAX_AMOUNT = Decimal(10**12)
-_FALSE = {"0", "false", "no", "off"}
-
-#: Every variable Settings reads, with its meaning (``.env.example`` documents each).
+#: Every variable the core reads, with its meaning (``.env.example`` documents each). The
+#: venues' variables come from their adapters: :func:`known_variables` lists them all.
 KNOWN_VARIABLES: dict[str, str] = {
     "LIVE_TRADING": "true to trade real money; false (default) paper-trades",
     "PAPER_TRADING_ENABLED": "paper-trade opportunities when not live (default true)",
@@ -93,25 +86,11 @@ KNOWN_VARIABLES: dict[str, str] = {
     "LIVE_TRADING_MAX_POSITION_SIZE": "max dollars per live trade (1000)",
     "LIVE_TRADING_MAX_DAILY_TRADES": "max live trades per day (10)",
     "LIVE_TRADING_DAILY_LOSS_LIMIT": "live loss per day that stops trading (500)",
-    "POLYMARKET_PRIVATE_KEY": "hex private key of the Polymarket signer (secret)",
-    "POLYMARKET_API_KEY": "CLOB API key (derived from the private key if unset)",
-    "POLYMARKET_API_SECRET": "CLOB API secret (secret)",
-    "POLYMARKET_API_PASSPHRASE": "CLOB API passphrase (secret)",
-    "POLYMARKET_FUNDER": "address holding the funds (proxy/Safe wallet) for signature types 1-3",
-    "POLYMARKET_SIGNATURE_TYPE": "0 EOA, 1 Poly proxy, 2 Gnosis Safe, 3 deposit wallet (0)",
-    "POLYMARKET_CLOB_URL": "CLOB base URL (https://clob.polymarket.com)",
-    "POLYMARKET_GAMMA_URL": "Gamma base URL (https://gamma-api.polymarket.com)",
-    "POLYMARKET_DATA_URL": "Data API base URL, for positions (https://data-api.polymarket.com)",
-    "POLYMARKET_WS_URL": "WebSocket base URL (wss://ws-subscriptions-clob.polymarket.com/ws)",
-    "KALSHI_API_KEY": "Kalshi API key id (a UUID)",
-    "KALSHI_SECRET": "Kalshi RSA private key, PEM text (secret)",
-    "KALSHI_PRIVATE_KEY_PATH": "path to the Kalshi RSA private key PEM file",
-    "KALSHI_ENV": "prod or demo (prod)",
-    "KALSHI_BASE_URL": "explicit Kalshi REST base URL, overriding KALSHI_ENV",
-    "KALSHI_WS_URL": "explicit Kalshi WebSocket URL, overriding KALSHI_ENV",
     "TRADING_RESET_CONFIRM_KEY": "key required by POST /api/trading/reset (secret)",
     "ARBKIT_API_TOKEN": "bearer token required by mutating endpoints when set (secret)",
-    "ARBKIT_EXCHANGES": "comma-separated exchanges to scan (polymarket,kalshi)",
+    "ARBKIT_EXCHANGES": "comma-separated exchanges to scan (unset: every installed one)",
+    "ARBKIT_ACCOUNTS": "extra accounts, venue:name comma-separated (each venue has its default account)",
+    "ARBKIT_INSTANCE": "this process's name in a shared PostgreSQL store (unset: host, pid, random)",
     "ARBKIT_DATA_DIR": "where state files are written (a per-user folder: ~/.local/share/arbkit)",
     "ARBKIT_STORE": "json (PolyMix's files), sqlite or postgres (json, or postgres with ARBKIT_STORE_URL)",
     "ARBKIT_STORE_URL": "postgresql://user:password@host:5432/db: one store for several instances (secret)",
@@ -130,18 +109,20 @@ KNOWN_VARIABLES: dict[str, str] = {
     "SETTLEMENT_INTERVAL_SECONDS": "seconds between settlement checks (60)",
 }
 
-_SECRETS = {
-    "POLYMARKET_PRIVATE_KEY",
-    "POLYMARKET_API_SECRET",
-    "POLYMARKET_API_PASSPHRASE",
-    "KALSHI_SECRET",
-    "TRADING_RESET_CONFIRM_KEY",
-    "ARBKIT_API_TOKEN",
-    "ARBKIT_TELEGRAM_BOT_TOKEN",
-    "ARBKIT_SLACK_WEBHOOK_URL",
-    "ARBKIT_DISCORD_WEBHOOK_URL",
-    "ARBKIT_STORE_URL",
-}
+_SECRETS = frozenset(
+    {
+        "TRADING_RESET_CONFIRM_KEY",
+        "ARBKIT_API_TOKEN",
+        "ARBKIT_TELEGRAM_BOT_TOKEN",
+        "ARBKIT_SLACK_WEBHOOK_URL",
+        "ARBKIT_DISCORD_WEBHOOK_URL",
+        "ARBKIT_STORE_URL",
+    }
+)
+
+_ACCOUNT_NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
+_EXCHANGE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_INSTANCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,59}")
 
 
 def default_data_dir(environ: Mapping[str, str | None] | None = None) -> Path:
@@ -167,8 +148,9 @@ def unknown_variables(values: Mapping[str, object], known: Mapping[str, str] = K
     """One message per variable that looks like one of ours but is not (``LIVE_TRADNG``).
 
     A name counts as "looks like ours" when it starts with the first word of a known
-    variable (``LIVE_``, ``KALSHI_``, ``ARBKIT_``...); the message names the closest known
-    variable when one is close. Other variables (``PATH``, ``HOME``) are none of our business.
+    variable (``LIVE_``, ``ARBKIT_``, a venue's prefix...); the message names the closest known
+    variable when one is close, or says that an account's variable (``NAME__ACCOUNT``) needs its
+    account declared. Other variables (``PATH``, ``HOME``) are none of our business.
 
     >>> unknown_variables({"LIVE_TRADNG": "true", "PATH": "/bin"})
     ['LIVE_TRADNG is not a variable arbkit reads; did you mean LIVE_TRADING?']
@@ -178,102 +160,62 @@ def unknown_variables(values: Mapping[str, object], known: Mapping[str, str] = K
     for name in sorted(values):
         if name in known or not any(name.startswith(prefix) for prefix in prefixes):
             continue
+        base, sep, _ = name.rpartition("__")
+        if sep and base in known:
+            accounts = [k for k in known if "__" in k]
+            close = difflib.get_close_matches(name, accounts, n=1, cutoff=0.75)
+            if close:
+                messages.append(f"{name} is not a variable arbkit reads; did you mean {close[0]}?")
+                continue
+            messages.append(
+                f"{name} is not a variable arbkit reads: an account's variable needs its account"
+                " in ARBKIT_ACCOUNTS"
+            )
+            continue
         close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]}?" if close else " (see .env.example for the variables)"
         messages.append(f"{name} is not a variable arbkit reads{hint}")
     return messages
 
 
-class _Reader:
-    """Typed access to one merged environment, raising ConfigError per variable."""
-
-    def __init__(self, values: Mapping[str, str | None]) -> None:
-        self.values = values
-
-    def raw(self, name: str) -> str | None:
-        value = self.values.get(name)
-        if value is None:
-            return None
-        value = value.strip()
-        return value or None
-
-    def _fail(self, name: str, what: str) -> ConfigError:
-        return ConfigError(what, variable=name)
-
-    def _shown(self, name: str, value: str) -> str:
-        return "(hidden)" if name in _SECRETS else repr(value[:40])
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        raise self._fail(name, f"expected true or false, got {self._shown(name, value)}")
-
-    def decimal(
-        self, name: str, default: Decimal | None, *, positive: bool = False, maximum: Decimal = MAX_AMOUNT
-    ) -> Decimal | None:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = to_decimal(value, field=name)
-        except ArbkitError:
-            raise self._fail(name, f"expected a number, got {self._shown(name, value)}") from None
-        if number < 0 or (positive and number == 0):
-            raise self._fail(name, f"must be {'positive' if positive else 'non-negative'}, got {number}")
-        if number > maximum:
-            raise self._fail(name, f"must be at most {maximum}, got {number}")
-        return number
-
-    def required_decimal(self, name: str, default: Decimal, **kw: Any) -> Decimal:
-        result = self.decimal(name, default, **kw)
-        assert result is not None
-        return result
-
-    def integer(
-        self, name: str, default: int | None, *, minimum: int = 0, maximum: int = 10**9
-    ) -> int | None:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value, 10)
-        except ValueError:
-            raise self._fail(name, f"expected a whole number, got {self._shown(name, value)}") from None
-        if not minimum <= number <= maximum:
-            raise self._fail(name, f"must be between {minimum} and {maximum}, got {number}")
-        return number
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if value.lower() not in choices:
-            raise self._fail(name, f"must be one of {', '.join(choices)}, got {self._shown(name, value)}")
-        return value.lower()
-
-    def text(self, name: str, check: Callable[[str], bool] | None = None, what: str = "") -> str | None:
-        value = self.raw(name)
-        if value is not None and check is not None and not check(value):
-            raise self._fail(name, what or "invalid value")
-        return value
-
-    def secret(self, name: str) -> Secret | None:
-        value = self.raw(name)
-        return None if value is None else Secret(value)
-
-    def url(self, name: str) -> str | None:
-        return self.text(name, _is_url, "must be an http:// or https:// URL with a host")
-
-    def ws_url(self, name: str) -> str | None:
-        return self.text(name, _is_ws_url, "must be a ws:// or wss:// URL with a host")
+def _exchange_names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
 
 
-def _limits(r: _Reader, prefix: str, *, live: bool) -> TradingLimits:
+def _held(venues: Mapping[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
+    return dict(venues)
+
+
+def _spec_map(specs: Mapping[str, SettingsSpec]) -> dict[str, SettingsSpec]:
+    return dict(specs)
+
+
+def _installed_specs() -> dict[str, SettingsSpec]:
+    from arbkit.plugins import settings_specs
+
+    return settings_specs(reserved=KNOWN_VARIABLES)
+
+
+def _installed_exchanges() -> tuple[str, ...]:
+    from arbkit.plugins import exchanges
+
+    return tuple(exchanges())
+
+
+def known_variables() -> dict[str, str]:
+    """Every variable read: the core's (:data:`KNOWN_VARIABLES`) and each installed venue's."""
+    known = dict(KNOWN_VARIABLES)
+    for spec in _installed_specs().values():
+        known.update(spec.variables)
+    return known
+
+
+def secret_variables() -> frozenset[str]:
+    """The variables whose values are secrets, the core's and each installed venue's."""
+    return _SECRETS.union(*(spec.secrets for spec in _installed_specs().values()))
+
+
+def _limits(r: EnvReader, prefix: str, *, live: bool) -> TradingLimits:
     max_position = r.decimal(f"{prefix}_MAX_POSITION_SIZE", Decimal(1000) if live else None, positive=True)
     max_trades = r.integer(f"{prefix}_MAX_DAILY_TRADES", 10 if live else None, minimum=0, maximum=1_000_000)
     loss_limit = r.decimal(f"{prefix}_DAILY_LOSS_LIMIT", Decimal(500) if live else None)
@@ -291,79 +233,90 @@ def _limits(r: _Reader, prefix: str, *, live: bool) -> TradingLimits:
     )
 
 
-def _is_ws_url(value: str) -> bool:
-    scheme, sep, rest = value.partition("://")
-    return bool(sep) and scheme in ("ws", "wss") and _is_url(f"http://{rest}")
-
-
-def _is_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return False
-    return (
-        parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value and len(value) < 2048
-    )
-
-
-def _webhook(r: _Reader, name: str) -> Secret | None:
+def _webhook(r: EnvReader, name: str) -> Secret | None:
     """A webhook URL: a secret (its path is the credential), checked like any URL."""
-    secret = r.secret(name)
-    if secret is None:
-        return None
-    if not _is_url(secret.reveal()):
-        raise ConfigError("must be a web URL (scheme http or https) with a host", variable=name)
-    return secret
+    # The message never quotes a scheme: a value like "http://" must not show in the error.
+    url = r.url(name, "must be a web URL (scheme http or https) with a host")
+    return None if url is None else Secret(url)
 
 
-def _is_hex_key(value: str) -> bool:
-    body = value[2:] if value.lower().startswith("0x") else value
-    return len(body) == 64 and all(c in "0123456789abcdefABCDEF" for c in body)
+def _declared_accounts(r: EnvReader, specs: Mapping[str, SettingsSpec]) -> tuple[tuple[str, str], ...]:
+    """``ARBKIT_ACCOUNTS`` (``venue:name,...``): the extra accounts, in order, once each."""
+    raw = r.raw("ARBKIT_ACCOUNTS")
+    found: list[tuple[str, str]] = []
+    for item in (raw or "").split(","):
+        venue, sep, account = (part.strip().lower() for part in item.strip().partition(":"))
+        if not (venue or sep or account):
+            continue
+        if not sep or not _ACCOUNT_NAME.fullmatch(account) or account == DEFAULT_ACCOUNT:
+            raise r.fail(
+                "ARBKIT_ACCOUNTS",
+                "expected venue:name items (a name of a-z, 0-9 and _, not 'default'), "
+                f"got {item.strip()[:40]!r}",
+            )
+        if venue not in specs:
+            installed = ", ".join(sorted(specs)) or "none"
+            raise r.fail(
+                "ARBKIT_ACCOUNTS",
+                f"no installed plugin reads settings for {venue[:40]!r} (installed: {installed})",
+            )
+        if (venue, account) not in found:
+            found.append((venue, account))
+    return tuple(found)
 
 
-def _is_address(value: str) -> bool:
-    return (
-        len(value) == 42
-        and value.lower().startswith("0x")
-        and all(c in "0123456789abcdefABCDEF" for c in value[2:])
-    )
+def _read_venues(
+    values: Mapping[str, str | None], specs: Mapping[str, SettingsSpec], extra: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    """Each venue's settings for its default account and each extra one, read by its adapter."""
+    wanted = [(name, DEFAULT_ACCOUNT) for name in specs] + list(extra)
+    venues: dict[tuple[str, str], Any] = {}
+    for name, account in wanted:
+        spec = specs[name]
+        env = EnvReader(values, account=account, secrets=spec.secrets, shared=spec.shared)
+        try:
+            read = spec.read(env)
+        except ConfigError:
+            raise
+        except Exception as exc:  # a plugin's bug; its message may quote a secret, so not shown
+            raise ConfigError(
+                f"the {name} plugin failed to read its settings ({type(exc).__name__})"
+            ) from None
+        if not isinstance(read, spec.cls):
+            raise ConfigError(f"the {name} plugin read a {type(read).__name__}, not a {spec.cls.__name__}")
+        venues[(name, account)] = read
+    return venues
 
 
 @attrs.frozen
 class Settings:
-    """Validated configuration for the library, the example service and the scheduler."""
+    """Validated configuration for the library, the example service and the scheduler.
+
+    The core's settings are fields; each venue's are its adapter's object, ``venue(name)``.
+    Build them from the environment (:meth:`from_env`), from a plain mapping of variables
+    (:meth:`from_mapping`, what tests use), or directly, changing a venue's with
+    :meth:`with_venue`::
+
+        Settings.from_mapping({"LIVE_TRADING": "true", "MYVENUE_ENV": "demo"})
+        Settings(live_trading=True).with_venue("myvenue", env="demo")
+    """
 
     live_trading: bool = False
     paper_trading_enabled: bool = True
-    paper: TradingLimits = attrs.field(factory=lambda: _limits(_Reader({}), "PAPER_TRADING", live=False))
-    live: TradingLimits = attrs.field(factory=lambda: _limits(_Reader({}), "LIVE_TRADING", live=True))
-    polymarket_private_key: Secret | None = None
-    polymarket_api_key: str | None = None
-    polymarket_api_secret: Secret | None = None
-    polymarket_api_passphrase: Secret | None = None
-    polymarket_funder: str | None = None
-    polymarket_signature_type: int = 0
-    polymarket_clob_url: str | None = None
-    polymarket_gamma_url: str | None = None
-    polymarket_data_url: str | None = None
-    polymarket_ws_url: str | None = None
-    #: Not a secret by itself, but an account identifier: kept out of reprs and logs all the same.
-    kalshi_api_key: str | None = attrs.field(default=None, repr=lambda v: "None" if v is None else "'***'")
-    kalshi_secret: Secret | None = None
-    kalshi_private_key_path: Path | None = None
-    kalshi_env: str = "prod"
-    kalshi_base_url: str | None = None
-    kalshi_ws_url: str | None = None
+    paper: TradingLimits = attrs.field(factory=lambda: _limits(EnvReader({}), "PAPER_TRADING", live=False))
+    live: TradingLimits = attrs.field(factory=lambda: _limits(EnvReader({}), "LIVE_TRADING", live=True))
     reset_confirm_key: Secret | None = None
     api_token: Secret | None = None
-    exchanges: tuple[str, ...] = ("polymarket", "kalshi")
+    #: The venues to scan (``ARBKIT_EXCHANGES``; default: every installed exchange, sorted).
+    exchanges: tuple[str, ...] = attrs.field(factory=_installed_exchanges, converter=_exchange_names)
     data_dir: Path = attrs.field(factory=lambda: default_data_dir())
     store: str = "json"
     #: ``auto`` (stream when trading live), ``on`` or ``off``: see :attr:`streams`.
     streaming: str = "auto"
     #: The PostgreSQL store's URL (``store == "postgres"``); it holds the database password.
     store_url: Secret | None = None
+    #: This process's name in the PostgreSQL store (``ARBKIT_INSTANCE``); ``None``: a new one per start.
+    instance: str | None = None
     timezone: str = "UTC"
     http_timeout: Decimal = Decimal(10)
     max_book_age_seconds: Decimal = Decimal(10)
@@ -375,6 +328,12 @@ class Settings:
     discord_webhook_url: Secret | None = None
     monitor_interval_seconds: int = 30
     settlement_interval_seconds: int = 60
+    #: Each venue's settings by ``(venue, account)``: the object its adapter read (``venue()``).
+    venues: Mapping[tuple[str, str], Any] = attrs.field(factory=dict, converter=_held, hash=False)
+    #: The adapters' specs the venues were read with (hosts for :attr:`unmatched_streams`).
+    _specs: Mapping[str, SettingsSpec] = attrs.field(
+        factory=dict, converter=_spec_map, eq=False, repr=False, hash=False, alias="specs"
+    )
     #: What looked wrong but was not an error, e.g. a misspelt variable (:func:`unknown_variables`).
     notices: tuple[str, ...] = attrs.field(default=(), eq=False)
 
@@ -382,6 +341,58 @@ class Settings:
     def mode(self) -> str:
         """``"live"`` or ``"paper"``."""
         return "live" if self.live_trading else "paper"
+
+    def venue(self, name: str, account: str = DEFAULT_ACCOUNT) -> Any:
+        """The settings venue ``name``'s adapter read for ``account``, or ``None`` if none were read
+        (settings built directly, a venue no installed plugin reads settings for)."""
+        return self.venues.get((name, account))
+
+    @property
+    def accounts(self) -> tuple[tuple[str, str], ...]:
+        """``(venue, account)`` for every venue scanned: its default account, then those
+        ``ARBKIT_ACCOUNTS`` declares, in order."""
+        listed = [(name, DEFAULT_ACCOUNT) for name in self.exchanges]
+        listed += [key for key in self.venues if key[1] != DEFAULT_ACCOUNT and key[0] in self.exchanges]
+        return tuple(listed)
+
+    def with_venue(self, name: str, *, account: str = DEFAULT_ACCOUNT, **changes: Any) -> Settings:
+        """A copy with venue ``name``'s settings (of ``account``) changed, like ``attrs.evolve``.
+
+        Starts from the settings held, else the venue's defaults; a field the venue's settings
+        lack is a :class:`ConfigError`::
+
+            settings.with_venue("myvenue", base_url="http://127.0.0.1:8701")
+        """
+        if account != DEFAULT_ACCOUNT and not _ACCOUNT_NAME.fullmatch(account):
+            raise ConfigError(f"an account name is a-z, 0-9 and _, not {account[:40]!r}")
+        spec = self._spec(name)
+        current = self.venue(name, account)
+        if current is None:
+            if spec is None:
+                raise ConfigError(f"no installed plugin reads settings for {name[:40]!r}")
+            current = spec.defaults()
+        try:
+            changed = attrs.evolve(current, **changes)
+        except TypeError as exc:
+            raise ConfigError(f"{name} settings: {exc}") from None
+        specs = {**self._specs, name: spec} if spec is not None else self._specs
+        return attrs.evolve(self, venues={**self.venues, (name, account): changed}, specs=specs)
+
+    def for_account(self, name: str, account: str) -> Settings:
+        """These settings with ``account``'s as venue ``name``'s own: what that account's clients are
+        built from (``arbkit.exchange(name, settings, account=account)``)."""
+        if account == DEFAULT_ACCOUNT:
+            return self
+        chosen = self.venue(name, account)
+        if chosen is None:
+            raise ConfigError(
+                f"{name[:40]} has no account {account[:40]!r}: declare it as {name[:40]}:{account[:40]}",
+                variable="ARBKIT_ACCOUNTS",
+            )
+        return attrs.evolve(self, venues={**self.venues, (name, DEFAULT_ACCOUNT): chosen})
+
+    def _spec(self, name: str) -> SettingsSpec | None:
+        return self._specs.get(name) or _installed_specs().get(name)
 
     @property
     def streams(self) -> bool:
@@ -397,12 +408,19 @@ class Settings:
 
     @property
     def unmatched_streams(self) -> tuple[str, ...]:
-        """Venues whose REST URL is overridden but whose WebSocket URL is not."""
-        pairs = {
-            "kalshi": (self.kalshi_base_url, self.kalshi_ws_url),
-            "polymarket": (self.polymarket_clob_url, self.polymarket_ws_url),
-        }
-        return tuple(v for v in self.exchanges if v in pairs and pairs[v][0] and not pairs[v][1])
+        """Venues scanned with an account whose REST host is overridden but whose stream host is not
+        (which settings are hosts, each adapter's :class:`SettingsSpec` says)."""
+        unmatched = []
+        for name in self.exchanges:
+            held = [held for (venue, _), held in self.venues.items() if venue == name]
+            spec = self._spec(name) if held else None
+            if spec is not None and any(
+                any(getattr(h, a) for a in spec.rest_hosts)
+                and not any(getattr(h, a) for a in spec.stream_hosts)
+                for h in held
+            ):
+                unmatched.append(name)
+        return tuple(unmatched)
 
     @property
     def limits(self) -> TradingLimits:
@@ -439,46 +457,35 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str | None]) -> Settings:
-        """Build settings from a plain mapping of variable names to strings."""
-        r = _Reader(values)
-        key_path = r.raw("KALSHI_PRIVATE_KEY_PATH")
-        try:
-            key_file_missing = key_path is not None and not Path(key_path).expanduser().is_file()
-        except (OSError, ValueError, RuntimeError):  # name too long, NUL byte, "~nosuchuser"
-            key_file_missing = True
-        if key_file_missing:
-            raise ConfigError("file does not exist", variable="KALSHI_PRIVATE_KEY_PATH")
+        """Build settings from a plain mapping of variable names to strings (no ``.env``, no
+        ``os.environ``): the core's variables, and each installed venue's, read by its adapter."""
+        specs = _installed_specs()
+        r = EnvReader(values, secrets=_SECRETS)
         timezone = r.raw("ARBKIT_TIMEZONE") or "UTC"
         try:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
-            raise ConfigError(f"unknown timezone {timezone[:40]!r}", variable="ARBKIT_TIMEZONE") from None
-        exchanges_raw = r.raw("ARBKIT_EXCHANGES") or "polymarket,kalshi"
-        exchanges = tuple(dict.fromkeys(x.strip().lower() for x in exchanges_raw.split(",") if x.strip()))
-        if not exchanges or not all(x.replace("_", "").replace("-", "").isalnum() for x in exchanges):
-            raise ConfigError(
-                "expected a comma-separated list of exchange names", variable="ARBKIT_EXCHANGES"
-            )
+            raise r.fail("ARBKIT_TIMEZONE", f"unknown timezone {timezone[:40]!r}") from None
+        exchanges_raw = r.raw("ARBKIT_EXCHANGES")
+        exchanges = (
+            tuple(dict.fromkeys(x.strip().lower() for x in exchanges_raw.split(",") if x.strip()))
+            if exchanges_raw is not None
+            else _installed_exchanges()
+        )
+        if exchanges_raw is not None and (not exchanges or not all(map(_EXCHANGE_NAME.fullmatch, exchanges))):
+            raise r.fail("ARBKIT_EXCHANGES", "expected a comma-separated list of exchange names")
         raw_dir = r.raw("ARBKIT_DATA_DIR")
         try:
             data_dir = Path(raw_dir) if raw_dir else default_data_dir({**os.environ, **values})
         except RuntimeError:  # no home directory to be found
-            raise ConfigError("no home directory: set a folder", variable="ARBKIT_DATA_DIR") from None
+            raise r.fail("ARBKIT_DATA_DIR", "no home directory: set a folder") from None
         try:
             if data_dir.exists() and not data_dir.is_dir():
-                raise ConfigError("exists and is not a directory", variable="ARBKIT_DATA_DIR")
+                raise r.fail("ARBKIT_DATA_DIR", "exists and is not a directory")
         except (OSError, ValueError) as exc:  # name too long, NUL byte: the store would fail later
-            raise ConfigError(f"unusable path ({type(exc).__name__})", variable="ARBKIT_DATA_DIR") from None
-        private_key = r.secret("POLYMARKET_PRIVATE_KEY")
-        if private_key is not None and not _is_hex_key(private_key.reveal()):
-            raise ConfigError(
-                "expected 32 bytes of hex (64 hex digits, optional 0x)", variable="POLYMARKET_PRIVATE_KEY"
-            )
-        kalshi_secret = r.secret("KALSHI_SECRET")
-        if kalshi_secret is not None and "PRIVATE KEY" not in kalshi_secret.reveal():
-            raise ConfigError(
-                "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)", variable="KALSHI_SECRET"
-            )
+            raise r.fail("ARBKIT_DATA_DIR", f"unusable path ({type(exc).__name__})") from None
+        accounts = _declared_accounts(r, specs)
+        venues = _read_venues(values, specs, accounts)
         store_url = r.secret("ARBKIT_STORE_URL")
         store = r.choice("ARBKIT_STORE", "postgres" if store_url else "json", ("json", "sqlite", "postgres"))
         if store_url is not None:
@@ -486,48 +493,39 @@ class Settings:
 
             check_url_text(store_url.reveal(), variable="ARBKIT_STORE_URL")
             if store != "postgres":
-                raise ConfigError(
-                    f"is set, but ARBKIT_STORE={store} (unset it or set it to postgres)",
-                    variable="ARBKIT_STORE_URL",
+                raise r.fail(
+                    "ARBKIT_STORE_URL", f"is set, but ARBKIT_STORE={store} (unset it or set it to postgres)"
                 )
         elif store == "postgres":
-            raise ConfigError("postgres needs ARBKIT_STORE_URL (postgresql://...)", variable="ARBKIT_STORE")
+            raise r.fail("ARBKIT_STORE", "postgres needs ARBKIT_STORE_URL (postgresql://...)")
+        instance = r.text(
+            "ARBKIT_INSTANCE", _INSTANCE_NAME.fullmatch, "expected 1-60 letters, digits, '.', '_', ':' or '-'"
+        )
         telegram_token = r.secret("ARBKIT_TELEGRAM_BOT_TOKEN")
         telegram_chat = r.text("ARBKIT_TELEGRAM_CHAT_ID")
         if (telegram_token is None) != (telegram_chat is None):
             missing = "ARBKIT_TELEGRAM_CHAT_ID" if telegram_chat is None else "ARBKIT_TELEGRAM_BOT_TOKEN"
-            raise ConfigError(
-                "Telegram notifications need both the bot token and the chat id", variable=missing
-            )
+            raise r.fail(missing, "Telegram notifications need both the bot token and the chat id")
         if telegram_token is not None and (
             ":" not in telegram_token.reveal() or any(c in telegram_token.reveal() for c in "/ \t")
         ):
-            raise ConfigError(
-                "expected a bot token like 123456:ABC-DEF...", variable="ARBKIT_TELEGRAM_BOT_TOKEN"
+            raise r.fail("ARBKIT_TELEGRAM_BOT_TOKEN", "expected a bot token like 123456:ABC-DEF...")
+        known = dict(KNOWN_VARIABLES)
+        for name, spec in specs.items():
+            known.update(spec.variables)
+            for venue, account in accounts:
+                if venue == name:
+                    known.update({v + account_suffix(account): m for v, m in spec.variables.items()})
+        notices = unknown_variables(values, known)
+        if instance is not None and store != "postgres":
+            notices.append(
+                f"ARBKIT_INSTANCE is set, but only the postgres store uses it (ARBKIT_STORE={store})"
             )
         return cls(
             live_trading=r.boolean("LIVE_TRADING", False),
             paper_trading_enabled=r.boolean("PAPER_TRADING_ENABLED", True),
             paper=_limits(r, "PAPER_TRADING", live=False),
             live=_limits(r, "LIVE_TRADING", live=True),
-            polymarket_private_key=private_key,
-            polymarket_api_key=r.text("POLYMARKET_API_KEY"),
-            polymarket_api_secret=r.secret("POLYMARKET_API_SECRET"),
-            polymarket_api_passphrase=r.secret("POLYMARKET_API_PASSPHRASE"),
-            polymarket_funder=r.text(
-                "POLYMARKET_FUNDER", _is_address, "expected a 0x-prefixed 20-byte address"
-            ),
-            polymarket_signature_type=r.integer("POLYMARKET_SIGNATURE_TYPE", 0, minimum=0, maximum=3) or 0,
-            polymarket_clob_url=r.url("POLYMARKET_CLOB_URL"),
-            polymarket_gamma_url=r.url("POLYMARKET_GAMMA_URL"),
-            polymarket_data_url=r.url("POLYMARKET_DATA_URL"),
-            polymarket_ws_url=r.ws_url("POLYMARKET_WS_URL"),
-            kalshi_api_key=r.text("KALSHI_API_KEY"),
-            kalshi_secret=kalshi_secret,
-            kalshi_private_key_path=Path(key_path).expanduser() if key_path else None,
-            kalshi_env=r.choice("KALSHI_ENV", "prod", ("prod", "demo")),
-            kalshi_base_url=r.url("KALSHI_BASE_URL"),
-            kalshi_ws_url=r.ws_url("KALSHI_WS_URL"),
             reset_confirm_key=r.secret("TRADING_RESET_CONFIRM_KEY"),
             api_token=r.secret("ARBKIT_API_TOKEN"),
             exchanges=exchanges,
@@ -535,6 +533,7 @@ class Settings:
             store=store,
             streaming=r.choice("ARBKIT_STREAMING", "auto", ("auto", "on", "off")),
             store_url=store_url,
+            instance=instance,
             timezone=timezone,
             http_timeout=r.required_decimal(
                 "ARBKIT_HTTP_TIMEOUT", Decimal(10), positive=True, maximum=Decimal(300)
@@ -552,5 +551,7 @@ class Settings:
             or 30,
             settlement_interval_seconds=r.integer("SETTLEMENT_INTERVAL_SECONDS", 60, minimum=1, maximum=86400)
             or 60,
-            notices=tuple(unknown_variables(values)),
+            venues=venues,
+            specs=specs,
+            notices=tuple(notices),
         )

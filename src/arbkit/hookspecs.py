@@ -31,7 +31,24 @@ def arbkit_register_exchanges(register: Register) -> None:
 
     ``factory(settings=None, **options)`` returns an object implementing
     :class:`arbkit.exchange.Exchange`; ``settings`` is an :class:`arbkit.config.Settings`
-    or ``None`` (then credentials come from ``options`` or nowhere).
+    or ``None`` (then credentials come from ``options`` or nowhere). The factory reads its
+    venue's settings with ``settings.venue(name)`` (for another account, ``arbkit.exchange``
+    hands it settings in which that account's are the venue's own).
+    """
+
+
+@hookspec
+def arbkit_register_settings(register: Register) -> None:
+    """Called when settings are first read. Call ``register(name, spec)`` per venue.
+
+    ``spec`` is an :class:`arbkit.config.SettingsSpec`: the venue's variables (which are
+    secrets, which are hosts) and the function that reads them into the plugin's own frozen
+    settings object, ``settings.venue(name)``, for the default account and for each extra
+    account ``ARBKIT_ACCOUNTS`` declares. ``name`` is the venue's exchange name::
+
+        @arbkit.hookimpl
+        def arbkit_register_settings(register):
+            register("myvenue", SettingsSpec(MyVenueSettings, MyVenueSettings.read, VARIABLES))
     """
 
 

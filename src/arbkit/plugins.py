@@ -9,12 +9,12 @@ the next look-up.
 A plugin that fails to import, or whose hook raises or registers nonsense, is logged and
 skipped (:func:`plugin_problems` lists what went wrong): one broken third-party package
 never stops the others. ``ARBKIT_PLUGINS`` (read from the environment when plugins first
-load) allow-lists the entry points that may load at all, e.g. ``kalshi,polymarket`` in a
+load) allow-lists the entry points that may load at all, e.g. ``myvenue,othervenue`` in a
 process that holds trading keys.
 
 >>> import arbkit
->>> "kalshi" in arbkit.exchanges()  # doctest: +SKIP
-True
+>>> arbkit.exchanges()  # doctest: +SKIP
+['myvenue', 'othervenue']
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from arbkit import hookspecs
-from arbkit.errors import UnknownExchangeError
+from arbkit.envreader import DEFAULT_ACCOUNT, SettingsSpec
+from arbkit.errors import ConfigError, UnknownExchangeError
 
 if TYPE_CHECKING:
     from arbkit.exchange import Exchange
@@ -49,6 +50,7 @@ __all__ = [
     "reload_plugins",
     "risk_policy_factories",
     "sandbox_runners",
+    "settings_specs",
     "store_factories",
     "stream",
     "streams",
@@ -57,6 +59,7 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "arbkit"
 _LEAGUES_HOOK = "arbkit_register_leagues"
+_SETTINGS_HOOK = "arbkit_register_settings"
 #: Comma-separated entry-point names allowed to load (unset or empty: every installed one).
 ALLOW_ENV = "ARBKIT_PLUGINS"
 #: The entry point of the core's own plugin (built-in stores and notifiers): always loaded.
@@ -171,9 +174,10 @@ def reload_plugins() -> pluggy.PluginManager:
     return get_plugin_manager()
 
 
-def _registry(hook_name: str) -> dict[str, Callable[..., Any]]:
+def _registry(hook_name: str) -> dict[str, Any]:
     """Call ``hook_name`` on every plugin and collect ``register(name, factory)`` calls.
 
+    Each offer is checked by the hook's check (:data:`_CHECKS`; a factory must be callable).
     Cached until the set of registered plugins changes.
     """
     global _registered_plugins
@@ -188,26 +192,26 @@ def _registry(hook_name: str) -> dict[str, Callable[..., Any]]:
             # Each plugin's hook on its own, in pluggy's call order (last registered first), so
             # that one raising or registering nonsense is reported and skipped, not fatal.
             for impl in reversed(getattr(manager.hook, hook_name).get_hookimpls()):
-                found.update(_offered_by(impl, hook_name))
+                found.update(_offered_by(impl, hook_name, _CHECKS.get(hook_name, _not_callable)))
             _registries[hook_name] = found
         return _registries[hook_name]
 
 
-def _offered_by(impl: Any, hook_name: str) -> dict[str, Callable[..., Any]]:
+def _not_callable(name: str, factory: Any) -> str | None:
+    return None if callable(factory) else f"registered {name!r} with a factory that is not callable"
+
+
+def _offered_by(impl: Any, hook_name: str, check: Callable[[str, Any], str | None]) -> dict[str, Any]:
     """What one plugin's ``hook_name`` registers; a raise or a bad registration is reported, skipped."""
-    offered: dict[str, Callable[..., Any]] = {}
+    offered: dict[str, Any] = {}
     bad: list[str] = []
 
-    def register(name: str, factory: Callable[..., Any]) -> None:
-        if not isinstance(name, str) or not name:
-            bad.append("registered an empty name")
-        elif hook_name == _LEAGUES_HOOK:
-            if _is_naming(name, factory):
-                offered[name] = factory
-            else:
-                bad.append(f"registered {name!r} without a VenueNaming of that exchange")
-        elif not callable(factory):
-            bad.append(f"registered {name!r} with a factory that is not callable")
+    def register(name: str, factory: Any) -> None:
+        problem = (
+            "registered an empty name" if not isinstance(name, str) or not name else check(name, factory)
+        )
+        if problem is not None:
+            bad.append(problem)
         else:
             offered[name] = factory
 
@@ -221,10 +225,12 @@ def _offered_by(impl: Any, hook_name: str) -> dict[str, Callable[..., Any]]:
     return offered
 
 
-def _is_naming(name: str, value: Any) -> bool:
+def _bad_naming(name: str, value: Any) -> str | None:
     from arbkit.games import VenueNaming
 
-    return isinstance(value, VenueNaming) and value.exchange == name
+    if isinstance(value, VenueNaming) and value.exchange == name:
+        return None
+    return f"registered {name!r} without a VenueNaming of that exchange"
 
 
 def venue_namings() -> dict[str, VenueNaming]:
@@ -233,7 +239,7 @@ def venue_namings() -> dict[str, VenueNaming]:
     Filled by the ``arbkit_register_leagues`` hook; the matcher's alias table
     (:func:`arbkit.engine.matching.default_teams`) is built from these.
     """
-    return dict(_registry(_LEAGUES_HOOK))  # type: ignore[arg-type]
+    return dict(_registry(_LEAGUES_HOOK))
 
 
 def exchanges() -> list[str]:
@@ -241,18 +247,30 @@ def exchanges() -> list[str]:
     return sorted(_registry("arbkit_register_exchanges"))
 
 
-def exchange(name: str, settings: Any = None, **options: Any) -> Exchange:
-    """Build the client of exchange ``name``.
+def _for_account(name: str, settings: Any, account: str) -> Any:
+    """``settings`` as ``account`` of venue ``name`` sees them (the factory reads the venue's own)."""
+    if account == DEFAULT_ACCOUNT:
+        return settings
+    if settings is None:
+        raise ConfigError(
+            f"account {account[:40]!r} needs settings that declare it", variable="ARBKIT_ACCOUNTS"
+        )
+    return settings.for_account(name, account)
+
+
+def exchange(name: str, settings: Any = None, *, account: str = DEFAULT_ACCOUNT, **options: Any) -> Exchange:
+    """Build the client of exchange ``name`` (for ``account``, one ``ARBKIT_ACCOUNTS`` declares).
 
     ``settings`` (an :class:`arbkit.config.Settings`) supplies credentials and hosts;
     keyword ``options`` override it (for example ``base_url=`` to point at a sandbox).
-    Unknown names raise :class:`~arbkit.errors.UnknownExchangeError` listing the installed ones.
+    Unknown names raise :class:`~arbkit.errors.UnknownExchangeError` listing the installed ones;
+    an account the settings do not declare, :class:`~arbkit.errors.ConfigError`.
     """
     factories = _registry("arbkit_register_exchanges")
     factory = factories.get(name)
     if factory is None:
         raise UnknownExchangeError(name, sorted(factories))
-    client: Exchange = factory(settings=settings, **options)
+    client: Exchange = factory(settings=_for_account(name, settings, account), **options)
     return client
 
 
@@ -281,8 +299,11 @@ def streams() -> list[str]:
     return sorted(_registry("arbkit_register_streams"))
 
 
-def stream(name: str, settings: Any = None, **options: Any) -> MarketStream:
-    """Build the streaming client of venue ``name`` (see :class:`arbkit.streams.MarketStream`).
+def stream(
+    name: str, settings: Any = None, *, account: str = DEFAULT_ACCOUNT, **options: Any
+) -> MarketStream:
+    """Build the streaming client of venue ``name`` (see :class:`arbkit.streams.MarketStream`),
+    for ``account`` as :func:`exchange` does.
 
     Unknown names raise :class:`~arbkit.errors.UnknownExchangeError` listing the venues that stream.
     """
@@ -290,8 +311,34 @@ def stream(name: str, settings: Any = None, **options: Any) -> MarketStream:
     factory = factories.get(name)
     if factory is None:
         raise UnknownExchangeError(name, sorted(factories))
-    feed: MarketStream = factory(settings=settings, **options)
+    feed: MarketStream = factory(settings=_for_account(name, settings, account), **options)
     return feed
+
+
+def _bad_spec(name: str, spec: Any) -> str | None:
+    if isinstance(spec, SettingsSpec):
+        return None
+    return f"registered {name!r} with {type(spec).__name__}, not a SettingsSpec"
+
+
+def settings_specs(reserved: Collection[str] = ()) -> dict[str, SettingsSpec]:
+    """How each venue's settings are read (:class:`arbkit.config.SettingsSpec`), by venue name.
+
+    A spec that reads a ``reserved`` variable (the core's own, which :mod:`arbkit.config`
+    passes) or one a plugin registered before it already reads is reported and skipped, so
+    that one variable is never read by two owners.
+    """
+    specs: dict[str, SettingsSpec] = {}
+    claimed: dict[str, str] = dict.fromkeys(reserved, "the core")
+    # The registry lists the last-registered plugin's offers first: the first registered wins.
+    for name, spec in reversed(_registry(_SETTINGS_HOOK).items()):
+        taken = sorted(v for v in spec.variables if claimed.get(v, name) != name)
+        if taken:
+            _report(f"settings of {name!r} read {', '.join(taken)}, already read by {claimed[taken[0]]!r}")
+            continue
+        claimed.update(dict.fromkeys(spec.variables, name))
+        specs[name] = spec
+    return specs
 
 
 def lazy_exports(
@@ -318,3 +365,7 @@ def lazy_exports(
         return sorted(set(vars(module)) | set(homes))
 
     return getattr_, dir_
+
+
+#: What each hook's registrations must be, when not a callable factory: the problem, or ``None``.
+_CHECKS: dict[str, Callable[[str, Any], str | None]] = {_LEAGUES_HOOK: _bad_naming, _SETTINGS_HOOK: _bad_spec}

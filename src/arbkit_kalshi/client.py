@@ -84,6 +84,7 @@ from arbkit_kalshi.parse_trading import (
     parse_position,
     parse_settlement,
 )
+from arbkit_kalshi.settings import KalshiSettings
 from arbkit_kalshi.throttle import BASIC, RateLimit, throttle
 from arbkit_kalshi.units import format_count, format_dollars, number
 
@@ -210,8 +211,9 @@ class KalshiClient:
         """Build from :class:`arbkit.config.Settings` (``KALSHI_*`` variables); keywords win."""
         options = credential_options(settings, overrides)
         if settings is not None:
-            options["env"] = settings.kalshi_env
-            options["base_url"] = settings.kalshi_base_url
+            own = KalshiSettings.of(settings)
+            options["env"] = own.env
+            options["base_url"] = own.base_url
             options["timeout"] = float(settings.http_timeout)
         options.update(overrides)
         return cls(**options)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from arbkit_kalshi.settings import KalshiSettings
+
 if TYPE_CHECKING:
     from arbkit.config import Settings
 
@@ -21,10 +23,11 @@ def credential_options(settings: Settings | None, overrides: Mapping[str, Any]) 
     options: dict[str, Any] = {}
     if settings is None:
         return options
-    options["api_key_id"] = settings.kalshi_api_key
+    own = KalshiSettings.of(settings)
+    options["api_key_id"] = own.api_key
     if not {"private_key", "private_key_path", "signer"} & set(overrides):
-        if settings.kalshi_secret is not None:
-            options["private_key"] = settings.kalshi_secret.reveal()
-        elif settings.kalshi_private_key_path is not None:
-            options["private_key_path"] = settings.kalshi_private_key_path
+        if own.secret is not None:
+            options["private_key"] = own.secret.reveal()
+        elif own.private_key_path is not None:
+            options["private_key_path"] = own.private_key_path
     return options

@@ -15,6 +15,14 @@ def _factory(settings: arbkit.Settings | None = None, **options: Any) -> arbkit.
 
 
 @arbkit.hookimpl
+def arbkit_register_settings(register: Any) -> None:
+    """Offer how ``kalshi``'s variables are read (:mod:`arbkit_kalshi.settings`)."""
+    from arbkit_kalshi.settings import SPEC
+
+    register("kalshi", SPEC)
+
+
+@arbkit.hookimpl
 def arbkit_register_exchanges(register: Any) -> None:
     """Offer ``kalshi``."""
     register("kalshi", _factory)

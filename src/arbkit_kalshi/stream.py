@@ -57,6 +57,7 @@ from arbkit_kalshi.credentials import credential_options
 from arbkit_kalshi.parse import EXCHANGE
 from arbkit_kalshi.parse_stream import BOOK_CHANNEL, Envelope, KalshiDecoder, KalshiTicker
 from arbkit_kalshi.parse_trading import Intent
+from arbkit_kalshi.settings import KalshiSettings
 
 if TYPE_CHECKING:
     import os
@@ -225,8 +226,9 @@ class KalshiStream:
         """Build from :class:`arbkit.config.Settings` (``KALSHI_WS_URL``, ``KALSHI_*`` keys); keywords win."""
         options = credential_options(settings, overrides)
         if settings is not None:
-            options["env"] = settings.kalshi_env
-            options["url"] = settings.kalshi_ws_url
+            own = KalshiSettings.of(settings)
+            options["env"] = own.env
+            options["url"] = own.ws_url
         options.update(overrides)
         known = inspect.signature(cls).parameters
         unknown = sorted(set(options) - set(known))

@@ -88,6 +88,7 @@ from arbkit_polymarket.parse_trading import (
     parse_send_order,
     parse_trades,
 )
+from arbkit_polymarket.settings import PolymarketSettings
 from arbkit_polymarket.throttle import STANDARD, RateLimit, clob_throttle, data_throttle, gamma_throttle
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -208,21 +209,19 @@ class PolymarketClient:
         """Build from ``POLYMARKET_*`` settings; keyword arguments override them."""
         options: dict[str, Any] = {}
         if settings is not None:
+            own = PolymarketSettings.of(settings)
             options = {
-                "private_key": settings.polymarket_private_key,
-                "api_key": settings.polymarket_api_key,
-                "api_secret": settings.polymarket_api_secret,
-                "api_passphrase": settings.polymarket_api_passphrase,
-                "funder": settings.polymarket_funder,
-                "signature_type": settings.polymarket_signature_type,
+                "private_key": own.private_key,
+                "api_key": own.api_key,
+                "api_secret": own.api_secret,
+                "api_passphrase": own.api_passphrase,
+                "funder": own.funder,
+                "signature_type": own.signature_type,
                 "timeout": float(settings.http_timeout),
+                "base_url": own.clob_url,
+                "gamma_url": own.gamma_url,
+                "data_url": own.data_url,
             }
-            if settings.polymarket_clob_url:
-                options["base_url"] = settings.polymarket_clob_url
-            if settings.polymarket_gamma_url:
-                options["gamma_url"] = settings.polymarket_gamma_url
-            if settings.polymarket_data_url:
-                options["data_url"] = settings.polymarket_data_url
             options = {k: v for k, v in options.items() if v is not None}
         options.update(overrides)
         return cls(**options)

@@ -15,6 +15,14 @@ def _factory(settings: arbkit.Settings | None = None, **options: Any) -> arbkit.
 
 
 @arbkit.hookimpl
+def arbkit_register_settings(register: Any) -> None:
+    """Offer how ``polymarket``'s variables are read (:mod:`arbkit_polymarket.settings`)."""
+    from arbkit_polymarket.settings import SPEC
+
+    register("polymarket", SPEC)
+
+
+@arbkit.hookimpl
 def arbkit_register_exchanges(register: Any) -> None:
     """Offer ``polymarket``."""
     register("polymarket", _factory)

@@ -65,6 +65,7 @@ from arbkit_polymarket.auth import ApiCredentials
 from arbkit_polymarket.client import PolymarketClient
 from arbkit_polymarket.parse import EXCHANGE
 from arbkit_polymarket.parse_stream import PING, PONG, MarketDecoder, Subscriptions, UserDecoder
+from arbkit_polymarket.settings import PolymarketSettings
 
 __all__ = ["WS_URL", "PolymarketStream", "backoff"]
 
@@ -357,8 +358,9 @@ class PolymarketStream:
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> PolymarketStream:
         """Build from ``POLYMARKET_*`` settings (``POLYMARKET_WS_URL`` and the REST client's)."""
         options: dict[str, Any] = {}
-        if settings is not None and settings.polymarket_ws_url:
-            options["url"] = settings.polymarket_ws_url
+        ws_url = PolymarketSettings.of(settings).ws_url
+        if ws_url:
+            options["url"] = ws_url
         if "client" not in overrides:
             options["client"] = PolymarketClient.from_settings(settings)
         options.update(overrides)

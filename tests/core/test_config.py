@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import arbkit
 from arbkit import ConfigError, Secret, Settings
-from arbkit.config import KNOWN_VARIABLES
+from arbkit.config import known_variables
 
 D = Decimal
 PRIVATE_KEY = "0x" + "ab" * 32
@@ -28,8 +29,8 @@ def test_defaults_match_polymix() -> None:
         10,
         D(500),
     )
-    assert s.kalshi_env == "prod"
-    assert s.exchanges == ("polymarket", "kalshi")
+    assert s.venue("kalshi").env == "prod"
+    assert s.exchanges == tuple(arbkit.exchanges()) == ("kalshi", "polymarket")  # every installed one
     assert (s.monitor_interval_seconds, s.settlement_interval_seconds) == (30, 60)
 
 
@@ -52,7 +53,7 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     env.write_text("PAPER_TRADING_BET_AMOUNT=42\nKALSHI_ENV=demo\n")
     s = Settings.from_env(env_file=env, environ={"KALSHI_ENV": "prod"})
     assert s.paper.bet_amount == D(42)
-    assert s.kalshi_env == "prod"
+    assert s.venue("kalshi").env == "prod"
 
 
 def test_missing_env_file_is_fine(tmp_path: Path) -> None:
@@ -80,6 +81,7 @@ def test_missing_env_file_is_fine(tmp_path: Path) -> None:
         ("ARBKIT_HTTP_TIMEOUT", "0", "positive"),
         ("MONITOR_INTERVAL_SECONDS", "0", "between"),
         ("ARBKIT_EXCHANGES", " , ", "exchange names"),
+        ("ARBKIT_EXCHANGES", "-1,kalshi", "exchange names"),
         ("KALSHI_PRIVATE_KEY_PATH", "/nonexistent/key.pem", "does not exist"),
     ],
 )
@@ -113,8 +115,10 @@ def test_secrets_never_show(caplog: pytest.LogCaptureFixture) -> None:
         env_file=None,
         environ={
             "POLYMARKET_PRIVATE_KEY": PRIVATE_KEY,
+            "POLYMARKET_API_KEY": "api-key",
             "POLYMARKET_API_SECRET": "apisecret-sentinel",
             "POLYMARKET_API_PASSPHRASE": "passphrase-sentinel",
+            "KALSHI_API_KEY": "key-id-sentinel",
             "KALSHI_SECRET": PEM,
             "TRADING_RESET_CONFIRM_KEY": "reset-sentinel",
             "ARBKIT_API_TOKEN": "token-sentinel",
@@ -125,8 +129,7 @@ def test_secrets_never_show(caplog: pytest.LogCaptureFixture) -> None:
     shown = repr(s) + str(s) + caplog.text
     for secret in (PRIVATE_KEY, "sentinel", "MIIsentinel"):
         assert secret not in shown
-    assert s.polymarket_private_key is not None
-    assert s.polymarket_private_key.reveal() == PRIVATE_KEY
+    assert s.venue("polymarket").private_key.reveal() == PRIVATE_KEY
 
 
 def test_secret_compares_in_constant_time() -> None:
@@ -139,8 +142,14 @@ def test_secret_compares_in_constant_time() -> None:
 def test_env_example_documents_every_variable() -> None:
     example = Path(__file__).resolve().parents[2] / ".env.example"
     text = example.read_text()
-    missing = [name for name in KNOWN_VARIABLES if f"{name}=" not in text]
+    missing = [name for name in known_variables() if f"{name}=" not in text]
     assert not missing, f".env.example lacks {missing}"
+
+
+def test_the_configuration_page_lists_every_variable() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [name for name in known_variables() if f"| `{name}` |" not in page]
+    assert not missing, f"docs/configuration.md lacks {missing}"
 
 
 @pytest.mark.parametrize(

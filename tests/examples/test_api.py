@@ -44,7 +44,7 @@ def test_mode_is_paper_by_default(make_app: Callable[..., Flask]) -> None:
     assert body["mode"] == "paper"
     assert body["label"] == "📄 PAPER"
     assert body["live"] is False
-    assert body["exchanges"] == ["polymarket", "kalshi"]
+    assert body["exchanges"] == arbkit.exchanges() == ["kalshi", "polymarket"]  # every installed one
 
 
 def test_state_starts_at_the_initial_balance_with_limits(make_app: Callable[..., Flask]) -> None:

@@ -91,6 +91,14 @@ def test_status_shows_mode_state_folder_balance_limits_and_positions(
     assert "max position" in out
     assert "no open positions" not in out  # the scan above opened paper trades
     assert "opened" in out
+    assert "accounts:" not in out
+
+
+def test_status_names_the_extra_accounts(shell_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARBKIT_ACCOUNTS", "kalshi:hedge")
+    status, out = run("status")
+    assert status == 0
+    assert "accounts:      each venue's default, kalshi:hedge" in out
 
 
 def test_a_configuration_error_is_exit_status_2(

@@ -100,9 +100,9 @@ def test_the_shell_pauses_a_service_running_elsewhere_on_the_same_folder(
     settings = make_settings()
     for name, value in {
         "ARBKIT_DATA_DIR": str(settings.data_dir),
-        "KALSHI_BASE_URL": settings.kalshi_base_url or "",
-        "POLYMARKET_CLOB_URL": settings.polymarket_clob_url or "",
-        "POLYMARKET_GAMMA_URL": settings.polymarket_gamma_url or "",
+        "KALSHI_BASE_URL": settings.venue("kalshi").base_url or "",
+        "POLYMARKET_CLOB_URL": settings.venue("polymarket").clob_url or "",
+        "POLYMARKET_GAMMA_URL": settings.venue("polymarket").gamma_url or "",
     }.items():
         monkeypatch.setenv(name, value)
     out = io.StringIO()

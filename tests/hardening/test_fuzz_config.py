@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import arbkit
-from arbkit.config import KNOWN_VARIABLES, Settings
+from arbkit.config import Settings, known_variables, secret_variables
 from arbkit.errors import ConfigError
 from arbkit.plugins import exchange
 
@@ -74,20 +74,26 @@ def start(variable: str, value: str, data_dir: Path) -> None:
         # message (arbkit.trading.live); it does not set ``variable``.
         assert "POLYMARKET_PRIVATE_KEY" in str(error) or "credentials" in str(error), error
         return
-    assert error.variable in {variable, *PARTNERS.get(variable, set())}, error
-    if variable in _secret_names() and len(value) > 3:
+    base, sep, account = variable.rpartition("__")
+    if not sep:
+        base, account = variable, ""
+    suffix = f"__{account}" if account else ""
+    assert error.variable in {variable, *(p + suffix for p in PARTNERS.get(base, set()))}, error
+    if base in _secret_names() and len(value) > 3:
         assert value not in str(error), "a secret reached an error message"
 
 
 def _start_up_error(variable: str, value: str, data_dir: Path) -> ConfigError | None:
-    environ = {variable: value}
+    environ = {variable: value, "ARBKIT_ACCOUNTS": "kalshi:hedge,polymarket:alt"}
+    if variable == "ARBKIT_ACCOUNTS":
+        environ = {variable: value}
     if variable != "ARBKIT_DATA_DIR":
         environ["ARBKIT_DATA_DIR"] = str(data_dir)
     try:
         loaded = Settings.from_env(env_file=None, environ=environ)
-        for name in loaded.exchanges:
+        for name, account in loaded.accounts:
             try:
-                client = exchange(name, loaded)
+                client = exchange(name, loaded, account=account)
             except arbkit.UnknownExchangeError:
                 continue  # a well-formed name nobody provides: reported, not a crash
             client.close()
@@ -98,12 +104,15 @@ def _start_up_error(variable: str, value: str, data_dir: Path) -> ConfigError | 
 
 
 def _secret_names() -> set[str]:
-    from arbkit.config import _SECRETS
-
-    return set(_SECRETS)
+    return set(secret_variables())
 
 
-@pytest.mark.parametrize("variable", sorted(KNOWN_VARIABLES))
+#: Every variable, the core's and each installed venue's, and an extra account's (declared by
+#: ``ARBKIT_ACCOUNTS`` in :func:`start`): its values are checked by the same code, naming it.
+VARIABLES = [*sorted(known_variables()), "KALSHI_SECRET__HEDGE", "POLYMARKET_PRIVATE_KEY__ALT"]
+
+
+@pytest.mark.parametrize("variable", VARIABLES)
 def test_every_variable_with_every_bad_value_fails_at_start_up_naming_it(
     variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,7 +122,7 @@ def test_every_variable_with_every_bad_value_fails_at_start_up_naming_it(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(variable=st.sampled_from(sorted(KNOWN_VARIABLES)), value=st.text(max_size=60))
+@given(variable=st.sampled_from(VARIABLES), value=st.text(max_size=60))
 def test_random_text_in_any_variable_is_settings_or_config_error(
     variable: str, value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -179,7 +179,9 @@ def test_trades_tick_changes_and_resolution_reach_the_sink(
 
 def test_the_plugin_offers_the_stream_built_from_settings() -> None:
     assert "polymarket" in arbkit.plugins.streams()
-    stream = arbkit.plugins.stream("polymarket", Settings(polymarket_ws_url="ws://127.0.0.1:9/ws"))
+    stream = arbkit.plugins.stream(
+        "polymarket", Settings().with_venue("polymarket", ws_url="ws://127.0.0.1:9/ws")
+    )
     assert isinstance(stream, MarketStream)
     assert isinstance(stream, PolymarketStream)
     assert stream.url == "ws://127.0.0.1:9/ws"

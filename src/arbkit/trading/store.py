@@ -446,13 +446,21 @@ class SqliteStore:
 
 
 def open_store(
-    kind: str, data_dir: str | os.PathLike[str], mode: str, *, url: Any = None, **options: Any
+    kind: str,
+    data_dir: str | os.PathLike[str],
+    mode: str,
+    *,
+    url: Any = None,
+    instance: str | None = None,
+    **options: Any,
 ) -> TradeStore:
     """Open the store named ``kind`` (``"json"``, ``"sqlite"``, ``"postgres"`` or a plugin's) for ``mode``.
 
     The file is ``data_dir / FILE_NAMES[(kind, mode)]`` for the built-in file kinds and
     ``data_dir / f"{mode}_trading.{kind}"`` for a plugin's. ``"postgres"`` is a database,
-    not a file: it is opened at ``url`` (``Settings.store_url``, ``ARBKIT_STORE_URL``).
+    not a file: it is opened at ``url`` (``Settings.store_url``, ``ARBKIT_STORE_URL``) as
+    ``instance`` (``Settings.instance``, ``ARBKIT_INSTANCE``; ``None``: a new name per start).
+    File stores have no instances and ignore it.
     """
     from arbkit.plugins import store_factories
 
@@ -465,6 +473,8 @@ def open_store(
             from arbkit.errors import ConfigError
 
             raise ConfigError("the postgres store needs a URL", variable="ARBKIT_STORE_URL")
+        if instance is not None:
+            options["instance"] = instance
         database: TradeStore = factory(url, mode=mode, **options)
         return database
     name = FILE_NAMES.get((kind, mode), f"{mode}_trading.{kind}")
