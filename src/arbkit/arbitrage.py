@@ -48,14 +48,15 @@ def _sources(
     """
     groups = []
     floor = ZERO
+    get = books.get
     for group in match.groups:
         found = []
         cheapest: Decimal | None = None
         for ref in group.refs:
             market = ref.market
-            if market.fees is None or market.status is not _OPEN:
+            if market.status is not _OPEN or market.fees is None:
                 continue
-            book = books.get((market.id, ref.outcome_id))
+            book = get((market.id, ref.outcome_id))
             if book is None:
                 continue
             asks = book.asks

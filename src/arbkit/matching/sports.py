@@ -55,6 +55,20 @@ EXPECTED_END_AFTER_START = (timedelta(hours=1), timedelta(hours=8))
 #: A start window this narrow (a start time, or Kalshi's expected expiration) counts as a time.
 NARROW_WINDOW = timedelta(hours=12)
 _DRAW_WORDS = frozenset({"draw", "tie", "the draw"})
+_NONE: frozenset[str] = frozenset()
+#: One shared frozenset per set of signal words (and of how a team is known): a scan holds one
+#: per contract and per team of every game, from a vocabulary of a few words.
+_WORD_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _word_set(words: Iterable[str]) -> frozenset[str]:
+    key = frozenset(words)
+    found = _WORD_SETS.get(key)
+    if found is None:
+        if len(_WORD_SETS) > 4096:  # only signal and provenance words come here: never reached
+            _WORD_SETS.clear()
+        found = _WORD_SETS[key] = key
+    return found
 
 
 @attrs.define
@@ -82,7 +96,7 @@ class Game:
     words: dict[tuple[str, str], str] = attrs.Factory(dict)
     problems: list[str] = attrs.Factory(list)
     #: canonical team -> how this venue's codes and names tie it to the alias table.
-    identity: dict[str, set[str]] = attrs.Factory(dict)
+    identity: dict[str, frozenset[str]] = attrs.Factory(dict)
     lines: list[tuple[Market, GameInfo]] = attrs.Factory(list)
     broken: str | None = None
 
@@ -236,17 +250,19 @@ def _claims(
             # Kept where its own words put it, so the game stays whole and the match is returned
             # refused, with the reason (a dropped contract would hide the game without one).
             team = next((t for t, sig in sorted(strong.items()) if "suffix" not in sig), min(strong))
-            claims[outcome_id] = (team, frozenset(by_team[team]))
+            claims[outcome_id] = (team, _word_set(by_team[team]))
             continue
         team = next(iter(strong)) if strong else max(by_team, key=lambda t: len(by_team[t]))
-        claims[outcome_id] = (team, frozenset(by_team[team]))
+        claims[outcome_id] = (team, _word_set(by_team[team]))
     if len(market.outcomes) == 2 and not yes_no and len(claims) == 2:
         (a, (team_a, sig_a)), (b, (team_b, sig_b)) = claims.items()
         if team_a == team_b:
             problems.append(f"{market.exchange} {market.id}: both outcomes say {team_a}")
         else:  # the other outcome, by elimination, is a weak extra signal
-            claims[a] = (team_a, sig_a | ({"elimination"} if sig_b & STRONG else set()))
-            claims[b] = (team_b, sig_b | ({"elimination"} if sig_a & STRONG else set()))
+            if sig_b & STRONG:
+                claims[a] = (team_a, _word_set(sig_a | {"elimination"}))
+            if sig_a & STRONG:
+                claims[b] = (team_b, _word_set(sig_b | {"elimination"}))
     return claims, words, problems
 
 
@@ -256,6 +272,7 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
     found: dict[tuple[str, str], Game] = {}
     lines: list[tuple[Market, GameInfo]] = []
     seen: set[str] = set()
+    pairs: dict[frozenset[str], frozenset[str]] = {}  # one frozenset per pair of teams
     for market in markets:
         info = _info(market)
         if info is None or market.id in seen:  # a market listed twice (overlapping pages) counts once
@@ -270,11 +287,12 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
         key = (info.league, info.game_key)
         game = found.get(key)
         if game is None:
+            teams = frozenset(canonical.values())
             game = found[key] = Game(
                 exchange=market.exchange,
                 league=info.league,
                 key=info.game_key,
-                teams=frozenset(canonical.values()),
+                teams=pairs.setdefault(teams, teams),
                 home=canonical.get(info.home or ""),
                 away=canonical.get(info.away or ""),
                 day=info.date or (info.start_time.date() if info.start_time else None),
@@ -283,7 +301,7 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
             )
         game.problems.extend(problems)
         for team, how in known.items():
-            game.identity.setdefault(team, set()).update(how)
+            game.identity[team] = _word_set(game.identity.get(team, _NONE) | how)
         game.expected_end = game.expected_end or info.expected_end
         game.scheduled_date = game.scheduled_date or info.scheduled_date
         _add_market(game, market, info, canonical, confidence, table)
@@ -316,9 +334,10 @@ def _add_market(
     for outcome_id, text in words.items():
         game.words[market.id, outcome_id] = text
     named: list[str] = []
-    for outcome_id, (team, signals) in claims.items():
+    for outcome_id, claim in claims.items():
+        team = claim[0]
         game.refs.setdefault(team, []).append(OutcomeRef(market, outcome_id))
-        game.claims[market.id, outcome_id] = (team, signals)
+        game.claims[market.id, outcome_id] = claim
         named.append(team)
     # In a game that cannot end level, a per-team market's NO pays exactly when the other team wins.
     rest = [o.id for o in market.outcomes if o.id not in claims]
@@ -460,7 +479,7 @@ def _identity(a: Game, b: Game) -> list[str]:
     """
     problems = []
     for team in sorted(a.teams):
-        how = a.identity.get(team, set()) | b.identity.get(team, set())
+        how = a.identity.get(team, _NONE) | b.identity.get(team, _NONE)
         if how & {"table", "name"} or "named" not in how:
             continue
         words_a = {a.words[k] for k, (t, _) in a.claims.items() if t == team and k in a.words}
