@@ -331,13 +331,15 @@ def _add_market(
         game.names.setdefault(canonical[code], info.team_names.get(code, canonical[code]))
     claims, words, problems = _claims(market, info, canonical, table)
     game.problems.extend(problems)
+    keys: dict[str, tuple[str, str]] = {}  # one book key per contract, shared by words and claims
     for outcome_id, text in words.items():
-        game.words[market.id, outcome_id] = text
+        key = keys[outcome_id] = (market.id, outcome_id)
+        game.words[key] = text
     named: list[str] = []
     for outcome_id, claim in claims.items():
         team = claim[0]
         game.refs.setdefault(team, []).append(OutcomeRef(market, outcome_id))
-        game.claims[market.id, outcome_id] = claim
+        game.claims[keys.get(outcome_id) or (market.id, outcome_id)] = claim
         named.append(team)
     # In a game that cannot end level, a per-team market's NO pays exactly when the other team wins.
     rest = [o.id for o in market.outcomes if o.id not in claims]
