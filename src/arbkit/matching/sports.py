@@ -361,13 +361,26 @@ def _complete(game: Game) -> bool:
     return set(game.refs) == wanted or (set(game.refs) == set(game.teams) | {DRAW})
 
 
-def _same_game(a: Game, b: Game, policy: ResolutionPolicy) -> Decimal | None:
-    """The timing confidence that ``a`` and ``b`` are one game, or ``None`` if they are not."""
+_Window = tuple[datetime, datetime] | None
+
+
+def _same_game(
+    a: Game, b: Game, policy: ResolutionPolicy, windows: dict[int, _Window] | None = None
+) -> Decimal | None:
+    """The timing confidence that ``a`` and ``b`` are one game, or ``None`` if they are not.
+
+    ``windows`` keeps each game's :meth:`Game.window` (by ``id``) for a caller comparing one
+    game with several.
+    """
     if a.three_way != b.three_way:
         return None  # a 2-way cup game never pairs with a 3-way one
     if a.game_number is not None and b.game_number is not None and a.game_number != b.game_number:
         return None
-    window_a, window_b = a.window(), b.window()
+    if windows is None:
+        window_a, window_b = a.window(), b.window()
+    else:
+        window_a = windows[id(a)] if id(a) in windows else windows.setdefault(id(a), a.window())
+        window_b = windows[id(b)] if id(b) in windows else windows.setdefault(id(b), b.window())
     exact = (
         (a.start_time is not None)
         + (b.start_time is not None)
@@ -417,9 +430,10 @@ def _match_venues(
     for game in games_b:
         index[game.league, game.teams].append(game)
     candidates: list[tuple[Game, Game, Decimal]] = []
+    windows: dict[int, _Window] = {}  # the games are alive, and not changed, until we return
     for game in games_a:
         for other in index.get((game.league, game.teams), ()):
-            timing = _same_game(game, other, policy)
+            timing = _same_game(game, other, policy, windows)
             if timing is not None:
                 candidates.append((game, other, timing))
     count_a: dict[int, int] = defaultdict(int)
