@@ -27,6 +27,7 @@ Adapters describe each game market with a :class:`~arbkit.sports.GameInfo` in
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -208,7 +209,7 @@ def _claims(
         if yes_no or not labelled:
             vote(outcome_id, team, "suffix")
     for outcome in labelled:
-        text = normalize_name(outcome_names[outcome.id])
+        text = sys.intern(normalize_name(outcome_names[outcome.id]))  # a game's words: team names
         if not text:
             continue
         words[outcome.id] = text
