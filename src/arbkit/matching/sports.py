@@ -274,6 +274,7 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
     lines: list[tuple[Market, GameInfo]] = []
     seen: set[str] = set()
     pairs: dict[frozenset[str], frozenset[str]] = {}  # one frozenset per pair of teams
+    shared: dict[tuple[str, frozenset[str]], tuple[str, frozenset[str]]] = {}  # and per claim
     for market in markets:
         info = _info(market)
         if info is None or market.id in seen:  # a market listed twice (overlapping pages) counts once
@@ -305,7 +306,7 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
             game.identity[team] = _word_set(game.identity.get(team, _NONE) | how)
         game.expected_end = game.expected_end or info.expected_end
         game.scheduled_date = game.scheduled_date or info.scheduled_date
-        _add_market(game, market, info, canonical, confidence, table)
+        _add_market(game, market, info, canonical, confidence, table, shared)
     for market, info in lines:
         game = found.get((info.league, info.game_key))
         if game is not None:
@@ -320,6 +321,7 @@ def _add_market(
     canonical: Mapping[str, str],
     sure: Decimal,
     table: TeamTable,
+    shared: dict[tuple[str, frozenset[str]], tuple[str, frozenset[str]]],
 ) -> None:
     teams = frozenset(canonical.values())
     if len(teams) != 2 or "" in teams or (game.teams and teams != game.teams):
@@ -340,7 +342,7 @@ def _add_market(
     for outcome_id, claim in claims.items():
         team = claim[0]
         game.refs.setdefault(team, []).append(OutcomeRef(market, outcome_id))
-        game.claims[keys.get(outcome_id) or (market.id, outcome_id)] = claim
+        game.claims[keys.get(outcome_id) or (market.id, outcome_id)] = shared.setdefault(claim, claim)
         named.append(team)
     # In a game that cannot end level, a per-team market's NO pays exactly when the other team wins.
     rest = [o.id for o in market.outcomes if o.id not in claims]
