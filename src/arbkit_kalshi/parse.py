@@ -10,6 +10,7 @@ positions, balance, settlements) are in :mod:`arbkit_kalshi.parse_trading`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -231,6 +232,12 @@ def parse_event(body: Any, markets: Sequence[Any] | None = None) -> EventData:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _outcomes(yes_name: str) -> tuple[Outcome, Outcome]:
+    """A market's YES and NO outcomes, shared by the markets naming the same team or answer."""
+    return Outcome("yes", yes_name or "Yes"), Outcome("no", f"Not {yes_name}" if yes_name else "No")
+
+
 def _suffix(ticker: str, event_ticker: str) -> str | None:
     prefix = event_ticker + "-"
     return ticker[len(prefix) :].upper() if event_ticker and ticker.startswith(prefix) else None
@@ -317,10 +324,7 @@ def parse_market(
             exchange=EXCHANGE,
             id=ticker,
             title=_str(data, "title", "market", required=False) or (event.title if event else "") or yes_name,
-            outcomes=(
-                Outcome("yes", yes_name or "Yes"),
-                Outcome("no", f"Not {yes_name}" if yes_name else "No"),
-            ),
+            outcomes=_outcomes(yes_name),
             status=market_status(raw_status),
             close_time=parse_time(data.get("close_time"), "close_time"),
             tick_size=grid.finest_step,
