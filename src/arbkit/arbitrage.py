@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from arbkit.matching.model import MarketMatch, OutcomeRef
-from arbkit.models import BookKey, MarketStatus, OrderBook, Side, utcnow
+from arbkit.models import BookKey, OrderBook, Side, utcnow
 from arbkit.opportunity import Leg, Opportunity
 from arbkit.sizing import SetSize, _Ladder, _size_ladders
 
@@ -34,7 +34,6 @@ __all__ = ["detect", "find_opportunities"]
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
-_OPEN = MarketStatus.OPEN
 
 
 def _sources(
@@ -49,14 +48,11 @@ def _sources(
     groups = []
     floor = ZERO
     get = books.get
-    for group in match.groups:
+    for contracts in match.tradable_contracts:
         found = []
         cheapest: Decimal | None = None
-        for ref in group.refs:
-            market = ref.market
-            if market.status is not _OPEN or market.fees is None:
-                continue
-            book = get((market.id, ref.outcome_id))
+        for key, ref in contracts:
+            book = get(key)
             if book is None:
                 continue
             asks = book.asks
