@@ -231,6 +231,8 @@ class BookLevel:
 
 
 def _levels(value: Iterable[BookLevel | tuple[object, object]]) -> tuple[BookLevel, ...]:
+    if type(value) is tuple and all(type(v) is BookLevel for v in value):
+        return value  # already levels (a built book, an evolved copy): shared, not copied
     return tuple(v if isinstance(v, BookLevel) else BookLevel(*v) for v in value)
 
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from importlib import resources
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from arbkit.games import DRAW, LEAGUES, OVER, GameInfo, League, VenueNaming
+from arbkit.games import DRAW, LEAGUES, OVER, GameInfo, League, PairMap, VenueNaming
 
 __all__ = [
     "SERIES",
@@ -174,6 +175,33 @@ def _strike(value: object) -> Decimal | None:
         return None
 
 
+#: One object per equal game fact: the markets of an event share their teams, names and dates,
+#: and every market of a team maps ``yes`` to the same code, so 5,000 markets hold a few hundred
+#: distinct ones (a copy each was ~2 MB of a scan's markets). Keyed by type and value (and a
+#: datetime's tzinfo too: equal instants in other zones are not the same value).
+_SHARED: dict[object, Any] = {}
+_T = TypeVar("_T")
+
+
+def _shared_pairs(pairs: tuple[tuple[str, str], ...]) -> PairMap:
+    return _share(("pairs", pairs), lambda: PairMap(pairs))
+
+
+def _shared(value: _T) -> _T:
+    if value is None:
+        return value
+    return _share((type(value), value, getattr(value, "tzinfo", None)), lambda: value)
+
+
+def _share(key: object, make: Callable[[], _T]) -> _T:
+    found: _T | None = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) > 20_000:
+            _SHARED.clear()
+        found = _SHARED[key] = make()
+    return found
+
+
 def game_info(
     series_ticker: str | None,
     event_ticker: str,
@@ -238,17 +266,17 @@ def game_info(
         # Line series share the moneyline event's date+teams tail: one key for the whole game.
         game_key=f"{SERIES[league.key][0]}-{event_ticker.partition('-')[2]}",
         teams=teams,
-        outcome_teams={"yes": outcome},
+        outcome_teams=_shared_pairs((("yes", outcome),)),
         market_type=market_type,
         home=home,
         away=away,
-        team_names=names,
-        date=day,
-        start_time=start_time,
+        team_names=_shared_pairs(tuple(names.items())),
+        date=_shared(day),
+        start_time=_shared(start_time),
         game_number=game_number,
         line=line,
         line_team=line_team,
-        outcome_names={"yes": own_name} if own_name and market_type == "moneyline" else {},
-        expected_end=expected_expiration,
-        scheduled_date=scheduled_date(rules),
+        outcome_names=_shared_pairs((("yes", own_name),) if own_name and market_type == "moneyline" else ()),
+        expected_end=_shared(expected_expiration),
+        scheduled_date=_shared(scheduled_date(rules)),
     )

@@ -164,11 +164,25 @@ def _start(market: Market, event: Mapping[str, Any]) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+#: One ``date`` per ISO day text: the markets of a scan fall on a few hundred days.
+_DAYS: dict[str, date] = {}
+
+
+def _iso_day(text: str) -> date:
+    """``date.fromisoformat(text)``, one shared object per text (``ValueError`` as it raises)."""
+    found = _DAYS.get(text)
+    if found is None:
+        if len(_DAYS) > 10_000:
+            _DAYS.clear()
+        found = _DAYS[text] = date.fromisoformat(text)
+    return found
+
+
 def _day(value: Any) -> date | None:
     if not isinstance(value, str) or len(value) < 10:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        return _iso_day(value[:10])
     except ValueError:
         return None
 
@@ -191,7 +205,7 @@ def game_info(market: Market, event: Mapping[str, Any] | None = None) -> GameInf
     if league is None:
         return None
     try:
-        game_date = date.fromisoformat(day)
+        game_date = _iso_day(day)
     except ValueError:
         return None
     event = event or {}

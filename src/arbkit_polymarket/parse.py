@@ -32,6 +32,7 @@ from arbkit.models import (
     Resolution,
     ResolutionState,
 )
+from arbkit.values import shared_text
 from arbkit_polymarket.games import game_info
 from arbkit_polymarket.units import SHARE_STEP, number, opt_number
 
@@ -130,21 +131,35 @@ def _flag(value: Any) -> bool:
 
 
 # -- fees -----------------------------------------------------------------------------------
+#: One (immutable) schedule per distinct ``(rate, exponent, taker only)``: thousands of markets
+#: share a few, and the engine's per-schedule caches then hold a few entries, not one per market.
+#: The rate is keyed by its text, so ``0.03`` and ``0.030`` stay as the venue wrote them.
+_FEES: dict[tuple[str, int, bool], FeeSchedule] = {}
+_NO_FEES = NoFees()
+
+
 def parse_fee_details(fd: Any) -> FeeSchedule:
     """``/clob-markets`` ``fd {r, e, to}``; a missing ``fd`` means no platform fee (section 7)."""
     if fd is None:
-        return NoFees()
+        return _NO_FEES
     fd = obj(fd, "fee details")
     rate = number(fd.get("r"), "fee rate")
     exponent = number(fd.get("e", 1), "fee exponent")
     if exponent != exponent.to_integral_value() or rate < 0:
         raise invalid(f"fee exponent {exponent} / rate {rate} not usable")
     if rate == 0:
-        return NoFees()
-    try:
-        return PowerFee(rate=rate, exponent=int(exponent), taker_only=_flag(fd.get("to", False)))
-    except ArbkitError as exc:
-        raise invalid(f"fee details: {exc}") from None
+        return _NO_FEES
+    key = (str(rate), int(exponent), _flag(fd.get("to", False)))
+    found = _FEES.get(key)
+    if found is None:
+        try:
+            found = PowerFee(rate=rate, exponent=key[1], taker_only=key[2])
+        except ArbkitError as exc:
+            raise invalid(f"fee details: {exc}") from None
+        if len(_FEES) > 1_000:
+            _FEES.clear()
+        _FEES[key] = found
+    return found
 
 
 def parse_gamma_fees(market: Mapping[str, Any]) -> FeeSchedule | None:
@@ -159,7 +174,7 @@ def parse_gamma_fees(market: Mapping[str, Any]) -> FeeSchedule | None:
             }
         )
     if market.get("feesEnabled") is False:
-        return NoFees()
+        return _NO_FEES
     return None
 
 
@@ -257,7 +272,7 @@ def parse_gamma_market(payload: Any, event: Mapping[str, Any] | None = None) -> 
         events = data.get("events")
         if isinstance(events, list) and events and isinstance(events[0], Mapping):
             event = events[0]
-    prices = [str(p) for p in decode_list(data.get("outcomePrices"), "outcomePrices")]
+    prices = [shared_text(str(p)) for p in decode_list(data.get("outcomePrices"), "outcomePrices")]
     meta: dict[str, Any] = {k: data[k] for k in _META_FIELDS if data.get(k) is not None}
     meta["gamma_id"] = str(data.get("id", ""))
     meta["neg_risk"] = _flag(data.get("negRisk"))

@@ -200,3 +200,50 @@ def test_the_chosen_size_is_feasible_and_beats_every_feasible_size_on_the_grid(
     assert best is not None
     assert chosen.profit >= best
     assert chosen.profit == chosen.size - chosen.total
+
+
+# -- property: exactly the best size of the lot grid, the smallest of equals ----------------------
+
+# Deep ladders of many small levels: a Polymarket fee rounds per fill, so the rounding slack a
+# size may hide grows with the levels it walks (the search prices sizes by the fills they walk).
+deep_ladders = st.lists(
+    st.tuples(st.integers(1, 99), st.integers(1, 6)), min_size=1, max_size=12, unique_by=lambda lv: lv[0]
+).map(lambda levels: tuple(BookLevel(D(c) / 100, D(s)) for c, s in sorted(levels)))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fee_a=fee_schedules,
+    fee_b=fee_schedules,
+    ladder_a=deep_ladders,
+    ladder_b=deep_ladders,
+    lot_b=st.sampled_from([D(1), D("0.5")]),
+    min_b=minimums,
+    budget=money,
+    balance_a=money,
+    roi=st.integers(0, 5).map(D),
+)
+def test_the_chosen_size_is_the_most_profitable_of_every_lot_the_smallest_of_equals(
+    fee_a, fee_b, ladder_a, ladder_b, lot_b, min_b, budget, balance_a, roi
+) -> None:  # type: ignore[no-untyped-def]
+    a = poly_market("P", fees=fee_a, size_increment=D("0.5"))
+    b = kalshi_market("K", fees=fee_b, size_increment=lot_b, min_order_size=min_b)
+    legs = [LegQuote(a, ladder_a), LegQuote(b, ladder_b)]
+    balances = None if balance_a is None else {"polymarket": balance_a, "kalshi": D(10**6)}
+    chosen = size_set(legs, budget=budget, min_roi_percent=roi, balances=balances)
+    depth = min(sum(lv.size for lv in ladder_a), sum(lv.size for lv in ladder_b))
+    best: tuple[D, D] | None = None  # (profit, size) of the best feasible size, smallest first
+    size = lot_b
+    while size <= depth:
+        if feasible(legs, size, budget, roi, balances) is not None:
+            profit = size - sum(
+                walk_asks(q.asks, size)[1] + q.fees.order_fee(walk_asks(q.asks, size)[0]) for q in legs
+            )
+            if best is None or profit > best[0]:
+                best = (profit, size)
+        size += lot_b
+    if best is None:
+        assert chosen is None
+        return
+    assert chosen is not None, f"missed size {best[1]} earning {best[0]}"
+    assert (chosen.profit, chosen.size) == best

@@ -26,15 +26,14 @@ from decimal import Decimal
 
 from arbkit.engine.matching.model import MarketMatch, OutcomeRef
 from arbkit.engine.opportunity import Leg, Opportunity
-from arbkit.engine.sizing import LegQuote, size_set
-from arbkit.models import BookKey, MarketStatus, OrderBook, Side, utcnow
+from arbkit.engine.sizing import SetSize, _Ladder, _size_ladders
+from arbkit.models import BookKey, OrderBook, Side, utcnow
 
 __all__ = ["detect", "find_opportunities"]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
-_OPEN = MarketStatus.OPEN
 
 
 def _sources(
@@ -48,14 +47,12 @@ def _sources(
     """
     groups = []
     floor = ZERO
-    for group in match.groups:
+    get = books.get
+    for contracts in match.tradable_contracts:
         found = []
         cheapest: Decimal | None = None
-        for ref in group.refs:
-            market = ref.market
-            if market.fees is None or market.status is not _OPEN:
-                continue
-            book = books.get((market.id, ref.outcome_id))
+        for key, ref in contracts:
+            book = get(key)
             if book is None:
                 continue
             asks = book.asks
@@ -118,43 +115,73 @@ def _detect(
     sources = _sources(match, books, oldest)
     if sources is None:
         return None
-    best: Opportunity | None = None
+    # Each book's ladder is prepared once for every set it is tried in; an Opportunity is
+    # built only for the best set (and for a set tying it, whose key then decides).
+    ladders: dict[int, _Ladder] = {}
+    best: tuple[_Set, SetSize, Opportunity | None] | None = None
     best_rank = (ZERO, ZERO)
     for combination in itertools.product(*sources):
         if sum((source[0] for source in combination), ZERO) >= ONE:
             continue
-        quotes = [LegQuote(market=ref.market, asks=book.asks) for _, ref, book in combination]
-        sized = size_set(quotes, budget=budget, min_roi_percent=min_roi_percent, balances=balances)
+        prepared = []
+        for _, ref, book in combination:
+            ladder = ladders.get(id(book))
+            if ladder is None:
+                ladder = ladders[id(book)] = _Ladder(book.asks, ref.market.fees)  # type: ignore[arg-type]
+            prepared.append(ladder)
+        sized = _size_ladders(
+            prepared,
+            [ref.market for _, ref, _ in combination],
+            budget=budget,
+            min_roi_percent=min_roi_percent,
+            balances=balances,
+        )
         if sized is None:
             continue
-        legs = tuple(
-            Leg(
-                market=ref.market,
-                outcome_id=ref.outcome_id,
-                side=Side.BUY,
-                limit_price=leg.limit_price,
-                size=sized.size,
-                cost=leg.cost,
-                fee=leg.fee,
-                book_timestamp=book.timestamp,
-            )
-            for (_, ref, book), leg in zip(combination, sized.legs, strict=True)
+        rank = _set_figures(sized)
+        if best is None or rank < best_rank:
+            best, best_rank = (combination, sized, None), rank
+        elif rank == best_rank:
+            held = best[2] or _opportunity(match, best[0], best[1], now)
+            opportunity = _opportunity(match, combination, sized, now)
+            best = (combination, sized, opportunity) if opportunity.key < held.key else (*best[:2], held)
+    if best is None:
+        return None
+    return best[2] or _opportunity(match, best[0], best[1], now)
+
+
+_Set = tuple[tuple[Decimal, OutcomeRef, OrderBook], ...]
+
+
+def _opportunity(match: MarketMatch, combination: _Set, sized: SetSize, now: datetime) -> Opportunity:
+    legs = tuple(
+        Leg(
+            market=ref.market,
+            outcome_id=ref.outcome_id,
+            side=Side.BUY,
+            limit_price=leg.limit_price,
+            size=sized.size,
+            cost=leg.cost,
+            fee=leg.fee,
+            book_timestamp=book.timestamp,
         )
-        opportunity = Opportunity(
-            legs=legs,
-            payout=sized.size,
-            title=match.title,
-            match=match,
-            detected_at=now,
-            kind="binary" if len(legs) == 2 else f"{len(legs)}-way",
-        )
-        if best is None:
-            best, best_rank = opportunity, _figures(opportunity)
-            continue
-        rank = _figures(opportunity)
-        if rank < best_rank or (rank == best_rank and opportunity.key < best.key):
-            best, best_rank = opportunity, rank
-    return best
+        for (_, ref, book), leg in zip(combination, sized.legs, strict=True)
+    )
+    return Opportunity(
+        legs=legs,
+        payout=sized.size,
+        title=match.title,
+        match=match,
+        detected_at=now,
+        kind="binary" if len(legs) == 2 else f"{len(legs)}-way",
+    )
+
+
+def _set_figures(sized: SetSize) -> tuple[Decimal, Decimal]:
+    """:func:`_figures` of the opportunity ``sized`` would make, without making it."""
+    total = sum((leg.cost for leg in sized.legs), ZERO) + sum((leg.fee for leg in sized.legs), ZERO)
+    profit = sized.size - total
+    return -profit, (-(profit / total * HUNDRED) if total else ZERO)
 
 
 def _figures(opportunity: Opportunity) -> tuple[Decimal, Decimal]:

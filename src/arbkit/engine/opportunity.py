@@ -32,7 +32,13 @@ HUNDRED = Decimal(100)
 
 
 def _dec(value: object) -> Decimal:
+    if type(value) is Decimal and value.is_finite():  # what the engine passes: nothing to convert
+        return value
     return to_decimal(value, field="amount")
+
+
+def _side(value: str) -> Side:
+    return value if type(value) is Side else Side(value)
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: Decimal) -> None:
@@ -61,7 +67,7 @@ class Leg:
 
     market: Market
     outcome_id: str
-    side: Side = attrs.field(converter=Side)
+    side: Side = attrs.field(converter=_side)
     limit_price: Decimal = attrs.field(converter=_dec, validator=_probability)
     size: Decimal = attrs.field(converter=_dec, validator=_positive)
     cost: Decimal = attrs.field(converter=_dec, validator=_non_negative)

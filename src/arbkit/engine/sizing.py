@@ -31,10 +31,12 @@ fee by a known slack (nothing below the unrounded fee for Kalshi's round-up, hal
    first, to where a cap, the books or the ROI stop allowing a larger size even with the
    slack (solved within that stretch, where every bound is linear in the size);
 3. walks away from the peak on both sides, pricing exactly every size whose unrounded
-   profit plus the slack could still beat the best exact profit found so far, and stops
-   on each side at the first that cannot (at most :data:`MAX_EXACT_CANDIDATES` sizes in
-   all, which only a plateau of near-zero marginal profit reaches; past that the best
-   found so far is returned).
+   profit plus the slack of the fills it walks could still beat the best exact profit
+   found so far, and stops on each side at the first that cannot (upwards: that cannot
+   even with the whole ladders' slack; a size short of it skips to the next level
+   boundary, where the slack grows). At most :data:`MAX_EXACT_CANDIDATES` sizes are priced
+   in all, which only a plateau of near-zero marginal profit reaches; past that the best
+   found so far is returned.
 
 Each ladder is prepared level by level only as far as the search reads it: cumulative
 size, cost, unrounded money and (for :class:`~arbkit.engine.fees.QuadraticFee` and
@@ -277,12 +279,14 @@ class _Ladder:
     """
 
     __slots__ = ("_cost", "_end", "_fee", "_money", "asks", "ends", "exponent", "fees", "kind",
-                 "levels", "probe", "quantum", "rate", "slack")  # fmt: skip
+                 "levels", "once", "per_level", "probe", "quantum", "rate", "slack")  # fmt: skip
 
     def __init__(self, asks: tuple[BookLevel, ...], fees: FeeSchedule) -> None:
         self.asks = asks
         self.fees = fees
         self.kind, self.rate, self.exponent, self.quantum, per_level, once, self.probe = _terms(fees)
+        self.per_level = per_level
+        self.once = once
         self.slack = per_level * len(asks) + once if per_level or once else ZERO
         self.ends: list[Decimal] = []  # contracts up to the end of each level
         self.levels: list[_Level] = []
@@ -434,8 +438,26 @@ def size_set(
     """
     if not quotes or any(not q.asks for q in quotes):
         return None
-    ladders = [_Ladder(q.asks, q.fees) for q in quotes]
-    lot, lowest = _lot_and_lowest([q.market for q in quotes])
+    return _size_ladders(
+        [_Ladder(q.asks, q.fees) for q in quotes],
+        [q.market for q in quotes],
+        budget=budget,
+        min_roi_percent=min_roi_percent,
+        balances=balances,
+    )
+
+
+def _size_ladders(
+    ladders: Sequence[_Ladder],
+    markets: Sequence[Market],
+    *,
+    budget: Decimal | None,
+    min_roi_percent: Decimal,
+    balances: Mapping[str, Decimal] | None,
+) -> SetSize | None:
+    """:func:`size_set` on prepared, non-empty ladders (one per market; a ladder may be
+    shared by several calls: preparing more of it changes no figure)."""
+    lot, lowest = _lot_and_lowest(markets)
     slacks = [ladder.slack for ladder in ladders]
     slack = sum(slacks, ZERO)
     probe = sum((ladder.probe for ladder in ladders), ZERO)
@@ -448,10 +470,10 @@ def size_set(
 
     caps: list[tuple[Decimal, tuple[int, ...], bool]] = []  # (limit, legs, on reserves)
     if budget is not None:
-        caps.append((budget, tuple(range(len(quotes))), False))
+        caps.append((budget, tuple(range(len(markets))), False))
     if balances is not None:
-        for exchange in sorted({q.market.exchange for q in quotes}):
-            members = tuple(i for i, q in enumerate(quotes) if q.market.exchange == exchange)
+        for exchange in sorted({m.exchange for m in markets}):
+            members = tuple(i for i, m in enumerate(markets) if m.exchange == exchange)
             caps.append((balances.get(exchange, ZERO), members, True))
     rate = ONE + min_roi_percent / HUNDRED
 
@@ -561,15 +583,24 @@ def size_set(
     # 3. Every size that could still beat the best: its unrounded profit plus the slack is
     #    above the best exact profit so far. Walking away from the peak on each side, the
     #    unrounded profit only falls, so the first size that cannot beat ends that side.
+    #    The slack of a size is that of the fills it walks (``per level x (index + 1) + once``
+    #    per leg), at most the whole ladders' ``slack``. Downwards both only fall, so the first
+    #    size that cannot beat ends that side. Upwards a size's own slack can grow again past a
+    #    level boundary: a size that cannot beat with its own slack skips to the next boundary,
+    #    and the side ends at the first size that cannot beat even with the whole slack. (A
+    #    schedule priced through a probed rate, ``probe``, always uses the whole slack.)
     with_reserve = balances is not None
     best: tuple[Decimal, list[tuple[Decimal, Decimal, Decimal, Decimal]]] | None = None
     best_profit = ZERO
     budget_left = MAX_EXACT_CANDIDATES
     count = len(ladders)
+    tight = not probe and slack > ZERO
+    once = sum((ladder.once for ladder in ladders), ZERO)
     for lots, step in ((peak, 1), (peak - 1, -1)):
         while budget_left > 0 and lots >= lowest and (top is None or lots <= top):
             size = lots * lot
-            bound = size + slack + size * probe if probe else size + slack
+            bound = size + size * probe if probe else size
+            own = once
             indexes = []
             for ladder in ladders:
                 ends = ladder.ends
@@ -578,17 +609,27 @@ def size_set(
                     break
                 begin, _, _, _, _, before, unit = ladder.levels[index]
                 bound -= before + (size - begin) * unit
+                if tight and ladder.per_level:
+                    own += ladder.per_level * (index + 1)
                 indexes.append(index)
+            if len(indexes) < count:
+                break
+            whole = bound + slack
             # A smaller size that only ties the best still wins the tie: it must be priced.
-            if (
-                len(indexes) < count
-                or bound < best_profit
-                or bound <= ZERO
-                or (step > 0 and bound == best_profit)
-            ):
+            if whole < best_profit or whole <= ZERO or (step > 0 and whole == best_profit):
                 break
             if top is None and lots > peak and not may_pass(lots):
                 break
+            if tight:
+                near = bound + own
+                if near < best_profit or near <= ZERO or (step > 0 and near == best_profit):
+                    if step < 0:
+                        break
+                    # Up to the next level boundary the size's own slack stays and its
+                    # unrounded profit only falls (past the peak): none of them can beat.
+                    boundary = min(ladder.ends[i] for ladder, i in zip(ladders, indexes, strict=True))
+                    lots = max(lots + 1, int(boundary / lot) + 1)
+                    continue
             budget_left -= 1
             lots += step
             priced = [ladder.exact(i, size, with_reserve) for ladder, i in zip(ladders, indexes, strict=True)]

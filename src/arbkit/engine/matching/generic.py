@@ -7,7 +7,8 @@ called (or the pair is written into the pairs file). Hard constraints come first
 the same threshold numbers in both titles and close times within a window.
 
 Candidates come from an inverted index over title words weighted by rarity (IDF),
-so only markets sharing an informative word are ever scored: no all-pairs loop.
+kept per set of threshold numbers, so only markets sharing an informative word and
+the same numbers are ever scored: no all-pairs loop.
 The score is the cosine similarity of the IDF-weighted word sets, in [0, 1].
 """
 
@@ -106,22 +107,29 @@ def propose(
     for doc, words in (*docs_a, *docs_b):
         doc.weights = {w: idf[w] for w in words}
         doc.norm = math.sqrt(sum(v * v for v in doc.weights.values())) or 1.0
-    postings: dict[str, list[int]] = defaultdict(list)
-    for n, (_, words) in enumerate(docs_b):
+    # Postings per (threshold numbers, word): a pair with different numbers is never proposed,
+    # so only questions turning on the same numbers are ever scored. A word weighs its IDF in
+    # every question, so a shared word adds its weight squared.
+    postings: dict[tuple[frozenset[str], str], list[int]] = defaultdict(list)
+    for n, (doc, words) in enumerate(docs_b):
         for word in words:
             if frequency[word] <= common:
-                postings[word].append(n)
+                postings[(doc.numbers, word)].append(n)
     proposals: list[tuple[float, MarketMatch]] = []
     for doc, _words in docs_a:
         scores: dict[int, float] = defaultdict(float)
+        numbers = doc.numbers
         for word, weight in doc.weights.items():
-            for n in postings.get(word, ()):
-                scores[n] += weight * docs_b[n][0].weights[word]
+            found = postings.get((numbers, word))
+            if found:
+                shared = weight * weight
+                for n in found:
+                    scores[n] += shared
         ranked = []
         for n, dot in scores.items():
             other = docs_b[n][0]
             score = dot / (doc.norm * other.norm)
-            if score < min_score or other.numbers != doc.numbers:
+            if score < min_score:
                 continue
             close_a, close_b = doc.market.close_time, other.market.close_time
             if close_a is not None and close_b is not None and abs(close_a - close_b) > max_close_gap:
@@ -138,11 +146,8 @@ def _proposal(a: _Doc, b: _Doc, score: float, policy: ResolutionPolicy) -> Marke
         OutcomeGroup("yes", [OutcomeRef(a.market, a.outcomes[0]), OutcomeRef(b.market, b.outcomes[0])]),
         OutcomeGroup("no", [OutcomeRef(a.market, a.outcomes[1]), OutcomeRef(b.market, b.outcomes[1])]),
     ]
-    differences = compare(
-        [(a.market.exchange, [a.market]), (b.market.exchange, [b.market])],
-        policy=policy,
-        check_thresholds=True,
-    )
+    # The numbers are equal (no other pair is proposed): compare need not extract them again.
+    differences = compare([(a.market.exchange, [a.market]), (b.market.exchange, [b.market])], policy=policy)
     return MarketMatch(
         method="generic",
         groups=groups,

@@ -114,6 +114,11 @@ class MarketMatch:
     differences: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     refusals: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     confirmed: bool = True
+    #: Per group, ``(book key, contract)`` of the contracts that can be traded at all (market
+    #: open, fee schedule known): what detection reads for every match of every scan.
+    tradable_contracts: tuple[tuple[tuple[BookKey, OutcomeRef], ...], ...] = attrs.field(
+        init=False, eq=False, repr=False
+    )
 
     @groups.validator
     def _check_groups(self, attribute: attrs.Attribute[Any], value: tuple[OutcomeGroup, ...]) -> None:
@@ -125,6 +130,12 @@ class MarketMatch:
                 if ref.book_key in seen:
                     raise ValidationError(f"contract {ref} is in two outcome groups")
                 seen.add(ref.book_key)
+
+    def __attrs_post_init__(self) -> None:
+        contracts = tuple(
+            tuple((ref.book_key, ref) for ref in group.refs if ref.market.tradable) for group in self.groups
+        )
+        object.__setattr__(self, "tradable_contracts", contracts)
 
     @property
     def allowed(self) -> bool:

@@ -27,6 +27,7 @@ Adapters describe each game market with a :class:`~arbkit.games.GameInfo` in
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -55,6 +56,20 @@ EXPECTED_END_AFTER_START = (timedelta(hours=1), timedelta(hours=8))
 #: A start window this narrow (a start time, or Kalshi's expected expiration) counts as a time.
 NARROW_WINDOW = timedelta(hours=12)
 _DRAW_WORDS = frozenset({"draw", "tie", "the draw"})
+_NONE: frozenset[str] = frozenset()
+#: One shared frozenset per set of signal words (and of how a team is known): a scan holds one
+#: per contract and per team of every game, from a vocabulary of a few words.
+_WORD_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _word_set(words: Iterable[str]) -> frozenset[str]:
+    key = frozenset(words)
+    found = _WORD_SETS.get(key)
+    if found is None:
+        if len(_WORD_SETS) > 4096:  # only signal and provenance words come here: never reached
+            _WORD_SETS.clear()
+        found = _WORD_SETS[key] = key
+    return found
 
 
 @attrs.define
@@ -82,7 +97,7 @@ class Game:
     words: dict[tuple[str, str], str] = attrs.Factory(dict)
     problems: list[str] = attrs.Factory(list)
     #: canonical team -> how this venue's codes and names tie it to the alias table.
-    identity: dict[str, set[str]] = attrs.Factory(dict)
+    identity: dict[str, frozenset[str]] = attrs.Factory(dict)
     lines: list[tuple[Market, GameInfo]] = attrs.Factory(list)
     broken: str | None = None
 
@@ -193,7 +208,7 @@ def _claims(
         if yes_no or not labelled:
             vote(outcome_id, team, "suffix")
     for outcome in labelled:
-        text = normalize_name(outcome_names[outcome.id])
+        text = sys.intern(normalize_name(outcome_names[outcome.id]))  # a game's words: team names
         if not text:
             continue
         words[outcome.id] = text
@@ -235,17 +250,19 @@ def _claims(
             # Kept where its own words put it, so the game stays whole and the match is returned
             # refused, with the reason (a dropped contract would hide the game without one).
             team = next((t for t, sig in sorted(strong.items()) if "suffix" not in sig), min(strong))
-            claims[outcome_id] = (team, frozenset(by_team[team]))
+            claims[outcome_id] = (team, _word_set(by_team[team]))
             continue
         team = next(iter(strong)) if strong else max(by_team, key=lambda t: len(by_team[t]))
-        claims[outcome_id] = (team, frozenset(by_team[team]))
+        claims[outcome_id] = (team, _word_set(by_team[team]))
     if len(market.outcomes) == 2 and not yes_no and len(claims) == 2:
         (a, (team_a, sig_a)), (b, (team_b, sig_b)) = claims.items()
         if team_a == team_b:
             problems.append(f"{market.exchange} {market.id}: both outcomes say {team_a}")
         else:  # the other outcome, by elimination, is a weak extra signal
-            claims[a] = (team_a, sig_a | ({"elimination"} if sig_b & STRONG else set()))
-            claims[b] = (team_b, sig_b | ({"elimination"} if sig_a & STRONG else set()))
+            if sig_b & STRONG:
+                claims[a] = (team_a, _word_set(sig_a | {"elimination"}))
+            if sig_a & STRONG:
+                claims[b] = (team_b, _word_set(sig_b | {"elimination"}))
     return claims, words, problems
 
 
@@ -255,6 +272,8 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
     found: dict[tuple[str, str], Game] = {}
     lines: list[tuple[Market, GameInfo]] = []
     seen: set[str] = set()
+    pairs: dict[frozenset[str], frozenset[str]] = {}  # one frozenset per pair of teams
+    shared: dict[tuple[str, frozenset[str]], tuple[str, frozenset[str]]] = {}  # and per claim
     for market in markets:
         info = _info(market)
         if info is None or market.id in seen:  # a market listed twice (overlapping pages) counts once
@@ -269,11 +288,12 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
         key = (info.league, info.game_key)
         game = found.get(key)
         if game is None:
+            teams = frozenset(canonical.values())
             game = found[key] = Game(
                 exchange=market.exchange,
                 league=info.league,
                 key=info.game_key,
-                teams=frozenset(canonical.values()),
+                teams=pairs.setdefault(teams, teams),
                 home=canonical.get(info.home or ""),
                 away=canonical.get(info.away or ""),
                 day=info.date or (info.start_time.date() if info.start_time else None),
@@ -282,10 +302,10 @@ def games(markets: Iterable[Market], table: TeamTable | None = None) -> list[Gam
             )
         game.problems.extend(problems)
         for team, how in known.items():
-            game.identity.setdefault(team, set()).update(how)
+            game.identity[team] = _word_set(game.identity.get(team, _NONE) | how)
         game.expected_end = game.expected_end or info.expected_end
         game.scheduled_date = game.scheduled_date or info.scheduled_date
-        _add_market(game, market, info, canonical, confidence, table)
+        _add_market(game, market, info, canonical, confidence, table, shared)
     for market, info in lines:
         game = found.get((info.league, info.game_key))
         if game is not None:
@@ -300,6 +320,7 @@ def _add_market(
     canonical: Mapping[str, str],
     sure: Decimal,
     table: TeamTable,
+    shared: dict[tuple[str, frozenset[str]], tuple[str, frozenset[str]]],
 ) -> None:
     teams = frozenset(canonical.values())
     if len(teams) != 2 or "" in teams or (game.teams and teams != game.teams):
@@ -312,12 +333,15 @@ def _add_market(
         game.names.setdefault(canonical[code], info.team_names.get(code, canonical[code]))
     claims, words, problems = _claims(market, info, canonical, table)
     game.problems.extend(problems)
+    keys: dict[str, tuple[str, str]] = {}  # one book key per contract, shared by words and claims
     for outcome_id, text in words.items():
-        game.words[market.id, outcome_id] = text
+        key = keys[outcome_id] = (market.id, outcome_id)
+        game.words[key] = text
     named: list[str] = []
-    for outcome_id, (team, signals) in claims.items():
+    for outcome_id, claim in claims.items():
+        team = claim[0]
         game.refs.setdefault(team, []).append(OutcomeRef(market, outcome_id))
-        game.claims[market.id, outcome_id] = (team, signals)
+        game.claims[keys.get(outcome_id) or (market.id, outcome_id)] = shared.setdefault(claim, claim)
         named.append(team)
     # In a game that cannot end level, a per-team market's NO pays exactly when the other team wins.
     rest = [o.id for o in market.outcomes if o.id not in claims]
@@ -339,13 +363,26 @@ def _complete(game: Game) -> bool:
     return set(game.refs) == wanted or (set(game.refs) == set(game.teams) | {DRAW})
 
 
-def _same_game(a: Game, b: Game, policy: ResolutionPolicy) -> Decimal | None:
-    """The timing confidence that ``a`` and ``b`` are one game, or ``None`` if they are not."""
+_Window = tuple[datetime, datetime] | None
+
+
+def _same_game(
+    a: Game, b: Game, policy: ResolutionPolicy, windows: dict[int, _Window] | None = None
+) -> Decimal | None:
+    """The timing confidence that ``a`` and ``b`` are one game, or ``None`` if they are not.
+
+    ``windows`` keeps each game's :meth:`Game.window` (by ``id``) for a caller comparing one
+    game with several.
+    """
     if a.three_way != b.three_way:
         return None  # a 2-way cup game never pairs with a 3-way one
     if a.game_number is not None and b.game_number is not None and a.game_number != b.game_number:
         return None
-    window_a, window_b = a.window(), b.window()
+    if windows is None:
+        window_a, window_b = a.window(), b.window()
+    else:
+        window_a = windows[id(a)] if id(a) in windows else windows.setdefault(id(a), a.window())
+        window_b = windows[id(b)] if id(b) in windows else windows.setdefault(id(b), b.window())
     exact = (
         (a.start_time is not None)
         + (b.start_time is not None)
@@ -395,9 +432,10 @@ def _match_venues(
     for game in games_b:
         index[game.league, game.teams].append(game)
     candidates: list[tuple[Game, Game, Decimal]] = []
+    windows: dict[int, _Window] = {}  # the games are alive, and not changed, until we return
     for game in games_a:
         for other in index.get((game.league, game.teams), ()):
-            timing = _same_game(game, other, policy)
+            timing = _same_game(game, other, policy, windows)
             if timing is not None:
                 candidates.append((game, other, timing))
     count_a: dict[int, int] = defaultdict(int)
@@ -459,7 +497,7 @@ def _identity(a: Game, b: Game) -> list[str]:
     """
     problems = []
     for team in sorted(a.teams):
-        how = a.identity.get(team, set()) | b.identity.get(team, set())
+        how = a.identity.get(team, _NONE) | b.identity.get(team, _NONE)
         if how & {"table", "name"} or "named" not in how:
             continue
         words_a = {a.words[k] for k, (t, _) in a.claims.items() if t == team and k in a.words}

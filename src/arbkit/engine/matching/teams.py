@@ -111,6 +111,10 @@ class TeamTable:
         self._codes: dict[tuple[str, str, str], str] = {}
         self._names: dict[tuple[str, str], str] = {}
         self._venues: set[str] = set()
+        # Answers already given (the table never changes): a scan asks about the same few
+        # hundred codes and names tens of thousands of times.
+        self._resolved: dict[tuple[str, str, str | None], Resolved] = {}
+        self._named: dict[tuple[str, str], str | None] = {}
         for team in teams:
             self._teams[team.league, team.key] = team
             entries = [(venue, c.lower()) for venue, codes in team.codes for c in codes]
@@ -178,6 +182,15 @@ class TeamTable:
         table does not know stays itself, upper-cased, at lower confidence (both
         venues use the same code for most teams).
         """
+        asked = (league, code, exchange)
+        known = self._resolved.get(asked)
+        if known is None:
+            if len(self._resolved) > 10_000:
+                self._resolved.clear()
+            known = self._resolved[asked] = self._resolve(league, code, exchange)
+        return known
+
+    def _resolve(self, league: str, code: str, exchange: str | None) -> Resolved:
         venue = exchange if exchange in self._venues else "any"
         wanted = code.lower()
         for key, how in (((league, venue, wanted), "table"), ((league, "any", wanted), "table")):
@@ -192,7 +205,13 @@ class TeamTable:
 
     def resolve_name(self, league: str, name: str) -> str | None:
         """The canonical team a display name ("LA Lakers", "Chelsea FC") means, if unambiguous."""
-        return self._names.get((league, normalize_name(name)))
+        asked = (league, name)
+        if asked in self._named:
+            return self._named[asked]
+        if len(self._named) > 10_000:
+            self._named.clear()
+        found = self._named[asked] = self._names.get((league, normalize_name(name)))
+        return found
 
 
 _last: tuple[int, TeamTable] | None = None
