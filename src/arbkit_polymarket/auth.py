@@ -13,6 +13,7 @@ Secrets are held in :class:`arbkit.config.Secret`; no repr shows a key.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import time
@@ -42,8 +43,14 @@ __all__ = [
 
 #: The exact ClobAuth message (no trailing period).
 CLOB_AUTH_MESSAGE = "This message attests that I control the given wallet"
-CLOB_AUTH_TYPEHASH = keccak(b"ClobAuth(address address,string timestamp,uint256 nonce,string message)")
-_MESSAGE_HASH = keccak(CLOB_AUTH_MESSAGE.encode())
+CLOB_AUTH_TYPE = b"ClobAuth(address address,string timestamp,uint256 nonce,string message)"
+
+
+@functools.cache
+def _hashes() -> tuple[bytes, bytes]:
+    """The ClobAuth type hash and the message's hash, computed on first signing (so importing
+    the client loads no Keccak library)."""
+    return keccak(CLOB_AUTH_TYPE), keccak(CLOB_AUTH_MESSAGE.encode())
 
 
 def _masked(value: str) -> str:
@@ -75,11 +82,11 @@ class ApiCredentials:
 def clob_auth_digest(address: str, timestamp: int, nonce: int, chain_id: int) -> bytes:
     """The EIP-712 digest of a ``ClobAuth`` struct (domain ClobAuthDomain v1, no contract)."""
     struct_hash = keccak(
-        CLOB_AUTH_TYPEHASH
+        _hashes()[0]
         + address_word(address)
         + keccak(str(timestamp).encode())  # timestamp is a *string* field
         + uint_word(nonce)
-        + _MESSAGE_HASH
+        + _hashes()[1]
     )
     return typed_digest(domain_separator("ClobAuthDomain", "1", chain_id), struct_hash)
 

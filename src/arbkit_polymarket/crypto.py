@@ -12,15 +12,32 @@ tests check every digest against ``eth_account.messages.encode_typed_data``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from arbkit.errors import ConfigError, ValidationError
 
-try:  # the ``live`` extra
-    import coincurve
-    from eth_hash.auto import keccak as _keccak
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("Polymarket signing needs the 'live' extra: pip install 'arbkit[live]'") from exc
+
+def _live(module: str) -> Any:
+    """A signing library of the ``live`` extra, imported on first use: paper trading and
+    market data never load them (about 2 MB of a service's memory)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError("Polymarket signing needs the 'live' extra: pip install 'arbkit[live]'") from exc
+
+
+@functools.cache
+def _keccak() -> Any:
+    return _live("eth_hash.auto").keccak
+
+
+@functools.cache
+def _coincurve() -> Any:
+    return _live("coincurve")
+
 
 __all__ = [
     "SigningKey",
@@ -39,7 +56,7 @@ UINT256_MAX = 2**256 - 1
 
 def keccak(data: bytes) -> bytes:
     """Keccak-256 of ``data``."""
-    digest: bytes = _keccak(data)
+    digest: bytes = _keccak()(data)
     return digest
 
 
@@ -115,7 +132,7 @@ def recover_address(digest: bytes, signature: bytes) -> str:
     if v not in (0, 1):
         raise ValidationError("signature has an invalid recovery id")
     try:
-        public_key = coincurve.PublicKey.from_signature_and_message(
+        public_key = _coincurve().PublicKey.from_signature_and_message(
             signature[:64] + bytes([v]), digest, hasher=None
         )
     except Exception:  # coincurve raises plain Exception/ValueError on bad input
@@ -139,7 +156,7 @@ class SigningKey:
             raw = bytes.fromhex(body)
             if len(raw) != WORD:
                 raise ValueError
-            self._key = coincurve.PrivateKey(raw)
+            self._key = _coincurve().PrivateKey(raw)
         except ValueError:
             raise ConfigError("expected 32 bytes of hex", variable="POLYMARKET_PRIVATE_KEY") from None
         self.address: str = _address_of(self._key.public_key)

@@ -17,6 +17,7 @@ computed once per signer and the digest is signed with libsecp256k1 (coincurve).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
@@ -63,7 +64,14 @@ ORDER_TYPE = (
     "Order(uint256 salt,address maker,address signer,uint256 tokenId,uint256 makerAmount,"
     "uint256 takerAmount,uint8 side,uint8 signatureType,uint256 timestamp,bytes32 metadata,bytes32 builder)"
 )
-ORDER_TYPEHASH = keccak(ORDER_TYPE.encode())
+
+
+@functools.cache
+def order_typehash() -> bytes:
+    """Keccak of :data:`ORDER_TYPE`, computed on first use (importing loads no Keccak library)."""
+    return keccak(ORDER_TYPE.encode())
+
+
 #: Salts stay below 2^53 so they survive JSON numbers in every client (the SDKs do the same).
 SALT_LIMIT = 2**53
 SHARE_QUANTUM = Decimal("0.01")
@@ -251,7 +259,7 @@ def order_struct_hash(
 ) -> bytes:
     """``hashStruct(Order)`` of the V2 struct (shared by the client and the sandbox's verifier)."""
     return keccak(
-        ORDER_TYPEHASH
+        order_typehash()
         + uint_word(salt)
         + address_word(maker)
         + address_word(signer)
@@ -337,7 +345,7 @@ class OrderSigner:
         ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
         side = 0 if amounts.side is Side.BUY else 1
         struct_hash = keccak(
-            ORDER_TYPEHASH
+            order_typehash()
             + uint_word(salt)
             + self._prefix_words
             + uint_word(int(token_id))
