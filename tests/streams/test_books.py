@@ -48,12 +48,12 @@ def test_a_book_from_before_a_stale_is_never_used_again() -> None:
     books.live("kalshi", [])
     books.book(book())
     books.stale("kalshi", [], "sequence gap: 41 after 39")
-    assert books.get(("M1", "yes")) is None
+    assert books.get(("kalshi", "M1", "yes")) is None
     assert books.status("kalshi").reason == "sequence gap: 41 after 39"
     books.live("kalshi", [])  # live before the fresh snapshot: the old book stays out
-    assert not books.usable(("M1", "yes"))
+    assert not books.usable(("kalshi", "M1", "yes"))
     books.book(book(ask="0.45"))
-    assert books.get(("M1", "yes")) == book(ask="0.45")
+    assert books.get(("kalshi", "M1", "yes")) == book(ask="0.45")
 
 
 def test_snapshots_before_live_count_as_fresh() -> None:
@@ -107,9 +107,9 @@ def test_a_silent_feed_goes_stale_until_fresh_books_arrive() -> None:
     assert books.check_silence() == []  # reported once per silence
     books.frame("kalshi", "market", '{"type":"heartbeat"}', T0)  # alive, but nothing fresh yet
     assert books.status("kalshi").state is FeedState.LIVE
-    assert not books.usable(("M1", "yes"))
+    assert not books.usable(("kalshi", "M1", "yes"))
     books.book(book(ask="0.39"))
-    assert books.usable(("M1", "yes"))
+    assert books.usable(("kalshi", "M1", "yes"))
 
 
 def test_changes_are_coalesced_per_key_keeping_the_first_receipt() -> None:
@@ -201,7 +201,7 @@ def test_concurrent_feeds_keep_the_newest_book_of_each_key() -> None:
         thread.join()
     assert len(books.books()) == 20
     assert books.updates == 1000
-    assert books.get(("kalshi-9", "yes")) == book("kalshi-9", ask="0.29")  # n = 499 came last
+    assert books.get(("kalshi", "kalshi-9", "yes")) == book("kalshi-9", ask="0.29")  # n = 499 came last
 
 
 def test_only_a_new_interruption_is_passed_on_to_the_error_sink() -> None:
