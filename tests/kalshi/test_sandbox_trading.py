@@ -83,7 +83,7 @@ def test_book_falls_back_to_single_requests_when_batch_is_missing(
     markets = public_client.markets(series="KXNBAGAME")
     sandbox.faults.add(Fault("status", path="/trade-api/v2/markets/orderbooks", status=404))
     books = public_client.order_books(markets)
-    assert set(books) == {(m.id, o) for m in markets for o in ("yes", "no")}
+    assert set(books) == {("kalshi", m.id, o) for m in markets for o in ("yes", "no")}
 
 
 def test_resting_order_lifecycle(client: KalshiClient, nyk: Market, sandbox: KalshiSandbox) -> None:

@@ -428,4 +428,4 @@ def test_no_frame_whatever_its_content_makes_the_decoder_raise(items: list[dict[
         assert isinstance(error, ArbkitError)
     for key, book in sink.books.items():
         assert isinstance(book, OrderBook)
-        assert key[0] == book.market_id
+        assert key == book.key

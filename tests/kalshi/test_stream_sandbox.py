@@ -740,7 +740,7 @@ def test_a_replaced_level_never_shows_beside_its_replacement_between_deltas(
     original = sink.book
 
     def keep(book: OrderBook) -> None:
-        if book.key == (NYK, "yes"):
+        if book.key == ("kalshi", NYK, "yes"):
             seen.append(book)
         original(book)
 

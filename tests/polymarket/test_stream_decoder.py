@@ -272,7 +272,7 @@ def test_the_replay_decoder_learns_the_markets_from_the_books() -> None:
     sink = RecordingSink()
     found = MarketDecoder(sink, Subscriptions(learn=True))
     found.feed(json.dumps(BOOKS), AT)
-    assert set(sink.books) == {(M, YES), (M, NO)}
+    assert set(sink.books) == {("polymarket", M, YES), ("polymarket", M, NO)}
     assert ("live", (M,)) in sink.events
 
 

@@ -84,7 +84,7 @@ class StoreMachine(RuleBasedStateMachine):
         for venue in VENUES:
             for market in MARKETS:
                 for outcome in OUTCOMES:
-                    key = (market_id(venue, market), outcome)
+                    key = (venue, market_id(venue, market), outcome)
                     expected = self.expected_usable(venue, market, outcome)
                     assert (key in usable) == expected, (venue, market, outcome, self.events)
                     if expected:
