@@ -609,7 +609,7 @@ def test_a_market_the_venue_will_not_stream_is_reported_and_does_not_hold_the_fe
     stream.subscribe([markets[NYK], ghost])
     assert sink.wait(lambda: any(isinstance(e, ExchangeError) and e.code == "16" for e in sink.of("error")))
     assert books_match(client, sink, stream, markets[NYK])
-    assert (ghost.id, "yes") not in sink.books
+    assert ("kalshi", ghost.id, "yes") not in sink.books
 
 
 class _Watch(BookStore):

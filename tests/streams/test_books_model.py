@@ -23,7 +23,7 @@ OUTCOMES = ("yes", "no")
 
 
 def market_id(venue: str, market: str) -> str:
-    return f"{venue[0]}{market}"  # market ids distinct across venues, as everywhere in arbkit
+    return market  # the same ids on both venues: a book is told apart by its venue too
 
 
 class StoreMachine(RuleBasedStateMachine):
