@@ -80,7 +80,11 @@ def test_stale_markets_leave_the_rest_of_the_feed_usable() -> None:
     books.live("kalshi", ["M1"])
     assert ("kalshi", "M1", "yes") not in books.books()
     books.book(book("M1", ask="0.41"))
-    assert set(books.books()) == {("kalshi", "M1", "yes"), ("kalshi", "M2", "yes"), ("polymarket", "P1", "yes")}
+    assert set(books.books()) == {
+        ("kalshi", "M1", "yes"),
+        ("kalshi", "M2", "yes"),
+        ("polymarket", "P1", "yes"),
+    }
 
 
 def test_a_silent_feed_goes_stale_until_fresh_books_arrive() -> None:
