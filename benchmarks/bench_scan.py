@@ -239,7 +239,7 @@ def sequential_cycle(
             for outcome in market.outcomes:
                 body = session.get(f"{p_url}/book", params={"token_id": outcome.id}, timeout=10).json()
                 book = parse_book(body)
-                books[(market_id, outcome.id)] = book
+                books[book.key] = book
     return list(find_opportunities(matches, books, bet_amount=BET))
 
 

@@ -180,7 +180,12 @@ def latency_and_recording(workdir: Path) -> tuple[list[float], list[float], Path
             stream.start(recorder)
             stream.subscribe([poly])
             engine.start()
-            _wait(changes, lambda: store.usable((NBA, KNICKS)) and store.usable((NBA, ROCKETS)))
+            _wait(
+                changes,
+                lambda: (
+                    store.usable(("polymarket", NBA, KNICKS)) and store.usable(("polymarket", NBA, ROCKETS))
+                ),
+            )
             rng = random.Random(SEED)
             for n in range(ROUNDS):
                 calm = D("0.55") + D(rng.randrange(0, 5)) / 100

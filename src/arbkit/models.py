@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
@@ -64,6 +64,7 @@ __all__ = [
     "OrderRequest",
     "OrderStatus",
     "Outcome",
+    "OutcomeKey",
     "OutcomeResult",
     "Position",
     "Resolution",
@@ -75,8 +76,22 @@ __all__ = [
     "utcnow",
 ]
 
-#: ``(market_id, outcome_id)``: the key of one order book.
-BookKey = tuple[str, str]
+
+class OutcomeKey(NamedTuple):
+    """``(exchange, market_id, outcome_id)``: the one identity of an outcome's contracts.
+
+    A book (:attr:`OrderBook.key`), a position (:attr:`Position.key`), a resolution's payout
+    (:meth:`Resolution.payout_of`), a trade leg and a match's outcome are all found by it; a
+    plain tuple of the same three strings is equal to it and finds the same entry.
+    """
+
+    exchange: str
+    market_id: str
+    outcome_id: str
+
+
+#: The key of one order book: an :class:`OutcomeKey`.
+BookKey = OutcomeKey
 
 
 def _outcome_tuple(value: Iterable[Outcome]) -> tuple[Outcome, ...]:
@@ -292,9 +307,9 @@ class OrderBook:
         )
 
     @property
-    def key(self) -> BookKey:
-        """``(market_id, outcome_id)``."""
-        return (self.market_id, self.outcome_id)
+    def key(self) -> OutcomeKey:
+        """``(exchange, market_id, outcome_id)``."""
+        return OutcomeKey(self.exchange, self.market_id, self.outcome_id)
 
     @property
     def best_bid(self) -> BookLevel | None:
@@ -428,6 +443,11 @@ class Position:
     size: Decimal = attrs.field(converter=as_decimal)
     average_price: Decimal | None = attrs.field(default=None, converter=maybe_decimal, validator=non_negative)
     cost: Decimal | None = attrs.field(default=None, converter=maybe_decimal)
+
+    @property
+    def key(self) -> OutcomeKey:
+        """``(exchange, market_id, outcome_id)``: the book and the trade legs of these contracts."""
+        return OutcomeKey(self.exchange, self.market_id, self.outcome_id)
 
 
 def _payouts(value: Mapping[str, object] | None) -> Mapping[str, Decimal]:

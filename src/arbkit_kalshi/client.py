@@ -384,9 +384,9 @@ class KalshiClient:
                         )
                     except NotFound:
                         continue
-            for ticker, (yes, no) in books.items():
-                out[(ticker, "yes")] = yes
-                out[(ticker, "no")] = no
+            for yes, no in books.values():
+                out[yes.key] = yes
+                out[no.key] = no
         return out
 
     def fee_schedule(self, market: Market) -> FeeSchedule | None:

@@ -399,7 +399,8 @@ class PolymarketClient:
             for book in self._fetch_books(tokens[start : start + BOOKS_PER_REQUEST]):
                 market_id = owner.get(book.outcome_id)
                 if market_id is not None:
-                    books[(market_id, book.outcome_id)] = attrs.evolve(book, market_id=market_id)
+                    book = attrs.evolve(book, market_id=market_id)
+                    books[book.key] = book
         return books
 
     def _fetch_books(self, tokens: list[str]) -> list[OrderBook]:

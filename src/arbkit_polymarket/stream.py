@@ -768,7 +768,7 @@ class PolymarketStream:
         still = {m for m in market_ids if m in decoder.whole and decoder.updated.get(m) == before[m]}
         differ: set[str] = set()
         agree: list[str] = []
-        for (market_id, asset), book in rest.items():
+        for (_, market_id, asset), book in rest.items():
             local = decoder.books.get(asset)
             if market_id in still and local is not None:
                 if _levels(local.model(None)) == _levels(book):

@@ -307,7 +307,7 @@ def test_no_opportunity_when_best_asks_sum_to_one() -> None:
 def test_missing_or_empty_book_means_no_opportunity() -> None:
     poly, kalshi = poly_market("P"), kalshi_market("K")
     books = binary_books(poly, kalshi, poly_yes=[("0.40", "100")], kalshi_no=[("0.50", "100")])
-    del books[("K", "no")]
+    del books[("kalshi", "K", "no")]
     assert run(binary_match(poly, kalshi), books) is None
 
 
@@ -389,11 +389,11 @@ def test_three_way_soccer_buys_each_outcome_at_its_cheapest_venue_with_fees() ->
     assert (opp.size, opp.cost, opp.fees) == (D(100), D(96), D("2.7816"))
     assert opp.profit == D("1.2184")
     # Without Kalshi's draw, Polymarket's (31 + 0.6417) is next: profit 100 - 97 - 1.9533 = 1.0467.
-    del books[ks["TIE"].id, "yes"]
+    del books["kalshi", ks["TIE"].id, "yes"]
     second = run(match, books)
     assert second is not None
     assert second.legs[1].market.id.endswith("-draw")
     assert second.profit == D("1.0467")
     # Without Polymarket's away (Kalshi 0.33 instead of 0.28) 0.38 + 0.31 + 0.33 = 1.02: nothing.
-    del books[ps["mci"].id, ps["mci"].outcomes[0].id]
+    del books["polymarket", ps["mci"].id, ps["mci"].outcomes[0].id]
     assert run(match, books) is None

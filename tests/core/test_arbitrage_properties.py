@@ -62,7 +62,7 @@ def test_reported_profit_is_what_the_legs_produce_at_their_prices(s: dict) -> No
         return
     total = D(0)
     for leg in opp.legs:
-        book = books[leg.market.id, leg.outcome_id]
+        book = books[leg.key]
         fills, cost = walk_asks(book.asks, leg.size)
         fees: FeeSchedule = leg.market.fees  # type: ignore[assignment]
         assert leg.cost == cost
@@ -95,7 +95,7 @@ def test_without_fees_the_size_is_as_profitable_as_any_whole_size(ladder_pair: l
     poly, kalshi = poly_market("P"), kalshi_market("K")
     books = binary_books(poly, kalshi, poly_yes=ladder_pair[0], kalshi_no=ladder_pair[1])
     opp = detect(binary_match(poly, kalshi), books, bet_amount=D(bet), min_roi_percent=D(0), now=NOW)
-    yes, no = books["P", "P-0"].asks, books["K", "no"].asks
+    yes, no = books["polymarket", "P", "P-0"].asks, books["kalshi", "K", "no"].asks
     depth = int(min(sum(lv.size for lv in yes), sum(lv.size for lv in no)))
     best = D(0)
     for size in range(1, depth + 1):  # brute force over every whole size

@@ -277,15 +277,12 @@ def test_detection_buys_a_team_no_as_the_other_team_only_where_games_cannot_tie(
     away = fixture["truth"]["kalshi"][away_ticker]
     (poly_away,) = [t for t, team in fixture["truth"]["polymarket"].items() if team == away]
     (poly_market,) = [m for m in markets["polymarket"] if m.game.market_type == "moneyline"]
-    books = {
-        # Polymarket's away token and Kalshi's NO on the away team at 0.40 each: $0.80 for a set
-        # that pays $1 only if "not the away team" means "the home team wins".
-        (away_ticker, "no"): OrderBook.build(
-            "kalshi", away_ticker, "no", asks=[("0.40", "100")], timestamp=NOW
-        ),
-        (poly_market.id, poly_away): OrderBook.build(
-            "polymarket", poly_market.id, poly_away, asks=[("0.40", "100")], timestamp=NOW
-        ),
-    }
+    # Polymarket's away token and Kalshi's NO on the away team at 0.40 each: $0.80 for a set
+    # that pays $1 only if "not the away team" means "the home team wins".
+    listed = (
+        OrderBook.build("kalshi", away_ticker, "no", asks=[("0.40", "100")], timestamp=NOW),
+        OrderBook.build("polymarket", poly_market.id, poly_away, asks=[("0.40", "100")], timestamp=NOW),
+    )
+    books = {book.key: book for book in listed}
     opportunities = find_opportunities([match], books, bet_amount=D(100), now=NOW)
     assert len(opportunities) == found

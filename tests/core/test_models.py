@@ -92,7 +92,7 @@ class TestOrderBook:
         )
         assert [(lvl.price, lvl.size) for lvl in book.bids] == [(D("0.45"), D("2")), (D("0.40"), D("6"))]
         assert book.best_ask == BookLevel("0.50", "1")
-        assert book.key == ("0xcond", "tok")
+        assert book.key == ("polymarket", "0xcond", "tok")
 
     def test_constructor_refuses_unsorted_levels(self) -> None:
         with pytest.raises(ValidationError, match="bids"):

@@ -79,7 +79,7 @@ class FakeExchange:
 
     def order_books(self, markets: Sequence[Market]) -> Mapping[BookKey, OrderBook]:
         self._call("order_books")
-        return {k: b for k, b in self.books.items() if k[0] in {m.id for m in markets}}
+        return {b.key: b for k, b in self.books.items() if k[0] in {m.id for m in markets}}
 
     def fee_schedule(self, market: Market) -> FeeSchedule | None:
         return market.fees

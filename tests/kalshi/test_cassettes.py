@@ -31,7 +31,7 @@ def test_discovery_and_books(demo_client: KalshiClient, recording: bool) -> None
     assert all(m.status is MarketStatus.OPEN and m.fees is not None for m in markets)
     books = demo_client.order_books(markets[:2])
     for market in markets[:2]:
-        yes, no = books[(market.id, "yes")], books[(market.id, "no")]
+        yes, no = books[("kalshi", market.id, "yes")], books[("kalshi", market.id, "no")]
         if yes.best_ask is not None:  # a YES ask is the complement of the best NO bid
             assert no.best_bid is not None
             assert yes.best_ask.price == 1 - no.best_bid.price
@@ -42,8 +42,8 @@ def test_discovery_and_books(demo_client: KalshiClient, recording: bool) -> None
     assert nyk.fees is not None
     assert nyk.fees.fee(D("0.5"), D(100), taker=False) == D("0.44")
     assert hou.tick_size == D("0.01")
-    assert books[(nyk.id, "yes")].best_bid.price == D("0.47")  # type: ignore[union-attr]
-    assert books[(hou.id, "yes")].asks == ()  # an empty NO side is []
+    assert books[("kalshi", nyk.id, "yes")].best_bid.price == D("0.47")  # type: ignore[union-attr]
+    assert books[("kalshi", hou.id, "yes")].asks == ()  # an empty NO side is []
 
 
 def test_order_lifecycle(demo_client: KalshiClient, recording: bool) -> None:

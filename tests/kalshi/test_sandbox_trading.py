@@ -66,14 +66,14 @@ def test_books_for_many_markets_come_in_batches(public_client: KalshiClient, san
     books = public_client.order_books(markets)
     assert len(books) == 2 * len(markets)
     assert sandbox.requests == {"GET /trade-api/v2/markets/orderbooks": 1}
-    yes, no = books[(NYK, "yes")], books[(NYK, "no")]
+    yes, no = books[("kalshi", NYK, "yes")], books[("kalshi", NYK, "no")]
     assert (yes.best_bid and yes.best_bid.price, yes.best_ask and yes.best_ask.price) == (
         D("0.45"),
         D("0.48"),
     )
     assert (no.best_bid and no.best_bid.price, no.best_ask and no.best_ask.price) == (D("0.52"), D("0.55"))
     single = public_client.order_book(markets[0], "no")
-    batch = books[(markets[0].id, "no")]
+    batch = books[("kalshi", markets[0].id, "no")]
     assert (single.bids, single.asks) == (batch.bids, batch.asks)
 
 
@@ -83,7 +83,7 @@ def test_book_falls_back_to_single_requests_when_batch_is_missing(
     markets = public_client.markets(series="KXNBAGAME")
     sandbox.faults.add(Fault("status", path="/trade-api/v2/markets/orderbooks", status=404))
     books = public_client.order_books(markets)
-    assert set(books) == {(m.id, o) for m in markets for o in ("yes", "no")}
+    assert set(books) == {("kalshi", m.id, o) for m in markets for o in ("yes", "no")}
 
 
 def test_resting_order_lifecycle(client: KalshiClient, nyk: Market, sandbox: KalshiSandbox) -> None:

@@ -122,19 +122,25 @@ def test_a_snapshot_gives_the_same_books_as_rest_for_the_same_levels() -> None:
     dec.feed(subscribed(1), T0)
     dec.feed(snapshot(1, fp["yes_dollars"], fp["no_dollars"]), T0)
     yes, no = parse_orderbook(rest, TICKER, timestamp=T0)
-    assert (sink.books[TICKER, "yes"].bids, sink.books[TICKER, "yes"].asks) == (yes.bids, yes.asks)
-    assert (sink.books[TICKER, "no"].bids, sink.books[TICKER, "no"].asks) == (no.bids, no.asks)
-    assert sink.books[TICKER, "yes"].source == "stream"
-    assert sink.books[TICKER, "yes"].timestamp == T0
+    assert (sink.books["kalshi", TICKER, "yes"].bids, sink.books["kalshi", TICKER, "yes"].asks) == (
+        yes.bids,
+        yes.asks,
+    )
+    assert (sink.books["kalshi", TICKER, "no"].bids, sink.books["kalshi", TICKER, "no"].asks) == (
+        no.bids,
+        no.asks,
+    )
+    assert sink.books["kalshi", TICKER, "yes"].source == "stream"
+    assert sink.books["kalshi", TICKER, "yes"].timestamp == T0
     assert sink.of("live") == [(TICKER,)]
 
 
 def test_an_empty_side_is_omitted_on_the_websocket() -> None:
     dec, sink, _ = decoder()
     dec.feed(snapshot(1, [["0.4000", "10.00"]], None), T0)
-    assert sink.books[TICKER, "yes"].asks == ()
-    assert sink.books[TICKER, "no"].bids == ()
-    assert sink.books[TICKER, "no"].asks[0].price == Decimal("0.6")
+    assert sink.books["kalshi", TICKER, "yes"].asks == ()
+    assert sink.books["kalshi", TICKER, "no"].bids == ()
+    assert sink.books["kalshi", TICKER, "no"].asks[0].price == Decimal("0.6")
 
 
 def test_deltas_change_sizes_delete_emptied_levels_and_ignore_a_cut_on_a_missing_level() -> None:
@@ -144,13 +150,13 @@ def test_deltas_change_sizes_delete_emptied_levels_and_ignore_a_cut_on_a_missing
     dec.feed(delta(3, "no", "0.5100", "-15.50"), T0)
     dec.feed(delta(4, "no", "0.2000", "-3.00"), T0)  # nothing rests there (kalshi.md 11.5: ignore)
     dec.feed(delta(5, "yes", "0.4700", "2.50"), T0)
-    yes = sink.books[TICKER, "yes"]
+    yes = sink.books["kalshi", TICKER, "yes"]
     assert [(lv.price, lv.size) for lv in yes.bids] == [
         (Decimal("0.4700"), Decimal("2.50")),
         (Decimal("0.4600"), Decimal("246.00")),
     ]
     assert yes.asks == ()
-    assert next((lv.price, lv.size) for lv in sink.books[TICKER, "no"].asks) == (
+    assert next((lv.price, lv.size) for lv in sink.books["kalshi", TICKER, "no"].asks) == (
         Decimal("0.5300"),
         Decimal("2.50"),
     )
@@ -188,8 +194,8 @@ def test_a_snapshot_and_any_deltas_give_the_book_rest_would_give_for_the_resulti
     want_yes, want_no = books_from_bids(
         TICKER, list(model["yes"].items()), list(model["no"].items()), timestamp=T0, source="stream"
     )
-    assert sink.books[TICKER, "yes"] == want_yes
-    assert sink.books[TICKER, "no"] == want_no
+    assert sink.books["kalshi", TICKER, "yes"] == want_yes
+    assert sink.books["kalshi", TICKER, "no"] == want_no
 
 
 @pytest.mark.parametrize(("seq", "what"), [(4, "gap"), (2, "duplicate")])
@@ -208,14 +214,14 @@ def test_a_gap_or_a_repeat_marks_the_books_stale_asks_for_a_resync_and_a_new_sna
     assert control.resyncs == [(1, (TICKER,), reason)]
     # Later frames of the broken subscription are ignored: the book keeps its last good state.
     dec.feed(delta(seq + 1, "yes", "0.4000", "100.00"), T0)
-    assert sink.books[TICKER, "yes"].bids[0].size == Decimal("15.00")
+    assert sink.books["kalshi", TICKER, "yes"].bids[0].size == Decimal("15.00")
     # The resubscription's snapshot (new sid, seq from 1) makes the market whole again.
     dec.feed(subscribed(2, command_id=9), T0)
     dec.feed(snapshot(1, [["0.4100", "7.00"]], None, sid=2), T0)
     assert sink.of("live") == [(TICKER,), (TICKER,)]
-    assert sink.books[TICKER, "yes"].bids[0].price == Decimal("0.41")
+    assert sink.books["kalshi", TICKER, "yes"].bids[0].price == Decimal("0.41")
     dec.feed(delta(2, "yes", "0.4100", "1.00", sid=2), T0)
-    assert sink.books[TICKER, "yes"].bids[0].size == Decimal("8.00")
+    assert sink.books["kalshi", TICKER, "yes"].bids[0].size == Decimal("8.00")
 
 
 def test_a_frame_that_is_not_json_is_a_typed_error_and_every_book_goes_stale() -> None:
@@ -246,7 +252,7 @@ def test_a_malformed_delta_is_reported_and_its_subscription_resynchronised(msg: 
     assert isinstance(sink.of("error")[0], InvalidResponse)
     assert sink.of("stale")[0][0] == (TICKER,)
     assert control.resyncs[0][0] == 1
-    assert sink.books[TICKER, "yes"].bids[0].size == Decimal("10.00")  # nothing half-applied
+    assert sink.books["kalshi", TICKER, "yes"].bids[0].size == Decimal("10.00")  # nothing half-applied
 
 
 def test_deltas_before_a_snapshot_are_dropped() -> None:
@@ -265,7 +271,7 @@ def test_a_reused_sid_after_a_reconnect_in_a_recording_marks_the_old_books_stale
     assert sink.of("stale")[0][0] == (TICKER,)
     dec.feed(snapshot(1, [["0.3000", "1.00"]], None), T0)
     assert sink.of("live")[-1] == (TICKER,)
-    assert sink.books[TICKER, "yes"].bids[0].price == Decimal("0.3")
+    assert sink.books["kalshi", TICKER, "yes"].bids[0].price == Decimal("0.3")
 
 
 def test_a_user_order_frame_is_the_order_rest_returns() -> None:
@@ -422,4 +428,4 @@ def test_no_frame_whatever_its_content_makes_the_decoder_raise(items: list[dict[
         assert isinstance(error, ArbkitError)
     for key, book in sink.books.items():
         assert isinstance(book, OrderBook)
-        assert key[0] == book.market_id
+        assert key == book.key

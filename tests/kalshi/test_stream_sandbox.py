@@ -199,7 +199,7 @@ def books_match(client: KalshiClient, sink: WaitSink, stream: KalshiStream, mark
     want = {o: levels(client.order_book(market, o)) for o in ("yes", "no")}
 
     def same() -> bool:
-        got = {o: sink.books.get((market.id, o)) for o in ("yes", "no")}
+        got = {o: sink.books.get(("kalshi", market.id, o)) for o in ("yes", "no")}
         return stream.status().state is FeedState.LIVE and all(
             b is not None and levels(b) == want[o] for o, b in got.items()
         )
@@ -609,7 +609,7 @@ def test_a_market_the_venue_will_not_stream_is_reported_and_does_not_hold_the_fe
     stream.subscribe([markets[NYK], ghost])
     assert sink.wait(lambda: any(isinstance(e, ExchangeError) and e.code == "16" for e in sink.of("error")))
     assert books_match(client, sink, stream, markets[NYK])
-    assert (ghost.id, "yes") not in sink.books
+    assert ("kalshi", ghost.id, "yes") not in sink.books
 
 
 class _Watch(BookStore):
@@ -733,14 +733,14 @@ def test_a_replaced_level_never_shows_beside_its_replacement_between_deltas(
     market = markets[NYK]
     stream.subscribe([market])
     assert books_match(client, sink, stream, market)
-    before = {lv.price for lv in sink.books[NYK, "yes"].asks} | {
-        lv.price for lv in sink.books[NYK, "yes"].bids
+    before = {lv.price for lv in sink.books["kalshi", NYK, "yes"].asks} | {
+        lv.price for lv in sink.books["kalshi", NYK, "yes"].bids
     }
     seen: list[OrderBook] = []
     original = sink.book
 
     def keep(book: OrderBook) -> None:
-        if book.key == (NYK, "yes"):
+        if book.key == ("kalshi", NYK, "yes"):
             seen.append(book)
         original(book)
 
@@ -869,4 +869,4 @@ def test_a_delta_lost_just_before_the_market_goes_quiet_is_found_by_a_snapshot(
     app.set_book(NYK, yes_bids=[["0.45", "101"], ["0.44", "250"]], no_bids=[["0.52", "80"], ["0.51", "200"]])
     assert sink.wait(lambda: any(NYK in m and "gap" in r for m, r in sink.of("stale")))
     assert books_match(client, sink, stream, market)
-    assert sink.books[NYK, "yes"].bids[0].size == Decimal("101")
+    assert sink.books["kalshi", NYK, "yes"].bids[0].size == Decimal("101")

@@ -61,7 +61,7 @@ def test_discovery_follows_gamma_keyset_pages(real: PolymarketClient) -> None:
 @pytest.mark.vcr
 def test_books_come_in_one_batch_best_last_on_the_wire(real: PolymarketClient) -> None:
     books = real.order_books([mlb()])
-    yankees, rangers = books[(MLB, "1001")], books[(MLB, "1002")]
+    yankees, rangers = books[("polymarket", MLB, "1001")], books[("polymarket", MLB, "1002")]
     assert (yankees.best_bid.price, yankees.best_ask.price) == (D("0.43"), D("0.45"))  # type: ignore[union-attr]
     assert (rangers.best_bid.price, rangers.best_ask.price) == (D("0.55"), D("0.57"))  # type: ignore[union-attr]
     assert yankees.bids[-1].price == D("0.41")

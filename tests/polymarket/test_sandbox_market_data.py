@@ -67,8 +67,13 @@ def test_books_in_one_request_best_first_and_mirrored_for_the_second_token(
     sandbox.requests.clear()
     books = client.order_books(markets)
     assert sandbox.requests["POST /books"] == 1
-    assert set(books) == {(NBA, KNICKS), (NBA, ROCKETS), (FED, FED_YES), (FED, markets[1].outcomes[1].id)}
-    knicks, rockets = books[(NBA, KNICKS)], books[(NBA, ROCKETS)]
+    assert set(books) == {
+        ("polymarket", NBA, KNICKS),
+        ("polymarket", NBA, ROCKETS),
+        ("polymarket", FED, FED_YES),
+        ("polymarket", FED, markets[1].outcomes[1].id),
+    }
+    knicks, rockets = books[("polymarket", NBA, KNICKS)], books[("polymarket", NBA, ROCKETS)]
     assert (knicks.best_bid.price, knicks.best_ask.price) == (D("0.45"), D("0.47"))  # type: ignore[union-attr]
     assert (rockets.best_bid.price, rockets.best_ask.price) == (D("0.53"), D("0.55"))  # type: ignore[union-attr]
     assert rockets.best_ask.size == 120  # type: ignore[union-attr]

@@ -74,7 +74,7 @@ def test_fok_buy_fills_pays_price_plus_fee_and_shows_as_a_fill(
     assert sorted((f.price, f.size) for f in fills) == [(D("0.47"), 80), (D("0.48"), 20)]
     assert sum(f.fee for f in fills) == fee
     assert [(p.outcome_id, p.size) for p in client.positions()] == [(KNICKS, 100)]
-    after = client.order_books([market])[(NBA, KNICKS)]
+    after = client.order_books([market])[("polymarket", NBA, KNICKS)]
     assert after.best_ask.price == D("0.48")  # type: ignore[union-attr]
     assert after.best_ask.size == 180  # type: ignore[union-attr]
 

@@ -113,7 +113,7 @@ def test_a_market_subscribed_later_gets_its_snapshot_and_an_unsubscribed_one_goe
         assert v.sink.book_calls == before + 2  # FED's two books only
         assert v.sink.stale_reasons() == ["unsubscribed"]
         assert NBA not in v.sink.live_markets
-        assert levels(v.sink.books[(NBA, KNICKS)]) != levels(v.client.order_book(nba, KNICKS))
+        assert levels(v.sink.books[("polymarket", NBA, KNICKS)]) != levels(v.client.order_book(nba, KNICKS))
 
 
 def test_unsubscribing_and_subscribing_again_resubscribes_for_fresh_snapshots(
@@ -173,7 +173,7 @@ def test_trades_tick_changes_and_resolution_reach_the_sink(
         event = v.sink.markets[0]
         assert (event.market_id, event.status, event.winner) == (NBA, MarketStatus.RESOLVED, KNICKS)
         assert wait_same_as_rest(v.sink, v.client, v.markets)  # the emptied books
-        assert v.sink.books[(NBA, KNICKS)].bids == ()
+        assert v.sink.books[("polymarket", NBA, KNICKS)].bids == ()
         assert v.sink.stale_reasons() == []
 
 
@@ -277,4 +277,4 @@ def test_a_delayed_order_matched_during_a_read_is_streamed(
         sandbox.clock = lambda: clock() + 1  # the delay has passed: the next request matches it
         book = v.client.order_book(nba, KNICKS)  # a GET
         assert book.asks[0].size == 70
-        assert v.sink.wait(lambda: levels(v.sink.books[(NBA, KNICKS)]) == levels(book))
+        assert v.sink.wait(lambda: levels(v.sink.books[("polymarket", NBA, KNICKS)]) == levels(book))

@@ -135,8 +135,8 @@ def test_the_captured_snapshot_is_the_rest_parsers_book_but_its_hash_cannot_be_c
 def test_snapshots_make_the_market_live_with_the_rest_parsers_books() -> None:
     found, sink, _ = decoder()
     assert sink.events == [("live", (M,))]
-    assert levels(sink.books[(M, YES)]) == levels(parse_book(BOOKS[0]))
-    assert sink.books[(M, YES)].source == "stream"
+    assert levels(sink.books[("polymarket", M, YES)]) == levels(parse_book(BOOKS[0]))
+    assert sink.books[("polymarket", M, YES)].source == "stream"
     assert all(book.hash_checked for book in found.books.values())
 
 
@@ -151,7 +151,7 @@ def test_a_level_update_sets_new_totals_and_zero_removes_the_level() -> None:
         ),
         AT,
     )
-    book = sink.books[(M, YES)]
+    book = sink.books[("polymarket", M, YES)]
     assert [(lv.price, lv.size) for lv in book.bids] == [(D("0.45"), D("25")), (D("0.40"), D("100"))]
     assert [(lv.price, lv.size) for lv in book.asks] == [(D("0.60"), D("10"))]
     assert book.timestamp == AT  # when it was received: the core ages books on its own clock
@@ -272,7 +272,7 @@ def test_the_replay_decoder_learns_the_markets_from_the_books() -> None:
     sink = RecordingSink()
     found = MarketDecoder(sink, Subscriptions(learn=True))
     found.feed(json.dumps(BOOKS), AT)
-    assert set(sink.books) == {(M, YES), (M, NO)}
+    assert set(sink.books) == {("polymarket", M, YES), ("polymarket", M, NO)}
     assert ("live", (M,)) in sink.events
 
 

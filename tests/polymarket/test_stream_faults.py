@@ -70,10 +70,12 @@ def test_a_frozen_feed_is_caught_by_the_rest_cross_check_and_replaced(sandbox: P
 def test_a_quiet_market_is_not_stale(sandbox: PolymarketSandbox) -> None:
     with venue(sandbox, silence_timeout=0.1) as v:
         assert wait_same_as_rest(v.sink, v.client, v.markets)
-        checks, first = v.sandbox.requests["POST /books"], v.sink.books[(NBA, KNICKS)].timestamp
+        checks, first = v.sandbox.requests["POST /books"], v.sink.books[("polymarket", NBA, KNICKS)].timestamp
         assert until(lambda: v.sandbox.requests["POST /books"] >= checks + 3)  # three silences checked
         assert v.sink.stale_reasons() == []
-        assert v.sink.books[(NBA, KNICKS)].timestamp > first  # re-confirmed by REST, so fresh again
+        assert (
+            v.sink.books[("polymarket", NBA, KNICKS)].timestamp > first
+        )  # re-confirmed by REST, so fresh again
         assert v.stream.status().state is FeedState.LIVE
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from arbkit.errors import InvalidResponse
-from arbkit.models import Fill, MarketStatus, OrderBook, Side
+from arbkit.models import Fill, MarketStatus, OrderBook, OutcomeKey, Side
 from arbkit.streams import BookStore, FeedInterrupted, FeedState, MarketEvent
 
 T0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def test_a_book_is_usable_only_once_its_feed_is_live() -> None:
     assert books.books() == {}
     assert books.status("kalshi").state is FeedState.CONNECTING
     books.live("kalshi", [])
-    assert books.books() == {("M1", "yes"): book()}
+    assert books.books() == {("kalshi", "M1", "yes"): book()}
     assert books.status("kalshi").state is FeedState.LIVE
 
 
@@ -48,12 +48,12 @@ def test_a_book_from_before_a_stale_is_never_used_again() -> None:
     books.live("kalshi", [])
     books.book(book())
     books.stale("kalshi", [], "sequence gap: 41 after 39")
-    assert books.get(("M1", "yes")) is None
+    assert books.get(("kalshi", "M1", "yes")) is None
     assert books.status("kalshi").reason == "sequence gap: 41 after 39"
     books.live("kalshi", [])  # live before the fresh snapshot: the old book stays out
-    assert not books.usable(("M1", "yes"))
+    assert not books.usable(("kalshi", "M1", "yes"))
     books.book(book(ask="0.45"))
-    assert books.get(("M1", "yes")) == book(ask="0.45")
+    assert books.get(("kalshi", "M1", "yes")) == book(ask="0.45")
 
 
 def test_snapshots_before_live_count_as_fresh() -> None:
@@ -64,7 +64,7 @@ def test_snapshots_before_live_count_as_fresh() -> None:
     books.book(book(ask="0.42"))
     assert books.books() == {}
     books.live("kalshi", [])
-    assert books.books() == {("M1", "yes"): book(ask="0.42")}
+    assert books.books() == {("kalshi", "M1", "yes"): book(ask="0.42")}
 
 
 def test_stale_markets_leave_the_rest_of_the_feed_usable() -> None:
@@ -75,12 +75,16 @@ def test_stale_markets_leave_the_rest_of_the_feed_usable() -> None:
     books.book(book("P1", exchange="polymarket"))
     books.live("polymarket", [])
     books.stale("kalshi", ["M1"], "hash mismatch")
-    assert set(books.books()) == {("M2", "yes"), ("P1", "yes")}
+    assert set(books.books()) == {("kalshi", "M2", "yes"), ("polymarket", "P1", "yes")}
     assert "M1" in books.status("kalshi").reason
     books.live("kalshi", ["M1"])
-    assert ("M1", "yes") not in books.books()
+    assert ("kalshi", "M1", "yes") not in books.books()
     books.book(book("M1", ask="0.41"))
-    assert set(books.books()) == {("M1", "yes"), ("M2", "yes"), ("P1", "yes")}
+    assert set(books.books()) == {
+        ("kalshi", "M1", "yes"),
+        ("kalshi", "M2", "yes"),
+        ("polymarket", "P1", "yes"),
+    }
 
 
 def test_a_silent_feed_goes_stale_until_fresh_books_arrive() -> None:
@@ -98,7 +102,7 @@ def test_a_silent_feed_goes_stale_until_fresh_books_arrive() -> None:
     assert books.check_silence() == []
     clock.advance(2.0)
     assert books.check_silence() == ["kalshi"]  # polymarket: default cadence of 30 s
-    assert set(books.books()) == {("P1", "yes")}
+    assert set(books.books()) == {("polymarket", "P1", "yes")}
     assert books.status("kalshi").state is FeedState.STALE
     assert "silent for 6.0 s" in books.status("kalshi").reason
     assert silences == [("kalshi", books.status("kalshi").reason)]
@@ -107,9 +111,9 @@ def test_a_silent_feed_goes_stale_until_fresh_books_arrive() -> None:
     assert books.check_silence() == []  # reported once per silence
     books.frame("kalshi", "market", '{"type":"heartbeat"}', T0)  # alive, but nothing fresh yet
     assert books.status("kalshi").state is FeedState.LIVE
-    assert not books.usable(("M1", "yes"))
+    assert not books.usable(("kalshi", "M1", "yes"))
     books.book(book(ask="0.39"))
-    assert books.usable(("M1", "yes"))
+    assert books.usable(("kalshi", "M1", "yes"))
 
 
 def test_changes_are_coalesced_per_key_keeping_the_first_receipt() -> None:
@@ -122,11 +126,11 @@ def test_changes_are_coalesced_per_key_keeping_the_first_receipt() -> None:
     clock.advance(0.001)
     books.book(book(ask="0.41"))
     books.book(book("M2"))
-    assert changes.take() == {("M1", "yes"): first, ("M2", "yes"): clock.ns}
+    assert changes.take() == {("kalshi", "M1", "yes"): first, ("kalshi", "M2", "yes"): clock.ns}
     assert changes.coalesced == 1
     assert changes.take() == {}
     books.stale("kalshi", ["M2"], "gap")
-    assert set(changes.take()) == {("M2", "yes")}  # consumers re-evaluate what went stale
+    assert set(changes.take()) == {("kalshi", "M2", "yes")}  # consumers re-evaluate what went stale
     changes.close()
     books.book(book())
     assert changes.take(timeout=1.0) == {}
@@ -135,12 +139,12 @@ def test_changes_are_coalesced_per_key_keeping_the_first_receipt() -> None:
 def test_a_waiting_consumer_is_woken_by_a_change() -> None:
     books, _ = store()
     changes = books.changes()
-    got: list[dict[tuple[str, str], int]] = []
+    got: list[dict[OutcomeKey, int]] = []
     waiter = threading.Thread(target=lambda: got.append(changes.take(timeout=5.0)))
     waiter.start()
     books.book(book())
     waiter.join(5.0)
-    assert list(got[0]) == [("M1", "yes")]
+    assert list(got[0]) == [("kalshi", "M1", "yes")]
 
 
 def test_events_reach_listeners_and_a_failing_listener_is_recorded() -> None:
@@ -201,7 +205,7 @@ def test_concurrent_feeds_keep_the_newest_book_of_each_key() -> None:
         thread.join()
     assert len(books.books()) == 20
     assert books.updates == 1000
-    assert books.get(("kalshi-9", "yes")) == book("kalshi-9", ask="0.29")  # n = 499 came last
+    assert books.get(("kalshi", "kalshi-9", "yes")) == book("kalshi-9", ask="0.29")  # n = 499 came last
 
 
 def test_only_a_new_interruption_is_passed_on_to_the_error_sink() -> None:

@@ -71,7 +71,7 @@ def test_only_the_matches_a_change_touches_are_evaluated() -> None:
     (detection,) = engine.step()
     assert engine.matches_evaluated == before + 3
     assert detection.opportunity.match is OTHER
-    assert engine.book_keys() >= {("K", "no"), ("P2", "P2-0")}
+    assert engine.book_keys() >= {("kalshi", "K", "no"), ("polymarket", "P2", "P2-0")}
 
 
 def test_a_stale_book_never_yields_an_opportunity() -> None:

@@ -240,7 +240,7 @@ def faults(path: str, topic: str) -> list[WsFault]:
 def synced(world: World) -> bool:
     market = world.session.engine.matches[0].groups[0].refs[0].market
     for outcome in world.outcomes:
-        key: BookKey = (world.market_id, outcome)
+        key = BookKey(world.venue, world.market_id, outcome)
         ours = world.session.store.get(key)
         rest = world.paper.client.order_book(market, outcome)
         if ours is None or (ours.bids, ours.asks) != (rest.bids, rest.asks):

@@ -132,7 +132,7 @@ class Live:
         match = self.session.engine.matches[0]
         for group in match.groups:
             for ref in group.refs:
-                ours = self.session.store.get((ref.market.id, ref.outcome_id))
+                ours = self.session.store.get(ref.book_key)
                 rest = self.clients[ref.market.exchange].order_book(ref.market, ref.outcome_id)
                 if ours is None or (ours.bids, ours.asks) != (rest.bids, rest.asks):
                     return False

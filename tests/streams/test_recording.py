@@ -172,7 +172,7 @@ def test_the_recorder_passes_every_call_on(tmp_path: Path) -> None:
     store = record(tmp_path / "r.jsonl.gz", session())
     assert store.updates == 6
     assert store.status("alpha").messages == 4
-    assert store.get(("A", "yes")) is not None
+    assert store.get(("alpha", "A", "yes")) is not None
 
 
 def text(path: Path) -> str:

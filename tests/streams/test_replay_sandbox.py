@@ -93,7 +93,7 @@ def recording(tmp_path: Path) -> Path:
                 StaticDecoder(recorder).feed(text, now)
             live.start(recorder)
             live.subscribe([poly])
-            wait(changes, lambda: store.usable((NBA, KNICKS)))
+            wait(changes, lambda: store.usable(("polymarket", NBA, KNICKS)))
             engine.start()
             for ask in ("0.40", "0.42", "0.41"):
                 seen.clear()
@@ -171,7 +171,7 @@ def kalshi_recording(path: Path) -> None:
                 StaticDecoder(recorder).feed(text, now)
             live.start(recorder)
             live.subscribe([kalshi])
-            wait(changes, lambda: store.usable((NYK, "yes")))
+            wait(changes, lambda: store.usable(("kalshi", NYK, "yes")))
             engine.start()
             for no_bid in ("0.60", "0.58", "0.59"):  # YES asks 0.40, 0.42, 0.41
                 seen.clear()

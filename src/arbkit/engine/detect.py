@@ -10,8 +10,9 @@ away) and each is bought at its cheapest venue.
 
     opportunities = find_opportunities(matches, books, bet_amount=Decimal(100), min_roi_percent=Decimal(1))
 
-Books are keyed ``(market_id, outcome_id)`` and list asks best first; a venue that
-lists only one side of a binary book has its other side derived by its adapter
+Books are keyed by :class:`~arbkit.models.OutcomeKey` ``(exchange, market_id, outcome_id)``
+and list asks best first; a venue that lists only one side of a binary book has its other
+side derived by its adapter
 (Kalshi's NO ask is 1 minus the best YES bid), so the engine only reads ``asks``.
 A market whose fee schedule is unknown (``fees is None``) or that is not open is
 never traded. Sizing and exact fees are in :mod:`arbkit.engine.sizing`.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from arbkit.errors import ValidationError
-from arbkit.models import Market, Side, to_decimal, utcnow
+from arbkit.models import Market, OutcomeKey, Side, to_decimal, utcnow
 
 if TYPE_CHECKING:
     from arbkit.engine.matching import MarketMatch
@@ -81,6 +81,11 @@ class Leg:
     def exchange(self) -> str:
         """The venue of this leg."""
         return self.market.exchange
+
+    @property
+    def key(self) -> OutcomeKey:
+        """``(exchange, market_id, outcome_id)``: the book this leg walks."""
+        return OutcomeKey(self.market.exchange, self.market.id, self.outcome_id)
 
     @property
     def average_price(self) -> Decimal:

@@ -129,7 +129,7 @@ class ChangeFeed:
 
 
 class BookStore:
-    """Thread-safe latest books per ``(market_id, outcome_id)``, with staleness per feed.
+    """Thread-safe latest books per :class:`~arbkit.models.OutcomeKey`, with staleness per feed.
 
     * ``cadence``: seconds of silence after which a venue's feed is stale, by venue name
       (others use ``default_cadence``; ``None`` turns the watchdog off for a venue);

@@ -421,7 +421,7 @@ def replay(
         opportunity = detection.opportunity
         if not trade or opportunity.key in held:
             return
-        keys = [(leg.market.id, leg.outcome_id) for leg in opportunity.legs]
+        keys = [leg.key for leg in opportunity.legs]
         books = store.view(keys)
         if len(books) != len(keys):
             return

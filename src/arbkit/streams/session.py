@@ -298,7 +298,7 @@ class StreamingSession:
         if not bot.allow_repeat and opportunity.key in bot._held_keys():
             return StreamedTrade(detection, skipped="already held")
         # The store may have gone stale between detection and now: never trade on such a book.
-        keys = [(leg.market.id, leg.outcome_id) for leg in opportunity.legs]
+        keys = [leg.key for leg in opportunity.legs]
         books = self.store.view(keys)
         if len(books) != len(keys):
             return StreamedTrade(detection, skipped="a leg's book is stale")

@@ -117,7 +117,7 @@ def simulate_execution(
     """The trade that IOC orders for every leg of ``opportunity`` would have made against ``books``,
     leg ``i`` sent from ``accounts[i]`` (default: each venue's default account)."""
     legs = opportunity.legs
-    leg_books = [books.get((leg.exchange, leg.market.id, leg.outcome_id)) for leg in legs]
+    leg_books = [books.get(leg.key) for leg in legs]
     refusals = [_refusal(leg, book) for leg, book in zip(legs, leg_books, strict=True)]
     requested = opportunity.size
     size = ZERO
@@ -250,7 +250,7 @@ class PaperTradingSystem(BaseTradingSystem):
     def _books_before_lock(self, opportunity: Opportunity, books: BooksArg) -> BooksArg:
         current = _index_books(books)
         for leg in opportunity.legs:
-            key = (leg.exchange, leg.market.id, leg.outcome_id)
+            key = leg.key
             if key not in current:
                 current[key] = self.client(leg.exchange).order_book(leg.market, leg.outcome_id)
         return current

@@ -47,7 +47,7 @@ import attrs
 
 from arbkit.accounts import DEFAULT_ACCOUNT, AccountId, account_cash_flow, account_positions
 from arbkit.errors import ArbkitError
-from arbkit.models import Balance
+from arbkit.models import Balance, OutcomeKey
 from arbkit.trading.records import LegStatus, Trade
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ MAX_REPORTED_STEP = Decimal("0.0001")
 #: How often the PolyMix scheduler runs the job.
 DEFAULT_INTERVAL_SECONDS = 60.0
 
-PositionKey = tuple[str, str, str]
+#: A position's identity: the one :class:`~arbkit.models.OutcomeKey`.
+PositionKey = OutcomeKey
 
 
 @attrs.frozen
@@ -238,8 +239,7 @@ def stored_positions(trades: tuple[Trade, ...] | list[Trade]) -> dict[PositionKe
             continue
         for leg in trade.legs:
             if leg.held_size != ZERO:
-                key = (leg.exchange, leg.market_id, leg.outcome_id)
-                held[key] = held.get(key, ZERO) + leg.held_size
+                held[leg.key] = held.get(leg.key, ZERO) + leg.held_size
     return held
 
 

@@ -32,7 +32,7 @@ from arbkit.accounts import DEFAULT_ACCOUNT, AccountId, AccountState, check_acco
 from arbkit.codec import configure, structure, unstructure
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.errors import RiskRejected, ValidationError
-from arbkit.models import Market, Side
+from arbkit.models import Market, OutcomeKey, Side
 from arbkit.values import as_decimal, aware, maybe_decimal, utcnow
 
 __all__ = [
@@ -193,6 +193,11 @@ class TradeLeg:
     def account_id(self) -> AccountId:
         """The account the leg was sent from (:class:`arbkit.accounts.AccountId`)."""
         return AccountId(self.exchange, self.account)
+
+    @property
+    def key(self) -> OutcomeKey:
+        """``(exchange, market_id, outcome_id)``: the book and position of the leg's contracts."""
+        return OutcomeKey(self.exchange, self.market_id, self.outcome_id)
 
     def __attrs_post_init__(self) -> None:
         # The average is for display only; derive it from what was paid when not given.

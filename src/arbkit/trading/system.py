@@ -42,7 +42,7 @@ from arbkit.config import Secret, Settings, TradingLimits
 from arbkit.engine.opportunity import Opportunity
 from arbkit.errors import ConfigError, PersistenceError, RiskRejected, TradeNotFound, ValidationError
 from arbkit.exchange import Exchange
-from arbkit.models import Market, OrderBook, to_decimal, utcnow
+from arbkit.models import Market, OrderBook, OutcomeKey, to_decimal, utcnow
 from arbkit.trading.events import settlement_events, trade_events
 from arbkit.trading.flatten import FlattenPlan, plan_flatten
 from arbkit.trading.ledger import DailyCounters, Ledger
@@ -75,7 +75,7 @@ ZERO = Decimal(0)
 
 BooksArg = Mapping[Any, "OrderBook"] | Iterable["OrderBook"] | None
 #: Books by ``(exchange, market_id, outcome_id)``, as :meth:`BaseTradingSystem._execute` gets them.
-BookIndex = Mapping[tuple[str, str, str], "OrderBook"]
+BookIndex = Mapping[OutcomeKey, "OrderBook"]
 
 
 @attrs.frozen
@@ -951,9 +951,9 @@ def _account_exposure(trades: Iterable[Trade]) -> dict[AccountId, Decimal]:
     return exposure
 
 
-def _index_books(books: BooksArg) -> dict[tuple[str, str, str], OrderBook]:
+def _index_books(books: BooksArg) -> dict[OutcomeKey, OrderBook]:
     """Books by ``(exchange, market_id, outcome_id)``, read from each book itself (never from keys)."""
     if books is None:
         return {}
     values = books.values() if isinstance(books, Mapping) else books
-    return {(b.exchange, b.market_id, b.outcome_id): b for b in values}
+    return {b.key: b for b in values}

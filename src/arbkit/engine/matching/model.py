@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from arbkit.errors import ValidationError
-from arbkit.models import BookKey, Market, to_decimal
+from arbkit.models import BookKey, Market, OutcomeKey, to_decimal
 from arbkit.values import one_of
 
 __all__ = ["METHODS", "MarketMatch", "OutcomeGroup", "OutcomeRef"]
@@ -51,8 +51,8 @@ class OutcomeRef:
 
     @property
     def book_key(self) -> BookKey:
-        """``(market_id, outcome_id)``: where its order book is found."""
-        return (self.market.id, self.outcome_id)
+        """``(exchange, market_id, outcome_id)``: where its order book is found."""
+        return OutcomeKey(self.market.exchange, self.market.id, self.outcome_id)
 
     def __str__(self) -> str:
         return f"{self.market.exchange}:{self.market.id}:{self.outcome_id}"
