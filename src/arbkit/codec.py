@@ -44,13 +44,15 @@ __all__ = ["configure", "converter", "structure", "unstructure"]
 T = TypeVar("T")
 
 
-def _structure_time(value: Any, _: type) -> datetime:
+def _structure_iso(value: Any, cls: type[date]) -> date:
+    """A ``datetime`` or a ``date`` from its ISO 8601 text (``cls.fromisoformat``)."""
+    what = "time" if cls is datetime else "date"
     if not isinstance(value, str):
-        raise ValidationError(f"expected an ISO 8601 time, got {type(value).__name__}")
+        raise ValidationError(f"expected an ISO 8601 {what}, got {type(value).__name__}")
     try:
-        return datetime.fromisoformat(value)
+        return cls.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"not an ISO 8601 time: {value!r}") from None
+        raise ValidationError(f"not an ISO 8601 {what}: {value[:40]!r}") from None
 
 
 def _structure_str(value: Any, _: type) -> str:
@@ -80,15 +82,6 @@ def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
         raise ValidationError(f"{str(value)[:40]!r} is not a {cls.__name__} ({known})") from None
 
 
-def _structure_date(value: Any, _: type) -> date:
-    if not isinstance(value, str):
-        raise ValidationError(f"expected an ISO 8601 date, got {type(value).__name__}")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"not an ISO 8601 date: {value!r}") from None
-
-
 def _build() -> cattrs.Converter:
     built = cattrs.Converter(unstruct_collection_overrides={tuple: list})
     # Class hooks dispatch along the MRO: str's would also take every StrEnum (str comes
@@ -98,11 +91,11 @@ def _build() -> cattrs.Converter:
     built.register_structure_hook(enum.StrEnum, _structure_enum)
     built.register_structure_hook(enum.IntEnum, _structure_enum)
     built.register_unstructure_hook(date, date.isoformat)
-    built.register_structure_hook(date, _structure_date)
+    built.register_structure_hook(date, _structure_iso)
     built.register_unstructure_hook(Decimal, str)
     built.register_structure_hook(Decimal, lambda value, _: to_decimal(value))
     built.register_unstructure_hook(datetime, datetime.isoformat)
-    built.register_structure_hook(datetime, _structure_time)
+    built.register_structure_hook(datetime, _structure_iso)
     built.register_structure_hook(str, _structure_str)
     built.register_unstructure_hook_func(
         lambda cls: isinstance(cls, type) and issubclass(cls, enum.Enum), lambda member: member.value

@@ -12,7 +12,7 @@ import pytest
 
 from arbkit.config import Secret, Settings
 from arbkit.errors import PersistenceError, RiskRejected, ValidationError
-from arbkit.models import OrderBook
+from arbkit.models import Market, OrderBook
 from arbkit.trading.notify import Event, EventKind
 from arbkit.trading.paper import PaperTradingSystem
 from arbkit.trading.records import LegStatus, TradeStatus
@@ -27,6 +27,14 @@ D = Decimal
 @pytest.fixture
 def venues() -> tuple[FakeExchange, FakeExchange]:
     return FakeExchange("alpha"), FakeExchange("beta")
+
+
+def crossing_markets(alpha: FakeExchange, beta: FakeExchange) -> tuple[Market, Market]:
+    """Markets A on alpha and B on beta whose books cross: YES A at 0.40 + NO B at 0.50."""
+    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
+    alpha.set_book(a, "yes", [("0.40", "1000")])
+    beta.set_book(b, "no", [("0.50", "1000")])
+    return a, b
 
 
 def paper(
@@ -230,9 +238,7 @@ def test_sixteen_threads_racing_execute_make_exactly_the_daily_limit(
     tmp_path: Path, venues: tuple[FakeExchange, ...]
 ) -> None:
     alpha, beta = venues
-    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
-    alpha.set_book(a, "yes", [("0.40", "1000")])
-    beta.set_book(b, "no", [("0.50", "1000")])
+    a, b = crossing_markets(alpha, beta)
     system = paper(tmp_path, venues, risk=RiskChain([MaxDailyTrades(10)]))
     start = threading.Barrier(16)
     results = []
@@ -260,9 +266,7 @@ def test_daily_counters_roll_over_at_midnight_in_the_trading_timezone(
     tmp_path: Path, venues: tuple[FakeExchange, ...]
 ) -> None:
     alpha, beta = venues
-    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
-    alpha.set_book(a, "yes", [("0.40", "1000")])
-    beta.set_book(b, "no", [("0.50", "1000")])
+    a, b = crossing_markets(alpha, beta)
     new_york = zoneinfo.ZoneInfo("America/New_York")
     clock = Clock(datetime(2026, 3, 1, 18, 30, tzinfo=new_york))  # 23:30 UTC
     events: list[Event] = []
@@ -287,9 +291,7 @@ def test_daily_counters_roll_over_at_midnight_in_the_trading_timezone(
 
 def test_state_survives_a_restart_with_either_store(tmp_path: Path, venues: tuple[FakeExchange, ...]) -> None:
     alpha, beta = venues
-    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
-    alpha.set_book(a, "yes", [("0.40", "1000")])
-    beta.set_book(b, "no", [("0.50", "1000")])
+    a, b = crossing_markets(alpha, beta)
     for store_type, name in ((JsonFileStore, "p.json"), (SqliteStore, "p.sqlite3")):
         system = paper(tmp_path, venues, store=store_type(tmp_path / name))
         system.execute(arb(a, b))
@@ -318,9 +320,7 @@ def test_a_live_file_is_never_used_for_paper_trading(
 
 def test_reset_needs_confirmation(tmp_path: Path, venues: tuple[FakeExchange, ...]) -> None:
     alpha, beta = venues
-    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
-    alpha.set_book(a, "yes", [("0.40", "1000")])
-    beta.set_book(b, "no", [("0.50", "1000")])
+    a, b = crossing_markets(alpha, beta)
     system = paper(tmp_path, venues, reset_key=Secret("let-me-reset"))
     system.execute(arb(a, b))
 
@@ -359,9 +359,7 @@ def test_new_trade_notification_carries_the_paper_label(
     tmp_path: Path, venues: tuple[FakeExchange, ...]
 ) -> None:
     alpha, beta = venues
-    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
-    alpha.set_book(a, "yes", [("0.40", "1000")])
-    beta.set_book(b, "no", [("0.50", "1000")])
+    a, b = crossing_markets(alpha, beta)
     events: list[Event] = []
     system = paper(tmp_path, venues)
     system.add_notifier(events.append)
@@ -392,9 +390,7 @@ def test_a_hanging_network_notifier_never_holds_up_trading(
     tmp_path: Path, venues: tuple[FakeExchange, ...]
 ) -> None:
     alpha, beta = venues
-    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
-    alpha.set_book(a, "yes", [("0.40", "1000")])
-    beta.set_book(b, "no", [("0.50", "1000")])
+    a, b = crossing_markets(alpha, beta)
     system = paper(tmp_path, venues)
     hook = _StuckWebhook()
     delivery = system.add_notifier(hook)
@@ -414,9 +410,7 @@ def test_paper_books_are_read_without_holding_the_trading_lock(
     tmp_path: Path, venues: tuple[FakeExchange, ...]
 ) -> None:
     alpha, beta = venues
-    a, b = alpha.add_market(binary_market("alpha", "A")), beta.add_market(binary_market("beta", "B"))
-    alpha.set_book(a, "yes", [("0.40", "1000")])
-    beta.set_book(b, "no", [("0.50", "1000")])
+    a, b = crossing_markets(alpha, beta)
     entered, release = threading.Event(), threading.Event()
     slow_book = beta.order_book
 
