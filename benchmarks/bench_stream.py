@@ -132,7 +132,7 @@ def _polymarket() -> Iterator[tuple[Any, Any, Any, Callable[..., Any]]]:
             client.close()
 
 
-def _best_ask(store: BookStore, key: tuple[str, str]) -> Decimal | None:
+def _best_ask(store: BookStore, key: tuple[str, str, str]) -> Decimal | None:
     book = store.get(key)
     return book.asks[0].price if book is not None and book.asks else None
 
@@ -190,7 +190,7 @@ def latency_and_recording(workdir: Path) -> tuple[list[float], list[float], Path
             for n in range(ROUNDS):
                 calm = D("0.55") + D(rng.randrange(0, 5)) / 100
                 sandbox.set_book(NBA, [["0.30", "200"]], [[str(calm), "200"]])
-                _wait(changes, lambda: _best_ask(store, (NBA, KNICKS)) == calm)  # noqa: B023
+                _wait(changes, lambda: _best_ask(store, ("polymarket", NBA, KNICKS)) == calm)  # noqa: B023
                 detected.clear()
                 cross = D("0.40") + D(n % 5) / 100
                 waiting["t0"] = time.monotonic_ns()
@@ -338,7 +338,7 @@ def cross_venue() -> dict[str, list[float]]:
         for feed, market in zip(streams, (p_market, k_market), strict=True):
             feed.start(store)
             feed.subscribe([market])
-        calm_keys = {(CONDITION, ROCKETS): D("0.62"), (TICKER, "yes"): D("0.40")}
+        calm_keys = {("polymarket", CONDITION, ROCKETS): D("0.62"), ("kalshi", TICKER, "yes"): D("0.40")}
 
         def is_calm() -> bool:
             return all(_best_ask(store, k) == price for k, price in calm_keys.items())

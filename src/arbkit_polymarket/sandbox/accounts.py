@@ -34,10 +34,12 @@ class SandboxAccount:
     def client(self, base_url: str, **options: Any) -> PolymarketClient:
         """A signed client for the sandbox at ``base_url`` (CLOB at the root, Gamma under
         ``/gamma``, the Data API under ``/data-api``, as the sandbox serves them), with no
-        environment proxies. ``options`` go to :class:`~arbkit_polymarket.client.PolymarketClient`.
+        client-side throttle and no environment proxies. ``options`` go to
+        :class:`~arbkit_polymarket.client.PolymarketClient`.
         """
         from arbkit_polymarket.client import PolymarketClient
 
+        options.setdefault("rate_limit", None)
         options.setdefault("gamma_url", base_url + "/gamma")
         options.setdefault("data_url", base_url + "/data-api")
         client = PolymarketClient(base_url=base_url, private_key=self.private_key.reveal(), **options)
