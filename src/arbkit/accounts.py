@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from arbkit.errors import ConfigError, ValidationError
+from arbkit.values import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:
     from arbkit.engine.opportunity import Leg
@@ -52,8 +53,6 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
-#: The name of a venue's account when none is given (and of every record older than accounts).
-DEFAULT_ACCOUNT = "default"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VENUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -18,12 +18,9 @@ from urllib.parse import urlsplit
 import attrs
 
 from arbkit.errors import ArbkitError, ConfigError
-from arbkit.values import to_decimal
+from arbkit.values import DEFAULT_ACCOUNT, to_decimal
 
 __all__ = ["DEFAULT_ACCOUNT", "MAX_AMOUNT", "EnvReader", "Secret", "SettingsSpec", "account_suffix"]
-
-#: The account every venue has; ``ARBKIT_ACCOUNTS`` declares others.
-DEFAULT_ACCOUNT = "default"
 
 
 @attrs.frozen(repr=False)

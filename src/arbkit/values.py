@@ -22,6 +22,7 @@ import attrs
 from arbkit.errors import ValidationError
 
 __all__ = [
+    "DEFAULT_ACCOUNT",
     "MAX_QUANTITY",
     "ONE",
     "ZERO",
@@ -38,6 +39,10 @@ __all__ = [
     "to_decimal",
     "utcnow",
 ]
+
+#: The name of a venue's account when none is given: the account every venue has (and the
+#: account of every record older than accounts). ``ARBKIT_ACCOUNTS`` declares others.
+DEFAULT_ACCOUNT = "default"
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
