@@ -22,7 +22,9 @@ Example::
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -181,6 +183,25 @@ def _game(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValidationError(f"{attribute.name} must be a GameInfo, not {type(value).__name__}")
 
 
+@functools.lru_cache(maxsize=4096)
+def buy_step(lot: Decimal, cost_increment: Decimal | None, price: Decimal) -> Decimal:
+    """The smallest size a buy limited at ``price`` can be a whole number of: the ``lot``,
+    or the least multiple of it whose cost at ``price`` is a whole ``cost_increment``.
+
+    >>> buy_step(Decimal("0.01"), Decimal("0.01"), Decimal("0.50"))
+    Decimal('0.02')
+    >>> buy_step(Decimal("0.01"), Decimal("0.01"), Decimal("0.37"))
+    Decimal('1.00')
+    """
+    if cost_increment is None:
+        return lot
+    cost = lot * price
+    exponent = max(-int(cost.as_tuple().exponent), -int(cost_increment.as_tuple().exponent), 0)
+    unit = Decimal(10) ** -exponent  # both are whole numbers of it
+    whole_cost, whole_increment = int(cost / unit), int(cost_increment / unit)
+    return lot * (whole_increment // math.gcd(whole_cost, whole_increment))
+
+
 @attrs.frozen
 class Market:
     """A market on one exchange, with everything needed to match and trade it.
@@ -212,6 +233,17 @@ class Market:
     #: Whole contracts by default, which every venue accepts; adapters set a finer
     #: lot where the venue allows it (Polymarket shares to 0.01, Kalshi fractional markets).
     size_increment: Decimal = attrs.field(default=ONE, converter=as_decimal, validator=positive)
+    #: Set where the venue expresses a buy that crosses the book as the money it spends, in
+    #: whole multiples of this many dollars (Polymarket's marketable orders spend whole cents):
+    #: such an order buys exactly ``size`` only when ``size x limit price`` is a whole multiple,
+    #: and a few hundredths fewer otherwise, leaving a two-venue set unhedged.
+    #: :meth:`buy_step` gives the sizes that are exact. ``None``: every lot is exact.
+    cost_increment: Decimal | None = attrs.field(
+        default=None, converter=maybe_decimal, validator=attrs.validators.optional(positive)
+    )
+    #: The least a buy that crosses the book may spend at this venue (size x limit price):
+    #: Polymarket refuses a marketable order under $1. Zero: no such minimum.
+    min_order_cost: Decimal = attrs.field(default=ZERO, converter=as_decimal, validator=non_negative)
     #: The sports game the market is on, as its adapter reads it (``None`` for any other
     #: market); the sports matcher reads only this. Like ``meta``, ignored by equality.
     game: GameInfo | None = attrs.field(default=None, validator=_game, eq=False, hash=False, repr=False)
@@ -230,6 +262,11 @@ class Market:
             if outcome.id == outcome_id:
                 return outcome
         raise ValidationError(f"market {self.id!r} has no outcome {outcome_id!r}")
+
+    def buy_step(self, price: Decimal) -> Decimal:
+        """The size step of a buy limited at ``price`` that the venue fills exactly: the lot, or
+        the least multiple of it whose cost is a whole :attr:`cost_increment`."""
+        return buy_step(self.size_increment, self.cost_increment, price)
 
     @property
     def tradable(self) -> bool:

@@ -11,6 +11,7 @@ wherever it is caught; bounds attrs already expresses (``attrs.validators.in_``,
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ __all__ = [
     "ZERO",
     "as_decimal",
     "aware",
+    "common_multiple",
     "decimal_from_text",
     "maybe_decimal",
     "non_empty",
@@ -173,3 +175,20 @@ def one_of(choices: Iterable[str], *, what: str) -> Callable[[object, attrs.Attr
             raise ValidationError(f"unknown {what} {value!r}; known: {shown}")
 
     return check
+
+
+def common_multiple(steps: Iterable[Decimal]) -> Decimal:
+    """The smallest positive amount that is a whole number of every step (their least common
+    multiple), exactly.
+
+    >>> common_multiple([Decimal("0.04"), Decimal("0.06")])
+    Decimal('0.12')
+    >>> common_multiple([Decimal("0.01"), Decimal("0.50")])
+    Decimal('0.50')
+    """
+    values = list(steps)
+    exponent = max([-int(step.as_tuple().exponent) for step in values] + [0])
+    lcm = 1
+    for step in values:
+        lcm = math.lcm(lcm, int(step.scaleb(exponent)))
+    return Decimal(lcm).scaleb(-exponent)  # at the steps' own precision: 0.50, not 0.5

@@ -38,7 +38,7 @@ from arbkit_polymarket.crypto import (
     typed_digest,
     uint_word,
 )
-from arbkit_polymarket.units import from_base_units, to_base_units
+from arbkit_polymarket.units import MIN_MARKETABLE_NOTIONAL, from_base_units, to_base_units
 
 __all__ = [
     "CHAIN_ID",
@@ -75,8 +75,6 @@ def order_typehash() -> bytes:
 #: Salts stay below 2^53 so they survive JSON numbers in every client (the SDKs do the same).
 SALT_LIMIT = 2**53
 SHARE_QUANTUM = Decimal("0.01")
-#: Smallest notional of a marketable order [UNCERTAIN: observed in several reports, not documented].
-MIN_MARKETABLE_NOTIONAL = Decimal(1)
 
 #: tick size -> (price decimals, size decimals, amount decimals), reference section 5.5.
 TICK_SIZES: dict[Decimal, tuple[int, int, int]] = {

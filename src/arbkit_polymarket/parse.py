@@ -34,7 +34,13 @@ from arbkit.models import (
 )
 from arbkit.values import shared_text
 from arbkit_polymarket.games import game_info
-from arbkit_polymarket.units import SHARE_STEP, number, opt_number
+from arbkit_polymarket.units import (
+    MARKETABLE_COST_STEP,
+    MIN_MARKETABLE_NOTIONAL,
+    SHARE_STEP,
+    number,
+    opt_number,
+)
 
 __all__ = [
     "EXCHANGE",
@@ -295,6 +301,8 @@ def parse_gamma_market(payload: Any, event: Mapping[str, Any] | None = None) -> 
             tick_size=tick if tick is not None else Decimal("0.01"),
             min_order_size=opt_number(data.get("orderMinSize"), "orderMinSize") or ZERO,
             size_increment=SHARE_STEP,  # shares are traded in hundredths (reference 5.5)
+            cost_increment=MARKETABLE_COST_STEP,  # and a crossing buy spends whole cents,
+            min_order_cost=MIN_MARKETABLE_NOTIONAL,  # at least a dollar
             fees=parse_gamma_fees(data),
             event_id=str(event.get("slug") or event.get("id")) if event else None,
             event_title=str(event.get("title")) if event and event.get("title") else None,

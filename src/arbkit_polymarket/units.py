@@ -4,7 +4,8 @@
   JSON numbers and strings), read by :func:`number` exactly;
 * pUSD and shares on the chain (order ``makerAmount``/``takerAmount``, ``/balance-allowance``)
   are integers of 10^6 base units (:func:`to_base_units`, :func:`from_base_units`);
-* shares trade in hundredths (:data:`SHARE_STEP`).
+* shares trade in hundredths (:data:`SHARE_STEP`); a marketable buy spends whole cents
+  (:data:`MARKETABLE_COST_STEP`).
 
 A malformed number raises :class:`~arbkit.errors.InvalidResponse` (a venue bug), never ``ValueError``.
 
@@ -22,13 +23,29 @@ from typing import Any
 from arbkit.errors import InvalidResponse, ValidationError
 from arbkit.models import decimal_from_text
 
-__all__ = ["SHARE_STEP", "UNITS", "from_base_units", "number", "opt_number", "to_base_units"]
+__all__ = [
+    "MARKETABLE_COST_STEP",
+    "MIN_MARKETABLE_NOTIONAL",
+    "SHARE_STEP",
+    "UNITS",
+    "from_base_units",
+    "number",
+    "opt_number",
+    "to_base_units",
+]
 
 _EXCHANGE = "polymarket"  # arbkit_polymarket.parse.EXCHANGE (parse imports this module)
 #: pUSD and outcome tokens have 6 decimals on the chain.
 UNITS = Decimal(10**6)
 #: Shares are traded in hundredths (reference 5.5).
 SHARE_STEP = Decimal("0.01")
+#: A marketable (FOK/FAK) buy is the pUSD it spends, to 2 decimals, and buys that amount
+#: divided by its price, rounded down to 4 decimals (reference 5.5): so it buys exactly the
+#: shares asked only when shares x price is a whole cent (``Market.cost_increment``).
+MARKETABLE_COST_STEP = Decimal("0.01")
+#: The least a marketable order may spend or receive (``Market.min_order_cost``)
+#: [UNCERTAIN: observed in several reports, not documented; reference 5.5].
+MIN_MARKETABLE_NOTIONAL = Decimal(1)
 
 
 def number(value: Any, what: str) -> Decimal:

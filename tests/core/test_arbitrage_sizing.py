@@ -124,6 +124,10 @@ ladders = st.lists(
 lots = st.sampled_from([D(1), D("0.5"), D("0.1")])
 minimums = st.sampled_from([D(0), D(1), D(5), D(12)])
 money = st.one_of(st.none(), st.integers(1, 6000).map(lambda c: D(c) / 100))
+#: A venue that spends whole cents (or nickels) on a crossing buy, or one that buys any lot.
+cost_steps = st.sampled_from([None, None, D("0.01"), D("0.05")])
+#: The least a crossing buy may spend (Polymarket: $1).
+min_costs = st.sampled_from([D(0), D(0), D(1), D("2.5")])
 
 
 def feasible(
@@ -143,6 +147,10 @@ def feasible(
         fee = q.fees.order_fee(fills)
         committed += cost + fee
         limit = fills[-1][0]
+        if size % q.market.buy_step(limit):  # a venue spending whole cents would buy less
+            return None
+        if size * limit < q.market.min_order_cost:  # and refuses to spend too little
+            return None
         reserve = max(cost + fee, order_reserve(q.fees, limit, size, fill_fee=fee))
         reserved[q.market.exchange] = reserved.get(q.market.exchange, D(0)) + reserve
         priced.append((cost, fee))
@@ -170,12 +178,36 @@ def feasible(
     balance_a=money,
     balance_b=money,
     roi=st.integers(0, 10).map(D),
+    cost_a=cost_steps,
+    cost_b=cost_steps,
+    least_a=min_costs,
 )
 def test_the_chosen_size_is_feasible_and_beats_every_feasible_size_on_the_grid(
-    fee_a, fee_b, ladder_a, ladder_b, lot_a, lot_b, min_a, min_b, budget, balance_a, balance_b, roi
+    fee_a,
+    fee_b,
+    ladder_a,
+    ladder_b,
+    lot_a,
+    lot_b,
+    min_a,
+    min_b,
+    budget,
+    balance_a,
+    balance_b,
+    roi,
+    cost_a,
+    cost_b,
+    least_a,
 ) -> None:  # type: ignore[no-untyped-def]
-    a = poly_market("P", fees=fee_a, size_increment=lot_a, min_order_size=min_a)
-    b = kalshi_market("K", fees=fee_b, size_increment=lot_b, min_order_size=min_b)
+    a = poly_market(
+        "P",
+        fees=fee_a,
+        size_increment=lot_a,
+        min_order_size=min_a,
+        cost_increment=cost_a,
+        min_order_cost=least_a,
+    )
+    b = kalshi_market("K", fees=fee_b, size_increment=lot_b, min_order_size=min_b, cost_increment=cost_b)
     legs = [LegQuote(a, ladder_a), LegQuote(b, ladder_b)]
     balances = None
     if balance_a is not None or balance_b is not None:
@@ -222,11 +254,13 @@ deep_ladders = st.lists(
     budget=money,
     balance_a=money,
     roi=st.integers(0, 5).map(D),
+    cost_a=cost_steps,
+    least_a=min_costs,
 )
 def test_the_chosen_size_is_the_most_profitable_of_every_lot_the_smallest_of_equals(
-    fee_a, fee_b, ladder_a, ladder_b, lot_b, min_b, budget, balance_a, roi
+    fee_a, fee_b, ladder_a, ladder_b, lot_b, min_b, budget, balance_a, roi, cost_a, least_a
 ) -> None:  # type: ignore[no-untyped-def]
-    a = poly_market("P", fees=fee_a, size_increment=D("0.5"))
+    a = poly_market("P", fees=fee_a, size_increment=D("0.5"), cost_increment=cost_a, min_order_cost=least_a)
     b = kalshi_market("K", fees=fee_b, size_increment=lot_b, min_order_size=min_b)
     legs = [LegQuote(a, ladder_a), LegQuote(b, ladder_b)]
     balances = None if balance_a is None else {"polymarket": balance_a, "kalshi": D(10**6)}

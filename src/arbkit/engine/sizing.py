@@ -5,7 +5,10 @@ pays $1 per contract, so the payout is ``S``). :func:`size_set` returns the **mo
 profitable feasible** ``S``: among the sizes that
 
 * are a whole number of every venue's lot (``Market.size_increment``) and at least
-  every venue's ``min_order_size``,
+  every venue's ``min_order_size``, and cost a whole ``Market.cost_increment`` at each
+  limit price where a venue has one (:meth:`Market.buy_step`: such a venue spends money in
+  whole cents, and an order whose cost is not whole buys a few hundredths fewer than the
+  other legs) and at least its ``Market.min_order_cost``,
 * the books can fill,
 * keep the money committed (cost + fees) within the budget,
 * keep what each venue *reserves* for the orders (limit price x size + the fee at the
@@ -52,7 +55,7 @@ marginal contract stops paying is still bought when the whole order pays.
 from __future__ import annotations
 
 import bisect
-import math
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
@@ -60,6 +63,7 @@ import attrs
 
 from arbkit.engine.fees import FeeSchedule, NoFees, PowerFee, QuadraticFee
 from arbkit.models import BookLevel, Market
+from arbkit.values import common_multiple
 
 __all__ = [
     "MAX_EXACT_CANDIDATES",
@@ -135,12 +139,7 @@ def common_lot(increments: Sequence[Decimal]) -> Decimal:
     >>> common_lot([Decimal("0.01"), Decimal("1")])
     Decimal('1')
     """
-    exponent = max(-min(int(inc.as_tuple().exponent) for inc in increments), 0)
-    scale = Decimal(10) ** exponent
-    lcm = 1
-    for inc in increments:
-        lcm = math.lcm(lcm, int(inc * scale))
-    return Decimal(lcm) / scale
+    return common_multiple(increments)
 
 
 def walk_asks(asks: Sequence[BookLevel], size: Decimal) -> tuple[list[tuple[Decimal, Decimal]], Decimal]:
@@ -393,6 +392,44 @@ def _lot_and_lowest(markets: Sequence[Market]) -> tuple[Decimal, int]:
     return found
 
 
+def _next_buyable(
+    size: Decimal,
+    lot: Decimal,
+    step: int,
+    legs: Sequence[tuple[int, int]],
+    ladders: Sequence[_Ladder],
+    markets: Sequence[Market],
+) -> int | None:
+    """``None`` when every leg of ``legs`` (``(leg, level index)``) can buy ``size`` at its limit
+    price as its venue takes a crossing buy: exactly (:meth:`Market.buy_step`) and for at least
+    :attr:`Market.min_order_cost`. Otherwise the number of lots to look at next in the direction
+    of ``step``: every size before it fails the same leg (``0`` when every smaller size does).
+    """
+    for i, index in legs:
+        market = markets[i]
+        begin, price = ladders[i].levels[index][:2]
+        end = ladders[i].ends[index]
+        if size * price < market.min_order_cost:
+            if step < 0:  # the limit price only falls with the size: every smaller one costs less
+                return 0
+            least = (market.min_order_cost / price / lot).to_integral_value(rounding=ROUND_CEILING)
+            return min(int(least), int(end / lot) + 1)
+        unit = market.buy_step(price)
+        if not size % unit:
+            continue
+        unit = _common_step(lot, unit)  # the sizes that are whole lots and exact at this price
+        if step < 0:  # the next exact size below, or the level below's last size
+            return max(int((size // unit) * unit / lot), int(begin / lot))
+        above = ((size // unit) + 1) * unit
+        return min(int(above / lot), int(end / lot) + 1)
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _common_step(lot: Decimal, unit: Decimal) -> Decimal:
+    return common_multiple([lot, unit])
+
+
 def _largest(low: int, high: int, ok: Callable[[int], bool]) -> int | None:
     """The largest ``k`` in ``[low, high]`` with ``ok(k)``, for ``ok`` true up to a point then false."""
     if high < low or not ok(low):
@@ -596,6 +633,7 @@ def _size_ladders(
     count = len(ladders)
     tight = not probe and slack > ZERO
     once = sum((ladder.once for ladder in ladders), ZERO)
+    constrained = [i for i, m in enumerate(markets) if m.cost_increment is not None or m.min_order_cost]
     for lots, step in ((peak, 1), (peak - 1, -1)):
         while budget_left > 0 and lots >= lowest and (top is None or lots <= top):
             size = lots * lot
@@ -629,6 +667,13 @@ def _size_ladders(
                     # unrounded profit only falls (past the peak): none of them can beat.
                     boundary = min(ladder.ends[i] for ladder, i in zip(ladders, indexes, strict=True))
                     lots = max(lots + 1, int(boundary / lot) + 1)
+                    continue
+            if constrained:
+                skip = _next_buyable(
+                    size, lot, step, [(i, indexes[i]) for i in constrained], ladders, markets
+                )
+                if skip is not None:
+                    lots = skip
                     continue
             budget_left -= 1
             lots += step

@@ -75,6 +75,8 @@ def market_to_json(market: Market) -> dict[str, Any]:
         "tick_size": str(market.tick_size),
         "min_order_size": str(market.min_order_size),
         "size_increment": str(market.size_increment),
+        "cost_increment": None if market.cost_increment is None else str(market.cost_increment),
+        "min_order_cost": str(market.min_order_cost),
         "fees": fees,
         "event_id": market.event_id,
         "event_title": market.event_title,
@@ -129,6 +131,8 @@ def market_from_json(data: Mapping[str, Any]) -> Market:
             tick_size=data["tick_size"],
             min_order_size=data["min_order_size"],
             size_increment=data["size_increment"],
+            cost_increment=data.get("cost_increment"),  # these two are absent from older recordings
+            min_order_cost=data.get("min_order_cost", "0"),
             fees=schedule,
             event_id=data.get("event_id"),
             event_title=data.get("event_title"),

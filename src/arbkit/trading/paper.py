@@ -10,8 +10,10 @@ order. Fees are the market's own schedule over the actual fills (so per-order ro
 is the venue's). Prices off the market's tick are refused as the venue would refuse
 them.
 
-Sizes are whole multiples of every leg's lot (``Market.size_increment``, combined by
-:func:`arbkit.engine.sizing.common_lot`, the same rule the detector sizes with).
+Sizes are whole multiples of every leg's step at its limit price (``Market.buy_step``: the
+lot, or more where a venue spends whole cents), combined by
+:func:`arbkit.engine.sizing.common_lot`: the rule the detector sizes with, so a paper trade
+never fills a size the venue could not have bought exactly.
 """
 
 from __future__ import annotations
@@ -130,10 +132,11 @@ def simulate_execution(
             for leg, book in zip(legs, leg_books, strict=True)
             if book
         )
-        step = common_lot([leg.market.size_increment for leg in legs])
+        step = common_lot([leg.market.buy_step(leg.limit_price) for leg in legs])
         size = _floor(min(depth, requested), step)
         minimum = max(leg.market.min_order_size for leg in legs)
-        if size <= ZERO or size < minimum:
+        too_little = any(size * leg.limit_price < leg.market.min_order_cost for leg in legs)
+        if size <= ZERO or size < minimum or too_little:
             note = (
                 f"only {depth} contracts within the limit prices (minimum order {minimum}, "
                 f"step {step}); nothing filled"

@@ -676,7 +676,8 @@ class OrderExecutor:
 
     def _topup(self, trade_id: str, run: LegRun, target: Decimal) -> Callable[[], None]:
         assert run.market is not None
-        size = floor_to(target - run.held, run.market.size_increment)
+        # A top-up the venue cannot buy exactly is not sent: the excess is unwound instead.
+        size = floor_to(target - run.held, run.market.buy_step(run.record.limit_price))
         number = sum(1 for o in run.orders if o.purpose == "topup") + 1
         order = OrderAttempt(
             run.index,
