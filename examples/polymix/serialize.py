@@ -137,7 +137,7 @@ def state_view(state: TradingState, settings: Settings, *, history_limit: int) -
         "today": {"day": state.day.isoformat(), "trades": state.daily_trades, "loss": str(state.daily_loss)},
         "limits": limits_view(settings),
         "total_trades": state.total_trades,
-        "accounts": [account.to_dict() for account in state.accounts],
+        "accounts": [unstructure(account) for account in state.accounts],
         "open_positions": [trade_view(t) for t in reversed(state.open_positions)],
         "trades": [trade_view(t) for t in newest],
         "pnl_history": pnl_history(state.trade_history),

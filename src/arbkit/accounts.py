@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import attrs
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_ACCOUNT",
     "AccountId",
+    "AccountPosition",
     "AccountState",
     "Route",
     "account_cash_flow",
@@ -121,6 +122,18 @@ def accounts_of(clients: Mapping[Any, T] | None) -> dict[AccountId, T]:
     return {a: found[a] for a in sorted(found, key=_order)}
 
 
+class AccountPosition(NamedTuple):
+    """Contracts an account holds of one outcome, as its records say."""
+
+    market_id: str
+    outcome_id: str
+    contracts: Decimal
+
+
+def _positions(rows: Iterable[Sequence[Any]]) -> tuple[AccountPosition, ...]:
+    return tuple(row if isinstance(row, AccountPosition) else AccountPosition(*row) for row in rows)
+
+
 @attrs.frozen
 class AccountState:
     """One account in a trading system's state: its cash, and what the records say it holds.
@@ -129,28 +142,15 @@ class AccountState:
     balance request, ``None`` before one; paper: its funds plus its recorded cash flow);
     ``cash_flow`` what the records say moved on it (costs and fees out, sell-backs and payouts
     in); ``exposure`` the dollars open trades still have at stake on it; ``positions`` the
-    contracts held per ``(market_id, outcome_id, contracts)``.
+    contracts held per outcome (:class:`AccountPosition`). ``arbkit.codec.unstructure`` gives
+    its JSON (the account as ``"venue:name"`` with its venue and name beside it).
     """
 
     account: AccountId
     balance: Decimal | None
     cash_flow: Decimal
     exposure: Decimal
-    positions: tuple[tuple[str, str, Decimal], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (amounts as strings)."""
-        return {
-            "account": str(self.account),
-            "venue": self.account.venue,
-            "name": self.account.name,
-            "balance": None if self.balance is None else str(self.balance),
-            "cash_flow": str(self.cash_flow),
-            "exposure": str(self.exposure),
-            "positions": [
-                {"market_id": m, "outcome_id": o, "contracts": str(size)} for m, o, size in self.positions
-            ],
-        }
+    positions: tuple[AccountPosition, ...] = attrs.field(default=(), converter=_positions)
 
 
 @attrs.frozen

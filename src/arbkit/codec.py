@@ -28,7 +28,7 @@ Malformed data raises :class:`~arbkit.errors.ValidationError` naming where it we
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -107,15 +107,32 @@ def _build() -> cattrs.Converter:
 converter = _build()
 
 
-def configure(cls: type, *, rename: Mapping[str, str] | None = None, omit: Iterable[str] = ()) -> None:
+def configure(
+    cls: type,
+    *,
+    rename: Mapping[str, str] | None = None,
+    omit: Iterable[str] = (),
+    derived: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> None:
     """Store ``cls``'s fields under other keys (``rename={"day": "date"}``), or not at all
     (``omit=("market",)``: a field that is a reference for this process, read back as its
-    default)."""
+    default); ``derived`` adds values computed from the record for its readers
+    (``{"total_cost": lambda trade: trade.total_cost}``), written by the same rules and
+    ignored when reading."""
     from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
     overrides: dict[str, Any] = {field: override(rename=key) for field, key in (rename or {}).items()}
     overrides.update({field: override(omit=True) for field in omit})
-    converter.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, converter, **overrides))
+    fields: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(cls, converter, **overrides)
+    extra = dict(derived or {})
+
+    def unstructure_record(value: Any) -> dict[str, Any]:
+        data: dict[str, Any] = fields(value)
+        for key, compute in extra.items():
+            data[key] = converter.unstructure(compute(value))
+        return data
+
+    converter.register_unstructure_hook(cls, unstructure_record if extra else fields)
     converter.register_structure_hook(cls, make_dict_structure_fn(cls, converter, **overrides))
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arbkit.accounts import AccountId, AccountState
 from arbkit.codec import structure, unstructure
 from arbkit.errors import ValidationError
 from arbkit.models import Side
@@ -25,6 +26,7 @@ from arbkit.trading.records import (
     Trade,
     TradeLeg,
     TradeStatus,
+    TradingState,
     error_from_dict,
     error_to_dict,
     trade_from_dict,
@@ -110,6 +112,62 @@ def test_every_trade_round_trips_exactly_through_json(trade: Trade) -> None:
     data = trade_to_dict(trade)
     assert trade_from_dict(_through_json(data)) == trade
     assert all(isinstance(v, str) for v in (data["legs"][0]["limit_price"], data["created_at"]))
+
+
+errors = st.builds(
+    ErrorRecord, time=times, venue=ident, operation=ident, message=st.text(), code=st.none() | ident
+)
+account_names = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
+account_states = st.builds(
+    AccountState,
+    account=st.builds(AccountId, venue=account_names, name=account_names),
+    balance=st.none() | money,
+    cash_flow=money,
+    exposure=size,
+    positions=st.lists(st.tuples(ident, ident, size), max_size=2).map(tuple),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    history=st.lists(trades, max_size=4),
+    recent=st.lists(errors, max_size=2),
+    accounts=st.lists(account_states, max_size=2),
+    limit=st.none() | st.integers(0, 3),
+)
+def test_the_state_view_is_plain_json_whose_trades_load_back(
+    history: list[Trade], recent: list[ErrorRecord], accounts: list[AccountState], limit: int | None
+) -> None:
+    state = TradingState(
+        mode="paper",
+        initial_balance=Decimal(100),
+        balance=Decimal("99.5"),
+        open_positions=tuple(history[:1]),
+        trade_history=tuple(history),
+        realised_pnl=Decimal(0),
+        unrealised_pnl=Decimal("0.25"),
+        day=date(2026, 12, 3),
+        daily_trades=len(history),
+        daily_loss=Decimal(0),
+        recent_errors=tuple(recent),
+        accounts=tuple(accounts),
+    )
+    data = state.to_dict(history_limit=limit)
+    # Plain JSON: no Decimal, float or datetime left for a web framework to guess at.
+    assert json.loads(json.dumps(data)) == data
+    assert data["total_trades"] == len(history)
+    shown = history if limit is None else history[-limit:] if limit else []
+    assert [trade_from_dict(_through_json(t)) for t in data["trade_history"]] == shown
+    assert [t["total_cost"] for t in data["trade_history"]] == [str(t.total_cost) for t in shown]
+    assert [error_from_dict(_through_json(e)) for e in data["recent_errors"]] == recent
+    for row, account in zip(data["accounts"], accounts, strict=True):
+        assert (row["account"], row["venue"], row["name"]) == (
+            str(account.account),
+            *attrs.astuple(account.account),
+        )
+        assert row["positions"] == [
+            {"market_id": m, "outcome_id": o, "contracts": str(c)} for m, o, c in account.positions
+        ]
 
 
 @settings(max_examples=60, deadline=None)

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import attrs
 import requests
 
-from arbkit.codec import unstructure
+from arbkit.codec import configure, unstructure
 from arbkit.models import utcnow
 
 __all__ = [
@@ -106,8 +106,10 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         """The JSON body a webhook receives (:mod:`arbkit.codec`, with the label and text)."""
         data: dict[str, Any] = unstructure(self)
-        data.update(label=self.label, text=self.text)
         return data
+
+
+configure(Event, derived={"label": lambda event: event.label, "text": lambda event: event.text})
 
 
 @runtime_checkable

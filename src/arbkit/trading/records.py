@@ -28,8 +28,8 @@ from typing import Any
 
 import attrs
 
-from arbkit.accounts import DEFAULT_ACCOUNT, AccountId, AccountState, check_account_name
-from arbkit.codec import configure, structure, unstructure
+from arbkit.accounts import DEFAULT_ACCOUNT, AccountId, AccountPosition, AccountState, check_account_name
+from arbkit.codec import configure, converter, structure, unstructure
 from arbkit.engine.opportunity import Leg, Opportunity
 from arbkit.errors import RiskRejected, ValidationError
 from arbkit.models import Market, OutcomeKey, Side
@@ -515,45 +515,35 @@ class TradingState:
         return len(self.trade_history)
 
     def to_dict(self, *, history_limit: int | None = 100) -> dict[str, Any]:
-        """JSON-ready (amounts as strings); ``history_limit`` newest trades (``None``: all)."""
-        history = self.trade_history if history_limit is None else self.trade_history[-history_limit:]
-        return {
-            "mode": self.mode,
-            "initial_balance": str(self.initial_balance),
-            "balance": str(self.balance),
-            "realised_pnl": str(self.realised_pnl),
-            "unrealised_pnl": str(self.unrealised_pnl),
-            "day": self.day.isoformat(),
-            "daily_trades": self.daily_trades,
-            "daily_loss": str(self.daily_loss),
-            "total_trades": self.total_trades,
-            "accounts": [a.to_dict() for a in self.accounts],
-            "open_positions": [trade_to_dict(t) for t in self.open_positions],
-            "trade_history": [trade_to_dict(t) for t in history],
-            "recent_errors": [
-                {
-                    "time": e.time.isoformat(),
-                    "venue": e.venue,
-                    "operation": e.operation,
-                    "code": e.code,
-                    "message": e.message,
-                }
-                for e in self.recent_errors
-            ],
-        }
+        """JSON-ready (:mod:`arbkit.codec`): amounts as strings, the ``history_limit`` newest
+        trades (``None``: all), and ``total_trades`` counting them all."""
+        history = self.trade_history
+        if history_limit is not None:  # (``[-0:]`` would be the whole history)
+            history = history[max(len(history) - history_limit, 0) :]
+        data: dict[str, Any] = unstructure(attrs.evolve(self, trade_history=history))
+        data["total_trades"] = self.total_trades
+        return data
 
 
 # -- serialisation (one codec: arbkit.codec) ------------------------------------------------
 
-# A leg's market is a reference for this process, not part of the record.
+# A leg's market is a reference for this process, not part of the record; a trade's total
+# cost is written for people reading the file and ignored when loading.
 configure(TradeLeg, omit=("market",))
+configure(Trade, derived={"total_cost": lambda trade: trade.total_cost})
+# An account is written "venue" or "venue:name"; a state view adds its venue and name apart.
+converter.register_unstructure_hook(AccountId, str)
+converter.register_structure_hook(AccountId, lambda value, _: AccountId.parse(value))
+converter.register_unstructure_hook(AccountPosition, lambda position: unstructure(position._asdict()))
+configure(
+    AccountState,
+    derived={"venue": lambda state: state.account.venue, "name": lambda state: state.account.name},
+)
 
 
 def trade_to_dict(trade: Trade) -> dict[str, Any]:
     """A JSON-ready dict of the trade: amounts as strings, times as ISO 8601 (:mod:`arbkit.codec`)."""
     data: dict[str, Any] = unstructure(trade)
-    # Derived, for people reading the file; ignored when loading.
-    data["total_cost"] = str(trade.total_cost)
     return data
 
 
