@@ -102,6 +102,25 @@ def test_partial_fill_that_cannot_be_topped_up_unwinds_the_excess(
     assert_journal_consistent(system, trade)
 
 
+def test_a_top_up_under_the_venues_minimum_is_not_sent_and_the_excess_is_unwound(
+    live_system: SystemFactory, venues: Venues
+) -> None:
+    # Polymarket fills 9 of 10 at 0.55: the missing share would cost $0.55, under its $1
+    # marketable minimum. It used to be tried, refused before sending and kept as an error.
+    system = live_system()
+    venues.fault("polymarket", "partial_fill", fill_ratio=D("0.9"))
+    trade = system.execute(sc.opportunity(venues.kalshi(), venues.poly())).trade
+    assert trade is not None
+    assert trade.status is TradeStatus.OPEN
+    kalshi_leg, poly_leg = trade.legs
+    assert poly_leg.client_order_ids == (f"{trade.id}-1",)  # no top-up
+    assert (kalshi_leg.filled_size, kalshi_leg.unwound_size, poly_leg.filled_size) == (D(10), D(1), D(9))
+    assert trade.hedged_size == D(9)
+    assert system.state().recent_errors == ()
+    assert_matches_venues(system, trade, venues)
+    assert_journal_consistent(system, trade)
+
+
 def test_a_leg_naked_past_the_bound_is_unwound_without_a_top_up(
     live_system: SystemFactory, venues: Venues
 ) -> None:

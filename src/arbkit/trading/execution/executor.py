@@ -676,8 +676,12 @@ class OrderExecutor:
 
     def _topup(self, trade_id: str, run: LegRun, target: Decimal) -> Callable[[], None]:
         assert run.market is not None
-        # A top-up the venue cannot buy exactly is not sent: the excess is unwound instead.
-        size = floor_to(target - run.held, run.market.buy_step(run.record.limit_price))
+        # A top-up the venue cannot buy exactly, or would refuse as too small, is not sent:
+        # the other legs' excess is unwound instead.
+        price = run.record.limit_price
+        size = floor_to(target - run.held, run.market.buy_step(price))
+        if size * price < run.market.min_order_cost:
+            size = ZERO
         number = sum(1 for o in run.orders if o.purpose == "topup") + 1
         order = OrderAttempt(
             run.index,
