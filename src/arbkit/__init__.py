@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arbkit.__about__ import __version__
-from arbkit.accounts import AccountId, AccountState
+from arbkit.accounts import AccountId, AccountPosition, AccountState
 from arbkit.bot import Bot, CycleReport
 from arbkit.config import Secret, Settings, TradingLimits
 from arbkit.engine.detect import detect, find_opportunities
@@ -103,6 +103,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccountId",
+    "AccountPosition",
     "AccountState",
     "ArbkitError",
     "AuthenticationError",
