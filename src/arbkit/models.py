@@ -24,7 +24,6 @@ from __future__ import annotations
 import enum
 import functools
 import itertools
-import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -40,6 +39,7 @@ from arbkit.values import (
     ZERO,
     as_decimal,
     aware,
+    common_multiple,
     decimal_from_text,
     maybe_decimal,
     non_empty,
@@ -195,11 +195,8 @@ def buy_step(lot: Decimal, cost_increment: Decimal | None, price: Decimal) -> De
     """
     if cost_increment is None:
         return lot
-    cost = lot * price
-    exponent = max(-int(cost.as_tuple().exponent), -int(cost_increment.as_tuple().exponent), 0)
-    unit = Decimal(10) ** -exponent  # both are whole numbers of it
-    whole_cost, whole_increment = int(cost / unit), int(cost_increment / unit)
-    return lot * (whole_increment // math.gcd(whole_cost, whole_increment))
+    cost = lot * price  # of one lot; the least whole cost is their common multiple
+    return lot * int(common_multiple([cost, cost_increment]) / cost)
 
 
 @attrs.frozen
@@ -267,6 +264,11 @@ class Market:
         """The size step of a buy limited at ``price`` that the venue fills exactly: the lot, or
         the least multiple of it whose cost is a whole :attr:`cost_increment`."""
         return buy_step(self.size_increment, self.cost_increment, price)
+
+    def buyable(self, size: Decimal, price: Decimal) -> bool:
+        """Whether the venue fills a buy of exactly ``size`` limited at ``price``: a whole
+        :meth:`buy_step`, costing at least :attr:`min_order_cost`."""
+        return size > ZERO and not size % self.buy_step(price) and size * price >= self.min_order_cost
 
     @property
     def tradable(self) -> bool:

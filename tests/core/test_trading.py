@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 
 from arbkit.config import Secret, Settings
@@ -141,6 +142,31 @@ def test_venue_minimum_and_lot_size_are_respected(tmp_path: Path, venues: tuple[
     result = system.execute(arb(a, b))
     assert result.status is TradeStatus.NO_FILL
     assert "minimum order 5" in result.trade.note  # type: ignore[union-attr]
+
+
+def test_a_venue_that_spends_whole_cents_fills_only_what_it_could_buy_exactly(
+    tmp_path: Path, venues: tuple[FakeExchange, ...]
+) -> None:
+    # beta takes a crossing buy as whole cents spent, at least $1 (as Polymarket does): at its
+    # 0.50 limit only even hundredths cost whole cents, so 21.63 available fills 21.62.
+    alpha, beta = venues
+    a = alpha.add_market(binary_market("alpha", "A", size_increment="0.01"))
+    b = beta.add_market(
+        attrs.evolve(
+            binary_market("beta", "B", size_increment="0.01"), cost_increment=D("0.01"), min_order_cost=D(1)
+        )
+    )
+    alpha.set_book(a, "yes", [("0.40", "100")])
+    beta.set_book(b, "no", [("0.50", "21.63")])
+    system = paper(tmp_path, venues)
+
+    result = system.execute(arb(a, b, size="30"))
+    assert [leg.filled_size for leg in result.trade.legs] == [D("21.62"), D("21.62")]  # type: ignore[union-attr]
+
+    beta.set_book(b, "no", [("0.50", "1.9")])  # $0.95 at the limit: under beta's $1
+    result = system.execute(arb(a, b))
+    assert result.status is TradeStatus.NO_FILL
+    assert "minimum cost $1" in result.trade.note  # type: ignore[union-attr]
 
 
 def test_fees_are_the_venues_own_rounded_once_per_order(

@@ -135,10 +135,12 @@ def simulate_execution(
         step = common_lot([leg.market.buy_step(leg.limit_price) for leg in legs])
         size = _floor(min(depth, requested), step)
         minimum = max(leg.market.min_order_size for leg in legs)
-        too_little = any(size * leg.limit_price < leg.market.min_order_cost for leg in legs)
-        if size <= ZERO or size < minimum or too_little:
+        refused = not all(leg.market.buyable(size, leg.limit_price) for leg in legs)
+        if size < minimum or refused:
+            least = max(leg.market.min_order_cost for leg in legs)
+            least_cost = f", minimum cost ${least}" if least else ""
             note = (
-                f"only {depth} contracts within the limit prices (minimum order {minimum}, "
+                f"only {depth} contracts within the limit prices (minimum order {minimum}{least_cost}, "
                 f"step {step}); nothing filled"
             )
             size = ZERO

@@ -532,6 +532,7 @@ class TradingState:
 configure(TradeLeg, omit=("market",))
 configure(Trade, derived={"total_cost": lambda trade: trade.total_cost})
 # An account is written "venue" or "venue:name"; a state view adds its venue and name apart.
+# (arbkit.accounts sits beside the codec in one layer, so its classes are configured here.)
 converter.register_unstructure_hook(AccountId, str)
 converter.register_structure_hook(AccountId, lambda value, _: AccountId.parse(value))
 converter.register_unstructure_hook(AccountPosition, lambda position: unstructure(position._asdict()))

@@ -680,7 +680,7 @@ class OrderExecutor:
         # the other legs' excess is unwound instead.
         price = run.record.limit_price
         size = floor_to(target - run.held, run.market.buy_step(price))
-        if size * price < run.market.min_order_cost:
+        if not run.market.buyable(size, price):
             size = ZERO
         number = sum(1 for o in run.orders if o.purpose == "topup") + 1
         order = OrderAttempt(
